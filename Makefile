@@ -1,0 +1,46 @@
+# Alerte Message — every command a person needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install site run test lint bench audit lock clean
+
+help: ## Affiche cette aide
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@echo "→ Création de l'environnement Python dans $(VENV)…"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed ## Installe l'environnement (.venv) et les dépendances
+
+site: install ## Construit le site statique dans output/
+	$(BIN)/pelican content -s pelicanconf.py -o output
+
+run: site ## Démarre tout en local : registre SQLite, canal outbox, site et formulaire sur 127.0.0.1
+	$(BIN)/alerte-message demarrer --hote $(HOST) --port $(PORT)
+
+test: install ## Lance la vérification du code et tous les tests
+	$(BIN)/ruff check .
+	$(PY) -m pytest
+
+lint: install ## Vérifie le style et la sécurité du code (ruff, bandit)
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml -r sender
+
+bench: install ## Mesure vitesse, mémoire et résistance contre les émulateurs locaux
+	$(PY) -m bench.run
+
+audit: install ## Cherche des failles connues dans les dépendances verrouillées (pip-audit)
+	$(BIN)/pip-audit --strict -r requirements.lock
+
+clean: ## Supprime l'environnement, le site construit et les fichiers de test
+	rm -rf $(VENV) output test-artifacts .pytest_cache .ruff_cache

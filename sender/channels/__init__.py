@@ -1,0 +1,1 @@
+"""Channels: WhatsApp Cloud API, SMS gateway and the local outbox."""

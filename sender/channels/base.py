@@ -1,0 +1,176 @@
+"""What every channel shares: the message and result types, typed errors, throttling and retries.
+
+An adapter implements `_send_once` (one HTTP call or one write). `Channel.deliver` wraps it with
+the token bucket and the retry policy, so adapters never sleep or loop themselves.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from sender.errors import AlerteError
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    alert_id: str
+    recipient: str  # E.164, with the plus sign
+    text: str  # the full text (SMS, outbox, preview)
+    template: str | None = None  # approved WhatsApp template name
+    language: str = "fr"
+    parameters: Mapping[str, str] = field(default_factory=dict)  # named body parameters
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    channel: str
+    message_id: str
+    wa_id: str | None = None
+    segments: int | None = None
+
+
+class Scope(Enum):
+    RETRY = "retry"  # try this recipient again later
+    RECIPIENT = "recipient"  # give up for this recipient, carry on with the others
+    BATCH = "batch"  # stop the whole dispatch (token, account, template problem)
+
+
+class ChannelError(AlerteError):
+    """A send failed. `scope` says what the dispatcher should do; `message` is for the officer."""
+
+    scope: Scope = Scope.RECIPIENT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        try_sms: bool = False,
+    ) -> None:
+        super().__init__(message, retryable=self.scope is Scope.RETRY)
+        self.code = code
+        self.retry_after = retry_after
+        self.try_sms = try_sms
+
+
+class RetryableError(ChannelError):
+    scope = Scope.RETRY
+
+
+class RateLimited(RetryableError):
+    """The provider says we go too fast: the throttle slows down before the retry."""
+
+
+class RecipientError(ChannelError):
+    scope = Scope.RECIPIENT
+
+
+class BatchStopError(ChannelError):
+    scope = Scope.BATCH
+
+
+class TokenBucket:
+    """Thread-safe token bucket; `slow_down` halves the rate after a 429, which then recovers."""
+
+    def __init__(self, rate: float, burst: float | None = None, *, clock=time.monotonic) -> None:
+        self.max_rate = float(rate)
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(1.0, rate / 10))
+        self._tokens = self.burst
+        self._clock = clock
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Block until one token is available."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self.rate
+            time.sleep(wait)
+
+    def slow_down(self) -> None:
+        with self._lock:
+            self.rate = max(self.max_rate / 16, self.rate / 2)
+            self._tokens = min(self._tokens, 0.0)
+
+    def speed_up(self) -> None:
+        """Called after successes: creep back towards the nominal rate."""
+        with self._lock:
+            if self.rate < self.max_rate:
+                self.rate = min(self.max_rate, self.rate * 1.05 + 0.1)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Exponential backoff with full jitter; a server's Retry-After is a floor."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        pause = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+        return max(pause, retry_after or 0.0)
+
+
+class Channel(ABC):
+    """A way to reach a member. Subclasses implement `_send_once`; `deliver` adds the rest."""
+
+    name: str = "canal"
+
+    def __init__(
+        self,
+        *,
+        rate_per_second: float = 80.0,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.timeout = timeout
+        self.bucket = TokenBucket(rate_per_second)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    @abstractmethod
+    def _send_once(self, message: OutgoingMessage) -> SendResult:
+        """Make exactly one attempt; raise a ChannelError subclass on failure."""
+
+    def deliver(
+        self,
+        message: OutgoingMessage,
+        on_retry: Callable[[ChannelError], None] | None = None,
+    ) -> SendResult:
+        """Send with throttling and bounded retries; raise the last error when giving up."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.bucket.acquire()
+            try:
+                result = self._send_once(message)
+            except RetryableError as error:
+                if isinstance(error, RateLimited):
+                    self.bucket.slow_down()
+                if attempt >= self.retry.max_attempts:
+                    raise
+                if on_retry is not None:
+                    on_retry(error)
+                self._sleep(self.retry.delay(attempt, error.retry_after))
+                continue
+            self.bucket.speed_up()
+            return result
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,92 @@
+"""Settings, read from the environment only (secrets never live in the repository)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sender.errors import ConfigurationError
+
+DEFAULT_REGISTER = "data/registre.sqlite"
+DEFAULT_JOURNAL = "data/journal.sqlite"
+DEFAULT_OUTBOX = "data/outbox.jsonl"
+WHATSAPP_API = "https://graph.facebook.com/v21.0"
+BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} doit être un nombre (reçu « {raw} »).") from exc
+    if value < minimum:
+        raise ConfigurationError(f"{name} doit valoir au moins {minimum:g} (reçu « {raw} »).")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    register: str = DEFAULT_REGISTER
+    credentials: str | None = None
+    journal: Path = Path(DEFAULT_JOURNAL)
+    channel: str = "outbox"
+    outbox: Path = Path(DEFAULT_OUTBOX)
+    poll_seconds: float = 60.0
+    stale_hours: float = 48.0
+    whatsapp_token: str | None = field(default=None, repr=False)
+    whatsapp_phone_id: str | None = None
+    whatsapp_api: str = WHATSAPP_API
+    rate_per_second: float = 80.0
+    concurrency: int = 32
+    daily_limit: int = 250
+    over_limit_policy: str = "reporter"  # or "sms"
+    sms_api_key: str | None = field(default=None, repr=False)
+    sms_api: str = BREVO_SMS_API
+    sms_sender: str = "AlerteMsg"
+    sms_fallback: bool = True
+    http_timeout: float = 10.0
+    max_attempts: int = 5
+    form_posts_per_minute: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        channel = env.get("ALERTE_CANAL", "outbox").strip().lower() or "outbox"
+        if channel not in ("outbox", "whatsapp", "sms"):
+            raise ConfigurationError(
+                f"ALERTE_CANAL doit valoir outbox, whatsapp ou sms (reçu « {channel} »)."
+            )
+        policy = env.get("ALERTE_DEPASSEMENT", "reporter").strip().lower() or "reporter"
+        if policy not in ("reporter", "sms"):
+            raise ConfigurationError(
+                f"ALERTE_DEPASSEMENT doit valoir reporter ou sms (reçu « {policy} »)."
+            )
+        return cls(
+            register=env.get("ALERTE_REGISTRE", "").strip() or DEFAULT_REGISTER,
+            credentials=env.get("GOOGLE_APPLICATION_CREDENTIALS") or None,
+            journal=Path(env.get("ALERTE_JOURNAL", "").strip() or DEFAULT_JOURNAL),
+            channel=channel,
+            outbox=Path(env.get("ALERTE_OUTBOX", "").strip() or DEFAULT_OUTBOX),
+            poll_seconds=_number(env, "ALERTE_INTERVALLE", 60.0, 0.05),
+            stale_hours=_number(env, "ALERTE_PEREMPTION_HEURES", 48.0, 0),
+            whatsapp_token=env.get("WHATSAPP_TOKEN") or None,
+            whatsapp_phone_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
+            whatsapp_api=(env.get("WHATSAPP_API_URL") or WHATSAPP_API).rstrip("/"),
+            rate_per_second=_number(env, "ALERTE_DEBIT", 80.0, 0.1),
+            concurrency=int(_number(env, "ALERTE_CONCURRENCE", 32, 1)),
+            daily_limit=int(_number(env, "WHATSAPP_PLAFOND_JOURNALIER", 250, 1)),
+            over_limit_policy=policy,
+            sms_api_key=env.get("SMS_API_KEY") or None,
+            sms_api=(env.get("SMS_API_URL") or BREVO_SMS_API).rstrip("/"),
+            sms_sender=env.get("SMS_EXPEDITEUR", "AlerteMsg").strip() or "AlerteMsg",
+            sms_fallback=env.get("ALERTE_SMS_SECOURS", "oui").strip().lower()
+            not in ("non", "0", "false", "no"),
+            http_timeout=_number(env, "ALERTE_DELAI_HTTP", 10.0, 0.1),
+            max_attempts=int(_number(env, "ALERTE_TENTATIVES", 5, 1)),
+            form_posts_per_minute=int(_number(env, "ALERTE_FORMULAIRE_PAR_MINUTE", 10, 1)),
+        )

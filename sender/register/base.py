@@ -1,0 +1,86 @@
+"""The register interface shared by the SQLite and Google Sheets backends.
+
+A register is a set of tabs; each tab has a header row and data rows of text. Rows are addressed
+by an opaque integer key (sheet row number, SQLite rowid) that stays valid between a read and
+the write that follows it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: int
+    values: Mapping[str, str]
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "") or ""
+
+
+@dataclass(slots=True)
+class Table:
+    name: str
+    headers: list[str]
+    rows: list[Row] = field(default_factory=list)
+
+    def as_dicts(self) -> list[dict[str, str]]:
+        return [{h: row.get(h) for h in self.headers} for row in self.rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CellChange:
+    tab: str
+    key: int
+    column: str
+    value: str
+
+
+@dataclass(slots=True)
+class InitReport:
+    """What `initialiser` did; empty lists mean the register was already complete."""
+
+    created_tabs: list[str] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
+    added_rows: list[str] = field(default_factory=list)
+    formatting: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created_tabs or self.added_columns or self.added_rows or self.formatting)
+
+
+class Register(ABC):
+    """Tabs of rows with headers. Implementations must make `read` and `write` one round trip."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the register lives, in French, for messages to users."""
+
+    @abstractmethod
+    def read(self, tabs: Sequence[str]) -> dict[str, Table]:
+        """Read all rows of the given tabs in one request. Missing tabs come back empty."""
+
+    @abstractmethod
+    def write(self, changes: Iterable[CellChange]) -> int:
+        """Apply cell changes in one request; return the number of cells written."""
+
+    @abstractmethod
+    def append(self, tab: str, rows: Sequence[Mapping[str, str]]) -> list[int]:
+        """Append rows (missing columns left empty); return their keys."""
+
+    @abstractmethod
+    def initialise(self) -> InitReport:
+        """Create missing tabs, headers and default rows. Idempotent."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+    def __enter__(self) -> Register:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Local emulators of the external services (Google Sheets, WhatsApp Cloud API, SMS gateway)."""
