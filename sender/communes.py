@@ -7,8 +7,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
+_DATA = Path(__file__).with_name("data") / "communes-lozere.json"
 POLICE_COMMUNE_CODES = frozenset({"48095"})  # Mende; every other commune is gendarmerie zone
 
 
@@ -36,9 +37,7 @@ def normalise_name(name: str) -> str:
 
 @cache
 def _load() -> tuple[tuple[Commune, ...], dict[str, Commune]]:
-    raw = json.loads(
-        resources.files("sender").joinpath("data/communes-lozere.json").read_text("utf-8")
-    )
+    raw = json.loads(_DATA.read_text("utf-8"))
     entries = raw["communes"]
     current: dict[str, Commune] = {}
     for entry in entries:

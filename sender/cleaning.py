@@ -1,0 +1,213 @@
+"""Cleaning of the `Inscriptions` tab: pure functions from register rows to cell changes.
+
+Every row gets a status (`actif`, `invalide`, `doublon`, `desinscrit`), its E.164 number, its
+commune code and zone, and a French remark when something needs a person's attention. The result
+is a list of cell changes: only values that differ from what the sheet already shows, so a run
+with nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from sender import schema
+from sender.communes import Commune, match_commune
+from sender.dates import DateError, format_french, parse_datetime
+from sender.phones import PhoneResult, clean_phone
+from sender.register.base import CellChange, Row, Table
+
+PhoneCleaner = Callable[[str], PhoneResult]
+_OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")
+_REACTIVATING_SOURCES = {schema.SOURCE_FORMULAIRE, schema.SOURCE_SAISIE, ""}
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    statut: str
+    numero: str
+    code_insee: str
+    zone: str
+    remarque: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {c: getattr(self, c) for c in _OUTPUT_COLUMNS}
+
+
+@dataclass
+class CleaningReport:
+    changes: list[CellChange] = field(default_factory=list)
+    results: dict[int, RowResult] = field(default_factory=dict)  # by row key
+    statuses: Counter[str] = field(default_factory=Counter)
+    rows: int = 0
+    changed_rows: int = 0
+    unsubscriptions_processed: int = 0
+
+
+@lru_cache(maxsize=4096)
+def _commune(name: str) -> Commune | None:
+    return match_commune(name)
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return parse_datetime(text)
+    except DateError:
+        return None
+
+
+def _sort_key(row: Row, moments: dict[int, datetime | None]) -> tuple[float, int]:
+    moment = moments.get(row.key)
+    return (moment.timestamp() if moment is not None else float("inf"), row.key)
+
+
+def _commune_fields(text: str) -> tuple[str, str, str]:
+    """code_insee, zone and a remark about the commune."""
+    if not text.strip():
+        return "", "", "commune manquante : la compléter pour les alertes par zone"
+    commune = _commune(text.strip())
+    if commune is None:
+        return "", "", f"commune « {text.strip()} » inconnue en Lozère : corriger l'orthographe"
+    return commune.code, commune.zone, ""
+
+
+def _join(*parts: str) -> str:
+    return " ; ".join(p for p in parts if p)
+
+
+def _next_ids(rows: Sequence[Row]) -> Callable[[], str]:
+    highest = max((int(r.get("id")) for r in rows if r.get("id").strip().isdigit()), default=0)
+    counter = iter(range(highest + 1, highest + 1 + len(rows)))
+    return lambda: str(next(counter))
+
+
+def clean_inscriptions(
+    inscriptions: Table,
+    desinscriptions: Table | None = None,
+    *,
+    phone: PhoneCleaner = clean_phone,
+) -> CleaningReport:
+    """Compute every row's cleaned values and the cell changes to write back."""
+    report = CleaningReport(rows=len(inscriptions.rows))
+    rows = inscriptions.rows
+    phones: dict[int, PhoneResult] = {row.key: phone(row.get("telephone")) for row in rows}
+
+    # Unsubscriptions: latest time per number, and the `traite` column of each request.
+    unsubscribed_at: dict[str, datetime | None] = {}
+    registered = {p.numero for p in phones.values() if p.numero}
+    if desinscriptions is not None:
+        for row in desinscriptions.rows:
+            result = phone(row.get("telephone"))
+            when = _moment(row.get("horodatage"))
+            if result.numero is None:
+                outcome = f"non traitée : {result.remarque}"
+            else:
+                previous = unsubscribed_at.get(result.numero)
+                if result.numero not in unsubscribed_at or (
+                    when is not None and (previous is None or when > previous)
+                ):
+                    unsubscribed_at[result.numero] = when
+                outcome = "oui" if result.numero in registered else "oui (numéro non inscrit)"
+            if row.get("traite") != outcome:
+                report.changes.append(
+                    CellChange(desinscriptions.name, row.key, "traite", outcome)
+                )
+            report.unsubscriptions_processed += 1
+
+    # Rows a person (or an earlier run) marked `desinscrit` stay so; their time counts too.
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        number = phones[row.key].numero
+        if number:
+            groups.setdefault(number, []).append(row)
+    moments: dict[int, datetime | None] = {}
+    for number, members in groups.items():
+        if len(members) > 1 or number in unsubscribed_at:
+            for row in members:
+                moments[row.key] = _moment(row.get("horodatage"))
+        for row in members:
+            if row.get("statut").strip().lower() == schema.DESINSCRIT:
+                when = moments.get(row.key) or _moment(row.get("horodatage"))
+                current = unsubscribed_at.get(number)
+                if number not in unsubscribed_at or (
+                    when is not None and (current is None or when > current)
+                ):
+                    unsubscribed_at[number] = when
+
+    new_id = _next_ids(rows)
+    ids = {row.key: row.get("id").strip() or new_id() for row in rows}
+    for row in rows:
+        result = phones[row.key]
+        code, zone, commune_note = _commune_fields(row.get("commune"))
+        numero = result.numero or ""
+        if not result.ok:
+            outcome = RowResult(
+                schema.INVALIDE, numero, code, zone, _join(result.remarque, commune_note)
+            )
+        else:
+            outcome = _member_outcome(
+                row, numero, code, zone, commune_note, groups[numero], unsubscribed_at, moments, ids
+            )
+        report.results[row.key] = outcome
+        report.statuses[outcome.statut] += 1
+        before = len(report.changes)
+        if row.get("id") != ids[row.key]:
+            report.changes.append(CellChange(inscriptions.name, row.key, "id", ids[row.key]))
+        for column, value in outcome.as_dict().items():
+            if row.get(column) != value:
+                report.changes.append(CellChange(inscriptions.name, row.key, column, value))
+        if len(report.changes) != before:
+            report.changed_rows += 1
+    return report
+
+
+def _member_outcome(
+    row: Row,
+    numero: str,
+    code: str,
+    zone: str,
+    commune_note: str,
+    group: list[Row],
+    unsubscribed_at: dict[str, datetime | None],
+    moments: dict[int, datetime | None],
+    ids: dict[int, str],
+) -> RowResult:
+    if row.get("statut").strip().lower() == schema.DESINSCRIT:
+        return RowResult(
+            schema.DESINSCRIT, numero, code, zone, row.get("remarque") or "désinscrit"
+        )
+    if numero in unsubscribed_at:
+        cutoff = unsubscribed_at[numero]
+        moment = moments.get(row.key)
+        reactivates = (
+            row.get("source").strip().lower() in _REACTIVATING_SOURCES
+            and moment is not None
+            and cutoff is not None
+            and moment > cutoff
+        )
+        if not reactivates:
+            when = f" le {format_french(cutoff)}" if cutoff is not None else ""
+            return RowResult(
+                schema.DESINSCRIT, numero, code, zone, f"désinscription reçue{when}"
+            )
+        group = [
+            r for r in group
+            if r.get("statut").strip().lower() != schema.DESINSCRIT
+            and (m := moments.get(r.key)) is not None
+            and m > cutoff
+            and r.get("source").strip().lower() in _REACTIVATING_SOURCES
+        ]
+    if len(group) > 1:
+        kept = min(
+            (r for r in group if r.get("statut").strip().lower() != schema.DESINSCRIT),
+            key=lambda r: _sort_key(r, moments),
+        )
+        if kept.key != row.key:
+            reference = ids[kept.key]
+            return RowResult(
+                schema.DOUBLON, numero, code, zone, f"doublon de l'inscription n° {reference}"
+            )
+    return RowResult(schema.ACTIF, numero, code, zone, commune_note)

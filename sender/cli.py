@@ -1,0 +1,230 @@
+"""Command line `alerte-message`: a thin French shell over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from sender import frenchargs, registry, schema
+from sender.config import Settings
+from sender.errors import AlerteError
+from sender.phonecache import PhoneCache
+from sender.register import Register, open_register
+
+frenchargs.install()
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EPILOG = """Exemples :
+  alerte-message initialiser
+  alerte-message importer liste-cma.xlsx
+  alerte-message nettoyer
+  alerte-message verifier
+  alerte-message surveiller
+
+Le registre est choisi par la variable ALERTE_REGISTRE : un fichier SQLite (par défaut
+data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION_CREDENTIALS)."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count < 2 else plural}"
+
+
+def _register(settings: Settings) -> Register:
+    return open_register(settings)
+
+
+def _phone_cache(settings: Settings) -> PhoneCache:
+    return PhoneCache(settings.journal.with_name("numeros.sqlite"))
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
+    with _register(settings) as register:
+        err.print(f"Registre : {register.describe()}")
+        report = registry.initialise(register)
+    if not report.changed:
+        err.print("Le registre était déjà complet : rien n'a été modifié.")
+        return 0
+    for tab in report.created_tabs:
+        err.print(f"  • onglet créé : {tab}")
+    for column in report.added_columns:
+        err.print(f"  • colonne ajoutée : {column}")
+    for row in report.added_rows:
+        err.print(f"  • lignes ajoutées : {row}")
+    for item in report.formatting:
+        err.print(f"  • mise en forme : {item}")
+    err.print("[green]Registre prêt.[/green]")
+    return 0
+
+
+def _print_cleaning(report: registry.CleaningReport) -> None:
+    counts = report.statuses
+    err.print(
+        f"{_plural(report.rows, 'inscription', 'inscriptions')} : "
+        f"{_plural(counts.get(schema.ACTIF, 0), 'active', 'actives')}, "
+        f"{_plural(counts.get(schema.INVALIDE, 0), 'invalide', 'invalides')}, "
+        f"{_plural(counts.get(schema.DOUBLON, 0), 'doublon', 'doublons')}, "
+        f"{_plural(counts.get(schema.DESINSCRIT, 0), 'désinscrite', 'désinscrites')}."
+    )
+    if report.changes:
+        err.print(f"{len(report.changes)} cellules mises à jour ({report.changed_rows} lignes).")
+    else:
+        err.print("Rien de nouveau : aucune écriture dans le registre.")
+
+
+def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
+    cache = _phone_cache(settings)
+    with _register(settings) as register:
+        err.print(f"Registre : {register.describe()}")
+        report = registry.clean_register(register, phone=cache)
+    cache.save()
+    _print_cleaning(report)
+    return 0
+
+
+def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
+    tab = registry.tab_name(args.onglet)
+    cache = _phone_cache(settings)
+    with _register(settings) as register:
+        report = registry.import_file(register, Path(args.fichier), tab=tab, phone=cache)
+    cache.save()
+    if args.json:
+        if tab == schema.INSCRIPTIONS:
+            _print_json(report.as_json())
+        else:
+            _print_json(report.rows)
+        return 0
+    err.print(f"{len(report.rows)} lignes importées dans l'onglet {tab}.")
+    if report.cleaning is not None:
+        _print_cleaning(report.cleaning)
+        problems = [
+            (row, result) for row, result in zip(report.rows, report.results, strict=True)
+            if result is not None and result.remarque
+        ]
+        if problems:
+            table = RichTable(title="Lignes à vérifier", show_lines=False)
+            for column in ("téléphone saisi", "statut", "remarque"):
+                table.add_column(column)
+            for row, result in problems[:50]:
+                table.add_row(row.get("telephone", ""), result.statut, result.remarque)
+            err.print(table)
+            if len(problems) > 50:
+                err.print(f"… et {len(problems) - 50} autres (voir « exporter »).")
+    return 0
+
+
+def cmd_exporter(args: argparse.Namespace, settings: Settings) -> int:
+    tab = registry.tab_name(args.onglet)
+    with _register(settings) as register:
+        table = registry.export_tab(register, tab)
+    rows = table.as_dicts()
+    if args.csv:
+        from sender.tabular import to_csv
+
+        sys.stdout.write(to_csv(table.headers, rows))
+    elif args.json:
+        _print_json(rows)
+    else:
+        view = RichTable(title=f"{tab} ({len(rows)} lignes)")
+        for header in table.headers:
+            view.add_column(header, overflow="fold")
+        for row in rows:
+            view.add_row(*(row[h] for h in table.headers))
+        out.print(view)
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alerte-message",
+        description="Alerte Message : registre des adhérents et diffusion des alertes "
+        "(police, gendarmerie, CMA de la Lozère).",
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("-v", "--bavard", action="store_true", help="affiche plus de détails")
+    commands = parser.add_subparsers(title="commandes", dest="commande", metavar="COMMANDE")
+
+    def command(name: str, handler: Handler, summary: str, example: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name, help=summary, description=summary, epilog=f"Exemple :\n  {example}",
+            formatter_class=_Formatter,
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command(
+        "initialiser", cmd_initialiser,
+        "crée les onglets, les en-têtes et les modèles de message (sans rien effacer)",
+        "alerte-message initialiser",
+    )
+    command(
+        "nettoyer", cmd_nettoyer,
+        "vérifie les numéros, repère les doublons et applique les désinscriptions",
+        "alerte-message nettoyer",
+    )
+    sub = command(
+        "importer", cmd_importer,
+        "ajoute les lignes d'un fichier CSV ou XLSX au registre",
+        "alerte-message importer liste-cma.csv --json",
+    )
+    sub.add_argument("fichier", metavar="FICHIER", help="fichier CSV (séparateur ; ou ,) ou XLSX")
+    sub.add_argument(
+        "--onglet", default=schema.INSCRIPTIONS,
+        help="onglet de destination : Inscriptions (par défaut), Alertes ou Habilitations",
+    )
+    sub.add_argument("--json", action="store_true", help="résultat ligne par ligne en JSON")
+    sub = command(
+        "exporter", cmd_exporter, "affiche un onglet du registre",
+        "alerte-message exporter --onglet Inscriptions --csv > inscriptions.csv",
+    )
+    sub.add_argument("--onglet", required=True, help="nom de l'onglet, par exemple Inscriptions")
+    fmt = sub.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="tableau JSON d'objets")
+    fmt.add_argument("--csv", action="store_true", help="CSV séparé par des points-virgules")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.bavard else logging.WARNING,
+        format="%(levelname)s %(name)s : %(message)s",
+    )
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        return args.handler(args, settings)
+    except AlerteError as error:
+        err.print(f"[red]Erreur :[/red] {error.message}")
+        return 75 if error.retryable else 1
+    except KeyboardInterrupt:
+        err.print("Interrompu.")
+        return 130

@@ -1,0 +1,37 @@
+"""Choose the register backend from `ALERTE_REGISTRE`: a SQLite path or a Google Sheet."""
+
+from __future__ import annotations
+
+import re
+
+from sender.config import Settings
+from sender.errors import ConfigurationError
+from sender.register.base import Register
+
+_SHEET_KEY = re.compile(r"[A-Za-z0-9_-]{30,}")
+
+
+def is_google_sheet(spec: str) -> bool:
+    """A sheet URL or a bare sheet key (long, no dot, no slash) names a Google Sheet."""
+    return "docs.google.com/spreadsheets" in spec or bool(_SHEET_KEY.fullmatch(spec.strip()))
+
+
+def open_register(settings: Settings) -> Register:
+    if is_google_sheet(settings.register):
+        from sender.register.gsheets import GoogleSheetsRegister, parse_sheet_key
+
+        key = parse_sheet_key(settings.register)
+        if not key:
+            raise ConfigurationError(
+                f"ALERTE_REGISTRE ne contient pas une adresse de feuille Google lisible : "
+                f"« {settings.register} »."
+            )
+        if not settings.credentials:
+            raise ConfigurationError(
+                "Le registre est une feuille Google : indiquez le fichier du compte de service "
+                "dans GOOGLE_APPLICATION_CREDENTIALS (chemin hors du dépôt)."
+            )
+        return GoogleSheetsRegister.from_service_account(key, settings.credentials)
+    from sender.register.sqlite import SQLiteRegister
+
+    return SQLiteRegister(settings.register)

@@ -1,0 +1,86 @@
+"""The CLI on the local register: initialiser, importer (CSV, XLSX, --json), exporter, help."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from openpyxl import Workbook
+
+from sender.cli import main
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALERTE_REGISTRE", str(tmp_path / "registre.sqlite"))
+    monkeypatch.setenv("ALERTE_JOURNAL", str(tmp_path / "journal.sqlite"))
+    return tmp_path
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_import_csv_json_gives_one_object_per_input_row_in_order(env, capsys):
+    (env / "liste.csv").write_text(
+        "nom;entreprise;activité;commune;Téléphone\n"
+        "Anne;Boulangerie;Alimentation;Marvejols;06 12 34 56 78\n"
+        "Bruno;Garage;Automobile;Mende;04 66 65 00 00\n"
+        "Chloé;Coiffure;Coiffure;Florac;+33 6 12 34 56 78\n"
+        "Denis;Bar;Café;Langogne;pas de numéro\n",
+        encoding="utf-8",
+    )
+    assert run(capsys, "initialiser")[0] == 0
+    code, out, _ = run(capsys, "importer", str(env / "liste.csv"), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert [d["telephone"] for d in data] == [
+        "06 12 34 56 78", "04 66 65 00 00", "+33 6 12 34 56 78", "pas de numéro"]
+    assert [d["statut"] for d in data] == ["actif", "invalide", "doublon", "invalide"]
+    assert data[0]["numero"] == "+33612345678" and data[3]["numero"] is None
+    assert all(set(d) == {"telephone", "statut", "numero", "remarque"} for d in data)
+
+
+def test_import_xlsx_with_numbers_that_lost_their_zero(env, capsys):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["nom", "entreprise", "activite", "commune", "telephone"])
+    sheet.append(["Anne", "Boulangerie", "Alimentation", "Mende", 612345678])
+    book.save(env / "liste.xlsx")
+    code, out, _ = run(capsys, "importer", str(env / "liste.xlsx"), "--json")
+    assert code == 0
+    assert json.loads(out)[0]["numero"] == "+33612345678"
+
+
+def test_second_clean_writes_nothing(env, capsys):
+    (env / "l.csv").write_text("telephone,commune\n0612345678,Mende\n", encoding="utf-8")
+    run(capsys, "importer", str(env / "l.csv"))
+    code, _, err = run(capsys, "nettoyer")
+    assert code == 0 and "aucune écriture" in err
+
+
+def test_export_json_keys_are_the_tab_headers(env, capsys):
+    run(capsys, "initialiser")
+    code, out, _ = run(capsys, "exporter", "--onglet", "modeles", "--json")
+    rows = json.loads(out)
+    assert code == 0 and rows
+    assert set(rows[0]) == {"type", "canal", "modele_whatsapp", "langue", "texte"}
+
+
+def test_bad_file_gives_french_error(env, capsys):
+    (env / "x.pdf").write_text("x")
+    code, _, err = run(capsys, "importer", str(env / "x.pdf"))
+    assert code == 1 and "Format non pris en charge" in err
+
+
+@pytest.mark.parametrize("command", [[], ["initialiser"], ["nettoyer"], ["importer"], ["exporter"]])
+def test_help_is_french_with_an_example(command):
+    result = subprocess.run(
+        [sys.executable, "-m", "sender", *command, "--help"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "Utilisation" in result.stdout
+    assert "Exemple" in result.stdout
+    assert "show this help" not in result.stdout
