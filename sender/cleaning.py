@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from sender import schema
-from sender.communes import Commune, match_commune
+from sender.communes import match_commune
 from sender.dates import DateError, format_french, parse_datetime
 from sender.phones import PhoneResult, clean_phone
 from sender.register.base import CellChange, Row, Table
@@ -25,8 +26,7 @@ _OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")
 _REACTIVATING_SOURCES = {schema.SOURCE_FORMULAIRE, schema.SOURCE_SAISIE, ""}
 
 
-@dataclass(frozen=True, slots=True)
-class RowResult:
+class RowResult(NamedTuple):
     statut: str
     numero: str
     code_insee: str
@@ -34,7 +34,7 @@ class RowResult:
     remarque: str
 
     def as_dict(self) -> dict[str, str]:
-        return {c: getattr(self, c) for c in _OUTPUT_COLUMNS}
+        return dict(zip(_OUTPUT_COLUMNS, self, strict=True))
 
 
 @dataclass
@@ -47,9 +47,6 @@ class CleaningReport:
     unsubscriptions_processed: int = 0
 
 
-@lru_cache(maxsize=4096)
-def _commune(name: str) -> Commune | None:
-    return match_commune(name)
 
 
 def _moment(text: str) -> datetime | None:
@@ -64,11 +61,12 @@ def _sort_key(row: Row, moments: dict[int, datetime | None]) -> tuple[float, int
     return (moment.timestamp() if moment is not None else float("inf"), row.key)
 
 
+@lru_cache(maxsize=8192)
 def _commune_fields(text: str) -> tuple[str, str, str]:
     """code_insee, zone and a remark about the commune."""
     if not text.strip():
         return "", "", "commune manquante : la compléter pour les alertes par zone"
-    commune = _commune(text.strip())
+    commune = match_commune(text.strip())
     if commune is None:
         return "", "", f"commune « {text.strip()} » inconnue en Lozère : corriger l'orthographe"
     return commune.code, commune.zone, ""
@@ -93,7 +91,9 @@ def clean_inscriptions(
     """Compute every row's cleaned values and the cell changes to write back."""
     report = CleaningReport(rows=len(inscriptions.rows))
     rows = inscriptions.rows
-    phones: dict[int, PhoneResult] = {row.key: phone(row.get("telephone")) for row in rows}
+    phones: dict[int, PhoneResult] = {
+        row.key: phone(row.values.get("telephone") or "") for row in rows
+    }
 
     # Unsubscriptions: latest time per number, and the `traite` column of each request.
     unsubscribed_at: dict[str, datetime | None] = {}
@@ -138,28 +138,38 @@ def clean_inscriptions(
                     unsubscribed_at[number] = when
 
     new_id = _next_ids(rows)
-    ids = {row.key: row.get("id").strip() or new_id() for row in rows}
+    ids = {row.key: (row.values.get("id") or "").strip() or new_id() for row in rows}
+    tab = inscriptions.name
+    changes = report.changes
+    statuses = report.statuses
     for row in rows:
+        values = row.values
         result = phones[row.key]
-        code, zone, commune_note = _commune_fields(row.get("commune"))
+        code, zone, commune_note = _commune_fields(values.get("commune") or "")
         numero = result.numero or ""
         if not result.ok:
             outcome = RowResult(
                 schema.INVALIDE, numero, code, zone, _join(result.remarque, commune_note)
             )
         else:
-            outcome = _member_outcome(
-                row, numero, code, zone, commune_note, groups[numero], unsubscribed_at, moments, ids
-            )
+            group = groups[numero]
+            if len(group) == 1 and numero not in unsubscribed_at and (
+                (values.get("statut") or "").strip().lower() != schema.DESINSCRIT
+            ):
+                outcome = RowResult(schema.ACTIF, numero, code, zone, commune_note)
+            else:
+                outcome = _member_outcome(
+                    row, numero, code, zone, commune_note, group, unsubscribed_at, moments, ids
+                )
         report.results[row.key] = outcome
-        report.statuses[outcome.statut] += 1
-        before = len(report.changes)
-        if row.get("id") != ids[row.key]:
-            report.changes.append(CellChange(inscriptions.name, row.key, "id", ids[row.key]))
-        for column, value in outcome.as_dict().items():
-            if row.get(column) != value:
-                report.changes.append(CellChange(inscriptions.name, row.key, column, value))
-        if len(report.changes) != before:
+        statuses[outcome.statut] += 1
+        before = len(changes)
+        if values.get("id") != ids[row.key]:
+            changes.append(CellChange(tab, row.key, "id", ids[row.key]))
+        for column, value in zip(_OUTPUT_COLUMNS, outcome, strict=True):
+            if (values.get(column) or "") != value:
+                changes.append(CellChange(tab, row.key, column, value))
+        if len(changes) != before:
             report.changed_rows += 1
     return report
 

@@ -34,6 +34,8 @@ _ANNOTATION = re.compile(r"\((?=[^)]*[^\W\d_])[^)]*\)|\[[^\]]*\]")
 _TRAILING_TEXT = re.compile(r"[^\W\d_][^0-9]*$")
 _ZERO_IN_PARENS = re.compile(r"\(\s*0\s*\)")
 _DIGITS_ONLY = re.compile(r"\D")
+_ANY_DIGIT = re.compile(r"\d")
+_ANY_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,29 +72,94 @@ def _candidates(text: str) -> list[str]:
     return out
 
 
+_SIMPLE = re.compile(r"^\s*\+?[0-9 .\-/()]+$")
+_CANONICAL_CACHE: dict[str, PhoneResult] = {}
+_CANONICAL_LIMIT = 500_000
+
+
+def _canonical_key(text: str) -> str | None:
+    """One key for the usual spellings of the same French number, so each is parsed once.
+
+    Only plain spellings (digits and separators) get a key; anything else goes to the parser.
+    """
+    if not _SIMPLE.match(text):
+        return None
+    plus = text.startswith("+")
+    digits = _DIGITS_ONLY.sub("", _ZERO_IN_PARENS.sub("", text))
+    if plus:
+        return "+" + digits
+    if digits.startswith("0033"):
+        return "+33" + digits[4:]
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if len(digits) == 11 and digits.startswith("33"):
+        return "+" + digits
+    if len(digits) == 9 and digits[0] in "67":
+        return "+33" + digits
+    if len(digits) == 10 and digits[0] == "0" and digits[1] != "0":
+        return "+33" + digits[1:]
+    return "~" + digits  # national spelling we do not interpret: parse as typed
+
+
 @lru_cache(maxsize=200_000)
 def clean_phone(raw: str, region: str = DEFAULT_REGION) -> PhoneResult:
     """Normalise a phone number typed by a person to E.164 and say whether it can get alerts."""
     if not (raw or "").strip():
         return PhoneResult(None, False, "numéro de téléphone manquant")
-    text = _strip_noise(raw)
-    if not any(ch.isdigit() for ch in text):
+    text = raw.strip() if _SIMPLE.match(raw) else _strip_noise(raw)
+    key = _canonical_key(text) if region == DEFAULT_REGION else None
+    if key is not None:
+        known = _CANONICAL_CACHE.get(key)
+        if known is not None:
+            return known
+        result = _from_key(key) if key.startswith("+33") else None
+        if result is None:
+            result = _parse(text, region)
+    elif not _ANY_DIGIT.search(text):
         return PhoneResult(None, False, "aucun chiffre dans le numéro : vérifier la saisie")
-    if any(ch.isalpha() for ch in text):
+    elif _ANY_LETTER.search(text):
         return PhoneResult(None, False, "le numéro contient des lettres : vérifier la saisie")
+    else:
+        result = _parse(text, region)
+    if key is not None and len(_CANONICAL_CACHE) < _CANONICAL_LIMIT:
+        _CANONICAL_CACHE[key] = result
+    return result
+
+
+def _from_key(key: str) -> PhoneResult | None:
+    """Plain French spellings reduce to +33 and nine digits: build the number directly.
+
+    Validity and type still come from phonenumbers' metadata; only the string parsing, which
+    the canonical key has already done, is skipped.
+    """
+    national = key[3:]
+    if len(national) != 9 or national[0] == "0":
+        return None
+    number = phonenumbers.PhoneNumber(country_code=33, national_number=int(national))
+    return _classify(number, phonenumbers.number_type(number), national)
+
+
+def _parse(text: str, region: str) -> PhoneResult:
     parsed = None
+    kind = PhoneNumberType.UNKNOWN
     for candidate in _candidates(text):
         try:
             number = phonenumbers.parse(candidate, region)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(number):
-            parsed = number
+        # number_type() is UNKNOWN exactly when the number is not valid for its region, so one
+        # call answers both questions (is_valid_number would run the same patterns again).
+        kind = phonenumbers.number_type(number)
+        parsed = number if parsed is None or kind != PhoneNumberType.UNKNOWN else parsed
+        if kind != PhoneNumberType.UNKNOWN:
             break
-        parsed = parsed or number
     if parsed is None:
         return PhoneResult(None, False, "numéro illisible : vérifier les chiffres")
-    if not phonenumbers.is_valid_number(parsed):
+    return _classify(parsed, kind, text)
+
+
+def _classify(parsed: phonenumbers.PhoneNumber, kind: int, text: str) -> PhoneResult:
+    if kind == PhoneNumberType.UNKNOWN:
         digits = len(_DIGITS_ONLY.sub("", text))
         if parsed.country_code == 33 and digits not in (9, 10, 11, 13):
             return PhoneResult(
@@ -100,13 +167,18 @@ def clean_phone(raw: str, region: str = DEFAULT_REGION) -> PhoneResult:
             )
         return PhoneResult(None, False, "numéro qui n'existe pas : vérifier les chiffres")
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-    kind = phonenumbers.number_type(parsed)
     if kind in _ACCEPTED_TYPES:
         return PhoneResult(e164, True, "")
     reason = _TYPE_REASONS.get(
         kind, "numéro qui ne peut pas recevoir de message : il faut un mobile"
     )
     return PhoneResult(e164, False, reason)
+
+
+def clear_caches() -> None:
+    """Forget every cleaned number (benchmarks, tests)."""
+    clean_phone.cache_clear()
+    _CANONICAL_CACHE.clear()
 
 
 def mask_phone(number: str) -> str:

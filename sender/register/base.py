@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,9 @@ class Table:
         return [{h: row.get(h) for h in self.headers} for row in self.rows]
 
 
-@dataclass(frozen=True, slots=True)
-class CellChange:
+class CellChange(NamedTuple):
+    """One cell to write. A named tuple: cleaning 100,000 rows creates hundreds of thousands."""
+
     tab: str
     key: int
     column: str
