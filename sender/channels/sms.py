@@ -1,0 +1,195 @@
+"""SMS adapter for Brevo's transactional SMS API (`POST /v3/transactionalSMS/send`).
+
+Sends `message.text` as a transactional SMS (no STOP mention needed), with `unicodeEnabled` when
+the text needs UCS-2 (ê, â, ô, î, û, ç…), so accents arrive intact. The result carries the number
+of billed parts computed by `sms_size`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from sender.channels.base import (
+    BatchStopError,
+    Channel,
+    ChannelError,
+    OutgoingMessage,
+    RateLimited,
+    RecipientError,
+    RetryableError,
+    SendResult,
+)
+from sender.errors import ConfigurationError
+from sender.phones import mask_phone
+from sender.smstext import sms_size
+
+log = logging.getLogger(__name__)
+
+_SENDER_ALNUM = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
+_SENDER_DIGITS = re.compile(r"^\d{1,15}$")
+_RECIPIENT_WORDS = ("recipient", "phone", "number", "mobile", "destinataire", "numéro")
+
+
+def check_sender_name(sender_name: str) -> str:
+    """Brevo accepts at most 11 letters/digits (no accents) or 15 digits."""
+    name = (sender_name or "").strip()
+    if _SENDER_ALNUM.match(name) or _SENDER_DIGITS.match(name):
+        return name
+    raise ConfigurationError(
+        "SMS_EXPEDITEUR doit compter 11 caractères au plus (lettres sans accent et chiffres) "
+        f"ou 15 chiffres au plus (reçu « {sender_name} »)."
+    )
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    for name in ("Retry-After", "x-sib-ratelimit-reset"):
+        raw = headers.get(name)
+        if raw:
+            try:
+                return max(0.0, min(float(raw), 300.0))
+            except ValueError:
+                continue
+    return None
+
+
+def classify_error(
+    status: int, body: Any, *, sender_name: str = "", headers: Mapping[str, str] | None = None
+) -> ChannelError:
+    """Turn a non-2xx answer of the gateway into the right ChannelError subclass."""
+    code = str(body.get("code", "")) if isinstance(body, dict) else ""
+    text = str(body.get("message", "")) if isinstance(body, dict) else ""
+    label = f"http_{status}" + (f"_{code}" if code else "")
+    lowered = text.lower()
+    if status in (401, 403):
+        return BatchStopError(
+            f"La clé d'API SMS est refusée par la passerelle (HTTP {status}) : vérifier la "
+            "variable SMS_API_KEY et, chez Brevo, les adresses IP autorisées.",
+            code=label,
+        )
+    if status == 402 or code == "not_enough_credits":
+        return BatchStopError(
+            "Le crédit SMS est épuisé (HTTP 402) : recharger le compte Brevo avant la prochaine "
+            "diffusion.",
+            code=label,
+        )
+    if status == 429:
+        return RateLimited(
+            "Trop d'envois SMS en peu de temps (HTTP 429) : l'envoi ralentit puis reprend.",
+            code=label, retry_after=_retry_after(headers or {}),
+        )
+    if status >= 500:
+        return RetryableError(
+            f"La passerelle SMS a répondu par une erreur {status} : nouvel essai.",
+            code=label, retry_after=_retry_after(headers or {}),
+        )
+    if status == 400 and "sender" in lowered:
+        return BatchStopError(
+            f"Le nom d'expéditeur SMS « {sender_name} » est refusé par la passerelle : vérifier "
+            "la variable SMS_EXPEDITEUR.",
+            code=label,
+        )
+    if status == 400 and any(word in lowered for word in _RECIPIENT_WORDS):
+        return RecipientError(
+            "Numéro refusé par la passerelle SMS (numéro invalide ou impossible à joindre "
+            "par SMS).",
+            code=label,
+        )
+    return RecipientError(f"La passerelle SMS a refusé ce message (HTTP {status}).", code=label)
+
+
+class SmsChannel(Channel):
+    """Sends the plain text of an alert by SMS through Brevo."""
+
+    name = "sms"
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        sender_name: str,
+        *,
+        sms_type: str = "transactional",
+        pool_size: int = 64,
+        session: requests.Session | None = None,
+        **base_kwargs: Any,
+    ) -> None:
+        super().__init__(**base_kwargs)
+        self.url = api_url
+        self.sender_name = check_sender_name(sender_name)
+        self.sms_type = sms_type
+        self._headers = {"api-key": api_key, "accept": "application/json"}
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
+
+    def __repr__(self) -> str:  # never show the key
+        return f"SmsChannel(url={self.url!r}, sender={self.sender_name!r})"
+
+    def _send_once(self, message: OutgoingMessage) -> SendResult:
+        text = message.text or ""
+        if not text.strip():
+            raise BatchStopError(
+                "Le texte du SMS est vide : vérifier le modèle SMS dans l'onglet Modeles.",
+                code="texte_vide",
+            )
+        size = sms_size(text)
+        payload = {
+            "sender": self.sender_name,
+            "recipient": message.recipient.lstrip("+"),
+            "content": text,
+            "type": self.sms_type,
+            "unicodeEnabled": size.encoding == "UCS-2",
+            "tag": f"alerte-{message.alert_id}",
+        }
+        masked = mask_phone(message.recipient)
+        try:
+            response = self.session.post(
+                self.url, json=payload, headers=self._headers, timeout=self.timeout
+            )
+        except requests.Timeout as exc:
+            log.warning("SMS : pas de réponse pour %s (%s)", masked, type(exc).__name__)
+            raise RetryableError(
+                f"La passerelle SMS n'a pas répondu dans les {self.timeout:g} secondes : "
+                "nouvel essai.",
+                code="timeout",
+            ) from None
+        except requests.RequestException as exc:
+            log.warning("SMS : connexion interrompue pour %s (%s)", masked, type(exc).__name__)
+            raise RetryableError(
+                "La connexion à la passerelle SMS a échoué ou a été coupée : nouvel essai.",
+                code="connexion",
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if 200 <= response.status_code < 300:
+            message_id = body.get("messageId") if isinstance(body, dict) else None
+            if message_id is None:
+                log.warning("SMS : réponse sans identifiant pour %s", masked)
+                raise RecipientError(
+                    "La passerelle SMS a répondu sans identifiant de message : l'envoi n'est "
+                    "pas confirmé.",
+                    code="reponse_illisible",
+                )
+            log.debug("SMS : message accepté pour %s (%s)", masked, size.describe())
+            return SendResult(channel=self.name, message_id=str(message_id),
+                              segments=size.segments)
+        error = classify_error(
+            response.status_code, body, sender_name=self.sender_name, headers=response.headers
+        )
+        log.warning("SMS : échec pour %s (HTTP %s, %s)", masked, response.status_code,
+                    error.scope.value)
+        raise error
+
+    def close(self) -> None:
+        self.session.close()

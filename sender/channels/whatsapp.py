@@ -1,0 +1,308 @@
+"""WhatsApp Cloud API adapter: one approved template message per member.
+
+`POST {api_base}/{phone-number-id}/messages` with a bearer token. Errors are classified as in
+DESIGN.md §5: retry (throughput, pair rate, maintenance, 5xx, network), give up for this member
+(not on WhatsApp → SMS fallback, opted out…) or stop the whole batch (token, account, template).
+Every error carries a French sentence for the officer; logs never show the token nor a full number.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from sender.channels.base import (
+    BatchStopError,
+    Channel,
+    ChannelError,
+    OutgoingMessage,
+    RateLimited,
+    RecipientError,
+    RetryableError,
+    SendResult,
+)
+from sender.phones import mask_phone, whatsapp_recipient
+
+log = logging.getLogger(__name__)
+
+MAX_PARAMETER_LENGTH = 1024
+EMPTY_PARAMETER = "—"
+
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
+_LONG_SPACES = re.compile(r"[ \u00a0\u202f]{5,}")
+
+
+def clean_parameter(value: object) -> str:
+    """Make a value acceptable as a template parameter.
+
+    Line breaks and tabs become spaces, runs of more than four spaces shrink to one, the result
+    is cut to 1024 characters (ending with « … »). An empty value becomes « — », because the API
+    refuses empty parameters.
+    """
+    text = "" if value is None else str(value)
+    text = _LINE_BREAKS.sub(" ", text)
+    text = _LONG_SPACES.sub(" ", text).strip()
+    if not text:
+        return EMPTY_PARAMETER
+    if len(text) > MAX_PARAMETER_LENGTH:
+        text = text[: MAX_PARAMETER_LENGTH - 1].rstrip() + "…"
+    return text
+
+
+def build_payload(message: OutgoingMessage) -> dict[str, Any]:
+    """The JSON body of a template message with named body parameters."""
+    if not message.template:
+        raise BatchStopError(
+            "Aucun modèle WhatsApp n'est indiqué pour ce message : renseigner la colonne "
+            "« modele_whatsapp » de l'onglet Modeles.",
+            code="modele_absent",
+        )
+    template: dict[str, Any] = {"name": message.template, "language": {"code": message.language}}
+    if message.parameters:
+        template["components"] = [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "parameter_name": name, "text": clean_parameter(value)}
+                    for name, value in message.parameters.items()
+                ],
+            }
+        ]
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": whatsapp_recipient(message.recipient),
+        "type": "template",
+        "template": template,
+    }
+
+
+# -- error classification ------------------------------------------------------------------
+
+_RETRY = {
+    130429: "Le débit maximal de WhatsApp est atteint (code 130429) : l'envoi ralentit puis "
+    "reprend.",
+    4: "Trop d'appels à l'API WhatsApp (code 4) : l'envoi ralentit puis reprend.",
+    80007: "Le compte WhatsApp Business a atteint sa limite d'appels (code 80007) : l'envoi "
+    "ralentit puis reprend.",
+    131056: "Trop de messages envoyés à ce même numéro en peu de temps (code 131056) : nouvel "
+    "essai un peu plus tard.",
+    131057: "Le compte WhatsApp Business est en maintenance (code 131057) : nouvel essai un peu "
+    "plus tard.",
+    131000: "Erreur inconnue chez WhatsApp (code 131000) : nouvel essai.",
+    131016: "Le service WhatsApp est momentanément surchargé (code 131016) : nouvel essai.",
+    1: "Erreur inconnue de l'API WhatsApp (code 1) : nouvel essai.",
+    2: "Le service WhatsApp est momentanément indisponible (code 2) : nouvel essai.",
+}
+_RATE_CODES = {130429, 4, 80007}
+
+_BATCH = {
+    190: "Le jeton d'accès WhatsApp est refusé (code 190) : l'administrateur doit le "
+    "renouveler.",
+    10: "L'application WhatsApp n'a pas la permission d'envoyer des messages (code 10) : "
+    "l'administrateur doit vérifier ses autorisations.",
+    200: "L'application WhatsApp n'a pas la permission d'envoyer des messages (code 200) : "
+    "l'administrateur doit vérifier ses autorisations.",
+    3: "L'application WhatsApp n'a pas accès à cette fonction (code 3) : l'administrateur doit "
+    "vérifier sa configuration.",
+    131005: "L'accès à l'API WhatsApp est refusé (code 131005) : l'administrateur doit vérifier "
+    "les autorisations du jeton.",
+    368: "Le compte WhatsApp est temporairement bloqué par Meta pour non-respect de ses règles "
+    "(code 368) : diffusion arrêtée.",
+    131031: "Le compte WhatsApp Business est verrouillé (code 131031) : diffusion arrêtée, "
+    "l'administrateur doit contacter Meta.",
+    131048: "Trop de messages précédents ont été bloqués ou signalés comme indésirables : Meta "
+    "limite les envois (code 131048). Diffusion arrêtée.",
+    131042: "Problème de paiement sur le compte WhatsApp Business (code 131042) : "
+    "l'administrateur doit régulariser le moyen de paiement.",
+    131045: "Le numéro expéditeur WhatsApp a un problème de certificat d'enregistrement "
+    "(code 131045) : l'administrateur doit le réenregistrer.",
+    133010: "Le numéro expéditeur n'est pas enregistré sur WhatsApp (code 133010) : "
+    "l'administrateur doit l'enregistrer.",
+    131008: "Il manque un paramètre obligatoire dans la demande envoyée à WhatsApp "
+    "(code 131008) : le modèle ou le texte de l'alerte est incomplet.",
+}
+# Template problems: the same failure would repeat for every member, so the batch stops.
+_TEMPLATE = {
+    132000: "Le nombre de paramètres ne correspond pas au modèle WhatsApp « {t} » "
+    "(code 132000) : corriger le modèle dans l'onglet Modeles.",
+    132001: "Le modèle WhatsApp « {t} » n'existe pas dans cette langue ou n'est pas encore "
+    "approuvé (code 132001).",
+    132005: "Le texte du modèle WhatsApp « {t} » est trop long une fois complété (code 132005) : "
+    "raccourcir la description de l'alerte.",
+    132007: "Le contenu du modèle WhatsApp « {t} » enfreint les règles de Meta (code 132007).",
+    132012: "Un paramètre n'a pas le format attendu par le modèle WhatsApp « {t} » "
+    "(code 132012).",
+    132015: "Le modèle WhatsApp « {t} » est suspendu par Meta pour mauvaise qualité "
+    "(code 132015) : en faire approuver un autre.",
+    132016: "Le modèle WhatsApp « {t} » est désactivé par Meta (code 132016) : en faire "
+    "approuver un autre.",
+    132018: "Un paramètre du modèle WhatsApp « {t} » contient un retour à la ligne, une "
+    "tabulation ou trop d'espaces (code 132018).",
+}
+_RECIPIENT = {
+    131026: "Ce numéro n'a pas WhatsApp (code 131026).",
+    131050: "Ce destinataire a choisi de ne plus recevoir de messages d'entreprise sur WhatsApp "
+    "(code 131050).",
+    131047: "WhatsApp refuse ce message : plus de 24 heures depuis la dernière réponse du "
+    "destinataire et pas de modèle approuvé (code 131047).",
+    131049: "Meta a choisi de ne pas remettre ce message à ce destinataire (code 131049).",
+    131021: "Le destinataire est le numéro expéditeur lui-même (code 131021).",
+    131030: "Ce numéro n'est pas dans la liste des destinataires autorisés du compte de test "
+    "WhatsApp (code 131030).",
+    131009: "WhatsApp refuse une valeur de ce message (code 131009).",
+    131051: "WhatsApp ne prend pas en charge ce type de message (code 131051).",
+    130472: "Ce numéro fait partie d'une expérimentation de Meta : message non remis "
+    "(code 130472).",
+    100: "WhatsApp refuse un paramètre de ce message (code 100).",
+}
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, min(float(raw), 300.0))
+    except ValueError:
+        return None
+
+
+def classify_error(
+    status: int,
+    body: Any,
+    *,
+    template: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ChannelError:
+    """Turn a non-2xx answer of the Cloud API into the right ChannelError subclass."""
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    raw_code = error.get("code")
+    code = raw_code if isinstance(raw_code, int) else None
+    subcode = error.get("error_subcode")
+    retry_after = _retry_after(headers or {})
+    label = str(code) if code is not None else f"http_{status}"
+
+    if code in _RETRY:
+        kind = RateLimited if code in _RATE_CODES else RetryableError
+        return kind(_RETRY[code], code=label, retry_after=retry_after)
+    if code in _BATCH:
+        return BatchStopError(_BATCH[code], code=label)
+    if code in _TEMPLATE:
+        return BatchStopError(_TEMPLATE[code].format(t=template or "?"), code=label)
+    if code == 100 and subcode == 33:
+        return BatchStopError(
+            "L'identifiant du numéro expéditeur WhatsApp est inconnu de Meta (code 100) : "
+            "vérifier la variable WHATSAPP_PHONE_NUMBER_ID.",
+            code=label,
+        )
+    if code in _RECIPIENT:
+        return RecipientError(_RECIPIENT[code], code=label, try_sms=code == 131026)
+    if status == 429:
+        return RateLimited(
+            "WhatsApp demande de ralentir (HTTP 429) : l'envoi ralentit puis reprend.",
+            code=label, retry_after=retry_after,
+        )
+    if status == 401:
+        return BatchStopError(_BATCH[190].replace("code 190", "HTTP 401"), code=label)
+    if status >= 500:
+        return RetryableError(
+            f"Le serveur WhatsApp a répondu par une erreur {status}"
+            + (f" (code {code})" if code is not None else "")
+            + " : nouvel essai.",
+            code=label, retry_after=retry_after,
+        )
+    detail = f"code {code}, HTTP {status}" if code is not None else f"HTTP {status}"
+    return RecipientError(f"WhatsApp a refusé ce message ({detail}).", code=label)
+
+
+def _session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class WhatsAppChannel(Channel):
+    """Sends approved template messages through the WhatsApp Cloud API."""
+
+    name = "whatsapp"
+
+    def __init__(
+        self,
+        api_base: str,
+        phone_number_id: str,
+        token: str,
+        *,
+        pool_size: int = 64,
+        session: requests.Session | None = None,
+        **base_kwargs: Any,
+    ) -> None:
+        super().__init__(**base_kwargs)
+        self.url = f"{api_base.rstrip('/')}/{phone_number_id}/messages"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self.session = session or _session(pool_size)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"WhatsAppChannel(url={self.url!r})"
+
+    def _send_once(self, message: OutgoingMessage) -> SendResult:
+        payload = build_payload(message)
+        masked = mask_phone(message.recipient)
+        try:
+            response = self.session.post(
+                self.url, json=payload, headers=self._headers, timeout=self.timeout
+            )
+        except requests.Timeout as exc:
+            log.warning("WhatsApp : pas de réponse pour %s (%s)", masked, type(exc).__name__)
+            raise RetryableError(
+                f"WhatsApp n'a pas répondu dans les {self.timeout:g} secondes : nouvel essai.",
+                code="timeout",
+            ) from None
+        except requests.RequestException as exc:
+            log.warning("WhatsApp : connexion interrompue pour %s (%s)", masked,
+                        type(exc).__name__)
+            raise RetryableError(
+                "La connexion à WhatsApp a échoué ou a été coupée : nouvel essai.",
+                code="connexion",
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if 200 <= response.status_code < 300:
+            return self._result(body, masked)
+        error = classify_error(
+            response.status_code, body, template=message.template, headers=response.headers
+        )
+        log.warning(
+            "WhatsApp : échec pour %s (HTTP %s, code %s, %s)",
+            masked, response.status_code, error.code, error.scope.value,
+        )
+        raise error
+
+    def _result(self, body: Any, masked: str) -> SendResult:
+        try:
+            message_id = str(body["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError):
+            log.warning("WhatsApp : réponse sans identifiant pour %s", masked)
+            raise RecipientError(
+                "WhatsApp a répondu sans identifiant de message : l'envoi n'est pas confirmé.",
+                code="reponse_illisible",
+            ) from None
+        wa_id = None
+        contacts = body.get("contacts") if isinstance(body, dict) else None
+        if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict):
+            wa_id = contacts[0].get("wa_id")
+        log.debug("WhatsApp : message accepté pour %s", masked)
+        return SendResult(channel=self.name, message_id=message_id, wa_id=wa_id)
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,632 @@
+"""A local WhatsApp Cloud API emulator (and the small HTTP machinery the SMS emulator reuses).
+
+It listens on 127.0.0.1 (port chosen by the OS), speaks HTTP/1.1 with keep-alive so a pool of
+clients can push hundreds of messages per second, validates template messages roughly like the
+Graph API does, and injects the faults a real network has: throughput errors (130429), 5xx,
+dropped connections, slow or hanging answers.
+
+    with WhatsAppEmulator(token="t", phone_number_id="123") as wa:
+        wa.add_template("alerte_commerces", parameters=["type", "commune"])
+        channel = WhatsAppChannel(wa.base_url, "123", "t")
+        ...
+        assert wa.accepted_count("33612345678") == 1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NamedTuple
+
+# --------------------------------------------------------------------------------------------
+# Generic machinery shared by the emulators
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """What the emulator answers: a status, a JSON-able body (or raw bytes) and headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Drop:
+    """Close the socket without answering (optionally after hanging for a while)."""
+
+    def __init__(self, hang: float = 0.0) -> None:
+        self.hang = hang
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 512
+
+    emulator: HttpEmulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "EmulatorHTTP/1.0"
+    timeout = 30  # idle keep-alive connections are closed after this many seconds
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.emulator._connection_opened()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log."""
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        request = Request(self.command, self.path, self.headers, body)
+        outcome = self.server.emulator._dispatch(request)
+        if isinstance(outcome, _Drop):
+            if outcome.hang:
+                time.sleep(outcome.hang)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._write(outcome)
+
+    def _write(self, reply: Reply) -> None:
+        if isinstance(reply.body, bytes | bytearray):
+            payload = bytes(reply.body)
+            content_type = reply.headers.get("Content-Type", "text/html; charset=utf-8")
+        elif reply.body is None:
+            payload = b""
+            content_type = "application/json"
+        else:
+            payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+            content_type = "application/json; charset=utf-8"
+        self.send_response(reply.status)
+        headers = {"Content-Type": content_type, **reply.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+    do_POST = _serve
+    do_GET = _serve
+    do_PUT = _serve
+    do_DELETE = _serve
+
+
+class _RateLimiter:
+    """Token bucket on the server side: `allow()` says whether one more request fits."""
+
+    def __init__(self, rate: float, burst: float | None) -> None:
+        self.rate = float(rate)
+        self.capacity = float(burst if burst is not None else max(1.0, rate))
+        self.tokens = self.capacity
+        self.last = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass
+class _Faults:
+    rate_5xx: float = 0.0
+    rate_timeout: float = 0.0
+    burst_rate_limit: float = 0.0
+    burst_length: int = 10
+    hang_seconds: float = 1.0
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class HttpEmulator:
+    """Base class: threading HTTP/1.1 server, latency, server-side rate limit, fault injection.
+
+    Subclasses implement `handle(request) -> Reply` and the provider-specific error bodies
+    (`_scripted_error`, `_server_error`, `_rate_limit_reply`).
+    """
+
+    default_path_prefix = ""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+    ) -> None:
+        self.latency = latency
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._scripted: deque[tuple[str, Any]] = deque()
+        self._faults = _Faults()
+        self._burst_left = 0
+        self.set_rate_limit(rate_limit, rate_burst)
+        self._reset_counters()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> HttpEmulator:
+        if self._server is not None:
+            return self
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.emulator = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            name=f"{type(self).__name__}-{server.server_address[1]}",
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def set_rate_limit(self, rate: float | None, burst: float | None = None) -> None:
+        """Accept at most `rate` requests per second (bucket of `burst`, default one second)."""
+        with self._lock:
+            self.rate_limit = rate
+            self._limiter = _RateLimiter(rate, burst) if rate else None
+
+    def faults(
+        self,
+        *,
+        rate_5xx: float = 0.0,
+        rate_timeout: float = 0.0,
+        burst_130429: float = 0.0,
+        burst_length: int = 10,
+        hang_seconds: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        """Random faults: each request fails with a 5xx with probability `rate_5xx`; hangs
+        `hang_seconds` then loses its connection (never processed) with `rate_timeout`; starts a
+        run of `burst_length` rate-limit answers with `burst_130429`. All zero turns them off."""
+        with self._lock:
+            self._faults = _Faults(
+                rate_5xx, rate_timeout, burst_130429, burst_length, hang_seconds,
+                random.Random(seed),
+            )
+            self._burst_left = 0
+
+    def drop_next(self, n: int = 1, *, after_accept: bool = False) -> None:
+        """Close the connection without answering for the next `n` requests. By default the
+        request is not processed; with `after_accept=True` it is processed (and recorded) and
+        only the answer is lost, like a network cut on the way back."""
+        self._script("drop_after" if after_accept else "drop", n, None)
+
+    def delay_next(self, n: int, seconds: float) -> None:
+        """Add `seconds` to the next `n` answers (the request is then processed normally)."""
+        self._script("delay", n, seconds)
+
+    def hang_next(self, n: int, seconds: float) -> None:
+        """Hang `seconds` then drop the connection, without processing, for the next `n`."""
+        self._script("hang", n, seconds)
+
+    def _script(self, kind: str, n: int, payload: Any) -> None:
+        with self._lock:
+            self._scripted.extend((kind, payload) for _ in range(n))
+
+    def reset(self) -> None:
+        """Forget recorded messages, counters, scripted and random faults (keep configuration)."""
+        with self._lock:
+            self._scripted.clear()
+            self._faults = _Faults()
+            self._burst_left = 0
+            self._reset_counters()
+            self._reset_records()
+
+    def _connection_opened(self) -> None:
+        with self._lock:
+            self.connections += 1
+
+    def _reset_counters(self) -> None:
+        self.connections = 0  # TCP connections accepted (keep-alive keeps this low)
+        self.requests_total = 0
+        self.status_counts: Counter[int] = Counter()
+        self.dropped = 0
+        self.rate_limited = 0
+        self._reset_records()
+
+    def _reset_records(self) -> None:
+        """Subclasses clear their records here."""
+
+    # -- request flow -----------------------------------------------------------------------
+
+    def _dispatch(self, request: Request) -> Reply | _Drop:
+        fault: tuple[str, Any] | None = None
+        with self._lock:
+            self.requests_total += 1
+            fault = self._scripted.popleft() if self._scripted else self._random_fault()
+        if self.latency:
+            time.sleep(self.latency)
+        kind, payload = fault if fault else (None, None)
+        if kind in ("drop", "hang"):
+            with self._lock:
+                self.dropped += 1
+            return _Drop(hang=payload or 0.0)
+        if kind == "delay":
+            time.sleep(payload)
+        if kind == "reply":
+            reply: Reply = payload
+        elif kind == "burst":
+            reply = self._rate_limit_reply()
+            with self._lock:
+                self.rate_limited += 1
+        else:
+            reply = self.handle(request)
+        with self._lock:
+            self.status_counts[reply.status] += 1
+        if kind == "drop_after":
+            with self._lock:
+                self.dropped += 1
+            return _Drop()
+        return reply
+
+    def _random_fault(self) -> tuple[str, Any] | None:
+        """Called with the lock held."""
+        f = self._faults
+        if self._burst_left > 0:
+            self._burst_left -= 1
+            return ("burst", None)
+        if not (f.rate_5xx or f.rate_timeout or f.burst_rate_limit):
+            return None
+        roll = f.rng.random()
+        if roll < f.rate_timeout:
+            return ("hang", f.hang_seconds)
+        roll -= f.rate_timeout
+        if roll < f.rate_5xx:
+            return ("reply", self._server_error(f.rng.choice((500, 502, 503))))
+        roll -= f.rate_5xx
+        if roll < f.burst_rate_limit:
+            self._burst_left = max(0, f.burst_length - 1)
+            return ("burst", None)
+        return None
+
+    def check_rate(self) -> bool:
+        """True when this request fits in the rate limit (subclasses call it after auth)."""
+        with self._lock:
+            if self._limiter is None or self._limiter.allow():
+                return True
+            self.rate_limited += 1
+            return False
+
+    # -- provider specifics -----------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _server_error(self, status: int) -> Reply:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _rate_limit_reply(self) -> Reply:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# WhatsApp Cloud API
+# --------------------------------------------------------------------------------------------
+
+# Title and English explanation of the Graph/Cloud API codes the emulator produces. The titles
+# follow the public error-code list; the explanations are ours.
+GRAPH_ERRORS: dict[int, tuple[str, str]] = {
+    1: ("API Unknown", "Unknown error, try again later."),
+    2: ("API Service", "Service temporarily unavailable."),
+    4: ("API Too Many Calls", "The app reached its API call rate limit."),
+    10: ("Permission Denied", "Permission not granted or removed."),
+    100: ("Invalid parameter", "A parameter is missing, misspelled or not supported."),
+    190: ("Access token has expired", "Error validating access token."),
+    200: ("Permission Denied", "Permission not granted or removed."),
+    368: ("Temporarily blocked for policies violations", "The account is restricted."),
+    80007: ("Rate limit issues", "The WhatsApp Business Account reached its rate limit."),
+    130429: ("Rate limit hit", "Cloud API message throughput has been reached."),
+    130472: ("User's number is part of an experiment", "Message not sent (experiment)."),
+    131000: ("Something went wrong", "Message failed to send because of an unknown error."),
+    131005: ("Access denied", "Permission is either not granted or has been removed."),
+    131008: ("Required parameter is missing", "The request is missing a required parameter."),
+    131009: ("Parameter value is not valid", "One or more parameter values are invalid."),
+    131016: ("Service unavailable", "A service is temporarily unavailable."),
+    131021: ("Recipient cannot be sender", "Sender and recipient phone number are the same."),
+    131026: ("Message Undeliverable", "Unable to deliver the message to this number."),
+    131030: ("Recipient phone number not in allowed list", "Add the number to the test list."),
+    131031: ("Account has been locked", "The business account is restricted or disabled."),
+    131042: ("Business eligibility payment issue", "There is a payment method problem."),
+    131045: ("Incorrect certificate", "Phone number registration certificate problem."),
+    131047: ("Re-engagement message", "More than 24 hours since the recipient last replied."),
+    131048: ("Spam rate limit hit", "Too many previous messages were blocked or flagged."),
+    131049: ("Meta chose not to deliver", "Message not delivered to maintain engagement."),
+    131050: ("User has stopped marketing messages", "The user opted out of marketing."),
+    131051: ("Unsupported message type", "This message type is not supported."),
+    131056: ("Pair rate limit hit", "Too many messages to the same number in a short time."),
+    131057: ("Account in maintenance mode", "The business account is in maintenance mode."),
+    132000: ("Number of parameters does not match the expected number of params",
+             "The parameter count does not match the template."),
+    132001: ("Template does not exist", "The template does not exist in this language."),
+    132005: ("Translated text too long", "The filled-in template text is too long."),
+    132007: ("Template format character policy violated", "Content violates the policy."),
+    132012: ("Template parameter format mismatch", "A parameter has the wrong format."),
+    132015: ("Template is Paused", "The template is paused because of low quality."),
+    132016: ("Template is Disabled", "The template has been disabled."),
+    132018: ("Template Parameter Issue",
+             "Param text cannot have new-line/tab characters or more than 4 consecutive spaces."),
+    133010: ("Phone number Not Registered", "The sending number is not registered."),
+}
+
+_HTTP_FOR_CODE = {190: 401, 10: 403, 200: 403, 1: 500, 2: 503, 131000: 500, 131016: 503}
+_PATH = re.compile(r"^/(v\d+\.\d+)/([^/?#]+)/messages/?(?:\?.*)?$")
+_DIGITS = re.compile(r"^\d{6,15}$")
+_BAD_WHITESPACE = re.compile(r"[\n\r\t]| {5,}")
+
+
+class Accepted(NamedTuple):
+    to: str
+    template: str
+    parameters: dict[str, str]
+    wamid: str
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    language: str
+    parameters: tuple[str, ...]
+
+
+def graph_error(
+    code: int,
+    *,
+    status: int | None = None,
+    details: str | None = None,
+    subcode: int | None = None,
+) -> Reply:
+    """A Graph API error answer, shaped like the real ones."""
+    title, explanation = GRAPH_ERRORS.get(code, ("Unknown error", "Unknown error."))
+    error: dict[str, Any] = {"message": f"(#{code}) {title}", "type": "OAuthException",
+                             "code": code}
+    headers = {}
+    if code == 190:
+        headers["WWW-Authenticate"] = 'OAuth "Facebook Platform" "invalid_token"'
+    else:
+        error["error_data"] = {"messaging_product": "whatsapp",
+                               "details": details or explanation}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
+    return Reply(status or _HTTP_FOR_CODE.get(code, 400), {"error": error}, headers)
+
+
+class WhatsAppEmulator(HttpEmulator):
+    """Emulates `POST /vNN.N/{phone-number-id}/messages` of the WhatsApp Cloud API."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "test-token",
+        phone_number_id: str = "106540352242922",
+        version: str = "v21.0",
+        latency: float = 0.0,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+        rate_limit_status: int = 400,
+    ) -> None:
+        self.token = token
+        self.phone_number_id = phone_number_id
+        self.version = version
+        self.rate_limit_status = rate_limit_status
+        self.templates: dict[str, Template] = {}
+        self._not_on_whatsapp: set[str] = set()
+        self._recipient_errors: dict[str, int] = {}
+        super().__init__(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/{self.version}"
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def add_template(
+        self, name: str, language: str = "fr", parameters: Iterable[str] = ()
+    ) -> None:
+        """Register an approved template with its named body parameters."""
+        with self._lock:
+            self.templates[name] = Template(name, language, tuple(parameters))
+
+    def not_on_whatsapp(self, *numbers: str) -> None:
+        """These numbers (digits, with or without +) get 131026."""
+        with self._lock:
+            self._not_on_whatsapp.update(n.lstrip("+") for n in numbers)
+
+    def fail_recipient(self, number: str, code: int) -> None:
+        """Every message to `number` fails with this Graph error code."""
+        with self._lock:
+            self._recipient_errors[number.lstrip("+")] = code
+
+    def fail_next(self, n: int = 1, *, code: int | None = None, http_status: int | None = None
+                  ) -> None:
+        """The next `n` requests fail with this Graph code (its usual HTTP status unless
+        `http_status` is given) or, without a code, with a bare server error `http_status`."""
+        if code is not None:
+            reply = graph_error(code, status=http_status)
+        else:
+            reply = self._server_error(http_status or 500)
+        self._script("reply", n, reply)
+
+    # -- records ----------------------------------------------------------------------------
+
+    def _reset_records(self) -> None:
+        self.accepted: list[Accepted] = []
+        self._per_recipient: Counter[str] = Counter()
+
+    def accepted_count(self, to: str) -> int:
+        with self._lock:
+            return self._per_recipient[to.lstrip("+")]
+
+    def accepted_numbers(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self._per_recipient)
+
+    # -- provider specifics -----------------------------------------------------------------
+
+    def _server_error(self, status: int) -> Reply:
+        if status == 502:
+            return Reply(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+        return graph_error(2 if status == 503 else 1, status=status)
+
+    def _rate_limit_reply(self) -> Reply:
+        return graph_error(130429, status=self.rate_limit_status)
+
+    def handle(self, request: Request) -> Reply:
+        match = _PATH.match(request.path)
+        if request.method != "POST" or match is None:
+            return graph_error(100, status=400, subcode=33,
+                               details="Unsupported request: unknown path or method.")
+        auth = request.headers.get("Authorization", "")
+        if auth != f"Bearer {self.token}":
+            return graph_error(190)
+        if match.group(2) != self.phone_number_id:
+            return graph_error(
+                100, subcode=33,
+                details="Unsupported post request. The phone number id does not exist.",
+            )
+        if not self.check_rate():
+            return self._rate_limit_reply()
+        try:
+            payload = request.json()
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return graph_error(100, details="The request body is not valid JSON.")
+        if not isinstance(payload, dict):
+            return graph_error(100, details="The request body must be a JSON object.")
+        return self._validate_and_accept(payload)
+
+    def _validate_and_accept(self, payload: dict[str, Any]) -> Reply:
+        if payload.get("messaging_product") != "whatsapp":
+            return graph_error(100, details="messaging_product must be 'whatsapp'.")
+        to = payload.get("to")
+        if not to:
+            return graph_error(131008, details="Parameter 'to' is required.")
+        if not isinstance(to, str) or not _DIGITS.match(to):
+            return graph_error(100, details="Parameter 'to' must be digits only.")
+        kind = payload.get("type", "text")
+        if kind != "template":
+            # Business-initiated free-form messages are refused outside the 24-hour window.
+            return graph_error(131047)
+        template = payload.get("template")
+        if not isinstance(template, dict) or not template.get("name"):
+            return graph_error(131008, details="Parameter 'template.name' is required.")
+        name = template["name"]
+        language = (template.get("language") or {}).get("code")
+        with self._lock:
+            known = self.templates.get(name)
+            forced = self._recipient_errors.get(to)
+            absent = to in self._not_on_whatsapp
+        if known is None or language != known.language:
+            return graph_error(
+                132001, details=f"Template name {name} does not exist in {language}."
+            )
+        params, error = self._body_parameters(template.get("components"), known)
+        if error is not None:
+            return error
+        if absent:
+            return graph_error(131026)
+        if forced is not None:
+            return graph_error(forced)
+        wamid = "wamid." + secrets.token_urlsafe(24)
+        with self._lock:
+            self.accepted.append(Accepted(to, name, params, wamid))
+            self._per_recipient[to] += 1
+        return Reply(200, {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to}],
+            "messages": [{"id": wamid}],
+        })
+
+    @staticmethod
+    def _body_parameters(
+        components: Any, known: Template
+    ) -> tuple[dict[str, str], Reply | None]:
+        expected = len(known.parameters)
+        components = components or []
+        if not isinstance(components, list):
+            return {}, graph_error(100, details="components must be a list.")
+        bodies = [c for c in components if isinstance(c, dict) and c.get("type") == "body"]
+        raw = bodies[0].get("parameters", []) if bodies else []
+        mismatch = graph_error(
+            132000,
+            details=f"body: number of localizable_params ({len(raw)}) does not match the "
+            f"expected number of params ({expected})",
+        )
+        if len(bodies) > 1 or not isinstance(raw, list) or len(raw) != expected:
+            return {}, mismatch
+        params: dict[str, str] = {}
+        for item in raw:
+            if not isinstance(item, dict) or item.get("type") != "text":
+                return {}, graph_error(132012, details="Body parameters must be of type text.")
+            pname, text = item.get("parameter_name"), item.get("text")
+            if pname not in known.parameters or pname in params:
+                return {}, mismatch
+            if not isinstance(text, str) or not text.strip():
+                return {}, graph_error(131008, details=f"Parameter '{pname}' has no text.")
+            if _BAD_WHITESPACE.search(text):
+                return {}, graph_error(132018)
+            if len(text) > 1024:
+                return {}, graph_error(
+                    131009, details=f"Parameter '{pname}' is longer than 1024 characters."
+                )
+            params[pname] = text
+        return params, None
