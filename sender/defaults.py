@@ -2,7 +2,13 @@
 
 Templates are Jinja2, rendered in a sandbox. Variables: `id`, `type` (label such as « Vol »),
 `precision`, `commune`, `lieu`, `faits_le` (« 29/11/2026 à 14h05 »), `faits_heure` (« 14h05 »),
-`description`, `auteurs`, `vehicule`, `service`.
+`faits_date` (« 29/11/2026 »), `description`, `auteurs`, `vehicule`, `service`. Every variable is
+always defined (empty text when the cell is empty), so `{% if auteurs %}` works; an unknown name is
+an error reported in French. Allowed: text, variables, `{% if %}`/`elif`/`else`, `and`/`or`/`not`,
+comparisons, `~`, and the filters `upper`, `lower`, `capitalize`, `title`, `trim`, `default`
+(an empty value counts as missing), `truncate(n)`, `replace(a, b)`, `length`, `first`, `last`,
+`wordcount`, `string` and `phrase` (adds a final full stop when missing). Loops, attributes, calls
+and arithmetic are refused (see sender/alerts/compose.py).
 
 For the WhatsApp channel, `texte` holds one line per named body parameter of the approved
 template, `nom: expression Jinja`.
@@ -15,15 +21,28 @@ from sender.schema import ALERT_TYPES
 WHATSAPP_TEMPLATE = "alerte_commercants"
 WHATSAPP_PREVENTION_TEMPLATE = "prevention_commercants"
 
-_SMS_INCIDENT = (
-    "ALERTE {{ type|upper }}{% if precision %} ({{ precision }}){% endif %} - "
-    "{{ commune or lieu }}{% if lieu and commune %}, {{ lieu }}{% endif %}, {{ faits_le }}. "
-    "{{ description }}"
-    "{% if auteurs %} Auteur(s) : {{ auteurs }}.{% endif %}"
-    "{% if vehicule %} Véhicule : {{ vehicule }}.{% endif %}"
-    " Soyez vigilants. Info à signaler au 17. {{ service }}"
+# SMS texts use only GSM-7 characters of their own (é, è, à and É are GSM-7; ç, ê, « », ’ and —
+# are not, hence the straight apostrophe and no guillemets): a short alert then costs 160
+# characters per part, unless the officer's own text needs UCS-2.
+_SMS_INCIDENT = "\n".join(
+    (
+        "ALERTE {{ type|upper }}{% if precision %} ({{ precision }}){% endif %}",
+        "{{ commune or lieu }}{% if lieu and commune %}, {{ lieu }}{% endif %}"
+        "{% if faits_le %}, le {{ faits_le }}{% endif %}.",
+        "{{ description|phrase }}"
+        "{% if auteurs %} Auteur(s) : {{ auteurs|phrase }}{% endif %}"
+        "{% if vehicule %} Véhicule : {{ vehicule|phrase }}{% endif %}",
+        "Soyez vigilants. Tout renseignement au 17.",
+        "{{ service }}",
+    )
 )
-_SMS_PREVENTION = "PRÉVENTION - {{ description }} {{ service }}"
+_SMS_PREVENTION = "\n".join(
+    (
+        "PRÉVENTION{% if commune %} - {{ commune }}{% endif %}",
+        "{{ description|phrase }}",
+        "{{ service }}",
+    )
+)
 
 _WHATSAPP_INCIDENT = "\n".join(
     (
@@ -46,6 +65,7 @@ def default_template_rows() -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for alert_type in ALERT_TYPES:
         prevention = alert_type == "prévention"
+        whatsapp_name = WHATSAPP_PREVENTION_TEMPLATE if prevention else WHATSAPP_TEMPLATE
         rows.append(
             {
                 "type": alert_type,
@@ -59,7 +79,7 @@ def default_template_rows() -> list[dict[str, str]]:
             {
                 "type": alert_type,
                 "canal": "whatsapp",
-                "modele_whatsapp": WHATSAPP_PREVENTION_TEMPLATE if prevention else WHATSAPP_TEMPLATE,
+                "modele_whatsapp": whatsapp_name,
                 "langue": "fr",
                 "texte": _WHATSAPP_PREVENTION if prevention else _WHATSAPP_INCIDENT,
             }

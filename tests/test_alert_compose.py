@@ -1,0 +1,324 @@
+"""Composing alert messages from the `Modeles` tab (sender/alerts/compose.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from sender.alerts import Alert, Composer, TemplateProblem, active_officers, check_alert
+from sender.alerts.compose import MAX_OUTPUT
+from sender.channels.base import OutgoingMessage
+from sender.dates import PARIS
+from sender.defaults import WHATSAPP_TEMPLATE, default_template_rows
+from sender.errors import AlerteError
+from sender.schema import ALERT_TYPES
+
+NOW = datetime(2026, 11, 29, 15, 0, tzinfo=PARIS)
+OFFICERS = active_officers(
+    [{"identifiant": "G1234", "service": "Gendarmerie de Marvejols", "actif": "oui"}]
+)
+PRECISIONS = {"escroquerie": "faux policier", "vol": "", "agression": "", "cambriolage": "",
+              "prévention": ""}
+
+
+def make_alert(alert_type: str = "vol", **changes: str) -> Alert:
+    row = {
+        "id": "2026-042", "agent": "G1234", "type": alert_type,
+        "precision": PRECISIONS.get(alert_type, ""), "faits_le": "29/11/2026 14:05",
+        "signale_le": "29/11/2026 14:20", "commune": "Marvejols",
+        "lieu": "avenue de Brazza", "description": "Deux hommes ont volé la caisse d'une "
+        "boulangerie pendant que la vendeuse servait", "auteurs": "deux hommes, 25-30 ans",
+        "vehicule": "Clio grise", "statut": "à diffuser",
+    }
+    if alert_type == "prévention":
+        row.update(faits_le="", signale_le="", lieu="", auteurs="", vehicule="",
+                   description="Des escrocs se présentent comme policiers et demandent la "
+                   "caisse : exigez la carte et appelez le 17 en cas de doute")
+    row.update(changes)
+    verdict = check_alert(row, officers=OFFICERS, now=NOW)
+    assert verdict.alert is not None, verdict.motif
+    return verdict.alert
+
+
+DEFAULTS = Composer(default_template_rows())
+
+
+# -- the default templates -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alert_type", ALERT_TYPES)
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "outbox"])
+def test_every_default_template_composes(alert_type: str, channel: str) -> None:
+    composed = DEFAULTS.compose(make_alert(alert_type), channel)
+    print(f"\n--- {alert_type} / {channel} ({composed.sms.describe()}) ---\n{composed.text}")
+    assert composed.text and "{" not in composed.text and "None" not in composed.text
+    assert "  " not in composed.text and " ." not in composed.text
+    assert composed.language == "fr"
+    if channel == "whatsapp":
+        assert composed.template in {"alerte_commercants", "prevention_commercants"}
+        assert composed.parameters
+        for value in composed.parameters.values():
+            assert value and "\n" not in value and "\t" not in value and len(value) <= 1024
+    else:
+        assert composed.template is None and composed.parameters == {}
+        assert composed.sms.segments >= 1
+
+
+def test_default_sms_reads_well() -> None:
+    composed = DEFAULTS.compose(make_alert("escroquerie"), "sms")
+    assert composed.text == (
+        "ALERTE ESCROQUERIE (fausse qualité)\n"
+        "Marvejols, avenue de Brazza, le 29/11/2026 à 14h05.\n"
+        "Deux hommes ont volé la caisse d'une boulangerie pendant que la vendeuse servait. "
+        "Auteur(s) : deux hommes, 25-30 ans. Véhicule : Clio grise.\n"
+        "Soyez vigilants. Tout renseignement au 17.\n"
+        "Gendarmerie de Marvejols"
+    )
+    assert composed.sms.encoding == "GSM-7"
+    assert composed.sms.segments == 2
+
+
+def test_default_whatsapp_parameters() -> None:
+    composed = DEFAULTS.compose(make_alert("vol", auteurs="", vehicule=""), "whatsapp")
+    assert composed.template == WHATSAPP_TEMPLATE
+    assert composed.parameters == {
+        "nature": "Vol",
+        "lieu": "Marvejols, avenue de Brazza",
+        "moment": "29/11/2026 à 14h05",
+        "faits": "Deux hommes ont volé la caisse d'une boulangerie pendant que la vendeuse "
+                 "servait",
+        "auteurs": "non décrits",
+        "service": "Gendarmerie de Marvejols",
+    }
+    assert composed.text.splitlines()[0] == "Nature : Vol"
+
+
+def test_rendez_moi_and_autre_precisions_read_well() -> None:
+    text = DEFAULTS.compose(make_alert("escroquerie", precision="rendez moi"), "sms").text
+    assert text.startswith("ALERTE ESCROQUERIE (arnaque au rendez-moi)\n")
+    text = DEFAULTS.compose(make_alert("escroquerie", precision="autre"), "sms").text
+    assert text.startswith("ALERTE ESCROQUERIE\n")
+
+
+def test_sms_segments_switch_to_ucs2_for_officer_text() -> None:
+    short = DEFAULTS.compose(make_alert("prévention", description="Fermez la caisse."), "sms")
+    assert (short.sms.encoding, short.sms.segments) == ("GSM-7", 1)
+    accented = DEFAULTS.compose(make_alert("prévention", description="Soyez prêts : ça arrive."),
+                                "sms")
+    assert accented.sms.encoding == "UCS-2"
+    print(short.sms.describe(), "/", accented.sms.describe())
+
+
+def test_empty_parameters_get_a_dash() -> None:
+    rows = [{"type": "*", "canal": "whatsapp", "modele_whatsapp": "t", "texte": "a: {{ auteurs }}\n"
+             "b: {{ description }}"}]
+    composed = Composer(rows).compose(make_alert(auteurs=""), "whatsapp")
+    assert composed.parameters["a"] == "-"
+
+
+def test_parameters_are_cleaned_and_capped() -> None:
+    rows = [{"type": "vol", "canal": "WhatsApp", "modele_whatsapp": "t",
+             "texte": "p: x{{ '\t\t' }}y{{ '          ' }}z ~ {{ description ~ description }}"}]
+    composed = Composer(rows).compose(make_alert(description="é" * 1000), "whatsapp")
+    value = composed.parameters["p"]
+    assert value.startswith("x y z ~ éé") and len(value) == 1024 and value.endswith("…")
+
+
+def test_to_message() -> None:
+    composed = DEFAULTS.compose(make_alert(), "whatsapp")
+    message = composed.to_message("2026-042", "+33612345678")
+    assert isinstance(message, OutgoingMessage)
+    assert message.template == WHATSAPP_TEMPLATE and message.recipient == "+33612345678"
+    assert message.parameters == composed.parameters and message.text == composed.text
+    sms = DEFAULTS.compose(make_alert(), "sms").to_message("2026-042", "+33612345678")
+    assert sms.template is None and sms.parameters == {}
+
+
+# -- choosing the row ------------------------------------------------------------------------
+
+
+def test_specific_row_wins_over_fallback() -> None:
+    rows = [
+        {"type": "*", "canal": "sms", "texte": "générique {{ type }}"},
+        {"type": "Vols", "canal": "SMS", "texte": "spécifique {{ type }}"},
+    ]
+    composer = Composer(rows)
+    assert composer.compose(make_alert("vol"), "sms").text == "spécifique Vol"
+    assert composer.compose(make_alert("agression"), "outbox").text == "générique Agression"
+
+
+def test_empty_type_is_a_fallback() -> None:
+    composer = Composer([{"type": "", "canal": "sms", "texte": "tout {{ type }}"}])
+    assert composer.compose(make_alert("cambriolage"), "sms").text == "tout Cambriolage"
+
+
+def test_missing_template() -> None:
+    composer = Composer([{"type": "vol", "canal": "sms", "texte": "x"}])
+    with pytest.raises(TemplateProblem) as caught:
+        composer.compose(make_alert("agression"), "whatsapp")
+    assert isinstance(caught.value, AlerteError)
+    assert caught.value.message == (
+        "Aucun modèle pour le type « agression » et le canal whatsapp : ajouter une ligne dans "
+        "l'onglet Modeles (type « agression » ou « * », canal « whatsapp »)."
+    )
+
+
+def test_unknown_channel_is_a_programming_error() -> None:
+    with pytest.raises(ValueError):
+        DEFAULTS.compose(make_alert(), "pigeon")
+
+
+# -- hostile data and templates --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["{{ 7*7 }} {% for i in range(10) %}x{% endfor %}", "{{ ''.__class__.__mro__ }}",
+     "<b>gras</b> &amp; <script>alert(1)</script>", "=HYPERLINK(\"http://x\")"],
+)
+def test_description_is_rendered_as_text(description: str) -> None:
+    for channel in ("sms", "whatsapp"):
+        composed = DEFAULTS.compose(make_alert(description=description), channel)
+        assert description in composed.text
+        assert "49" not in composed.text
+
+
+SECRET = "s3cr3t-do-not-leak"
+
+
+@pytest.mark.parametrize(
+    "texte",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ self._TemplateReference__context }}",
+        "{{ self }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ lipsum.__globals__['os'].environ }}",
+        "{{ cycler.__init__.__globals__.os.environ }}",
+        "{{ joiner.__init__.__globals__ }}",
+        "{{ namespace.__init__.__globals__ }}",
+        "{{ config }}",
+        "{{ request }}",
+        "{{ description.upper() }}",
+        "{{ description.__len__ }}",
+        "{{ description['__class__'] }}",
+        "{{ description|attr('__class__') }}",
+        "{% for i in range(10**9) %}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{{ 'a' * 1000000000 }}",
+        "{{ 10 ** 10 ** 10 }}",
+        "{{ '%s' % description }}",
+        "{% set x = description ~ description %}{{ x }}",
+        "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+        "{% include '/etc/passwd' %}",
+        "{% import 'os' as os %}",
+        "{% extends '/etc/passwd' %}",
+        "{{ description|replace('', description) }}",
+        "{{ description|center(1000000000) }}",
+        "{{ description|format(1) }}",
+        "{{ '{0.__class__}'.format(description) }}",
+        "{{ description|map('upper')|list }}",
+        "{{ undefined_variable }}",
+        "{{ description }" ,
+        "{% if %}",
+        "{{ description|truncate('x') }}",
+        "x" * 20_000,
+        "{{ description ~ description ~ description ~ description ~ description }}",
+        "(" * 50_000,
+        "{{ " + "(" * 4_000 + "description" + ")" * 4_000 + " }}",
+        "{{ " + "not " * 2_000 + "description }}",
+    ],
+)
+def test_sandbox_escapes_become_template_problems(
+    texte: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALERTE_TEST_SECRET", SECRET)
+    alert = make_alert(description="d" * 1000)
+    composer = Composer([{"type": "vol", "canal": "sms", "texte": texte},
+                         {"type": "vol", "canal": "whatsapp", "modele_whatsapp": "t",
+                          "texte": "p: " + texte}])
+    for channel in ("sms", "whatsapp"):
+        with pytest.raises(TemplateProblem) as caught:
+            composer.compose(alert, channel)
+        message = caught.value.message
+        print(message)
+        canal = "whatsapp" if channel == "whatsapp" else "sms"
+        assert message.startswith(f"Modèle « vol » / {canal} : ")
+        assert message.endswith("Corriger l'onglet Modeles.")
+        assert SECRET not in message and "root:" not in message and "<class" not in message
+        assert len(message) < 1000
+
+
+def test_syntax_error_message_names_type_canal_and_line() -> None:
+    composer = Composer([{"type": "vol", "canal": "sms", "texte": "ligne 1\n{{ description }"}])
+    with pytest.raises(TemplateProblem) as caught:
+        composer.compose(make_alert(), "sms")
+    assert caught.value.message.startswith("Modèle « vol » / sms : erreur de syntaxe ligne 2 (")
+    assert caught.value.alert_type == "vol" and caught.value.canal == "sms"
+
+
+def test_unknown_variable_is_named() -> None:
+    composer = Composer([{"type": "vol", "canal": "sms", "texte": "{{ lieux }}"}])
+    with pytest.raises(TemplateProblem, match="ligne 1 : variable inconnue « lieux »"):
+        composer.compose(make_alert(), "sms")
+
+
+def test_output_too_long() -> None:
+    texte = "{{ description }}" * 10
+    composer = Composer([{"type": "vol", "canal": "sms", "texte": texte}])
+    with pytest.raises(TemplateProblem, match=f"plus de {MAX_OUTPUT} caractères"):
+        composer.compose(make_alert(description="d" * 1000), "sms")
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"modele_whatsapp": "", "texte": "a: x"}, "colonne « modele_whatsapp » vide"),
+        ({"modele_whatsapp": "Alerte Commerçants", "texte": "a: x"}, "nom de modèle WhatsApp"),
+        ({"modele_whatsapp": "t", "texte": "a: x", "langue": "français"}, "langue « français »"),
+        ({"modele_whatsapp": "t", "texte": "a: x\npas de deux-points"},
+         "ligne 2 « pas de deux-points » : attendu « nom: expression »"),
+        ({"modele_whatsapp": "t", "texte": "Nom Long: x"}, "ligne 1"),
+        ({"modele_whatsapp": "t", "texte": "a: x\na: y"}, "ligne 2 : paramètre « a » en double"),
+        ({"modele_whatsapp": "t", "texte": "\n# commentaire\n"}, "aucun paramètre"),
+        ({"modele_whatsapp": "t", "texte": "a: ok\n\nb: {{ oups }}"},
+         "variable inconnue « oups » (variables permises : id, type"),
+        ({"modele_whatsapp": "t", "texte": "a: ok\nb: {{ x }"}, "erreur de syntaxe ligne 2"),
+    ],
+)
+def test_whatsapp_row_problems(row: dict[str, str], expected: str) -> None:
+    composer = Composer([{"type": "vol", "canal": "whatsapp", **row}])
+    with pytest.raises(TemplateProblem) as caught:
+        composer.compose(make_alert(), "whatsapp")
+    assert expected in caught.value.message, caught.value.message
+
+
+def test_allowed_constructs() -> None:
+    texte = (
+        "{% if type == 'Vol' and not auteurs %}A{% elif 'caisse' in description %}B"
+        "{% else %}C{% endif %}|{{ commune|upper }}|{{ auteurs|default('inconnus') }}|"
+        "{{ description|truncate(20) }}|{{ lieu|replace('avenue', 'av.') }}|"
+        "{{ 'oui' if vehicule else 'non' }}|{{ faits_heure }}|{{ faits_date }}|{{ id }}"
+        "{# commentaire #}"
+    )
+    composer = Composer([{"type": "vol", "canal": "sms", "texte": texte}])
+    text = composer.compose(make_alert(auteurs=""), "sms").text
+    assert text == (
+        "A|MARVEJOLS|inconnus|Deux hommes ont…|av. de Brazza|oui|14h05|29/11/2026|2026-042"
+    )
+
+
+def test_check_lists_every_problem() -> None:
+    composer = Composer([
+        {"type": "vol", "canal": "sms", "texte": "{{ oups }}"},
+        {"type": "*", "canal": "sms", "texte": "ok"},
+        {"type": "n'importe", "canal": "sms", "texte": "ok"},
+    ])
+    problems = composer.check([make_alert("vol"), make_alert("agression")])
+    assert [(p.alert_type, p.canal) for p in problems] == [
+        ("vol", "sms"), ("vol", "whatsapp"), ("agression", "whatsapp"),
+    ]
+    assert composer.unused == ["n'importe"]
+    assert DEFAULTS.check([make_alert(t) for t in ALERT_TYPES]) == []
