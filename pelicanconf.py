@@ -1,0 +1,120 @@
+"""Pelican settings for the public site (development build).
+
+Build: `.venv/bin/pelican content -s pelicanconf.py -o output`.
+Production overrides live in `publishconf.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+if str(_HERE) not in sys.path:  # the `sender` package lives next to this file
+    sys.path.insert(0, str(_HERE))
+
+from sender.communes import current_communes  # noqa: E402
+from sender.schema import ACTIVITES as _ACTIVITES  # noqa: E402
+
+AUTHOR = "Chambre de Métiers et de l’Artisanat de la Lozère"
+SITENAME = "Alerte Message"
+SITESUBTITLE = "Le réseau d’alerte des artisans et commerçants de la Lozère"
+SITEURL = ""
+RELATIVE_URLS = False
+
+PATH = "content"
+THEME = "site"
+TIMEZONE = "Europe/Paris"
+DEFAULT_LANG = "fr"
+DEFAULT_DATE_FORMAT = "%d/%m/%Y"
+LOCALE = ("fr_FR.UTF-8", "fr_FR.utf8", "C.UTF-8", "")
+
+# Pages: /inscription/ is content/pages/inscription.md.
+PAGE_PATHS = ["pages"]
+ARTICLE_PATHS = ["actualites"]
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = "{slug}/index.html"
+ARTICLE_URL = "actualites/{slug}/"
+ARTICLE_SAVE_AS = "actualites/{slug}/index.html"
+DRAFT_URL = ""
+DRAFT_SAVE_AS = ""
+DRAFT_PAGE_URL = ""
+DRAFT_PAGE_SAVE_AS = ""
+
+# The home page is a page (content/pages/accueil.md saved as index.html);
+# the "index" direct template becomes the news listing at /actualites/; "404" gives 404.html.
+DIRECT_TEMPLATES = ["index", "404"]
+INDEX_SAVE_AS = "actualites/index.html"
+INDEX_URL = "actualites/"
+DEFAULT_PAGINATION = False
+ARCHIVES_SAVE_AS = ""
+AUTHORS_SAVE_AS = ""
+CATEGORIES_SAVE_AS = ""
+TAGS_SAVE_AS = ""
+AUTHOR_SAVE_AS = ""
+AUTHOR_URL = ""
+CATEGORY_SAVE_AS = ""
+CATEGORY_URL = ""
+TAG_SAVE_AS = ""
+TAG_URL = ""
+YEAR_ARCHIVE_SAVE_AS = ""
+MONTH_ARCHIVE_SAVE_AS = ""
+DAY_ARCHIVE_SAVE_AS = ""
+
+# One Atom feed for the news; every other feed is off.
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+FEED_ALL_RSS = None
+CATEGORY_FEED_ATOM = None
+CATEGORY_FEED_RSS = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+TAG_FEED_ATOM = None
+TAG_FEED_RSS = None
+TRANSLATION_FEED_ATOM = None
+TRANSLATION_FEED_RSS = None
+FEED_MAX_ITEMS = 20
+
+STATIC_PATHS: list[str] = []
+MARKDOWN = {
+    "extension_configs": {
+        "markdown.extensions.extra": {},
+        "markdown.extensions.meta": {},
+    },
+    "output_format": "html5",
+}
+
+# Forms: the local intake server (sender/intake) answers on these paths.
+FORM_ACTION_INSCRIPTION = "/inscription"
+FORM_ACTION_DESINSCRIPTION = "/desinscription"
+
+# Content-Security-Policy `form-action` sources ('self' only in development).
+CSP_FORM_ACTION = "'self'"
+
+# Data for the signup form (also passed to the intake server's renderer).
+COMMUNES = [c.nom for c in current_communes()]
+ACTIVITES = list(_ACTIVITES)
+
+# Main navigation: (label, page slug; "" is the home page).
+MENU = [
+    ("Accueil", ""),
+    ("Comment ça marche", "comment-fonctionne-une-alerte"),
+    ("S’inscrire", "inscription"),
+    ("Sessions", "sessions-information-formation"),
+    ("Victime d’une agression\u00a0?", "victime-agression"),
+    ("Questions fréquentes", "questions-frequentes"),
+    ("Actualités", "actualites"),
+]
+FOOTER_LINKS = [
+    ("Se désinscrire", "desinscription"),
+    ("Données personnelles", "donnees-personnelles"),
+    ("Accessibilité\u00a0: partiellement conforme", "accessibilite"),
+    ("Mentions légales", "mentions-legales"),
+]
+DISPLAY_PAGES_ON_MENU = False
+DISPLAY_CATEGORIES_ON_MENU = False
+
+# French month names, independent of the build machine's locales.
+MOIS = [
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+]
