@@ -5,18 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table as RichTable
 
 from sender import frenchargs, registry, schema
 from sender.config import Settings
+from sender.dates import format_french
 from sender.errors import AlerteError
 from sender.phonecache import PhoneCache
 from sender.register import Register, open_register
+
+if TYPE_CHECKING:
+    from sender.runner import CycleReport, Sender
 
 frenchargs.install()
 out = Console(soft_wrap=True)
@@ -113,7 +121,8 @@ def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _print_json(report.rows)
         return 0
-    err.print(f"{len(report.rows)} lignes importées dans l'onglet {tab}.")
+    err.print(f"{_plural(len(report.rows), 'ligne importée', 'lignes importées')} "
+              f"dans l'onglet {tab}.")
     if report.cleaning is not None:
         _print_cleaning(report.cleaning)
         problems = [
@@ -150,6 +159,163 @@ def cmd_exporter(args: argparse.Namespace, settings: Settings) -> int:
         for row in rows:
             view.add_row(*(row[h] for h in table.headers))
         out.print(view)
+    return 0
+
+
+def _sender(settings: Settings) -> Sender:
+    from sender.runner import Sender
+
+    return Sender(_register(settings), settings, console=err)
+
+
+def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
+    sender = _sender(settings)
+    try:
+        plans = sender.verify()
+    finally:
+        sender.close()
+    if args.json:
+        _print_json([plan.as_json() for plan in plans])
+        return 0
+    if not plans:
+        err.print("Aucune alerte dans l'onglet Alertes.")
+        return 0
+    table = RichTable(title="Alertes")
+    for column in ("id", "verdict", "destinataires", "motif"):
+        table.add_column(column, overflow="fold")
+    colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red"}
+    for plan in plans:
+        colour = colours.get(plan.verdict, "dim")
+        table.add_row(
+            plan.alert_id, f"[{colour}]{plan.verdict}[/{colour}]",
+            str(len(plan.recipients)), plan.motif,
+        )
+    out.print(table)
+    return 0
+
+
+def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
+    sender = _sender(settings)
+    try:
+        plan, messages = sender.preview(args.id)
+    finally:
+        sender.close()
+    if plan.motif:
+        err.print(f"[yellow]Cette alerte serait {plan.verdict} :[/yellow] {plan.motif}")
+    for channel, message in messages.items():
+        out.rule(f"{channel} — alerte {plan.alert_id}")
+        if message.template:
+            out.print(f"Modèle WhatsApp : {message.template} ({message.language})")
+            for name, value in message.parameters.items():
+                out.print(f"  {name} = {value}")
+        else:
+            out.print(message.text, markup=False, highlight=False)
+            out.print(f"[dim]{message.sms.describe()}[/dim]")
+    out.print(f"Destinataires visés : {len(plan.recipients)}")
+    return 0
+
+
+def _print_cycle(report: CycleReport) -> None:
+    for plan in report.refused:
+        err.print(f"[red]Alerte {plan.alert_id} refusée :[/red] {plan.motif}")
+    if report.write_error:
+        err.print(f"[yellow]Résultats non écrits dans le registre :[/yellow] {report.write_error}")
+
+
+def cmd_envoyer(args: argparse.Namespace, settings: Settings) -> int:
+    sender = _sender(settings)
+    try:
+        err.print(f"Registre : {sender.register.describe()} — canal : {settings.channel}")
+        report = sender.run_once()
+    finally:
+        sender.close()
+    _print_cycle(report)
+    seconds = f"{report.seconds:.1f}".replace(".", ",")
+    err.print(f"Passage terminé en {seconds} s : {report.summary()}.")
+    return 0
+
+
+def _watch(settings: Settings, stop: threading.Event) -> None:
+    sender = _sender(settings)
+    err.print(
+        f"Surveillance du registre ({sender.register.describe()}) toutes les "
+        f"{settings.poll_seconds:g} s, canal « {settings.channel} ». Ctrl-C pour arrêter."
+    )
+
+    def on_cycle(report: CycleReport) -> None:
+        _print_cycle(report)
+        if report.dispatched or report.refused or report.cleaning_changes:
+            err.print(f"[dim]{format_french(report.started)} — {report.summary()}[/dim]")
+
+    try:
+        sender.watch(stop, on_cycle)
+    finally:
+        sender.close()
+        err.print("Surveillance arrêtée proprement.")
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def cmd_surveiller(args: argparse.Namespace, settings: Settings) -> int:
+    if args.intervalle:
+        settings = replace(settings, poll_seconds=args.intervalle)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    _watch(settings, stop)
+    return 0
+
+
+def _site_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
+    return Path(args.site), Path(args.modeles)
+
+
+def cmd_servir(args: argparse.Namespace, settings: Settings) -> int:
+    from sender.intake.server import serve
+
+    site, templates = _site_dirs(args)
+    serve(settings, args.hote, args.port, site, templates)
+    return 0
+
+
+def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
+    """Everything `make run` needs: register ready, site + forms served, polling loop."""
+    from sender.intake.app import create_app
+    from sender.intake.server import make_server
+
+    if args.intervalle:
+        settings = replace(settings, poll_seconds=args.intervalle)
+    with _register(settings) as register:
+        report = registry.initialise(register)
+        err.print(f"Registre : {register.describe()}")
+        if report.created_tabs:
+            err.print("  (registre créé avec ses onglets et ses modèles de message)")
+    site, templates = _site_dirs(args)
+    app = create_app(
+        lambda: open_register(settings), site, templates,
+        posts_per_minute=settings.form_posts_per_minute,
+    )
+    server = make_server(app, args.hote, args.port)
+    thread = threading.Thread(target=server.run, name="site", daemon=True)
+    thread.start()
+    err.print(f"Site et formulaires : {server.url}")
+    err.print(f"Messages envoyés (canal « {settings.channel} ») : {settings.outbox}")
+    err.print(
+        "Pour essayer une alerte, dans un autre terminal :\n"
+        "  .venv/bin/alerte-message importer --onglet Habilitations exemples/habilitations.csv\n"
+        "  .venv/bin/alerte-message importer --onglet Alertes exemples/alerte-prevention.csv"
+    )
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        _watch(settings, stop)
+    finally:
+        server.close()
     return 0
 
 
@@ -198,6 +364,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="onglet de destination : Inscriptions (par défaut), Alertes ou Habilitations",
     )
     sub.add_argument("--json", action="store_true", help="résultat ligne par ligne en JSON")
+    sub = command(
+        "verifier", cmd_verifier,
+        "vérifie chaque alerte (règle de l'heure, agent habilité, ciblage) sans rien envoyer",
+        "alerte-message verifier --json",
+    )
+    sub.add_argument("--json", action="store_true", help="résultat en JSON")
+    sub = command(
+        "apercu", cmd_apercu, "montre le message exact, canal par canal, pour une alerte",
+        "alerte-message apercu 12",
+    )
+    sub.add_argument("id", metavar="ID", help="identifiant de l'alerte (colonne id)")
+    sub = command(
+        "envoyer", cmd_envoyer,
+        "un passage complet : nettoyage, vérification, diffusion, écriture des résultats",
+        "alerte-message envoyer --une-fois",
+    )
+    sub.add_argument(
+        "--une-fois", action="store_true", help="un seul passage (c'est le fonctionnement actuel)"
+    )
+    sub = command(
+        "surveiller", cmd_surveiller,
+        "relit le registre à intervalle régulier et diffuse les alertes « à diffuser »",
+        "ALERTE_INTERVALLE=30 alerte-message surveiller",
+    )
+    sub.add_argument(
+        "--intervalle", type=float, metavar="SECONDES",
+        help="délai entre deux passages (par défaut ALERTE_INTERVALLE ou 60 s)",
+    )
+    for name, handler, summary, example in (
+        ("servir", cmd_servir, "sert le site construit et reçoit les formulaires",
+         "alerte-message servir --port 8000"),
+        ("demarrer", cmd_demarrer,
+         "tout en local : registre, site avec formulaires et surveillance des alertes",
+         "alerte-message demarrer --port 8000"),
+    ):
+        sub = command(name, handler, summary, example)
+        sub.add_argument("--hote", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
+        sub.add_argument("--port", type=int, default=8000, help="port d'écoute (8000)")
+        sub.add_argument("--site", default="output", help="dossier du site construit (output)")
+        sub.add_argument(
+            "--modeles", default="site/templates", help="gabarits des formulaires (site/templates)"
+        )
+        if name == "demarrer":
+            sub.add_argument("--intervalle", type=float, metavar="SECONDES",
+                             help="délai entre deux passages de l'expéditeur")
     sub = command(
         "exporter", cmd_exporter, "affiche un onglet du registre",
         "alerte-message exporter --onglet Inscriptions --csv > inscriptions.csv",
