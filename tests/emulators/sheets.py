@@ -1,0 +1,1074 @@
+"""A local Google Sheets API v4 emulator, spoken to by the real gspread client over real HTTP.
+
+It keeps spreadsheets in memory and answers the endpoints gspread 6.2.1 calls:
+
+- ``GET  /v4/spreadsheets/{id}`` (metadata),
+- ``GET|PUT /v4/spreadsheets/{id}/values/{range}``, ``POST …/values/{range}:append|:clear``,
+- ``GET  /v4/spreadsheets/{id}/values:batchGet``, ``POST …/values:batchUpdate|:batchClear``,
+- ``POST /v4/spreadsheets/{id}:batchUpdate`` (addSheet, updateSheetProperties, setDataValidation,
+  addProtectedRange, repeatCell, appendDimension, deleteSheet).
+
+Fidelity points that matter to the register: responses trim trailing empty cells and rows,
+``USER_ENTERED`` input turns ``0612345678`` into the number 612345678 and ``=1+1`` into 2 (unless
+the cell is formatted as TEXT), ``RAW`` input stores strings as is, ``null`` values in written
+ranges leave cells unchanged, writes outside the grid are refused, ``batchUpdate`` is atomic, and
+errors use Google's JSON shape. The number/date parsing follows a French-locale sheet, crudely.
+
+Faults can be injected from Python (thread-safe): ``fail_next``, ``drop_next``, ``delay_next`` and
+a seeded random mode ``faults``. Every request is counted by kind in ``requests`` (served),
+``faulted`` (answered by an injected fault, not applied) and ``delayed`` (applied, answered late).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import operator
+import random
+import re
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import gspread
+import requests
+
+GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+DEFAULT_MESSAGES = {
+    429: (
+        "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' "
+        "of service 'sheets.googleapis.com'."
+    ),
+    500: "Internal error encountered.",
+    502: "Bad gateway.",
+    503: "The service is currently unavailable.",
+    504: "The request timed out.",
+}
+
+DEFAULT_ROWS = 1000
+DEFAULT_COLUMNS = 26
+
+
+class ApiError(Exception):
+    """An error answered in Google's JSON shape."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "status": STATUS_NAMES.get(self.code, "UNKNOWN"),
+            }
+        }
+
+
+# --- cells ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Cell:
+    """A non-string cell: number, boolean, date serial or formula result."""
+
+    value: Any
+    formatted: str
+    formula: str | None = None
+
+
+def _format_number(value: float | int) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return format(value, ".15g").replace(".", ",")
+
+
+def _number_cell(value: float | int | bool) -> Cell:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    return Cell(value, _format_number(value))
+
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?$")
+_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_EPOCH = datetime(1899, 12, 30)
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+def _arithmetic(node: ast.AST) -> float:
+    if isinstance(node, ast.Expression):
+        return _arithmetic(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _arithmetic(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_arithmetic(node.left), _arithmetic(node.right))
+    raise ValueError("not arithmetic")
+
+
+def _formula(text: str) -> Cell:
+    expression = text[1:].replace("^", "**").replace(",", ".")
+    try:
+        result = _arithmetic(ast.parse(expression, mode="eval"))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError):
+        return Cell("#NAME?", "#NAME?", text)
+    cell = _number_cell(result)
+    cell.formula = text
+    return cell
+
+
+def user_entered(text: str) -> str | Cell:
+    """Parse a value as a French-locale Google Sheet would when a user types it."""
+    if text.startswith("'"):
+        return text[1:]
+    stripped = text.strip()
+    if stripped.startswith("=") and len(stripped) > 1:
+        return _formula(stripped)
+    if _NUMBER_RE.match(stripped):
+        number = float(stripped.replace(",", "."))
+        return _number_cell(int(number) if number.is_integer() and abs(number) < 1e15 else number)
+    if stripped.upper() in ("TRUE", "FALSE", "VRAI", "FAUX"):
+        value = stripped.upper() in ("TRUE", "VRAI")
+        return Cell(value, "TRUE" if value else "FALSE")
+    match = _DATE_RE.match(stripped)
+    if match:
+        day, month, year, hour, minute, second = match.groups()
+        try:
+            moment = datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+            )
+        except ValueError:
+            return text
+        serial = (moment - _EPOCH).total_seconds() / 86400
+        shown = moment.strftime("%d/%m/%Y %H:%M:%S" if hour else "%d/%m/%Y")
+        return Cell(int(serial) if serial.is_integer() else serial, shown)
+    return text
+
+
+def _is_empty(cell: Any) -> bool:
+    return cell is None or cell == ""
+
+
+def _render(cell: Any, option: str) -> Any:
+    if isinstance(cell, Cell):
+        if option == "FORMATTED_VALUE":
+            return cell.formatted
+        if option == "FORMULA" and cell.formula is not None:
+            return cell.formula
+        return cell.value
+    return "" if cell is None else cell
+
+
+# --- A1 notation ------------------------------------------------------------------------------
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_index(letters: str) -> int:
+    value = 0
+    for ch in letters.upper():
+        value = value * 26 + ord(ch) - 64
+    return value - 1
+
+
+def sheet_prefix(title: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", title) and not re.fullmatch(
+        r"[A-Za-z]{1,3}\d+", title
+    ):
+        return title
+    return "'" + title.replace("'", "''") + "'"
+
+
+_A1_PART = re.compile(r"^([A-Za-z]{0,3})(\d{0,7})$")
+
+
+@dataclass(slots=True)
+class GridRef:
+    """A parsed range, 0-based; ``None`` ends are unbounded. ``single`` for one-cell ranges."""
+
+    sheet: SheetState
+    r0: int
+    r1: int | None
+    c0: int
+    c1: int | None
+    single: bool = False
+
+    def clipped(self) -> tuple[int, int, int, int]:
+        sheet = self.sheet
+        r1 = sheet.row_count if self.r1 is None else min(self.r1, sheet.row_count)
+        c1 = sheet.column_count if self.c1 is None else min(self.c1, sheet.column_count)
+        return self.r0, max(r1, self.r0), self.c0, max(c1, self.c0)
+
+    def a1(self) -> str:
+        r0, r1, c0, c1 = self.clipped()
+        return a1_range(self.sheet.title, r0, max(r1, r0 + 1), c0, max(c1, c0 + 1))
+
+
+def a1_range(title: str, r0: int, r1: int, c0: int, c1: int) -> str:
+    start = f"{column_letter(c0)}{r0 + 1}"
+    end = f"{column_letter(c1 - 1)}{r1}"
+    body = start if (r1 - r0, c1 - c0) == (1, 1) else f"{start}:{end}"
+    return f"{sheet_prefix(title)}!{body}"
+
+
+# --- spreadsheet state ------------------------------------------------------------------------
+
+
+@dataclass
+class SheetState:
+    sheet_id: int
+    title: str
+    index: int
+    rows: list[list[Any]] = field(default_factory=list)
+    row_count: int = DEFAULT_ROWS
+    column_count: int = DEFAULT_COLUMNS
+    frozen_rows: int = 0
+    protected_ranges: list[dict[str, Any]] = field(default_factory=list)
+    validations: list[dict[str, Any]] = field(default_factory=list)
+    formats: list[dict[str, Any]] = field(default_factory=list)
+    text_ranges: list[tuple[int, int | None, int, int | None]] = field(default_factory=list)
+
+    def properties(self) -> dict[str, Any]:
+        grid: dict[str, Any] = {"rowCount": self.row_count, "columnCount": self.column_count}
+        if self.frozen_rows:
+            grid["frozenRowCount"] = self.frozen_rows
+        return {
+            "sheetId": self.sheet_id,
+            "title": self.title,
+            "index": self.index,
+            "sheetType": "GRID",
+            "gridProperties": grid,
+        }
+
+    def is_text(self, row: int, col: int) -> bool:
+        for r0, r1, c0, c1 in self.text_ranges:
+            if r0 <= row and (r1 is None or row < r1) and c0 <= col and (c1 is None or col < c1):
+                return True
+        return False
+
+    def copy(self) -> SheetState:
+        return SheetState(
+            self.sheet_id, self.title, self.index, self.rows, self.row_count, self.column_count,
+            self.frozen_rows, list(self.protected_ranges), list(self.validations),
+            list(self.formats), list(self.text_ranges),
+        )
+
+
+@dataclass
+class SpreadsheetState:
+    key: str
+    title: str
+    sheets: list[SheetState] = field(default_factory=list)
+    batch_requests: list[dict[str, Any]] = field(default_factory=list)
+    allowed: bool = True
+    next_protected_id: int = 1
+
+    def by_title(self, title: str) -> SheetState | None:
+        for sheet in self.sheets:
+            if sheet.title == title:
+                return sheet
+        return None
+
+    def by_id(self, sheet_id: int) -> SheetState | None:
+        for sheet in self.sheets:
+            if sheet.sheet_id == sheet_id:
+                return sheet
+        return None
+
+    def metadata(self) -> dict[str, Any]:
+        sheets = []
+        for sheet in sorted(self.sheets, key=lambda s: s.index):
+            entry: dict[str, Any] = {"properties": sheet.properties()}
+            if sheet.protected_ranges:
+                entry["protectedRanges"] = [dict(p) for p in sheet.protected_ranges]
+            sheets.append(entry)
+        return {
+            "spreadsheetId": self.key,
+            "properties": {
+                "title": self.title,
+                "locale": "fr_FR",
+                "autoRecalc": "ON_CHANGE",
+                "timeZone": "Europe/Paris",
+            },
+            "sheets": sheets,
+            "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{self.key}/edit",
+        }
+
+    def parse_range(self, text: str) -> GridRef:
+        failure = ApiError(400, f"Unable to parse range: {text}")
+        sheet: SheetState | None
+        a1: str | None
+        if text.startswith("'"):
+            end = 1
+            name = []
+            while True:
+                quote = text.find("'", end)
+                if quote < 0:
+                    raise failure
+                name.append(text[end:quote])
+                if text[quote + 1 : quote + 2] == "'":
+                    name.append("'")
+                    end = quote + 2
+                    continue
+                break
+            sheet = self.by_title("".join(name))
+            rest = text[quote + 1 :]
+            if rest and not rest.startswith("!"):
+                raise failure
+            a1 = rest[1:] if rest else None
+        elif "!" in text:
+            title, _, a1 = text.rpartition("!")
+            sheet = self.by_title(title)
+        elif self.by_title(text) is not None:
+            sheet, a1 = self.by_title(text), None
+        else:
+            sheet = min(self.sheets, key=lambda s: s.index) if self.sheets else None
+            a1 = text
+        if sheet is None:
+            raise failure
+        if not a1:
+            return GridRef(sheet, 0, None, 0, None)
+        start, _, end = a1.partition(":")
+        m_start, m_end = _A1_PART.match(start), _A1_PART.match(end) if end else None
+        if not m_start or (end and not m_end) or not start:
+            raise failure
+        c_start, r_start = m_start.groups()
+        r0 = int(r_start) - 1 if r_start else 0
+        c0 = _column_index(c_start) if c_start else 0
+        if r0 < 0:
+            raise failure
+        if not end:
+            if not (c_start and r_start):
+                raise failure
+            return GridRef(sheet, r0, r0 + 1, c0, c0 + 1, single=True)
+        assert m_end is not None
+        c_end, r_end = m_end.groups()
+        if not (c_end or r_end):
+            raise failure
+        r1 = int(r_end) if r_end else None
+        c1 = _column_index(c_end) + 1 if c_end else None
+        if (r1 is not None and r1 <= r0) or (c1 is not None and c1 <= c0):
+            raise failure
+        return GridRef(sheet, r0, r1, c0, c1)
+
+
+def _trimmed(rows: Iterable[list[Any]]) -> list[list[Any]]:
+    result: list[list[Any]] = []
+    for row in rows:
+        end = len(row)
+        while end and _is_empty(row[end - 1]):
+            end -= 1
+        result.append(row[:end])
+    while result and not result[-1]:
+        result.pop()
+    return result
+
+
+def _transpose(rows: list[list[Any]]) -> list[list[Any]]:
+    width = max((len(r) for r in rows), default=0)
+    return [[row[i] if i < len(row) else None for row in rows] for i in range(width)]
+
+
+# --- the emulator -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Fault:
+    action: str  # "status" | "drop" | "delay"
+    status: int = 0
+    message: str = ""
+    seconds: float = 0.0
+    kinds: frozenset[str] | None = None
+
+
+class SheetsEmulator:
+    """In-memory Google Sheets API v4 on 127.0.0.1, for tests and benchmarks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._spreadsheets: dict[str, SpreadsheetState] = {}
+        self._faults: deque[_Fault] = deque()
+        self._rng: random.Random | None = None
+        self._rates = (0.0, 0.0, 0.0)
+        self.requests: Counter[str] = Counter()
+        self.faulted: Counter[str] = Counter()
+        self.delayed: Counter[str] = Counter()
+        self.log: list[dict[str, Any]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # lifecycle
+
+    def start(self) -> SheetsEmulator:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        server.emulator = self  # type: ignore[attr-defined]
+        server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self._server = server
+        host, port = server.server_address[:2]
+        self.base_url = f"http://{host}:{port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            name="sheets-emulator",
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> SheetsEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # spreadsheets
+
+    def create_spreadsheet(
+        self, key: str, tabs: dict[str, list[list[Any]]] | None = None, *, title: str = ""
+    ) -> SpreadsheetState:
+        """Create (or replace) a spreadsheet; ``tabs=None`` gives one empty « Feuille 1 »."""
+        tabs = {"Feuille 1": []} if tabs is None else tabs
+        state = SpreadsheetState(key, title or f"Registre {key[:6]}")
+        for index, (name, rows) in enumerate(tabs.items()):
+            stored = [list(row) for row in rows]
+            width = max((len(r) for r in stored), default=0)
+            state.sheets.append(
+                SheetState(
+                    sheet_id=index * 1000 + 7 if index else 0,
+                    title=name,
+                    index=index,
+                    rows=stored,
+                    row_count=max(DEFAULT_ROWS, len(stored)),
+                    column_count=max(DEFAULT_COLUMNS, width),
+                )
+            )
+        with self._lock:
+            self._spreadsheets[key] = state
+        return state
+
+    def spreadsheet(self, key: str) -> SpreadsheetState:
+        return self._spreadsheets[key]
+
+    def sheet(self, key: str, tab: str) -> SheetState:
+        sheet = self._spreadsheets[key].by_title(tab)
+        if sheet is None:
+            raise KeyError(tab)
+        return sheet
+
+    def tabs(self, key: str) -> list[str]:
+        with self._lock:
+            return [s.title for s in sorted(self._spreadsheets[key].sheets, key=lambda s: s.index)]
+
+    def values(self, key: str, tab: str, render: str = "FORMATTED_VALUE") -> list[list[Any]]:
+        """The tab's cells as the API would return them (trimmed)."""
+        with self._lock:
+            sheet = self.sheet(key, tab)
+            return _trimmed([[_render(c, render) for c in row] for row in sheet.rows])
+
+    def set_values(self, key: str, tab: str, rows: Sequence[Sequence[Any]], *, start_row: int = 1,
+                   start_col: int = 1) -> None:
+        """Write cells as a member of staff would (strings stored as typed, no parsing)."""
+        with self._lock:
+            sheet = self.sheet(key, tab)
+            for i, row in enumerate(rows):
+                for j, value in enumerate(row):
+                    self._store(sheet, start_row - 1 + i, start_col - 1 + j, value)
+
+    def set_access(self, key: str, allowed: bool) -> None:
+        """``False`` makes every request on this spreadsheet answer 403 PERMISSION_DENIED."""
+        with self._lock:
+            self._spreadsheets[key].allowed = allowed
+
+    # faults
+
+    def fail_next(self, n: int = 1, status: int = 429, message: str | None = None, *,
+                  kinds: Iterable[str] | None = None) -> None:
+        """Answer the next ``n`` requests (of ``kinds`` if given) with an error, unapplied."""
+        text = message or DEFAULT_MESSAGES.get(status, "Injected error.")
+        self._queue(n, _Fault("status", status=status, message=text,
+                              kinds=frozenset(kinds) if kinds else None))
+
+    def drop_next(self, n: int = 1, *, kinds: Iterable[str] | None = None) -> None:
+        """Close the socket of the next ``n`` requests without answering (nothing applied)."""
+        self._queue(n, _Fault("drop", kinds=frozenset(kinds) if kinds else None))
+
+    def delay_next(self, n: int, seconds: float, *, kinds: Iterable[str] | None = None) -> None:
+        """Apply the next ``n`` requests, then wait ``seconds`` before answering."""
+        self._queue(n, _Fault("delay", seconds=seconds, kinds=frozenset(kinds) if kinds else None))
+
+    def faults(self, rate_429: float = 0.0, rate_5xx: float = 0.0, rate_drop: float = 0.0,
+               seed: int | None = 0) -> None:
+        """Random faults on requests not already covered by a queued fault; all 0 disables."""
+        with self._lock:
+            self._rates = (rate_429, rate_5xx, rate_drop)
+            self._rng = random.Random(seed) if any(self._rates) else None
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._rng = None
+            self._rates = (0.0, 0.0, 0.0)
+
+    def _queue(self, n: int, fault: _Fault) -> None:
+        with self._lock:
+            self._faults.extend([fault] * n)
+
+    def _take_fault(self, kind: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.kinds is None or kind in fault.kinds:
+                    self._faults.remove(fault)
+                    return fault
+            if self._rng is not None:
+                draw = self._rng.random()
+                r429, r5xx, rdrop = self._rates
+                if draw < r429:
+                    return _Fault("status", 429, DEFAULT_MESSAGES[429])
+                if draw < r429 + r5xx:
+                    status = self._rng.choice((500, 503))
+                    return _Fault("status", status, DEFAULT_MESSAGES[status])
+                if draw < r429 + r5xx + rdrop:
+                    return _Fault("drop")
+        return None
+
+    # accounting
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.faulted.clear()
+            self.delayed.clear()
+            self.log.clear()
+
+    # request handling (called from handler threads)
+
+    def route(self, method: str, path: str) -> tuple[str, str, str | None]:
+        """Return (kind, spreadsheet key, range or None) for a request path."""
+        match = re.match(r"^/v4/spreadsheets/([^/:]+)(.*)$", path)
+        if not match:
+            raise ApiError(404, f"Method not found: {method} {path}")
+        key, rest = match.group(1), match.group(2)
+        table = {
+            ("GET", ""): "get_metadata",
+            ("POST", ":batchUpdate"): "batch_update",
+            ("GET", "/values:batchGet"): "values_batch_get",
+            ("POST", "/values:batchUpdate"): "values_batch_update",
+            ("POST", "/values:batchClear"): "values_batch_clear",
+        }
+        if (method, rest) in table:
+            return table[(method, rest)], key, None
+        if rest.startswith("/values/"):
+            encoded = rest[len("/values/") :]
+            for suffix, kind in ((":append", "values_append"), (":clear", "values_clear")):
+                if method == "POST" and encoded.endswith(suffix):
+                    return kind, key, unquote(encoded[: -len(suffix)])
+            if method == "GET":
+                return "values_get", key, unquote(encoded)
+            if method == "PUT":
+                return "values_update", key, unquote(encoded)
+        raise ApiError(404, f"Method not found: {method} {path}")
+
+    def handle(self, kind: str, key: str, range_text: str | None,
+               query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        with self._lock:
+            state = self._spreadsheets.get(key)
+            if state is None:
+                raise ApiError(404, "Requested entity was not found.")
+            if not state.allowed:
+                raise ApiError(403, "The caller does not have permission")
+            handler = getattr(self, f"_do_{kind}")
+            return handler(state, range_text, query, body)
+
+    def record(self, method: str, path: str, kind: str, status: int, fault: str | None) -> None:
+        with self._lock:
+            if fault in ("status", "drop"):
+                self.faulted[kind] += 1
+            else:
+                self.requests[kind] += 1
+                if fault == "delay":
+                    self.delayed[kind] += 1
+            self.log.append(
+                {"method": method, "path": path, "kind": kind, "status": status, "fault": fault}
+            )
+
+    # endpoint implementations (lock held)
+
+    @staticmethod
+    def _param(query: dict[str, list[str]], name: str, default: str) -> str:
+        values = query.get(name)
+        return values[-1] if values else default
+
+    def _do_get_metadata(self, state, range_text, query, body) -> dict[str, Any]:
+        return state.metadata()
+
+    def _read(self, state: SpreadsheetState, text: str, render: str, major: str) -> dict[str, Any]:
+        ref = state.parse_range(text)
+        r0, r1, c0, c1 = ref.clipped()
+        rows = [
+            [_render(cell, render) for cell in row[c0:c1]] for row in ref.sheet.rows[r0:r1]
+        ]
+        values = _trimmed(rows)
+        if major == "COLUMNS":
+            values = _trimmed(
+                [[("" if v is None else v) for v in col] for col in _transpose(values)]
+            )
+        result: dict[str, Any] = {"range": ref.a1(), "majorDimension": major}
+        if values:
+            result["values"] = values
+        return result
+
+    def _do_values_get(self, state, range_text, query, body) -> dict[str, Any]:
+        render = self._param(query, "valueRenderOption", "FORMATTED_VALUE")
+        major = self._param(query, "majorDimension", "ROWS")
+        return self._read(state, range_text, render, major)
+
+    def _do_values_batch_get(self, state, range_text, query, body) -> dict[str, Any]:
+        render = self._param(query, "valueRenderOption", "FORMATTED_VALUE")
+        major = self._param(query, "majorDimension", "ROWS")
+        ranges = query.get("ranges", [])
+        return {
+            "spreadsheetId": state.key,
+            "valueRanges": [self._read(state, text, render, major) for text in ranges],
+        }
+
+    def _store(self, sheet: SheetState, row: int, col: int, value: Any) -> None:
+        rows = sheet.rows
+        if row >= len(rows):
+            rows.extend([] for _ in range(row + 1 - len(rows)))
+        target = rows[row]
+        if col >= len(target):
+            target.extend([""] * (col + 1 - len(target)))
+        target[col] = value
+
+    @staticmethod
+    def _convert(sheet: SheetState, row: int, col: int, value: Any, option: str) -> Any:
+        if isinstance(value, bool):
+            return Cell(value, "TRUE" if value else "FALSE")
+        if isinstance(value, int | float):
+            return _number_cell(value)
+        text = str(value)
+        if option == "USER_ENTERED" and text and not sheet.is_text(row, col):
+            return user_entered(text)
+        return text
+
+    def _input_option(self, value: str | None) -> str:
+        if value not in ("RAW", "USER_ENTERED"):
+            if not value:
+                raise ApiError(400, "'valueInputOption' is required but not specified")
+            raise ApiError(400, f"Invalid value at 'value_input_option' ({value})")
+        return value
+
+    def _plan_write(
+        self, state: SpreadsheetState, text: str, values: list[list[Any]], major: str, *,
+        append_row: int | None = None,
+    ) -> tuple[GridRef, list[list[Any]]]:
+        ref = state.parse_range(text)
+        if not isinstance(values, list) or not all(isinstance(r, list) for r in values):
+            raise ApiError(400, "Invalid values: expected a list of lists")
+        if major == "COLUMNS":
+            values = _transpose(values)
+        if append_row is not None:
+            ref = GridRef(ref.sheet, append_row, None, ref.c0, ref.c1)
+        height = len(values)
+        width = max((len(r) for r in values), default=0)
+        if not ref.single and append_row is None:
+            if ref.r1 is not None and height > ref.r1 - ref.r0:
+                raise ApiError(
+                    400,
+                    f"Requested writing within range [{text}], but tried writing to row "
+                    f"[{ref.r0 + height}]",
+                )
+            if ref.c1 is not None and width > ref.c1 - ref.c0:
+                raise ApiError(
+                    400,
+                    f"Requested writing within range [{text}], but tried writing to column "
+                    f"[{column_letter(ref.c0 + width - 1)}]",
+                )
+        sheet = ref.sheet
+        if append_row is None and (
+            ref.r0 + height > sheet.row_count or ref.c0 + width > sheet.column_count
+        ):
+            raise ApiError(
+                400,
+                f"Range ({sheet_prefix(sheet.title)}!{column_letter(ref.c0 + max(width, 1) - 1)}"
+                f"{ref.r0 + max(height, 1)}) exceeds grid limits. Max rows: {sheet.row_count}, "
+                f"max columns: {sheet.column_count}",
+            )
+        return ref, values
+
+    def _apply_write(self, ref: GridRef, values: list[list[Any]], option: str) -> dict[str, Any]:
+        sheet = ref.sheet
+        cells = 0
+        for i, row in enumerate(values):
+            for j, value in enumerate(row):
+                if value is None:
+                    continue
+                r, c = ref.r0 + i, ref.c0 + j
+                self._store(sheet, r, c, self._convert(sheet, r, c, value, option))
+                cells += 1
+        height = len(values)
+        width = max((len(r) for r in values), default=0)
+        result: dict[str, Any] = {
+            "updatedRange": a1_range(
+                sheet.title, ref.r0, ref.r0 + max(height, 1), ref.c0, ref.c0 + max(width, 1)
+            ),
+            "updatedRows": height,
+            "updatedColumns": width,
+            "updatedCells": cells,
+        }
+        return result
+
+    def _do_values_update(self, state, range_text, query, body) -> dict[str, Any]:
+        option = self._input_option(self._param(query, "valueInputOption", ""))
+        body = body or {}
+        ref, values = self._plan_write(
+            state, range_text, body.get("values", []), body.get("majorDimension", "ROWS")
+        )
+        return {"spreadsheetId": state.key, **self._apply_write(ref, values, option)}
+
+    def _do_values_batch_update(self, state, range_text, query, body) -> dict[str, Any]:
+        body = body or {}
+        option = self._input_option(body.get("valueInputOption"))
+        plans = [
+            self._plan_write(
+                state, item.get("range", ""), item.get("values", []),
+                item.get("majorDimension", "ROWS"),
+            )
+            for item in body.get("data", [])
+        ]
+        responses = [
+            {"spreadsheetId": state.key, **self._apply_write(ref, values, option)}
+            for ref, values in plans
+        ]
+        return {
+            "spreadsheetId": state.key,
+            "totalUpdatedRows": sum(r["updatedRows"] for r in responses),
+            "totalUpdatedColumns": max((r["updatedColumns"] for r in responses), default=0),
+            "totalUpdatedCells": sum(r["updatedCells"] for r in responses),
+            "totalUpdatedSheets": len({ref.sheet.sheet_id for ref, _ in plans}),
+            "responses": responses,
+        }
+
+    def _do_values_append(self, state, range_text, query, body) -> dict[str, Any]:
+        option = self._input_option(self._param(query, "valueInputOption", ""))
+        insert = self._param(query, "insertDataOption", "OVERWRITE")
+        ref = state.parse_range(range_text)
+        sheet = ref.sheet
+        c0, c1 = ref.c0, ref.c1
+        last = -1
+        for index, row in enumerate(sheet.rows):
+            span = row[c0:c1] if c1 is not None else row[c0:]
+            if any(not _is_empty(v) for v in span):
+                last = index
+        start = max(last + 1, ref.r0 if not ref.single else 0)
+        body = body or {}
+        values = body.get("values", [])
+        if body.get("majorDimension") == "COLUMNS":
+            values = _transpose(values)
+        height = len(values)
+        width = max((len(r) for r in values), default=0)
+        if ref.c1 is not None and not ref.single and width > ref.c1 - ref.c0:
+            raise ApiError(400, f"Requested writing within range [{range_text}], but tried "
+                                f"writing to column [{column_letter(ref.c0 + width - 1)}]")
+        if ref.c0 + width > sheet.column_count:
+            raise ApiError(400, f"Range ({sheet_prefix(sheet.title)}!"
+                                f"{column_letter(ref.c0 + width - 1)}{start + 1}) exceeds grid "
+                                f"limits. Max rows: {sheet.row_count}, max columns: "
+                                f"{sheet.column_count}")
+        if insert == "INSERT_ROWS":
+            if start < len(sheet.rows):
+                sheet.rows[start:start] = [[] for _ in range(height)]
+            sheet.row_count += height
+        else:
+            sheet.row_count = max(sheet.row_count, start + height)
+        write_ref = GridRef(sheet, start, None, c0, None)
+        updates = self._apply_write(write_ref, values, option)
+        result: dict[str, Any] = {"spreadsheetId": state.key, "updates": {
+            "spreadsheetId": state.key, **updates}}
+        if last >= 0:
+            used = max((len(r) for r in sheet.rows[: last + 1]), default=1)
+            result["tableRange"] = a1_range(sheet.title, 0, last + 1, c0, max(used, c0 + 1))
+        return result
+
+    def _clear(self, ref: GridRef) -> str:
+        r0, r1, c0, c1 = ref.clipped()
+        for row in ref.sheet.rows[r0:r1]:
+            for c in range(c0, min(c1, len(row))):
+                row[c] = ""
+        return ref.a1()
+
+    def _do_values_clear(self, state, range_text, query, body) -> dict[str, Any]:
+        return {"spreadsheetId": state.key,
+                "clearedRange": self._clear(state.parse_range(range_text))}
+
+    def _do_values_batch_clear(self, state, range_text, query, body) -> dict[str, Any]:
+        refs = [state.parse_range(text) for text in (body or {}).get("ranges", [])]
+        return {"spreadsheetId": state.key, "clearedRanges": [self._clear(r) for r in refs]}
+
+    def _do_batch_update(self, state, range_text, query, body) -> dict[str, Any]:
+        requests_ = (body or {}).get("requests", [])
+        # Atomic: work on copies, swap in only if every request succeeds.
+        sheets = [s.copy() for s in state.sheets]
+        work = SpreadsheetState(state.key, state.title, sheets, allowed=True,
+                                next_protected_id=state.next_protected_id)
+        replies = []
+        for number, request in enumerate(requests_):
+            if not isinstance(request, dict) or len(request) != 1:
+                raise ApiError(400, f"Invalid requests[{number}]: exactly one kind expected")
+            (name, payload), = request.items()
+            method = getattr(self, f"_req_{name}", None)
+            if method is None:
+                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{name}" at '
+                                    f"'requests[{number}]': Cannot find field.")
+            replies.append(method(work, number, payload))
+        state.sheets = work.sheets
+        state.next_protected_id = work.next_protected_id
+        state.batch_requests.extend(requests_)
+        return {"spreadsheetId": state.key, "replies": replies}
+
+    @staticmethod
+    def _grid_sheet(work: SpreadsheetState, number: int, name: str,
+                    grid: dict[str, Any]) -> SheetState:
+        sheet = work.by_id(int(grid.get("sheetId", 0)))
+        if sheet is None:
+            raise ApiError(400, f"Invalid requests[{number}].{name}: No grid with id: "
+                                f"{grid.get('sheetId', 0)}")
+        return sheet
+
+    def _req_addSheet(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
+        props = payload.get("properties", {})
+        title = props.get("title") or f"Feuille {len(work.sheets) + 1}"
+        if work.by_title(title) is not None:
+            raise ApiError(400, f"Invalid requests[{number}].addSheet: A sheet with the name "
+                                f'"{title}" already exists. Please enter another name.')
+        sheet_id = props.get("sheetId")
+        if sheet_id is None:
+            sheet_id = max((s.sheet_id for s in work.sheets), default=0) + 101
+        elif work.by_id(int(sheet_id)) is not None:
+            raise ApiError(400, f"Invalid requests[{number}].addSheet: Sheet with id "
+                                f"{sheet_id} already exists.")
+        grid = props.get("gridProperties", {})
+        index = props.get("index", len(work.sheets))
+        for other in work.sheets:
+            if other.index >= index:
+                other.index += 1
+        sheet = SheetState(
+            sheet_id=int(sheet_id), title=title, index=int(index),
+            row_count=int(grid.get("rowCount", DEFAULT_ROWS)),
+            column_count=int(grid.get("columnCount", DEFAULT_COLUMNS)),
+            frozen_rows=int(grid.get("frozenRowCount", 0)),
+        )
+        work.sheets.append(sheet)
+        return {"addSheet": {"properties": sheet.properties()}}
+
+    def _req_deleteSheet(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
+        sheet = self._grid_sheet(work, number, "deleteSheet", payload)
+        work.sheets.remove(sheet)
+        return {}
+
+    def _req_updateSheetProperties(self, work: SpreadsheetState, number: int,
+                                   payload: dict) -> dict:
+        props = payload.get("properties", {})
+        sheet = self._grid_sheet(work, number, "updateSheetProperties", props)
+        fields = payload.get("fields", "")
+        if not fields:
+            raise ApiError(400, f"Invalid requests[{number}].updateSheetProperties: "
+                                "You must specify at least one field to update.")
+        grid = props.get("gridProperties", {})
+        for path in (f.strip() for f in fields.split(",")):
+            if path in ("*", "title") and "title" in props:
+                sheet.title = props["title"]
+            if path in ("*", "gridProperties", "gridProperties.frozenRowCount"):
+                sheet.frozen_rows = int(grid.get("frozenRowCount", 0))
+            if path in ("*", "gridProperties", "gridProperties.rowCount") and "rowCount" in grid:
+                sheet.row_count = int(grid["rowCount"])
+            if path in ("*", "gridProperties", "gridProperties.columnCount") and (
+                "columnCount" in grid
+            ):
+                sheet.column_count = int(grid["columnCount"])
+        return {}
+
+    def _req_appendDimension(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
+        sheet = self._grid_sheet(work, number, "appendDimension", payload)
+        length = int(payload.get("length", 0))
+        if length <= 0:
+            raise ApiError(400, f"Invalid requests[{number}].appendDimension: length must be > 0")
+        if payload.get("dimension") == "COLUMNS":
+            sheet.column_count += length
+        else:
+            sheet.row_count += length
+        return {}
+
+    def _req_setDataValidation(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
+        sheet = self._grid_sheet(work, number, "setDataValidation", payload.get("range", {}))
+        sheet.validations.append(payload)
+        return {}
+
+    def _req_repeatCell(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
+        grid = payload.get("range", {})
+        sheet = self._grid_sheet(work, number, "repeatCell", grid)
+        if not payload.get("fields"):
+            raise ApiError(400, f"Invalid requests[{number}].repeatCell: "
+                                "At least one field must be specified.")
+        sheet.formats.append(payload)
+        fmt = payload.get("cell", {}).get("userEnteredFormat", {}).get("numberFormat", {})
+        if fmt.get("type") == "TEXT":
+            sheet.text_ranges.append((
+                int(grid.get("startRowIndex", 0)), grid.get("endRowIndex"),
+                int(grid.get("startColumnIndex", 0)), grid.get("endColumnIndex"),
+            ))
+        return {}
+
+    def _req_addProtectedRange(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
+        protected = dict(payload.get("protectedRange", {}))
+        sheet = self._grid_sheet(work, number, "addProtectedRange", protected.get("range", {}))
+        protected["protectedRangeId"] = work.next_protected_id
+        work.next_protected_id += 1
+        protected.setdefault("warningOnly", False)
+        sheet.protected_ranges.append(protected)
+        return {"addProtectedRange": {"protectedRange": protected}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SheetsEmulator/1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
+    def _dispatch(self, method: str) -> None:
+        emulator: SheetsEmulator = self.server.emulator  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        try:
+            kind, key, range_text = emulator.route(method, split.path)
+        except ApiError as exc:
+            emulator.record(method, split.path, "unknown", exc.code, None)
+            self._send(exc.code, exc.payload())
+            return
+        fault = emulator._take_fault(kind)
+        if fault is not None and fault.action == "drop":
+            emulator.record(method, split.path, kind, 0, "drop")
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None and fault.action == "status":
+            emulator.record(method, split.path, kind, fault.status, "status")
+            self._send(fault.status, ApiError(fault.status, fault.message).payload())
+            return
+        try:
+            body = json.loads(raw) if raw else None
+            status, payload = 200, emulator.handle(kind, key, range_text, query, body)
+        except json.JSONDecodeError:
+            exc = ApiError(400, "Invalid JSON payload received.")
+            status, payload = exc.code, exc.payload()
+        except ApiError as exc:
+            status, payload = exc.code, exc.payload()
+        emulator.record(method, split.path, kind, status, fault.action if fault else None)
+        if fault is not None and fault.action == "delay":
+            time.sleep(fault.seconds)
+        self._send(status, payload)
+
+
+class RedirectSession(requests.Session):
+    """A requests session that sends Google API calls to a local emulator instead."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,
+                **kwargs: Any) -> requests.Response:
+        text = url.decode() if isinstance(url, bytes) else url
+        for origin in GOOGLE_ORIGINS:
+            if text.startswith(origin):
+                text = self.base_url + text[len(origin) :]
+                break
+        return super().request(method, text, *args, **kwargs)
+
+
+def local_client(base_url: str) -> gspread.Client:
+    """A real gspread client (plain HTTPClient, no auth) talking to the emulator."""
+    return gspread.Client(auth=None, session=RedirectSession(base_url))  # type: ignore[arg-type]
