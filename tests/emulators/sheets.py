@@ -986,6 +986,7 @@ class SheetsEmulator:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid a 40 ms stall
     server_version = "SheetsEmulator/1"
 
     def log_message(self, format: str, *args: Any) -> None:
