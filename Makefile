@@ -40,7 +40,11 @@ bench: install ## Mesure vitesse, mémoire et résistance contre les émulateurs
 	$(PY) -m bench.run
 
 audit: install ## Cherche des failles connues dans les dépendances verrouillées (pip-audit)
-	$(BIN)/pip-audit --strict -r requirements.lock
+	@bash scripts/audit.sh
+
+lock: install ## Régénère requirements.lock (versions exactes et empreintes) depuis pyproject.toml
+	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --extra dev --strip-extras \
+		-o requirements.lock pyproject.toml
 
 clean: ## Supprime l'environnement, le site construit et les fichiers de test
 	rm -rf $(VENV) output test-artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,289 @@
+"""The real built site and forms in headless Chromium: a person signs up, errors, axe-core.
+
+One Pelican build, one intake server and one browser for the whole module. Screenshots at
+360×800 go to test-artifacts/ at the repository root (git-ignored).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sender.intake.app import create_app
+from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
+from tests.browser_support import new_register, rows, running
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MOBILE = {"width": 360, "height": 800}
+
+sync_api = pytest.importorskip("playwright.sync_api")
+axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+
+# -- module fixtures -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> Path:
+    if not (ROOT / "pelicanconf.py").is_file() or not (ROOT / "content").is_dir():
+        pytest.skip("le site Pelican n’existe pas encore (pelicanconf.py, content/)")
+    out = tmp_path_factory.mktemp("site") / "output"
+    pelican = Path(sys.executable).with_name("pelican")
+    command = [str(pelican)] if pelican.exists() else [sys.executable, "-m", "pelican"]
+    result = subprocess.run(
+        [*command, "content", "-s", "pelicanconf.py", "-o", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for needed in ("index.html", "inscription/index.html", "desinscription/index.html"):
+        assert (out / needed).is_file(), f"{needed} absent du site construit"
+    return out
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory):
+    reg = new_register(tmp_path_factory.mktemp("registre") / "registre.sqlite")
+    yield reg
+    reg.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(built_site, register):
+    app = create_app(
+        register, built_site, ROOT / "site" / "templates", posts_per_minute=1000
+    )
+    with running(app) as url:
+        yield url.rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium absent (/usr/bin/chromium)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport=MOBILE, locale="fr-FR", java_script_enabled=True)
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda exc: problems.append(f"erreur JavaScript : {exc}"))
+    tab.on(
+        "console",
+        lambda msg: problems.append(f"console : {msg.text}") if msg.type == "error" else None,
+    )
+    tab.problems = problems  # type: ignore[attr-defined]
+    yield tab
+    context.close()
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def described_by(page, selector: str) -> str:
+    """Text of the elements named by the field's aria-describedby (hint and error)."""
+    return page.eval_on_selector(
+        selector,
+        """el => (el.getAttribute('aria-describedby') || '').split(/\\s+/)
+                 .map(id => document.getElementById(id))
+                 .map(d => (d ? d.textContent : '')).join(' ')""",
+    )
+
+
+def error_near(page, selector: str) -> str:
+    """The message shown with the field: its described-by text plus its container's text."""
+    around = page.eval_on_selector(
+        selector, "el => (el.closest('div, fieldset, p') || el.parentElement).textContent"
+    )
+    return " ".join((described_by(page, selector) + " " + around).split())
+
+
+def type_into(page, selector: str, text: str) -> None:
+    page.click(selector)
+    page.keyboard.type(text)
+
+
+def check_axe(page, label: str) -> int:
+    results = axe_module.Axe().run(page)
+    if results.violations_count:
+        print(f"\n--- axe-core : {label} ({page.url}) ---\n{results.generate_report()}")
+    return results.violations_count
+
+
+def built_pages(site: Path) -> list[str]:
+    paths = []
+    for html in sorted(site.rglob("*.html")):
+        rel = html.relative_to(site).as_posix()
+        if rel == "index.html":
+            paths.append("/")
+        elif rel.endswith("/index.html"):
+            paths.append("/" + rel[: -len("index.html")])
+        else:
+            paths.append("/" + rel)
+    return paths
+
+
+SIGNUP = "#formulaire-inscription"
+F = {name: f"{SIGNUP} [name={name}]" for name in
+     ("nom", "entreprise", "activite", "commune", "telephone", "consentement")}
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+
+def test_a_person_signs_up_with_the_keyboard(page, base_url, register):
+    before = len(rows(register, INSCRIPTIONS))
+    page.goto(base_url + "/inscription/")
+    type_into(page, F["nom"], "Jeanne Martin")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Boulangerie du Gévaudan")
+    page.select_option(F["activite"], label=ACTIVITES[0])
+    type_into(page, F["commune"], "Marvejols")
+    type_into(page, F["telephone"], "06 12 34 56 78")
+    page.focus(F["consentement"])
+    page.keyboard.press("Space")
+    assert page.is_checked(F["consentement"])
+    page.click(f"{SIGNUP} [type=submit]")
+    page.wait_for_url("**/merci-inscription/")
+    assert page.locator("h1").first.is_visible()
+    stored = rows(register, INSCRIPTIONS)
+    assert len(stored) == before + 1
+    row = stored[-1]
+    assert (row["nom"], row["entreprise"], row["commune"]) == (
+        "Jeanne Martin", "Boulangerie du Gévaudan", "Marvejols",
+    )
+    assert row["activite"] == ACTIVITES[0]
+    assert row["telephone"] == "06 12 34 56 78"
+    assert row["source"] == "formulaire" and row["consentement"].startswith("v1 ")
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def test_empty_submission_shows_french_messages_and_a_reachable_summary(page, base_url):
+    page.goto(base_url + "/inscription/")
+    page.click(f"{SIGNUP} [type=submit]")
+    page.wait_for_load_state()
+    assert page.title().startswith("Erreur")
+    summary = page.locator("[role=alert]").first
+    assert summary.is_visible()
+    assert "Indiquez le nom de votre entreprise." in summary.inner_text()
+    assert "Indiquez le nom de votre entreprise." in error_near(page, F["entreprise"])
+    assert "Choisissez votre commune dans la liste des communes de Lozère." in error_near(
+        page, F["commune"]
+    )
+    assert "Cochez la case pour accepter" in error_near(page, F["consentement"])
+    for name in ("nom", "entreprise", "activite", "commune", "telephone"):
+        assert page.get_attribute(F[name], "aria-invalid") == "true", name
+    # The summary links lead to the fields.
+    link = summary.locator("a[href]").first
+    target = link.get_attribute("href")
+    link.focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement && document.activeElement.id") == target[1:]
+    assert check_axe(page, "inscription, erreurs") == 0
+
+
+def test_landline_is_refused_next_to_the_field_and_values_are_kept(page, base_url, register):
+    before = len(rows(register, INSCRIPTIONS))
+    page.goto(base_url + "/inscription/")
+    type_into(page, F["nom"], "Paul Roux")
+    type_into(page, F["entreprise"], "Garage <Roux> & fils")
+    page.select_option(F["activite"], label="Automobile, motocycle")
+    type_into(page, F["commune"], "st chely d apcher")
+    type_into(page, F["telephone"], "04 66 31 00 00")
+    page.check(F["consentement"])
+    page.click(f"{SIGNUP} [type=submit]")
+    page.wait_for_load_state()
+    assert "n’est pas un mobile" in error_near(page, F["telephone"]).replace("'", "’")
+    assert page.input_value(F["nom"]) == "Paul Roux"
+    assert page.input_value(F["entreprise"]) == "Garage <Roux> & fils"
+    assert page.input_value(F["activite"]) == "Automobile, motocycle"
+    assert page.input_value(F["commune"]) == "Saint-Chély-d'Apcher"
+    assert page.input_value(F["telephone"]) == "04 66 31 00 00"
+    assert page.is_checked(F["consentement"])
+    assert page.get_attribute(F["telephone"], "aria-invalid") == "true"
+    assert page.get_attribute(F["nom"], "aria-invalid") != "true"
+    page.screenshot(path=str(ARTIFACTS / "inscription-erreur-360x800.png"), full_page=True)
+    # Fix the number and send again: accepted.
+    page.fill(F["telephone"], "")
+    type_into(page, F["telephone"], "07 81 23 45 67")
+    page.click(f"{SIGNUP} [type=submit]")
+    page.wait_for_url("**/merci-inscription/")
+    stored = rows(register, INSCRIPTIONS)
+    assert len(stored) == before + 1
+    assert stored[-1]["commune"] == "Saint-Chély-d'Apcher"
+    assert stored[-1]["entreprise"] == "Garage <Roux> & fils"
+
+
+def test_unsubscribe(page, base_url, register):
+    before = len(rows(register, DESINSCRIPTIONS))
+    page.goto(base_url + "/desinscription/")
+    form = "#formulaire-desinscription"
+    page.click(f"{form} [type=submit]")
+    page.wait_for_load_state()
+    assert "Indiquez le numéro de mobile qui reçoit les alertes." in error_near(
+        page, f"{form} [name=telephone]"
+    )
+    assert check_axe(page, "désinscription, erreurs") == 0
+    type_into(page, f"{form} [name=telephone]", "06 12 34 56 78")
+    page.click(f"{form} [type=submit]")
+    page.wait_for_url("**/merci-desinscription/")
+    stored = rows(register, DESINSCRIPTIONS)
+    assert len(stored) == before + 1
+    assert stored[-1]["telephone"] == "06 12 34 56 78"
+
+
+def test_every_built_page_passes_axe(page, base_url, built_site):
+    failures = {}
+    for path in built_pages(built_site):
+        response = page.goto(base_url + path)
+        assert response is not None and response.status == 200, path
+        count = check_axe(page, path)
+        if count:
+            failures[path] = count
+    assert failures == {}, f"violations axe-core par page : {failures}"
+
+
+def test_missing_page_is_the_french_404(page, base_url):
+    response = page.goto(base_url + "/page-qui-n-existe-pas/")
+    assert response is not None and response.status == 404
+    assert "introuvable" in page.content()
+    assert check_axe(page, "404") == 0
+
+
+def test_screenshots_at_360x800(page, base_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(base_url + "/")
+    page.screenshot(path=str(ARTIFACTS / "accueil-360x800.png"))
+    page.goto(base_url + "/inscription/")
+    page.locator(SIGNUP).evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(ARTIFACTS / "inscription-360x800.png"))
+    page.screenshot(path=str(ARTIFACTS / "inscription-page-entiere-360x800.png"), full_page=True)
+    assert (ARTIFACTS / "accueil-360x800.png").stat().st_size > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
