@@ -1,0 +1,93 @@
+"""What a dispatch reports, in French, for the officer, the CMA clerk and the operator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BUSY_REASON = "déjà en cours d'envoi par un autre processus"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 destinataire`, `3 destinataires` (French: 0 and 1 take the singular).
+
+    Without `plural_form`, every word gets an « s » (`non envoyé` → `non envoyés` is wrong, so
+    pass the plural explicitly for phrases).
+    """
+    if count <= 1:
+        return f"{count} {singular}"
+    word = plural_form or " ".join(part + "s" for part in singular.split(" "))
+    return f"{count} {word}"
+
+
+def french_seconds(seconds: float) -> str:
+    """`12,3 s`, `2 min 05 s`."""
+    if seconds < 60:
+        return f"{seconds:.1f} s".replace(".", ",")
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+@dataclass
+class DispatchReport:
+    """Outcome of `Dispatcher.dispatch` for one alert.
+
+    `sent`, `failed` and `deferred` count every targeted recipient by its journal state, earlier
+    runs included; `not_sent` is everything else (interrupted, or transient failures retried at
+    the next dispatch). `recipients == sent + failed + deferred + not_sent`.
+    """
+
+    alert_id: str
+    recipients: int = 0
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    not_sent: int = 0
+    sent_now: int = 0  # sent by this run
+    sent_by_fallback: int = 0  # sent by this run through the SMS fallback channel
+    stopped_reason: str | None = None
+    busy: bool = False
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """True when every recipient is sent or definitively failed."""
+        return not self.busy and self.sent + self.failed == self.recipients
+
+    def add_failure(self, reason: str | None) -> None:
+        text = reason or "raison inconnue"
+        self.failure_reasons[text] = self.failure_reasons.get(text, 0) + 1
+
+    def failure_lines(self) -> list[str]:
+        """French reasons, most frequent first: `3 × numéro absent de WhatsApp`."""
+        ordered = sorted(self.failure_reasons.items(), key=lambda item: (-item[1], item[0]))
+        return [f"{count} × {reason}" for reason, count in ordered]
+
+    def summary_line(self) -> str:
+        """One French line, for logs, non-interactive terminals and the register."""
+        if self.busy:
+            return f"Alerte {self.alert_id} : {BUSY_REASON} ; rien n'a été envoyé par ce processus."
+        parts = [plural(self.sent, "envoyé")]
+        if self.sent_by_fallback:
+            parts[0] += f" (dont {self.sent_by_fallback} par SMS de secours)"
+        parts.append(plural(self.failed, "échec"))
+        if self.deferred:
+            parts.append(plural(self.deferred, "reporté"))
+        if self.not_sent:
+            parts.append(plural(self.not_sent, "non envoyé", "non envoyés"))
+        line = (
+            f"Alerte {self.alert_id} : {plural(self.recipients, 'destinataire')}, "
+            f"{', '.join(parts)} — {french_seconds(self.elapsed)}."
+        )
+        if self.stopped_reason:
+            line += f" Envoi arrêté : {self.stopped_reason}"
+        return line
+
+    def describe(self) -> str:
+        """Several French lines: summary, notes, failure reasons."""
+        lines = [self.summary_line(), *self.notes]
+        if self.failure_reasons:
+            lines.append("Raisons des échecs :")
+            lines.extend(f"  - {line}" for line in self.failure_lines())
+        return "\n".join(lines)
