@@ -75,7 +75,9 @@ def test_bad_file_gives_french_error(env, capsys):
     assert code == 1 and "Format non pris en charge" in err
 
 
-@pytest.mark.parametrize("command", [[], ["initialiser"], ["nettoyer"], ["importer"], ["exporter"]])
+@pytest.mark.parametrize("command", [[], *([c] for c in (
+    "initialiser", "nettoyer", "importer", "exporter", "verifier", "apercu", "envoyer",
+    "surveiller", "servir", "demarrer"))])
 def test_help_is_french_with_an_example(command):
     result = subprocess.run(
         [sys.executable, "-m", "sender", *command, "--help"],
