@@ -64,8 +64,9 @@ def test_unsubscription_wins_over_earlier_signups_and_imports():
         signup("0612345678", "01/10/2026 10:00"),
         signup("0612345678", "20/10/2026 10:00", source="import"),
     ])
-    unsub = table(DESINSCRIPTIONS, [{"horodatage": "10/10/2026 10:00", "telephone": "06 12 34 56 78",
-                                     "source": "formulaire"}])
+    unsub = table(DESINSCRIPTIONS, [
+        {"horodatage": "10/10/2026 10:00", "telephone": "06 12 34 56 78", "source": "formulaire"},
+    ])
     report = clean_inscriptions(ins, unsub)
     first, imported = results(report, ins)
     assert first.statut == imported.statut == "desinscrit"
