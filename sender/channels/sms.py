@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from sender.channels.base import (
     BatchStopError,
-    Channel,
     ChannelError,
     OutgoingMessage,
     RateLimited,
@@ -25,6 +23,7 @@ from sender.channels.base import (
     RetryableError,
     SendResult,
 )
+from sender.channels.http import HttpChannel
 from sender.errors import ConfigurationError
 from sender.phones import mask_phone
 from sender.smstext import sms_size
@@ -103,10 +102,11 @@ def classify_error(
     return RecipientError(f"La passerelle SMS a refusé ce message (HTTP {status}).", code=label)
 
 
-class SmsChannel(Channel):
+class SmsChannel(HttpChannel):
     """Sends the plain text of an alert by SMS through Brevo."""
 
     name = "sms"
+    service = "la passerelle SMS"
 
     def __init__(
         self,
@@ -119,17 +119,15 @@ class SmsChannel(Channel):
         session: requests.Session | None = None,
         **base_kwargs: Any,
     ) -> None:
-        super().__init__(**base_kwargs)
-        self.url = api_url
+        super().__init__(
+            api_url,
+            {"api-key": api_key, "accept": "application/json"},
+            pool_size=pool_size,
+            session=session,
+            **base_kwargs,
+        )
         self.sender_name = check_sender_name(sender_name)
         self.sms_type = sms_type
-        self._headers = {"api-key": api_key, "accept": "application/json"}
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        self.session = session
 
     def __repr__(self) -> str:  # never show the key
         return f"SmsChannel(url={self.url!r}, sender={self.sender_name!r})"
@@ -151,27 +149,7 @@ class SmsChannel(Channel):
             "tag": f"alerte-{message.alert_id}",
         }
         masked = mask_phone(message.recipient)
-        try:
-            response = self.session.post(
-                self.url, json=payload, headers=self._headers, timeout=self.timeout
-            )
-        except requests.Timeout as exc:
-            log.warning("SMS : pas de réponse pour %s (%s)", masked, type(exc).__name__)
-            raise RetryableError(
-                f"La passerelle SMS n'a pas répondu dans les {self.timeout:g} secondes : "
-                "nouvel essai.",
-                code="timeout",
-            ) from None
-        except requests.RequestException as exc:
-            log.warning("SMS : connexion interrompue pour %s (%s)", masked, type(exc).__name__)
-            raise RetryableError(
-                "La connexion à la passerelle SMS a échoué ou a été coupée : nouvel essai.",
-                code="connexion",
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        response, body = self._post(payload, masked)
         if 200 <= response.status_code < 300:
             message_id = body.get("messageId") if isinstance(body, dict) else None
             if message_id is None:
@@ -190,6 +168,3 @@ class SmsChannel(Channel):
         log.warning("SMS : échec pour %s (HTTP %s, %s)", masked, response.status_code,
                     error.scope.value)
         raise error
-
-    def close(self) -> None:
-        self.session.close()

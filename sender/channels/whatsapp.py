@@ -14,11 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from sender.channels.base import (
     BatchStopError,
-    Channel,
     ChannelError,
     OutgoingMessage,
     RateLimited,
@@ -26,6 +24,7 @@ from sender.channels.base import (
     RetryableError,
     SendResult,
 )
+from sender.channels.http import HttpChannel
 from sender.phones import mask_phone, whatsapp_recipient
 
 log = logging.getLogger(__name__)
@@ -222,18 +221,11 @@ def classify_error(
     return RecipientError(f"WhatsApp a refusé ce message ({detail}).", code=label)
 
 
-def _session(pool_size: int) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-class WhatsAppChannel(Channel):
+class WhatsAppChannel(HttpChannel):
     """Sends approved template messages through the WhatsApp Cloud API."""
 
     name = "whatsapp"
+    service = "WhatsApp"
 
     def __init__(
         self,
@@ -245,10 +237,13 @@ class WhatsAppChannel(Channel):
         session: requests.Session | None = None,
         **base_kwargs: Any,
     ) -> None:
-        super().__init__(**base_kwargs)
-        self.url = f"{api_base.rstrip('/')}/{phone_number_id}/messages"
-        self._headers = {"Authorization": f"Bearer {token}"}
-        self.session = session or _session(pool_size)
+        super().__init__(
+            f"{api_base.rstrip('/')}/{phone_number_id}/messages",
+            {"Authorization": f"Bearer {token}"},
+            pool_size=pool_size,
+            session=session,
+            **base_kwargs,
+        )
 
     def __repr__(self) -> str:  # never show the token
         return f"WhatsAppChannel(url={self.url!r})"
@@ -256,27 +251,7 @@ class WhatsAppChannel(Channel):
     def _send_once(self, message: OutgoingMessage) -> SendResult:
         payload = build_payload(message)
         masked = mask_phone(message.recipient)
-        try:
-            response = self.session.post(
-                self.url, json=payload, headers=self._headers, timeout=self.timeout
-            )
-        except requests.Timeout as exc:
-            log.warning("WhatsApp : pas de réponse pour %s (%s)", masked, type(exc).__name__)
-            raise RetryableError(
-                f"WhatsApp n'a pas répondu dans les {self.timeout:g} secondes : nouvel essai.",
-                code="timeout",
-            ) from None
-        except requests.RequestException as exc:
-            log.warning("WhatsApp : connexion interrompue pour %s (%s)", masked,
-                        type(exc).__name__)
-            raise RetryableError(
-                "La connexion à WhatsApp a échoué ou a été coupée : nouvel essai.",
-                code="connexion",
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        response, body = self._post(payload, masked)
         if 200 <= response.status_code < 300:
             return self._result(body, masked)
         error = classify_error(
@@ -303,6 +278,3 @@ class WhatsAppChannel(Channel):
             wa_id = contacts[0].get("wa_id")
         log.debug("WhatsApp : message accepté pour %s", masked)
         return SendResult(channel=self.name, message_id=message_id, wa_id=wa_id)
-
-    def close(self) -> None:
-        self.session.close()
