@@ -33,6 +33,7 @@ from pathlib import Path
 
 from sender.config import Settings
 from sender.errors import AlerteError
+from sender.sqlitefile import Trouble, classify, open_wal, table_names
 
 PENDING = "pending"
 SENT = "sent"
@@ -201,19 +202,19 @@ class Journal:
     # -- connection and errors -------------------------------------------------------------
 
     def _translate(self, exc: sqlite3.Error) -> JournalError:
-        text = str(exc).lower()
-        if "locked" in text or "busy" in text:
+        trouble = classify(exc)
+        if trouble is Trouble.BUSY:
             return JournalBusy(
                 f"Le journal d'envoi {self.path} est resté verrouillé par un autre programme "
                 f"(attente maximale : {self.busy_timeout:g} s) ; nouvel essai au prochain cycle."
             )
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
+        if trouble is Trouble.DAMAGED:
             return JournalCorrupt(
                 f"Le fichier {self.path} n'est pas un journal d'envoi lisible (fichier abîmé ou "
                 "d'un autre type). Il n'a pas été modifié et aucun message n'a été envoyé : "
                 "restaurez une sauvegarde ou indiquez un autre fichier dans ALERTE_JOURNAL."
             )
-        if "readonly" in text or "unable to open" in text or "permission" in text:
+        if trouble is Trouble.ACCESS:
             return JournalError(
                 f"Impossible d'ouvrir ou d'écrire le journal d'envoi {self.path} : vérifiez "
                 "les droits sur le fichier et sur son dossier."
@@ -237,56 +238,21 @@ class Journal:
                 f"Le chemin du journal d'envoi {self.path} est un dossier : indiquez un fichier "
                 "dans ALERTE_JOURNAL."
             )
-        conn = None
         try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            self._initialise(conn)
+            conn = open_wal(self.path, self.busy_timeout, self._check_format)
         except sqlite3.Error as exc:
-            if conn is not None:
-                conn.close()
             raise self._translate(exc) from exc
-        except JournalError:
-            if conn is not None:
-                conn.close()
-            raise
+        try:
+            self._create_schema(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._translate(exc) from exc
         self._conn, self._pid = conn, pid
         return conn
 
-    def _initialise(self, conn: sqlite3.Connection) -> None:
-        """Check the file, switch to WAL and create the tables, retrying while it is locked.
-
-        Switching a new file to WAL can fail at once with « database is locked » when another
-        process does the same (SQLite does not call the busy handler there): retry until
-        `busy_timeout`.
-        """
-        deadline = time.monotonic() + self.busy_timeout
-        pause = 0.01
-        while True:
-            try:
-                self._initialise_once(conn)
-                return
-            except sqlite3.OperationalError as exc:
-                text = str(exc).lower()
-                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
-
-    def _initialise_once(self, conn: sqlite3.Connection) -> None:
-        # Read before any write: a foreign or damaged file fails here, untouched.
-        tables = {
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        self._check_format(conn, tables)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: survives a process kill
-        if {"envois", "verrous", _MARKER} <= tables:
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection) -> None:
+        if {"envois", "verrous", _MARKER} <= table_names(conn):
             return
         conn.execute("BEGIN IMMEDIATE")
         try:

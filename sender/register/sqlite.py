@@ -16,11 +16,12 @@ from sender import schema
 from sender.defaults import default_template_rows
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange, InitReport, Register, Row, Table
+from sender.sqlitefile import Trouble, classify, open_wal, table_names
 from sender.textsafe import neutralise
 
 _MARKER_TABLE = "_registre"
 _FORMAT = "alerte-message/1"
-_BUSY_TIMEOUT_MS = 15_000
+_BUSY_TIMEOUT = 15.0
 
 
 def _quote(name: str) -> str:
@@ -40,34 +41,36 @@ class SQLiteRegister(Register):
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            if not self.path.parent.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                conn = sqlite3.connect(
-                    self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            if self.path.is_dir():
+                raise RegisterError(
+                    f"{self.path} est un dossier : indiquez un fichier dans ALERTE_REGISTRE."
                 )
-                conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn = open_wal(self.path, _BUSY_TIMEOUT, self._check_marker)
             except sqlite3.Error as exc:
                 raise self._translate(exc) from exc
+            except OSError as exc:
+                raise RegisterError(
+                    f"Impossible de créer le dossier du registre {self.path.parent} "
+                    f"({exc.strerror or type(exc).__name__})."
+                ) from exc
             self._local.conn = conn
         return conn
 
     def _translate(self, exc: sqlite3.Error) -> RegisterError:
-        text = str(exc).lower()
-        if "locked" in text or "busy" in text:
+        trouble = classify(exc)
+        if trouble is Trouble.BUSY:
             return RegisterUnavailable(
                 f"Le registre {self.path} est verrouillé par un autre programme ; "
                 "nouvel essai dans un instant."
             )
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
+        if trouble is Trouble.DAMAGED:
             return RegisterCorrupt(
                 f"Le fichier {self.path} n'est pas un registre lisible (fichier abîmé ou d'un "
                 "autre type). Rien n'a été modifié : restaurez une sauvegarde ou indiquez un "
                 "autre fichier dans ALERTE_REGISTRE."
             )
-        if "readonly" in text or "unable to open" in text or "permission" in text:
+        if trouble is Trouble.ACCESS:
             return RegisterError(
                 f"Impossible d'écrire dans {self.path} : vérifiez les droits sur le fichier "
                 "et son dossier."
@@ -105,14 +108,10 @@ class SQLiteRegister(Register):
     # -- schema helpers ------------------------------------------------------------------
 
     @staticmethod
-    def _tables(conn: sqlite3.Connection) -> set[str]:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-    @staticmethod
     def _headers(conn: sqlite3.Connection, tab: str) -> list[str]:
         return [r[1] for r in conn.execute(f"PRAGMA table_info({_quote(tab)})") if r[1] != "_row"]
 
-    def _check_marker(self, conn: sqlite3.Connection, tables: set[str]) -> None:
+    def _check_marker(self, _conn: sqlite3.Connection, tables: set[str]) -> None:
         if not tables:
             return
         if _MARKER_TABLE not in tables:
@@ -127,7 +126,7 @@ class SQLiteRegister(Register):
     def read(self, tabs: Sequence[str]) -> dict[str, Table]:
         result: dict[str, Table] = {}
         with self._transaction(write=False) as conn:
-            tables = self._tables(conn)
+            tables = table_names(conn)
             self._check_marker(conn, tables)
             for tab in tabs:
                 if tab not in tables:
@@ -160,7 +159,7 @@ class SQLiteRegister(Register):
             return 0
         count = 0
         with self._transaction(write=True) as conn:
-            tables = self._tables(conn)
+            tables = table_names(conn)
             known: dict[str, list[str]] = {}
             for (tab, column), values in grouped.items():
                 if tab not in tables:
@@ -182,7 +181,7 @@ class SQLiteRegister(Register):
         if not rows:
             return []
         with self._transaction(write=True) as conn:
-            tables = self._tables(conn)
+            tables = table_names(conn)
             if tab not in tables:
                 self._create_all(conn, tables, InitReport())
             headers = self._headers(conn, tab)
@@ -236,7 +235,7 @@ class SQLiteRegister(Register):
     def initialise(self) -> InitReport:
         report = InitReport()
         with self._transaction(write=True) as conn:
-            self._create_all(conn, self._tables(conn), report)
+            self._create_all(conn, table_names(conn), report)
             (templates,) = conn.execute(f"SELECT COUNT(*) FROM {_quote(schema.MODELES)}").fetchone()  # noqa: S608
         if templates == 0:
             self.append(schema.MODELES, default_template_rows())
