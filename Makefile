@@ -34,7 +34,7 @@ test: install ## Lance la vérification du code et tous les tests
 
 lint: install ## Vérifie le style et la sécurité du code (ruff, bandit)
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -c pyproject.toml -r sender
+	$(BIN)/bandit -q -ll -c pyproject.toml -r sender
 
 bench: install ## Mesure vitesse, mémoire et résistance contre les émulateurs locaux
 	$(PY) -m bench.run

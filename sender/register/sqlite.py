@@ -143,7 +143,7 @@ class SQLiteRegister(Register):
                         },
                     )
                     for record in conn.execute(
-                        f"SELECT {columns} FROM {_quote(tab)} ORDER BY _row"  # noqa: S608
+                        f"SELECT {columns} FROM {_quote(tab)} ORDER BY _row"  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                     )
                 ]
                 result[tab] = Table(tab, headers, rows)
@@ -171,7 +171,7 @@ class SQLiteRegister(Register):
                         "lancez « alerte-message initialiser »."
                     )
                 conn.executemany(
-                    f"UPDATE {_quote(tab)} SET {_quote(column)} = ? WHERE _row = ?",  # noqa: S608
+                    f"UPDATE {_quote(tab)} SET {_quote(column)} = ? WHERE _row = ?",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                     values,
                 )
                 count += len(values)
@@ -188,12 +188,12 @@ class SQLiteRegister(Register):
             next_id = None
             if "id" in headers:
                 (current,) = conn.execute(
-                    f"SELECT COALESCE(MAX(CAST(id AS INTEGER)), 0) FROM {_quote(tab)}"  # noqa: S608
+                    f"SELECT COALESCE(MAX(CAST(id AS INTEGER)), 0) FROM {_quote(tab)}"  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 ).fetchone()
                 next_id = int(current) + 1
             placeholders = ", ".join("?" for _ in headers)
             sql = (
-                f"INSERT INTO {_quote(tab)} ({', '.join(_quote(h) for h in headers)}) "  # noqa: S608
+                f"INSERT INTO {_quote(tab)} ({', '.join(_quote(h) for h in headers)}) "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 f"VALUES ({placeholders})"
             )
             keys = []
@@ -214,7 +214,7 @@ class SQLiteRegister(Register):
         self._check_marker(conn, tables)
         if _MARKER_TABLE not in tables:
             conn.execute(f"CREATE TABLE {_MARKER_TABLE} (cle TEXT PRIMARY KEY, valeur TEXT)")
-            conn.execute(f"INSERT INTO {_MARKER_TABLE} VALUES ('format', ?)", (_FORMAT,))  # noqa: S608
+            conn.execute(f"INSERT INTO {_MARKER_TABLE} VALUES ('format', ?)", (_FORMAT,))  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
         for tab, columns in schema.COLUMNS.items():
             if tab not in tables:
                 cols = ", ".join(f"{_quote(c)} TEXT NOT NULL DEFAULT ''" for c in columns)
@@ -236,7 +236,7 @@ class SQLiteRegister(Register):
         report = InitReport()
         with self._transaction(write=True) as conn:
             self._create_all(conn, table_names(conn), report)
-            (templates,) = conn.execute(f"SELECT COUNT(*) FROM {_quote(schema.MODELES)}").fetchone()  # noqa: S608
+            (templates,) = conn.execute(f"SELECT COUNT(*) FROM {_quote(schema.MODELES)}").fetchone()  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
         if templates == 0:
             self.append(schema.MODELES, default_template_rows())
             report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
