@@ -255,8 +255,14 @@ def _watch(settings: Settings, stop: threading.Event) -> None:
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
+    """First Ctrl-C/SIGTERM: finish the current cycle, then stop. Second: interrupt now (the
+    dispatcher records what is in flight and releases its lock)."""
+
     def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
         stop.set()
+        err.print("Arrêt demandé : fin du passage en cours… (Ctrl-C encore pour couper net)")
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
