@@ -22,6 +22,8 @@ def clean(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if text.isprintable():  # the usual case: keep the very same string (no copy per cell)
+        return text.strip()
     return text.translate(_CONTROL).strip()
 
 
