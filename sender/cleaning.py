@@ -20,6 +20,7 @@ from typing import NamedTuple
 from sender import schema
 from sender.communes import match_commune
 from sender.dates import DateError, format_french, parse_datetime
+from sender.ids import next_free_id
 from sender.phones import PhoneResult, clean_phone
 from sender.register.base import CellChange, Row, Table
 
@@ -79,8 +80,8 @@ def _join(*parts: str) -> str:
 
 
 def _next_ids(rows: Sequence[Row]) -> Callable[[], str]:
-    highest = max((int(r.get("id")) for r in rows if r.get("id").strip().isdigit()), default=0)
-    counter = iter(range(highest + 1, highest + 1 + len(rows)))
+    first = next_free_id(r.values.get("id") for r in rows)
+    counter = iter(range(first, first + len(rows)))
     return lambda: str(next(counter))
 
 

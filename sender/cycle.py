@@ -21,6 +21,7 @@ from sender.alerts.targeting import Member, member_from_row, select_recipients
 from sender.cleaning import CleaningReport, PhoneCleaner, clean_inscriptions
 from sender.dates import format_french
 from sender.dates import now as paris_now
+from sender.ids import next_free_id
 from sender.phones import clean_phone
 from sender.register.base import CellChange, Register, Row, Table
 
@@ -70,8 +71,7 @@ class Snapshot:
 def _alert_ids(rows: Iterable[Row]) -> tuple[dict[int, str], list[CellChange]]:
     """Every alert row's id; rows without one get the next free integer."""
     rows = list(rows)
-    numeric = [int(r.get("id")) for r in rows if r.get("id").strip().isdigit()]
-    following = max(numeric, default=0) + 1
+    following = next_free_id(r.get("id") for r in rows)
     ids: dict[int, str] = {}
     changes: list[CellChange] = []
     for row in rows:

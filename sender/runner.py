@@ -184,6 +184,10 @@ class Sender:
         if changes:
             self.register.write(changes)  # refusals and « en cours » before anything is sent
             report.writes += 1
+        # Only the `Etat` tab is needed after this point: let the sign-up rows, the cleaning
+        # results and the members go before dispatching (hundreds of MB at 100,000 sign-ups).
+        etat = snapshot.tables[schema.ETAT]
+        del snapshot, changes
         self.phone_cache.save()
         final: list[CellChange] = []
         for plan in ready:
@@ -192,9 +196,7 @@ class Sender:
             final += self._result_cells(plan, result)
         report.seconds = time.monotonic() - started
         if final or self._heartbeat_due():
-            etat_changes, missing = heartbeat_cells(
-                snapshot.tables[schema.ETAT], report.summary(), now
-            )
+            etat_changes, missing = heartbeat_cells(etat, report.summary(), now)
             final += etat_changes
             try:
                 if final:

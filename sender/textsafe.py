@@ -28,3 +28,10 @@ def neutralise(text: str | None, *, max_length: int = _MAX_CELL) -> str:
     if is_formula(cleaned):
         return "'" + cleaned
     return cleaned
+
+
+def restore(text: str) -> str:
+    """Undo `neutralise` for display outside a spreadsheet (a message, a page): `'=x` → `=x`."""
+    if text.startswith("'") and is_formula(text[1:]):
+        return text[1:]
+    return text

@@ -322,3 +322,13 @@ def test_check_lists_every_problem() -> None:
     ]
     assert composer.unused == ["n'importe"]
     assert DEFAULTS.check([make_alert(t) for t in ALERT_TYPES]) == []
+
+
+def test_formula_guard_added_by_the_register_is_not_sent():
+    from sender.alerts._text import clean
+    from sender.textsafe import neutralise
+
+    stored = neutralise("=2 hommes armés")
+    assert stored.startswith("'")
+    assert clean(stored) == "=2 hommes armés"
+    assert clean("'normal") == "'normal"

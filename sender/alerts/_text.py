@@ -7,6 +7,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from sender.dates import PARIS
+from sender.textsafe import restore
 
 # Control characters and bidirectional overrides are dropped (tab and carriage return become
 # spaces, new lines are kept).
@@ -18,13 +19,14 @@ _SPACES = re.compile(r"\s+")
 
 
 def clean(value: object) -> str:
-    """A cell value as text: None → "", numbers → their text, control characters removed."""
+    """A cell value as text: None → "", numbers → their text, control characters removed, and
+    the apostrophe the register adds before formula-like text taken off again."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
     if text.isprintable():  # the usual case: keep the very same string (no copy per cell)
-        return text.strip()
-    return text.translate(_CONTROL).strip()
+        return restore(text.strip())
+    return restore(text.translate(_CONTROL).strip())
 
 
 def one_line(text: str) -> str:

@@ -259,7 +259,7 @@ class IntakeApp:
             return response
         declared = str(environ.get("CONTENT_LENGTH", "") or "").strip()
         if declared:
-            if not declared.isdigit():
+            if not (declared.isascii() and declared.isdigit()):
                 return self._bad_request(spec)
             if int(declared) > MAX_BODY:
                 return self._too_large(spec)

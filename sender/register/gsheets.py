@@ -34,6 +34,7 @@ from gspread.exceptions import APIError
 from sender import schema
 from sender.defaults import default_template_rows
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
+from sender.ids import next_free_id, numeric_id
 from sender.register.base import CellChange, InitReport, Register, Row, Table
 from sender.textsafe import neutralise
 
@@ -192,7 +193,7 @@ class GoogleSheetsRegister(Register):
         ceiling = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
         delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)
         retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after and retry_after.strip().isdigit():
+        if retry_after and numeric_id(retry_after) is not None:
             delay = max(delay, min(self._max_delay, float(retry_after)))
         return delay
 
@@ -707,17 +708,13 @@ def _ranges(tab: str, rows: Mapping[int, Mapping[int, str]]) -> list[dict[str, A
 
 def _assign_ids(records: list[dict[str, str]], existing: list[list[Any]], column: int) -> None:
     """Fill empty `id`s with fresh integers, like the SQLite backend."""
-    highest = 0
-    for row in existing:
-        value = str(row[column]).strip() if column < len(row) else ""
-        if value.isdigit():
-            highest = max(highest, int(value))
-    next_id = highest + 1
+    next_id = next_free_id(row[column] for row in existing if column < len(row))
     for record in records:
         value = record["id"].strip()
         if value:
-            if value.isdigit():
-                next_id = max(next_id, int(value) + 1)
+            given = numeric_id(value)
+            if given is not None:
+                next_id = max(next_id, given + 1)
         else:
             record["id"] = str(next_id)
             next_id += 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from sender import schema
 from sender.defaults import default_template_rows
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
+from sender.ids import numeric_id
 from sender.register.base import CellChange, InitReport, Register, Row, Table
 from sender.sqlitefile import Trouble, classify, open_wal, table_names
 from sender.textsafe import neutralise
@@ -201,8 +202,9 @@ class SQLiteRegister(Register):
                 values = {h: neutralise(str(row.get(h, "") or "")) for h in headers}
                 if next_id is not None:
                     if values["id"].strip():
-                        if values["id"].strip().isdigit():
-                            next_id = max(next_id, int(values["id"]) + 1)
+                        given = numeric_id(values["id"])
+                        if given is not None:
+                            next_id = max(next_id, given + 1)
                     else:
                         values["id"] = str(next_id)
                         next_id += 1
