@@ -1,0 +1,119 @@
+"""Crash safety: `kill -9` a real `alerte-message envoyer --une-fois` again and again.
+
+The WhatsApp emulator runs in this process (it survives the kills) with 20 ms of latency and a
+500 msg/s limit. Each run of the CLI uses the same SQLite register and journal; it is killed with
+SIGKILL at a random moment (mostly while messages are in flight, sometimes during start-up), then
+restarted, until `kills` kills are done; a last run (or a few) then finishes the alert, which must
+end « diffusée ».
+
+- `missed`: members the emulator never accepted a message for (must be 0);
+- `duplicates`: messages accepted beyond the first for the same number;
+- `in_flight_at_kills`: after each kill, numbers the emulator accepted but the journal does not
+  record as `sent` (accepted in the last instant before the kill); only these can be sent twice,
+  so `duplicates <= in_flight_at_kills`;
+- `concurrency`: sends in flight at once (`ALERTE_CONCURRENCE`); the dispatcher never has more
+  than 2 × concurrency claimed-but-unrecorded recipients, which bounds `in_flight_at_kills` per
+  kill.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.scenario import (
+    TimedWhatsAppEmulator,
+    alert_row,
+    alerte_message_bin,
+    mobile,
+    prevention_alert,
+    sqlite_register,
+    subprocess_env,
+)
+from sender import schema
+from sender.dispatch.journal import SENT, Journal
+from sender.register.sqlite import SQLiteRegister
+
+RECIPIENTS = 2000
+KILLS = 12
+CONCURRENCY = 32
+RATE = 500
+
+
+def _unrecorded(journal_path: Path, wa: TimedWhatsAppEmulator, alert_id: str, since: int) -> int:
+    """Messages accepted by the emulator since index `since` whose number the journal does not
+    hold as `sent`: accepted in the last instant before the kill, they will be sent again."""
+    with wa._lock:
+        numbers = [a.to for a in wa.accepted[since:]]
+    with Journal(journal_path) as journal:
+        sent = {e.recipient.lstrip("+") for e in journal.entries(alert_id) if e.state == SENT}
+    return sum(1 for number in numbers if number not in sent)
+
+
+def run(recipients: int = RECIPIENTS, kills: int = KILLS, seed: int = 48,
+        concurrency: int = CONCURRENCY, log_dir: Path | None = None) -> dict[str, int]:
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="bench-crash-") as directory, \
+            TimedWhatsAppEmulator(rate_limit=RATE, latency=0.02) as wa:
+        tmp = Path(directory)
+        path = tmp / "registre.sqlite"
+        sqlite_register(path, recipients, alert=prevention_alert()).close()
+        env = subprocess_env(tmp, str(path), wa=wa, ALERTE_DEBIT=str(RATE),
+                             ALERTE_CONCURRENCE=str(concurrency))
+        command = [alerte_message_bin(), "envoyer", "--une-fois"]
+        logs = open(log_dir / "crash.log", "ab") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+        done_kills = 0
+        in_flight = 0
+        runs = 0
+        try:
+            while done_kills < kills and runs < kills * 3:
+                runs += 1
+                before = len(wa.accepted)
+                process = subprocess.Popen(command, env=env, stdout=logs, stderr=logs)
+                deadline = time.monotonic() + 30
+                if rng.random() < 0.2:
+                    time.sleep(rng.uniform(0.05, 0.8))  # maybe still starting up
+                else:
+                    while (len(wa.accepted) == before and process.poll() is None
+                           and time.monotonic() < deadline):
+                        time.sleep(0.005)
+                    time.sleep(rng.uniform(0.0, 0.35))
+                if process.poll() is None:
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.wait(timeout=30)
+                    done_kills += 1
+                    time.sleep(0.15)  # let the emulator finish requests already received
+                    in_flight += _unrecorded(tmp / "journal.sqlite", wa, "1", before)
+            finished = False
+            for _ in range(5):
+                result = subprocess.run(command, env=env, stdout=logs, stderr=logs, timeout=120,
+                                        check=False)
+                register = SQLiteRegister(path)
+                finished = alert_row(register)["statut"] == schema.DIFFUSEE
+                register.close()
+                if finished and result.returncode == 0:
+                    break
+        finally:
+            if log_dir:
+                logs.close()  # type: ignore[union-attr]
+        if not finished:
+            raise RuntimeError("the alert never reached « diffusée » after the kills")
+        missed = wa.missed(mobile(i) for i in range(recipients))
+        duplicates = wa.duplicates()
+    return {
+        "recipients": recipients,
+        "kills": done_kills,
+        "missed": missed,
+        "duplicates": duplicates,
+        "in_flight_at_kills": in_flight,
+        "concurrency": concurrency,
+    }
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,74 @@
+"""Dispatch throughput: one alert to 2,000 members through WhatsApp at the provider's limit.
+
+The WhatsApp emulator accepts 500 messages/s and answers each after 50 ms; the sender is set to
+500 messages/s with 64 concurrent sends. Measured: from the moment `Sender` hands the alert to the
+dispatcher to the moment the emulator accepts the last message. The ideal is recipients / limit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from bench.scenario import (
+    TimedWhatsAppEmulator,
+    alert_row,
+    prevention_alert,
+    quiet_console,
+    sqlite_register,
+    whatsapp_settings,
+)
+from sender import schema
+from sender.runner import Sender
+
+RECIPIENTS = 2000
+LIMIT = 500.0
+LATENCY = 0.05
+CONCURRENCY = 64
+
+
+class TimedSender(Sender):
+    """Notes when the dispatcher starts (after the read, cleaning and « en cours » write)."""
+
+    dispatch_started: float | None = None
+
+    def _dispatch(self, plan):  # type: ignore[override]
+        self.dispatch_started = time.monotonic()
+        return super()._dispatch(plan)
+
+
+def run(recipients: int = RECIPIENTS) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-envoi-") as directory, \
+            TimedWhatsAppEmulator(rate_limit=LIMIT, latency=LATENCY) as wa:
+        tmp = Path(directory)
+        register = sqlite_register(tmp / "registre.sqlite", recipients, alert=prevention_alert())
+        settings = whatsapp_settings(tmp, str(tmp / "registre.sqlite"), wa,
+                                     rate_per_second=LIMIT, concurrency=CONCURRENCY)
+        sender = TimedSender(register, settings, console=quiet_console(), progress=False)
+        try:
+            sender.run_once()
+        finally:
+            sender.close()
+        row = alert_row(register)
+        register.close()
+        accepted = len(wa.accepted)
+        if row["statut"] != schema.DIFFUSEE or accepted != recipients:
+            raise RuntimeError(
+                f"dispatch incomplete: statut={row['statut']!r}, accepted={accepted}"
+            )
+        assert sender.dispatch_started is not None and wa.last_accept is not None
+        seconds = wa.last_accept - sender.dispatch_started
+    ideal = recipients / LIMIT
+    return {
+        "recipients": recipients,
+        "limit_per_s": LIMIT,
+        "latency_ms": LATENCY * 1000,
+        "seconds": round(seconds, 3),
+        "ideal_seconds": round(ideal, 3),
+        "ratio": round(seconds / ideal, 3),
+    }
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,212 @@
+"""Building blocks shared by the benchmarks and the reliability tests.
+
+Everything here talks to local files and to emulators bound to 127.0.0.1: registers filled with
+members that are already clean, one alert ready to send, settings pointing at the emulators, an
+environment for a real `alerte-message` subprocess, and a WhatsApp emulator that timestamps what
+it accepts.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from sender import schema
+from sender.config import Settings
+from sender.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
+from sender.register.base import Register
+from sender.register.sqlite import SQLiteRegister
+from tests.emulators.whatsapp import Request, WhatsAppEmulator
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "jeton-secret-de-bench-0123456789"
+PHONE_ID = "106540352242922"
+AGENT = "G48001"
+PREVENTION_TEXT = "Des faux billets de 50 euros circulent : vérifiez-les avant de les accepter."
+
+# Named body parameters of the default WhatsApp templates (sender/defaults.py).
+INCIDENT_PARAMETERS = ("nature", "lieu", "moment", "faits", "auteurs", "service")
+PREVENTION_PARAMETERS = ("message", "service")
+
+
+def alerte_message_bin() -> str:
+    """The `alerte-message` console script of the running interpreter's environment."""
+    candidate = Path(sys.executable).with_name("alerte-message")
+    return str(candidate) if candidate.exists() else "alerte-message"
+
+
+def quiet_console() -> Console:
+    """A console that swallows everything (no terminal noise in benchmarks or tests)."""
+    return Console(file=io.StringIO(), force_terminal=False, width=120)
+
+
+def mobile(index: int) -> str:
+    """A distinct, valid French mobile number in E.164 for every index below 10**8."""
+    return f"+336{index:08d}"
+
+
+def member_rows(count: int, *, start: int = 0, clean: bool = True) -> list[dict[str, str]]:
+    """`count` sign-ups with distinct mobiles in Mende (police zone).
+
+    With `clean=True` the sender's columns are already filled (statut actif, E.164, INSEE code,
+    zone), as after a cleaning: the next cycle has nothing to rewrite.
+    """
+    rows = []
+    for i in range(start, start + count):
+        row = {
+            "id": str(i + 1),
+            "horodatage": "01/03/2026 09:00",
+            "source": "import",
+            "nom": f"Adhérent {i}",
+            "entreprise": f"Commerce {i}",
+            "activite": "Commerce de détail",
+            "commune": "Mende",
+            "telephone": mobile(i),
+            "consentement": "v1",
+        }
+        if clean:
+            row.update(statut="actif", numero=mobile(i), code_insee="48095", zone="police",
+                       remarque="")
+        rows.append(row)
+    return rows
+
+
+def officer_rows() -> list[dict[str, str]]:
+    return [{"identifiant": AGENT, "nom": "Adjudant Martin",
+             "service": "Gendarmerie de la Lozère", "actif": "oui"}]
+
+
+def prevention_alert(alert_id: str = "1", *, statut: str = schema.A_DIFFUSER,
+                     **extra: str) -> dict[str, str]:
+    """A prevention alert: no one-hour rule, no dates needed, every member targeted."""
+    row = {
+        "id": alert_id,
+        "service": "Gendarmerie de la Lozère",
+        "agent": AGENT,
+        "type": "prévention",
+        "description": PREVENTION_TEXT,
+        "cible_zone": "toutes",
+        "statut": statut,
+    }
+    row.update(extra)
+    return row
+
+
+def sqlite_register(path: Path, members: int, *, alert: Mapping[str, str] | None = None,
+                    clean: bool = True, chunk: int = 20_000) -> SQLiteRegister:
+    """A SQLite register with its tabs, default templates, one officer and `members` sign-ups."""
+    register = SQLiteRegister(path)
+    fill(register, members, alert=alert, clean=clean, chunk=chunk)
+    return register
+
+
+def fill(register: Register, members: int, *, alert: Mapping[str, str] | None = None,
+         clean: bool = True, chunk: int = 20_000) -> None:
+    register.initialise()
+    register.append(schema.HABILITATIONS, officer_rows())
+    for start in range(0, members, chunk):
+        register.append(schema.INSCRIPTIONS,
+                        member_rows(min(chunk, members - start), start=start, clean=clean))
+    if alert is not None:
+        register.append(schema.ALERTES, [dict(alert)])
+
+
+def alert_row(register: Register, alert_id: str = "1") -> dict[str, str]:
+    table = register.read([schema.ALERTES])[schema.ALERTES]
+    for row in table.rows:
+        if row.get("id") == alert_id:
+            return dict(row.values)
+    raise KeyError(alert_id)
+
+
+def whatsapp_settings(tmp: Path, register: str, wa: WhatsAppEmulator, **overrides: Any
+                      ) -> Settings:
+    """Settings for a WhatsApp dispatch against the emulator (no SMS fallback)."""
+    settings = Settings(
+        register=register,
+        journal=tmp / "journal.sqlite",
+        channel="whatsapp",
+        outbox=tmp / "outbox.jsonl",
+        whatsapp_token=TOKEN,
+        whatsapp_phone_id=PHONE_ID,
+        whatsapp_api=wa.base_url,
+        rate_per_second=500.0,
+        concurrency=64,
+        daily_limit=1_000_000,
+        sms_fallback=False,
+        http_timeout=5.0,
+    )
+    return replace(settings, **overrides)
+
+
+def subprocess_env(tmp: Path, register: str, *, wa: WhatsAppEmulator | None = None,
+                   **extra: str) -> dict[str, str]:
+    """Environment for a real `alerte-message` process (never the user's own settings)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ALERTE_", "WHATSAPP_", "SMS_", "GOOGLE_"))}
+    env.update(
+        ALERTE_REGISTRE=register,
+        ALERTE_JOURNAL=str(tmp / "journal.sqlite"),
+        ALERTE_OUTBOX=str(tmp / "outbox.jsonl"),
+        ALERTE_SMS_SECOURS="non",
+        PYTHONUNBUFFERED="1",
+        COLUMNS="120",
+    )
+    if wa is not None:
+        env.update(
+            ALERTE_CANAL="whatsapp",
+            WHATSAPP_TOKEN=TOKEN,
+            WHATSAPP_PHONE_NUMBER_ID=PHONE_ID,
+            WHATSAPP_API_URL=wa.base_url,
+            WHATSAPP_PLAFOND_JOURNALIER="1000000",
+        )
+    env.update(extra)
+    return env
+
+
+class TimedWhatsAppEmulator(WhatsAppEmulator):
+    """The WhatsApp emulator, plus the monotonic time of the first and last accepted message."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("token", TOKEN)
+        kwargs.setdefault("phone_number_id", PHONE_ID)
+        super().__init__(**kwargs)
+        self.add_template(WHATSAPP_TEMPLATE, parameters=INCIDENT_PARAMETERS)
+        self.add_template(WHATSAPP_PREVENTION_TEMPLATE, parameters=PREVENTION_PARAMETERS)
+        self.first_accept: float | None = None
+        self.last_accept: float | None = None
+        self.first_event = threading.Event()
+
+    def start(self) -> TimedWhatsAppEmulator:
+        super().start()
+        if self._server is not None:  # clients killed mid-request are expected: no tracebacks
+            self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        return self
+
+    def handle(self, request: Request):  # type: ignore[override]
+        reply = super().handle(request)
+        if reply.status == 200:
+            now = time.monotonic()
+            with self._lock:
+                if self.first_accept is None:
+                    self.first_accept = now
+                self.last_accept = now
+            self.first_event.set()
+        return reply
+
+    def duplicates(self) -> int:
+        """Messages accepted beyond the first one for their number."""
+        return sum(n - 1 for n in self.accepted_numbers().values() if n > 1)
+
+    def missed(self, numbers: Iterable[str]) -> int:
+        counts = self.accepted_numbers()
+        return sum(1 for n in numbers if counts.get(n.lstrip("+"), 0) == 0)
