@@ -58,14 +58,21 @@ class CycleReport:
 
     def summary(self) -> str:
         actifs = self.statuses.get(schema.ACTIF, 0)
-        parts = [f"{actifs} adhérent{'s' if actifs > 1 else ''} actif{'s' if actifs > 1 else ''}"]
-        if self.dispatched:
-            parts.append(f"{len(self.dispatched)} alerte(s) diffusée(s) ou en cours")
+        parts = [_count(actifs, "adhérent actif", "adhérents actifs")]
+        done = sum(1 for _plan, result in self.dispatched if result.complete)
+        if done:
+            parts.append(_count(done, "alerte diffusée", "alertes diffusées"))
+        if len(self.dispatched) > done:
+            parts.append(_count(len(self.dispatched) - done, "alerte en cours", "alertes en cours"))
         if self.refused:
-            parts.append(f"{len(self.refused)} alerte(s) refusée(s)")
+            parts.append(_count(len(self.refused), "alerte refusée", "alertes refusées"))
         if self.write_error:
             parts.append(f"écriture reportée : {self.write_error}")
         return ", ".join(parts)
+
+
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number < 2 else plural}"
 
 
 class Sender:

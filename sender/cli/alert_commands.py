@@ -1,0 +1,135 @@
+"""Commands of the sender: verifier, apercu, envoyer, surveiller."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from rich.table import Table as RichTable
+
+from sender import schema
+from sender.cli.common import err, out, print_json
+from sender.config import Settings
+from sender.dates import format_french
+from sender.register import open_register
+
+if TYPE_CHECKING:
+    from sender.runner import CycleReport, Sender
+
+
+def make_sender(settings: Settings) -> Sender:
+    from sender.runner import Sender
+
+    return Sender(open_register(settings), settings, console=err)
+
+
+def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
+    sender = make_sender(settings)
+    try:
+        plans = sender.verify()
+    finally:
+        sender.close()
+    if args.json:
+        print_json([plan.as_json() for plan in plans])
+        return 0
+    if not plans:
+        err.print("Aucune alerte dans l'onglet Alertes.")
+        return 0
+    table = RichTable(title="Alertes")
+    for column in ("id", "verdict", "destinataires", "motif"):
+        table.add_column(column, overflow="fold")
+    colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red"}
+    for plan in plans:
+        colour = colours.get(plan.verdict, "dim")
+        table.add_row(
+            plan.alert_id, f"[{colour}]{plan.verdict}[/{colour}]",
+            str(len(plan.recipients)), plan.motif,
+        )
+    out.print(table)
+    return 0
+
+
+def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
+    sender = make_sender(settings)
+    try:
+        plan, messages = sender.preview(args.id)
+    finally:
+        sender.close()
+    if plan.motif:
+        err.print(f"[yellow]Cette alerte serait {plan.verdict} :[/yellow] {plan.motif}")
+    for channel, message in messages.items():
+        out.rule(f"{channel} — alerte {plan.alert_id}")
+        if message.template:
+            out.print(f"Modèle WhatsApp : {message.template} ({message.language})")
+            for name, value in message.parameters.items():
+                out.print(f"  {name} = {value}")
+        else:
+            out.print(message.text, markup=False, highlight=False)
+            out.print(f"[dim]{message.sms.describe()}[/dim]")
+    out.print(f"Destinataires visés : {len(plan.recipients)}")
+    return 0
+
+
+def _print_cycle(report: CycleReport) -> None:
+    for plan in report.refused:
+        err.print(f"[red]Alerte {plan.alert_id} refusée :[/red] {plan.motif}")
+    if report.write_error:
+        err.print(f"[yellow]Résultats non écrits dans le registre :[/yellow] {report.write_error}")
+
+
+def cmd_envoyer(args: argparse.Namespace, settings: Settings) -> int:
+    sender = make_sender(settings)
+    try:
+        err.print(f"Registre : {sender.register.describe()} — canal : {settings.channel}")
+        report = sender.run_once()
+    finally:
+        sender.close()
+    _print_cycle(report)
+    seconds = f"{report.seconds:.1f}".replace(".", ",")
+    err.print(f"Passage terminé en {seconds} s : {report.summary()}.")
+    return 0
+
+
+def watch(settings: Settings, stop: threading.Event) -> None:
+    sender = make_sender(settings)
+    err.print(
+        f"Surveillance du registre ({sender.register.describe()}) toutes les "
+        f"{settings.poll_seconds:g} s, canal « {settings.channel} ». Ctrl-C pour arrêter."
+    )
+
+    def on_cycle(report: CycleReport) -> None:
+        _print_cycle(report)
+        if report.dispatched or report.refused or report.cleaning_changes:
+            err.print(f"[dim]{format_french(report.started)} — {report.summary()}[/dim]")
+
+    try:
+        sender.watch(stop, on_cycle)
+    finally:
+        sender.close()
+        err.print("Surveillance arrêtée proprement.")
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """First Ctrl-C/SIGTERM: finish the current cycle, then stop. Second: interrupt now (the
+    dispatcher records what is in flight and releases its lock)."""
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err.print("Arrêt demandé : fin du passage en cours… (Ctrl-C encore pour couper net)")
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def cmd_surveiller(args: argparse.Namespace, settings: Settings) -> int:
+    if args.intervalle:
+        settings = replace(settings, poll_seconds=args.intervalle)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    watch(settings, stop)
+    return 0

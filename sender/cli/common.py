@@ -1,0 +1,25 @@
+"""Shared pieces of the command line: consoles, output helpers, opening the register."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+
+from sender.config import Settings
+from sender.phonecache import PhoneCache
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count < 2 else plural}"
+
+
+def phone_cache(settings: Settings) -> PhoneCache:
+    return PhoneCache(settings.journal.with_name("numeros.sqlite"))

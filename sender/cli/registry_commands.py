@@ -1,0 +1,111 @@
+"""Commands on the register: initialiser, nettoyer, importer, exporter."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.table import Table as RichTable
+
+from sender import registry, schema
+from sender.cli.common import err, out, phone_cache, plural, print_json
+from sender.config import Settings
+from sender.register import open_register
+
+
+def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
+    with open_register(settings) as register:
+        err.print(f"Registre : {register.describe()}")
+        report = registry.initialise(register)
+    if not report.changed:
+        err.print("Le registre était déjà complet : rien n'a été modifié.")
+        return 0
+    for tab in report.created_tabs:
+        err.print(f"  • onglet créé : {tab}")
+    for column in report.added_columns:
+        err.print(f"  • colonne ajoutée : {column}")
+    for row in report.added_rows:
+        err.print(f"  • lignes ajoutées : {row}")
+    for item in report.formatting:
+        err.print(f"  • mise en forme : {item}")
+    err.print("[green]Registre prêt.[/green]")
+    return 0
+
+
+def _print_cleaning(report: registry.CleaningReport) -> None:
+    counts = report.statuses
+    err.print(
+        f"{plural(report.rows, 'inscription', 'inscriptions')} : "
+        f"{plural(counts.get(schema.ACTIF, 0), 'active', 'actives')}, "
+        f"{plural(counts.get(schema.INVALIDE, 0), 'invalide', 'invalides')}, "
+        f"{plural(counts.get(schema.DOUBLON, 0), 'doublon', 'doublons')}, "
+        f"{plural(counts.get(schema.DESINSCRIT, 0), 'désinscrite', 'désinscrites')}."
+    )
+    if report.changes:
+        err.print(f"{len(report.changes)} cellules mises à jour ({report.changed_rows} lignes).")
+    else:
+        err.print("Rien de nouveau : aucune écriture dans le registre.")
+
+
+def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
+    cache = phone_cache(settings)
+    with open_register(settings) as register:
+        err.print(f"Registre : {register.describe()}")
+        report = registry.clean_register(register, phone=cache)
+    cache.save()
+    _print_cleaning(report)
+    return 0
+
+
+def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
+    tab = registry.tab_name(args.onglet)
+    cache = phone_cache(settings)
+    with open_register(settings) as register:
+        report = registry.import_file(register, Path(args.fichier), tab=tab, phone=cache)
+    cache.save()
+    if args.json:
+        if tab == schema.INSCRIPTIONS:
+            print_json(report.as_json())
+        else:
+            print_json(report.rows)
+        return 0
+    err.print(f"{plural(len(report.rows), 'ligne importée', 'lignes importées')} "
+              f"dans l'onglet {tab}.")
+    if report.cleaning is not None:
+        _print_cleaning(report.cleaning)
+        problems = [
+            (row, result) for row, result in zip(report.rows, report.results, strict=True)
+            if result is not None and result.remarque
+        ]
+        if problems:
+            table = RichTable(title="Lignes à vérifier", show_lines=False)
+            for column in ("téléphone saisi", "statut", "remarque"):
+                table.add_column(column)
+            for row, result in problems[:50]:
+                table.add_row(row.get("telephone", ""), result.statut, result.remarque)
+            err.print(table)
+            if len(problems) > 50:
+                err.print(f"… et {len(problems) - 50} autres (voir « exporter »).")
+    return 0
+
+
+def cmd_exporter(args: argparse.Namespace, settings: Settings) -> int:
+    tab = registry.tab_name(args.onglet)
+    with open_register(settings) as register:
+        table = registry.export_tab(register, tab)
+    rows = table.as_dicts()
+    if args.csv:
+        from sender.tabular import to_csv
+
+        sys.stdout.write(to_csv(table.headers, rows))
+    elif args.json:
+        print_json(rows)
+    else:
+        view = RichTable(title=f"{tab} ({len(rows)} lignes)")
+        for header in table.headers:
+            view.add_column(header, overflow="fold")
+        for row in rows:
+            view.add_row(*(row[h] for h in table.headers))
+        out.print(view)
+    return 0

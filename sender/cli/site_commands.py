@@ -1,0 +1,63 @@
+"""Commands that serve the site: servir, demarrer (what `make run` starts)."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from sender import registry
+from sender.cli.alert_commands import stop_on_signals, watch
+from sender.cli.common import err
+from sender.config import Settings
+from sender.register import open_register
+
+
+def _site_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
+    return Path(args.site), Path(args.modeles)
+
+
+def cmd_servir(args: argparse.Namespace, settings: Settings) -> int:
+    from sender.intake.server import serve
+
+    site, templates = _site_dirs(args)
+    serve(settings, args.hote, args.port, site, templates)
+    return 0
+
+
+def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
+    """Everything `make run` needs: register ready, site + forms served, polling loop."""
+    from sender.intake.app import create_app
+    from sender.intake.server import make_server
+
+    if args.intervalle:
+        settings = replace(settings, poll_seconds=args.intervalle)
+    with open_register(settings) as register:
+        report = registry.initialise(register)
+        err.print(f"Registre : {register.describe()}")
+        if report.created_tabs:
+            err.print("  (registre créé avec ses onglets et ses modèles de message)")
+    site, templates = _site_dirs(args)
+    app = create_app(
+        lambda: open_register(settings), site, templates,
+        posts_per_minute=settings.form_posts_per_minute,
+    )
+    server = make_server(app, args.hote, args.port)
+    thread = threading.Thread(target=server.run, name="site", daemon=True)
+    thread.start()
+    err.print(f"Site et formulaires : {server.url}")
+    err.print(f"Messages envoyés (canal « {settings.channel} ») : {settings.outbox}")
+    err.print(
+        "Pour essayer une alerte, dans un autre terminal :\n"
+        "  .venv/bin/alerte-message importer exemples/inscriptions.csv\n"
+        "  .venv/bin/alerte-message importer --onglet Habilitations exemples/habilitations.csv\n"
+        "  .venv/bin/alerte-message importer --onglet Alertes exemples/alerte-prevention.csv"
+    )
+    stop = threading.Event()
+    stop_on_signals(stop)
+    try:
+        watch(settings, stop)
+    finally:
+        server.close()
+    return 0
