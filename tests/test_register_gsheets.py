@@ -580,7 +580,7 @@ def test_from_service_account_reports_bad_files_in_french(tmp_path) -> None:
 
 
 def test_ranges_merge_rows_when_nulls_are_cheaper() -> None:
-    from sender.register.gsheets import _ranges
+    from sender.register.a1 import cell_ranges as _ranges
 
     near = _ranges("Inscriptions", {2: {9: "a"}, 3: {9: "b", 13: "c"}, 4: {10: "d"}})
     assert near == [{

@@ -1,0 +1,145 @@
+"""Layout of the register's spreadsheet: the tab list read from the sheet's metadata, and the
+plan `initialise` sends to bring it to the schema (missing tabs and header columns, their
+formatting, default message templates)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sender import schema
+from sender.defaults import default_template_rows
+from sender.register.a1 import column_letter, quote_tab
+from sender.register.base import InitReport
+from sender.register.sheets_format import format_requests
+from sender.register.sheets_rows import header_positions
+from sender.textsafe import neutralise
+
+METADATA_FIELDS = (
+    "spreadsheetId,properties.title,"
+    "sheets(properties(sheetId,title,index,gridProperties),protectedRanges)"
+)
+DEFAULT_ROWS = 1000
+DEFAULT_COLUMNS = 26
+
+
+@dataclass(slots=True)
+class TabInfo:
+    sheet_id: int
+    row_count: int
+    column_count: int
+    protected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def tabs_of(meta: Mapping[str, Any]) -> dict[str, TabInfo]:
+    """Tab title → `TabInfo`, from a spreadsheet metadata response (`METADATA_FIELDS`)."""
+    tabs: dict[str, TabInfo] = {}
+    for sheet in meta.get("sheets", []):
+        props = sheet.get("properties", {})
+        grid = props.get("gridProperties", {})
+        tabs[props.get("title", "")] = TabInfo(
+            sheet_id=int(props.get("sheetId", 0)),
+            row_count=int(grid.get("rowCount", DEFAULT_ROWS)),
+            column_count=int(grid.get("columnCount", DEFAULT_COLUMNS)),
+            protected=list(sheet.get("protectedRanges", [])),
+        )
+    return tabs
+
+
+def initialise_ranges(tabs: Mapping[str, TabInfo]) -> tuple[list[str], list[str]]:
+    """Schema tabs present in the sheet, and the ranges `initialise` reads for them (the header
+    row; the whole tab for the templates)."""
+    existing = [t for t in schema.COLUMNS if t in tabs]
+    ranges = [
+        quote_tab(t) if t == schema.MODELES else f"{quote_tab(t)}!1:1" for t in existing
+    ]
+    return existing, ranges
+
+
+def plan_initialise(
+    tabs: Mapping[str, TabInfo],
+    contents: Mapping[str, list[list[Any]]],
+    report: InitReport,
+    *,
+    templates: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`:batchUpdate` requests (structure, then formatting) and `values:batchUpdate` data that
+    complete the sheet; the changes are noted in `report`."""
+    next_id = max((info.sheet_id for info in tabs.values()), default=0) + 1
+    structure: list[dict[str, Any]] = []
+    formatting: list[dict[str, Any]] = []
+    data: list[dict[str, Any]] = []
+    modeles_positions: dict[str, int] = {}
+    modeles_rows = 0
+
+    for tab, columns in schema.COLUMNS.items():
+        if tab in tabs:
+            info = tabs[tab]
+            values = contents.get(tab, [])
+            header_row = list(values[0]) if values else []
+            while header_row and not str(header_row[-1]).strip():
+                header_row.pop()
+            positions = header_positions(header_row)
+            missing = [c for c in columns if c not in positions]
+            if missing:
+                start = len(header_row)
+                if start + len(missing) > info.column_count:
+                    structure.append({"appendDimension": {
+                        "sheetId": info.sheet_id, "dimension": "COLUMNS",
+                        "length": start + len(missing) - info.column_count,
+                    }})
+                data.append({"range": f"{quote_tab(tab)}!{column_letter(start)}1",
+                             "values": [missing]})
+                for offset, column in enumerate(missing):
+                    positions[column] = start + offset
+                report.added_columns.extend(f"{tab}.{c}" for c in missing)
+            if tab == schema.MODELES:
+                modeles_rows = sum(
+                    1 for row in values[1:] if any(str(v).strip() for v in row)
+                )
+            new_columns = set(missing)
+            sheet_id = info.sheet_id
+            protected = info.protected
+        else:
+            sheet_id = next_id
+            next_id += 1
+            structure.append({"addSheet": {"properties": {
+                "sheetId": sheet_id, "title": tab,
+                "gridProperties": {
+                    "rowCount": DEFAULT_ROWS,
+                    "columnCount": max(DEFAULT_COLUMNS, len(columns)),
+                    "frozenRowCount": 1,
+                },
+            }}})
+            data.append({"range": f"{quote_tab(tab)}!A1", "values": [list(columns)]})
+            positions = {c: i for i, c in enumerate(columns)}
+            new_columns = set(columns)
+            protected = []
+            report.created_tabs.append(tab)
+            report.formatting.append(f"{tab} : ligne d'en-têtes figée")
+        if tab == schema.MODELES:
+            modeles_positions = positions
+        formatting.extend(format_requests(
+            tab, sheet_id, positions, new_columns, protected, report
+        ))
+
+    if templates and (schema.MODELES in report.created_tabs or modeles_rows == 0):
+        rows = default_template_rows()
+        width = max(modeles_positions.values()) + 1
+        lines = []
+        for template in rows:
+            line: list[str | None] = [None] * width
+            for name, index in modeles_positions.items():
+                line[index] = neutralise(template.get(name, ""))
+            lines.append(line)
+        modeles = tabs.get(schema.MODELES)
+        if modeles is not None and modeles.row_count < 1 + len(lines):
+            structure.append({"appendDimension": {
+                "sheetId": modeles.sheet_id, "dimension": "ROWS",
+                "length": 1 + len(lines) - modeles.row_count,
+            }})
+        data.append({"range": f"{quote_tab(schema.MODELES)}!A2", "values": lines})
+        report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
+
+    return structure + formatting, data
