@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 _NOSEC = re.compile(r"#\s*nosec\b(?P<rest>.*)$")
 _TEST_ID = re.compile(r"\bB\d{3}\b")
@@ -25,8 +23,7 @@ def _bandit() -> str:
     if found.exists():
         return str(found)
     path = shutil.which("bandit")
-    if path is None:
-        pytest.skip("bandit n'est pas installé (pip install -e '.[dev]')")
+    assert path is not None, "bandit n'est pas installé (pip install -e '.[dev]')"
     return path
 
 
