@@ -65,12 +65,12 @@ def _read_csv(path: Path) -> list[list[str]]:
             continue
     else:  # pragma: no cover - cp1252 decodes nearly anything
         raise InputError(f"Le fichier {path.name} n'est pas un texte lisible (encodage inconnu).")
-    sample = text[:4096]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=";,\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)]
+    # The header line decides the separator: csv.Sniffer guesses wrong on cells full of
+    # quotes and semicolons (formulas, addresses), which would lose every column.
+    header = text.split("\n", 1)[0]
+    delimiter = max(";,\t", key=header.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return [row for row in reader if any(c.strip() for c in row)]
 
 
 def _read_xlsx(path: Path) -> list[list[str]]:
