@@ -13,140 +13,40 @@
 
 `compose(channel_name, recipient)` builds the message for a channel, so the SMS fallback can use
 the SMS text while WhatsApp uses the approved template (see `AlertMessages`).
+
+The lease heartbeat is in `heartbeat`, one recipient's send in `sending`, the recording and
+counting of results in `results`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import socket
-import threading
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from rich.console import Console
 
-from sender.channels.base import Channel, ChannelError, OutgoingMessage, Scope
-from sender.dispatch.journal import (
-    DEFERRED,
-    FAILED,
-    GAVE_UP,
-    SENT,
-    Journal,
-    JournalError,
-    LeaseLost,
-    Outcome,
-)
+from sender.channels.base import Channel
+from sender.dispatch.heartbeat import Heartbeat, dead_local_owner, owner_id
+from sender.dispatch.journal import FAILED, SENT, Journal, JournalError, LeaseLost
+from sender.dispatch.messages import AlertMessages, Compose
 from sender.dispatch.progress import ProgressView
-from sender.dispatch.quota import FALLBACK, PRIMARY, DailyQuota, check_policy
+from sender.dispatch.quota import PRIMARY, DailyQuota, check_policy
 from sender.dispatch.report import BUSY_REASON, DispatchReport
-from sender.errors import AlerteError, ConfigurationError
-from sender.phones import mask_phone
+from sender.dispatch.results import LOOKUP_CHUNK, cancel_queued, collect, tally
+from sender.dispatch.sending import Attempt, send
+from sender.errors import ConfigurationError
+
+__all__ = ["LEASE_LOST_REASON", "LOOKUP_CHUNK", "AlertMessages", "Compose", "Dispatcher"]
 
 log = logging.getLogger(__name__)
 
-Compose = Callable[[str, str], OutgoingMessage]
-"""`compose(channel_name, recipient)` → the message to send on that channel."""
-
-LOOKUP_CHUNK = 500  # recipients read from the journal at a time
 LEASE_LOST_REASON = (
     "le verrou d'envoi de l'alerte a été perdu (un autre processus a pu reprendre l'envoi) ; "
     "les messages restants partiront au prochain cycle"
 )
-_PHONE_LIKE = re.compile(r"\+?\d[\d .]{7,}\d")
-
-
-def _mask_numbers(text: str) -> str:
-    """Mask anything that looks like a phone number in a text bound for logs or the register."""
-    return _PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), text)
-
-
-def _owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-def _dead_local_owner(owner: str) -> bool:
-    """True if `owner` names a process of this host that no longer exists."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False  # another dispatcher of this very process: alive
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # exists, owned by someone else
-    return False
-
-
-@dataclass(frozen=True)
-class AlertMessages:
-    """A ready-made `compose`: the WhatsApp template for WhatsApp, plain text elsewhere.
-
-    `sms_text` (if given) replaces `text` on the `sms` channel, e.g. a shorter GSM-7 version.
-    """
-
-    alert_id: str
-    text: str
-    sms_text: str | None = None
-    template: str | None = None
-    language: str = "fr"
-    parameters: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
-
-    def __call__(self, channel: str, recipient: str) -> OutgoingMessage:
-        if channel == "sms":
-            return OutgoingMessage(self.alert_id, recipient, self.sms_text or self.text)
-        return OutgoingMessage(
-            self.alert_id,
-            recipient,
-            self.text,
-            template=self.template,
-            language=self.language,
-            parameters=self.parameters,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Attempt:
-    outcome: Outcome
-    via_fallback: bool = False
-    stop_reason: str | None = None  # set when the whole batch must stop
-
-
-class _Heartbeat(threading.Thread):
-    """Renews the lease every third of its lifetime; flags `lost` if another owner took it."""
-
-    def __init__(self, journal: Journal, alert_id: str, owner: str, ttl: float) -> None:
-        super().__init__(name=f"bail-{alert_id}", daemon=True)
-        self.journal, self.alert_id, self.owner, self.ttl = journal, alert_id, owner, ttl
-        self.lost = False
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.wait(self.ttl / 3):
-            try:
-                if not self.journal.renew(self.alert_id, self.owner, self.ttl):
-                    self.lost = True
-                    return
-            except JournalError as exc:  # transient: the claim check will catch a real loss
-                log.warning("Renouvellement du verrou impossible : %s", exc.message)
-
-    def stop(self) -> None:
-        self._halt.set()
-        if self.is_alive():
-            self.join()
 
 
 class Dispatcher:
@@ -193,17 +93,17 @@ class Dispatcher:
         targets = list(dict.fromkeys(r for r in recipients if r))
         report = DispatchReport(alert_id, recipients=len(targets))
         view = ProgressView(self.console, fancy=self.progress)
-        owner = _owner_id()
+        owner = owner_id()
         if not self._acquire(alert_id, owner):
             report.busy = True
             report.stopped_reason = BUSY_REASON
             log.info("Alerte %s : %s.", alert_id, BUSY_REASON)
-            self._tally(alert_id, targets, report, view)
+            tally(self.journal, alert_id, targets, report, view)
             report.elapsed = time.monotonic() - started
             view.finish(report)
             return report
         log.info("Alerte %s : envoi à %d destinataire(s).", alert_id, len(targets))
-        heartbeat = _Heartbeat(self.journal, alert_id, owner, self.lease_seconds)
+        heartbeat = Heartbeat(self.journal, alert_id, owner, self.lease_seconds)
         heartbeat.start()
         view.start(alert_id, len(targets))
         try:
@@ -225,7 +125,7 @@ class Dispatcher:
         if self.journal.acquire(alert_id, owner, self.lease_seconds):
             return True
         holder = self.journal.holder(alert_id)
-        if holder is None or not _dead_local_owner(holder):
+        if holder is None or not dead_local_owner(holder):
             return False
         log.warning("Alerte %s : reprise du verrou d'un processus arrêté (%s).", alert_id, holder)
         return self.journal.acquire(alert_id, owner, self.lease_seconds, replace=holder)
@@ -277,138 +177,11 @@ class Dispatcher:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _send(self, recipient: str, route: str, compose: Compose) -> _Attempt:
+    def _send(self, recipient: str, route: str, compose: Compose) -> Attempt:
         """Runs in a worker thread: one recipient, never raises an ordinary exception."""
-        channel = self.channel if route == PRIMARY else self.fallback
-        assert channel is not None
-        try:
-            result = channel.deliver(compose(channel.name, recipient))
-        except ChannelError as error:
-            to_sms = error.scope is Scope.RECIPIENT and error.try_sms and route == PRIMARY
-            if to_sms and self.fallback is not None:
-                return self._send_fallback(recipient, compose, error)
-            return self._failure(recipient, channel, error, fallback=route == FALLBACK)
-        except AlerteError as error:  # e.g. compose refused the text: nothing was sent
-            return _Attempt(
-                Outcome(
-                    recipient,
-                    FAILED,
-                    channel.name,
-                    error_code=type(error).__name__,
-                    error_text=_mask_numbers(error.message),
-                )
-            )
-        except Exception as error:  # a bug in an adapter: stop rather than guess
-            log.exception(
-                "Erreur inattendue du canal %s pour %s", channel.name, mask_phone(recipient)
-            )
-            reason = (
-                f"erreur inattendue du canal {channel.name} ({type(error).__name__}) : "
-                "consulter le journal technique"
-            )
-            return _Attempt(
-                Outcome(
-                    recipient,
-                    GAVE_UP,
-                    channel.name,
-                    error_code=type(error).__name__,
-                    error_text=reason,
-                ),
-                stop_reason=reason,
-            )
-        return _Attempt(
-            Outcome(recipient, SENT, channel.name, result.message_id, result.wa_id),
-            via_fallback=route == FALLBACK,
-        )
-
-    def _send_fallback(self, recipient: str, compose: Compose, first: ChannelError) -> _Attempt:
-        assert self.fallback is not None
-        log.info("Secours SMS pour %s (%s).", mask_phone(recipient), first.code or "")
-        try:
-            result = self.fallback.deliver(compose(self.fallback.name, recipient))
-        except AlerteError as error:
-            state = FAILED
-            if isinstance(error, ChannelError) and error.scope is not Scope.RECIPIENT:
-                state = GAVE_UP  # the SMS gateway may come back: retry at the next dispatch
-            text = f"{first.message} ; SMS de secours impossible : {error.message}"
-            code = getattr(error, "code", None) or type(error).__name__
-            return _Attempt(
-                Outcome(
-                    recipient,
-                    state,
-                    self.fallback.name,
-                    error_code=code,
-                    error_text=_mask_numbers(text),
-                )
-            )
-        return _Attempt(
-            Outcome(recipient, SENT, self.fallback.name, result.message_id, result.wa_id),
-            via_fallback=True,
-        )
-
-    def _failure(
-        self, recipient: str, channel: Channel, error: ChannelError, *, fallback: bool
-    ) -> _Attempt:
-        code = error.code or type(error).__name__
-        text = _mask_numbers(error.message)
-        if error.scope is Scope.BATCH and not fallback:
-            return _Attempt(
-                Outcome(recipient, GAVE_UP, channel.name, error_code=code, error_text=text),
-                stop_reason=text,
-            )
-        state = FAILED if error.scope is Scope.RECIPIENT else GAVE_UP
-        log.info("Échec %s pour %s : %s", channel.name, mask_phone(recipient), code)
-        return _Attempt(Outcome(recipient, state, channel.name, error_code=code, error_text=text))
+        return send(self.channel, self.fallback, recipient, route, compose)
 
     # -- main loop -------------------------------------------------------------------------
-
-    def _collect(
-        self,
-        alert_id: str,
-        outstanding: dict[Future, tuple[str, str]],
-        report: DispatchReport,
-        view: ProgressView,
-        *,
-        block: bool,
-    ) -> str | None:
-        """Record finished sends (one transaction); return a batch-stop reason if any."""
-        if not outstanding:
-            return None
-        if block:
-            done, _ = wait(list(outstanding), return_when=FIRST_COMPLETED)
-        else:
-            done = {f for f in outstanding if f.done()}
-        attempts: list[_Attempt] = []
-        interrupt: BaseException | None = None
-        for future in done:
-            del outstanding[future]
-            if future.cancelled():
-                continue
-            try:
-                attempts.append(future.result())
-            except BaseException as exc:  # KeyboardInterrupt/SystemExit raised in a worker
-                interrupt = interrupt or exc
-        if attempts:
-            self.journal.record(alert_id, [a.outcome for a in attempts])
-        stop = None
-        for attempt in attempts:
-            outcome = attempt.outcome
-            if outcome.state == SENT:
-                report.sent += 1
-                report.sent_now += 1
-                report.sent_by_fallback += attempt.via_fallback
-            elif outcome.state == FAILED:
-                report.failed += 1
-                report.add_failure(outcome.error_text)
-            else:
-                report.not_sent += 1
-                if attempt.stop_reason is None:
-                    report.add_failure(outcome.error_text)
-            stop = stop or attempt.stop_reason
-        view.advance(len(attempts))
-        if interrupt is not None:
-            raise interrupt
-        return stop
 
     def _run(
         self,
@@ -418,7 +191,7 @@ class Dispatcher:
         compose: Compose,
         report: DispatchReport,
         view: ProgressView,
-        heartbeat: _Heartbeat,
+        heartbeat: Heartbeat,
     ) -> None:
         quota = self._quota()
         planned: deque[tuple[str, str]] = deque()
@@ -450,7 +223,7 @@ class Dispatcher:
                         view.advance(len(deferred))
                     continue
                 full = len(outstanding) >= self.max_outstanding
-                stop = self._collect(alert_id, outstanding, report, view, block=full)
+                stop = collect(self.journal, alert_id, outstanding, report, view, block=full)
                 if stop is not None:
                     break
                 free = self.max_outstanding - len(outstanding)
@@ -473,12 +246,12 @@ class Dispatcher:
                     outstanding[future] = (recipient, channel_name)
                 self.peak_outstanding = max(self.peak_outstanding, len(outstanding))
             if stop is not None:
-                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
+                leftovers.extend(cancel_queued(self.journal, alert_id, outstanding, stop))
             while outstanding:
-                reason = self._collect(alert_id, outstanding, report, view, block=True)
+                reason = collect(self.journal, alert_id, outstanding, report, view, block=True)
                 if stop is None and reason is not None:
                     stop = reason
-                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
+                    leftovers.extend(cancel_queued(self.journal, alert_id, outstanding, stop))
         except BaseException:
             # Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
             # finish and record them if possible; unrecorded ones stay `pending` (resent later).
@@ -487,7 +260,7 @@ class Dispatcher:
             pool.shutdown(wait=True)
             try:
                 finished = {f: r for f, r in outstanding.items() if not f.cancelled()}
-                self._collect(alert_id, finished, report, view, block=False)
+                collect(self.journal, alert_id, finished, report, view, block=False)
             except BaseException:  # noqa: S110 - best effort, the first error is re-raised
                 pass
             raise
@@ -496,49 +269,10 @@ class Dispatcher:
         report.stopped_reason = stop
         leftovers.extend(r for r, _ in planned)
         leftovers.extend(targets[position:])
-        self._tally(alert_id, leftovers, report, view)
+        tally(self.journal, alert_id, leftovers, report, view)
         if quota is not None:
             report.notes.extend(quota.notes())
-
-    def _cancel_queued(
-        self, alert_id: str, outstanding: dict[Future, tuple[str, str]], reason: str
-    ) -> list[str]:
-        """Batch stopped: drop submitted sends not started yet and record them as not sent."""
-        log.warning("Alerte %s : envoi arrêté : %s", alert_id, reason)
-        cancelled = [(f, *outstanding[f]) for f in list(outstanding) if f.cancel()]
-        for future, _, _ in cancelled:
-            del outstanding[future]
-        text = f"envoi interrompu avant ce destinataire : {reason}"
-        self.journal.record(
-            alert_id,
-            [
-                Outcome(recipient, GAVE_UP, channel, error_code="interrompu", error_text=text)
-                for _, recipient, channel in cancelled
-            ],
-        )
-        return [recipient for _, recipient, _ in cancelled]
 
     def _fallback_name(self) -> str:
         assert self.fallback is not None
         return self.fallback.name
-
-    def _tally(
-        self, alert_id: str, recipients: Sequence[str], report: DispatchReport, view: ProgressView
-    ) -> None:
-        """Count recipients this run did not handle, by their journal state."""
-        for start in range(0, len(recipients), LOOKUP_CHUNK):
-            chunk = recipients[start : start + LOOKUP_CHUNK]
-            known = self.journal.lookup(alert_id, chunk)
-            for recipient in chunk:
-                entry = known.get(recipient)
-                state = entry.state if entry is not None else None
-                if state == SENT:
-                    report.sent += 1
-                elif state == FAILED:
-                    report.failed += 1
-                    report.add_failure(entry.error_text if entry else None)
-                elif state == DEFERRED:
-                    report.deferred += 1
-                else:
-                    report.not_sent += 1
-            view.advance(len(chunk))

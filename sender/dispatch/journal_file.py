@@ -1,0 +1,193 @@
+"""The journal's SQLite file: opening, schema, format check, transactions and French errors.
+
+Concurrency: WAL mode, a busy timeout, `BEGIN IMMEDIATE` for every write, one connection per
+process guarded by a lock (threads share it).
+
+The file is never overwritten nor deleted: a file that is not a journal raises `JournalCorrupt`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sender.dispatch.states import JournalBusy, JournalCorrupt, JournalError
+from sender.sqlitefile import Trouble, classify, open_wal, table_names
+
+_FORMAT = "alerte-message-journal/1"
+_MARKER = "_journal"
+
+_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS envois (
+        alert_id TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        channel TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT,
+        wa_id TEXT,
+        error_code TEXT,
+        error_text TEXT,
+        owner TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        sent_at REAL,
+        PRIMARY KEY (alert_id, recipient)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS envois_fenetre ON envois (updated_at)",
+    """CREATE TABLE IF NOT EXISTS verrous (
+        alert_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        acquired_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )""",
+)
+
+
+class JournalFile:
+    """The journal's connection and transactions; `Journal` adds the queries."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 15.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid: int | None = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    # -- connection and errors -------------------------------------------------------------
+
+    def _translate(self, exc: sqlite3.Error) -> JournalError:
+        trouble = classify(exc)
+        if trouble is Trouble.BUSY:
+            return JournalBusy(
+                f"Le journal d'envoi {self.path} est resté verrouillé par un autre programme "
+                f"(attente maximale : {self.busy_timeout:g} s) ; nouvel essai au prochain cycle."
+            )
+        if trouble is Trouble.DAMAGED:
+            return JournalCorrupt(
+                f"Le fichier {self.path} n'est pas un journal d'envoi lisible (fichier abîmé ou "
+                "d'un autre type). Il n'a pas été modifié et aucun message n'a été envoyé : "
+                "restaurez une sauvegarde ou indiquez un autre fichier dans ALERTE_JOURNAL."
+            )
+        if trouble is Trouble.ACCESS:
+            return JournalError(
+                f"Impossible d'ouvrir ou d'écrire le journal d'envoi {self.path} : vérifiez "
+                "les droits sur le fichier et sur son dossier."
+            )
+        return JournalError(f"Erreur du journal d'envoi {self.path} : {exc}")
+
+    def _connection(self) -> sqlite3.Connection:
+        pid = os.getpid()
+        if self._conn is not None and self._pid == pid:
+            return self._conn
+        self._conn = None  # inherited through fork(): never reuse the parent's connection
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(
+                f"Impossible de créer le dossier du journal d'envoi {self.path.parent} "
+                f"({exc.strerror or type(exc).__name__})."
+            ) from exc
+        if self.path.is_dir():
+            raise JournalError(
+                f"Le chemin du journal d'envoi {self.path} est un dossier : indiquez un fichier "
+                "dans ALERTE_JOURNAL."
+            )
+        try:
+            conn = open_wal(self.path, self.busy_timeout, self._check_format)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        try:
+            self._create_schema(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._translate(exc) from exc
+        self._conn, self._pid = conn, pid
+        return conn
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection) -> None:
+        if {"envois", "verrous", _MARKER} <= table_names(conn):
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO _journal (cle, valeur) VALUES ('format', ?)", (_FORMAT,)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _check_format(self, conn: sqlite3.Connection, tables: set[str]) -> None:
+        if not tables:
+            return
+        if _MARKER not in tables:
+            raise JournalCorrupt(
+                f"Le fichier {self.path} est une base SQLite qui n'est pas un journal d'envoi "
+                "Alerte Message. Il n'a pas été modifié : indiquez un autre fichier dans "
+                "ALERTE_JOURNAL."
+            )
+        row = conn.execute("SELECT valeur FROM _journal WHERE cle = 'format'").fetchone()
+        if row is not None and row[0] != _FORMAT:
+            raise JournalCorrupt(
+                f"Le journal d'envoi {self.path} est au format « {row[0]} », que cette version "
+                f"ne sait pas lire (attendu : « {_FORMAT} »). Il n'a pas été modifié."
+            )
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise self._translate(exc) from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise self._translate(exc) from exc
+
+    def check(self) -> None:
+        """Open (and create if needed) the journal now; raise a French JournalError if unusable."""
+        with self._read():
+            pass

@@ -1,0 +1,119 @@
+"""One recipient's send, run in a worker thread: primary channel, SMS fallback, outcome.
+
+`send` never raises an ordinary exception: it returns an `Attempt` whose outcome is recorded in
+the journal, with a `stop_reason` when the whole batch must stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sender.channels.base import Channel, ChannelError, Scope
+from sender.dispatch.journal import FAILED, GAVE_UP, SENT, Outcome
+from sender.dispatch.messages import Compose
+from sender.dispatch.quota import FALLBACK, PRIMARY
+from sender.errors import AlerteError
+from sender.phones import mask_phone
+
+log = logging.getLogger("sender.dispatch.dispatcher")  # logs as part of the dispatcher
+
+_PHONE_LIKE = re.compile(r"\+?\d[\d .]{7,}\d")
+
+
+def mask_numbers(text: str) -> str:
+    """Mask anything that looks like a phone number in a text bound for logs or the register."""
+    return _PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    outcome: Outcome
+    via_fallback: bool = False
+    stop_reason: str | None = None  # set when the whole batch must stop
+
+
+def send(
+    primary: Channel, fallback: Channel | None, recipient: str, route: str, compose: Compose
+) -> Attempt:
+    """Runs in a worker thread: one recipient, never raises an ordinary exception."""
+    channel = primary if route == PRIMARY else fallback
+    assert channel is not None
+    try:
+        result = channel.deliver(compose(channel.name, recipient))
+    except ChannelError as error:
+        to_sms = error.scope is Scope.RECIPIENT and error.try_sms and route == PRIMARY
+        if to_sms and fallback is not None:
+            return _send_fallback(fallback, recipient, compose, error)
+        return _failure(recipient, channel, error, fallback=route == FALLBACK)
+    except AlerteError as error:  # e.g. compose refused the text: nothing was sent
+        return Attempt(
+            Outcome(
+                recipient,
+                FAILED,
+                channel.name,
+                error_code=type(error).__name__,
+                error_text=mask_numbers(error.message),
+            )
+        )
+    except Exception as error:  # a bug in an adapter: stop rather than guess
+        log.exception("Erreur inattendue du canal %s pour %s", channel.name, mask_phone(recipient))
+        reason = (
+            f"erreur inattendue du canal {channel.name} ({type(error).__name__}) : "
+            "consulter le journal technique"
+        )
+        return Attempt(
+            Outcome(
+                recipient,
+                GAVE_UP,
+                channel.name,
+                error_code=type(error).__name__,
+                error_text=reason,
+            ),
+            stop_reason=reason,
+        )
+    return Attempt(
+        Outcome(recipient, SENT, channel.name, result.message_id, result.wa_id),
+        via_fallback=route == FALLBACK,
+    )
+
+
+def _send_fallback(
+    fallback: Channel, recipient: str, compose: Compose, first: ChannelError
+) -> Attempt:
+    log.info("Secours SMS pour %s (%s).", mask_phone(recipient), first.code or "")
+    try:
+        result = fallback.deliver(compose(fallback.name, recipient))
+    except AlerteError as error:
+        state = FAILED
+        if isinstance(error, ChannelError) and error.scope is not Scope.RECIPIENT:
+            state = GAVE_UP  # the SMS gateway may come back: retry at the next dispatch
+        text = f"{first.message} ; SMS de secours impossible : {error.message}"
+        code = getattr(error, "code", None) or type(error).__name__
+        return Attempt(
+            Outcome(
+                recipient,
+                state,
+                fallback.name,
+                error_code=code,
+                error_text=mask_numbers(text),
+            )
+        )
+    return Attempt(
+        Outcome(recipient, SENT, fallback.name, result.message_id, result.wa_id),
+        via_fallback=True,
+    )
+
+
+def _failure(recipient: str, channel: Channel, error: ChannelError, *, fallback: bool) -> Attempt:
+    code = error.code or type(error).__name__
+    text = mask_numbers(error.message)
+    if error.scope is Scope.BATCH and not fallback:
+        return Attempt(
+            Outcome(recipient, GAVE_UP, channel.name, error_code=code, error_text=text),
+            stop_reason=text,
+        )
+    state = FAILED if error.scope is Scope.RECIPIENT else GAVE_UP
+    log.info("Échec %s pour %s : %s", channel.name, mask_phone(recipient), code)
+    return Attempt(Outcome(recipient, state, channel.name, error_code=code, error_text=text))
