@@ -8,7 +8,7 @@ an error reported in French. Allowed: text, variables, `{% if %}`/`elif`/`else`,
 comparisons, `~`, and the filters `upper`, `lower`, `capitalize`, `title`, `trim`, `default`
 (an empty value counts as missing), `truncate(n)`, `replace(a, b)`, `length`, `first`, `last`,
 `wordcount`, `string` and `phrase` (adds a final full stop when missing). Loops, attributes, calls
-and arithmetic are refused (see sender/alerts/compose.py).
+and arithmetic are refused (see sender/alerts/sandbox.py).
 
 For the WhatsApp channel, `texte` holds one line per named body parameter of the approved
 template, `nom: expression Jinja`.

@@ -1,0 +1,47 @@
+"""Officers allowed to publish alerts: the active rows of the `Habilitations` tab."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+from sender.alerts._text import clean, fold
+from sender.alerts.model import Officer
+
+_TRUTHY = frozenset(
+    {"oui", "o", "vrai", "x", "1", "true", "yes", "y", "actif", "active", "ok"}
+)
+_TICKS = frozenset("✓✔☑✅")
+
+
+def normalise_identifiant(text: str | None) -> str:
+    """Key for officer identifiants: no case, no spaces (« g 1234 » is « G1234 »)."""
+    value = unicodedata.normalize("NFKC", clean(text)[:200])
+    return "".join(value.split()).casefold()
+
+
+def is_truthy(text: str | None) -> bool:
+    """The `actif` column: oui, OUI, vrai, x, 1, true, ✓ … count as yes."""
+    value = clean(text)
+    return value in _TICKS or fold(value) in _TRUTHY
+
+
+def active_officers(habilitations_rows: Iterable[Mapping[str, object]]) -> dict[str, Officer]:
+    """Active officers of the `Habilitations` tab, keyed by `normalise_identifiant`.
+
+    Pass the result to `check_alert(officers=…)`; its `service` fills an alert whose `service`
+    cell was left empty.
+    """
+    officers: dict[str, Officer] = {}
+    for row in habilitations_rows:
+        key = normalise_identifiant(clean(row.get("identifiant")))
+        if key and is_truthy(clean(row.get("actif"))):
+            officers.setdefault(
+                key,
+                Officer(
+                    clean(row.get("identifiant"))[:60],
+                    clean(row.get("nom"))[:120],
+                    clean(row.get("service"))[:120],
+                ),
+            )
+    return officers
