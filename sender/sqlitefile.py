@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 
@@ -66,3 +67,31 @@ def open_wal(
     except BaseException:
         conn.close()
         raise
+
+
+@contextmanager
+def transaction(
+    conn: sqlite3.Connection,
+    translate: Callable[[sqlite3.Error], Exception],
+    *,
+    write: bool,
+) -> Iterator[sqlite3.Connection]:
+    """BEGIN (IMMEDIATE for writers, so the lock is taken before reading) … COMMIT, rolled
+    back on any exception; SQLite errors come out through `translate`."""
+    try:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK")
+        raise translate(exc) from exc
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK")
+        raise translate(exc) from exc

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sender.dispatch.states import JournalBusy, JournalCorrupt, JournalError
-from sender.sqlitefile import Trouble, classify, open_wal, table_names
+from sender.sqlitefile import Trouble, classify, open_wal, table_names, transaction
 
 _FORMAT = "alerte-message-journal/1"
 _MARKER = "_journal"
@@ -169,23 +169,8 @@ class JournalFile:
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._translate(exc) from exc
-            try:
+            with transaction(conn, self._translate, write=True):
                 yield conn
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise self._translate(exc) from exc
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise self._translate(exc) from exc
 
     def check(self) -> None:
         """Open (and create if needed) the journal now; raise a French JournalError if unusable."""

@@ -17,7 +17,7 @@ from sender.defaults import default_template_rows
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.ids import numeric_id
 from sender.register.base import CellChange, InitReport, Register, Row, Table
-from sender.sqlitefile import Trouble, classify, open_wal, table_names
+from sender.sqlitefile import Trouble, classify, open_wal, table_names, transaction
 from sender.textsafe import neutralise
 
 _MARKER_TABLE = "_registre"
@@ -81,24 +81,8 @@ class SQLiteRegister(Register):
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        try:
+        with transaction(conn, self._translate, write=write):
             yield conn
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise self._translate(exc) from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise self._translate(exc) from exc
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
