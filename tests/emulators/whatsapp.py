@@ -22,6 +22,7 @@ import secrets
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ class _Faults:
     rng: random.Random = field(default_factory=random.Random)
 
 
-class HttpEmulator:
+class HttpEmulator(ABC):
     """Base class: threading HTTP/1.1 server, latency, server-side rate limit, fault injection.
 
     Subclasses implement `handle(request) -> Reply` and the provider-specific error bodies
@@ -284,7 +285,7 @@ class HttpEmulator:
         self.rate_limited = 0
         self._reset_records()
 
-    def _reset_records(self) -> None:
+    def _reset_records(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Subclasses clear their records here."""
 
     # -- request flow -----------------------------------------------------------------------
@@ -349,14 +350,17 @@ class HttpEmulator:
 
     # -- provider specifics -----------------------------------------------------------------
 
-    def handle(self, request: Request) -> Reply:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def handle(self, request: Request) -> Reply:
+        """Provider-specific answer."""
 
-    def _server_error(self, status: int) -> Reply:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _server_error(self, status: int) -> Reply:
+        """Provider-specific answer."""
 
-    def _rate_limit_reply(self) -> Reply:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _rate_limit_reply(self) -> Reply:
+        """Provider-specific answer."""
 
 
 # --------------------------------------------------------------------------------------------
