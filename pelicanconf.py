@@ -13,7 +13,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # the `sender` package lives next to this file
     sys.path.insert(0, str(_HERE))
 
-from sender.communes import current_communes  # noqa: E402
+from sender.cleaning.communes import current_communes  # noqa: E402
 from sender.schema import ACTIVITES as _ACTIVITES  # noqa: E402
 
 AUTHOR = "Chambre de Métiers et de l’Artisanat de la Lozère"

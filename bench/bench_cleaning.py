@@ -8,8 +8,8 @@ import time
 import phonenumbers
 
 from bench.datasets import signups
-from sender.cleaning import clean_inscriptions
-from sender.phones import clear_caches
+from sender.cleaning.inscriptions import clean_inscriptions
+from sender.cleaning.phones import clear_caches
 from sender.register.base import Row, Table
 from sender.schema import COLUMNS, INSCRIPTIONS
 

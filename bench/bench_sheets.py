@@ -24,7 +24,7 @@ from bench.scenario import (
     whatsapp_settings,
 )
 from sender import schema
-from sender.register.gsheets import GoogleSheetsRegister
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.runner import Sender
 from tests.emulators.sheets import SheetsEmulator, local_client
 

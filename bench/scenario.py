@@ -22,8 +22,8 @@ from rich.console import Console
 
 from sender import schema
 from sender.config import Settings
-from sender.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
 from sender.register.base import Register
+from sender.register.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
 from sender.register.sqlite import SQLiteRegister
 from tests.emulators.whatsapp import Request, WhatsAppEmulator
 

@@ -18,12 +18,12 @@ from sender.alerts.compose import ComposedMessage, Composer, TemplateProblem
 from sender.alerts.model import Alert, Verdict
 from sender.alerts.rules import active_officers, check_alert
 from sender.alerts.targeting import Member, member_from_row, select_recipients
-from sender.cleaning import CleaningReport, PhoneCleaner, clean_inscriptions
+from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, clean_inscriptions
+from sender.cleaning.phones import clean_phone
 from sender.dates import format_french
 from sender.dates import now as paris_now
-from sender.ids import next_free_id
-from sender.phones import clean_phone
 from sender.register.base import CellChange, Register, Row, Table
+from sender.register.ids import next_free_id
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from sender import schema
 from sender.alerts.compose import ComposedMessage
 from sender.channels.base import Channel, OutgoingMessage
+from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
 from sender.cycle import (
     ALL_TABS,
@@ -34,7 +35,6 @@ from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.journal import Journal
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, InputError, RegisterError
-from sender.phonecache import PhoneCache
 from sender.register.base import CellChange, Register
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class Sender:
         self._progress = progress
         self.phone_cache = PhoneCache(settings.journal.with_name("numeros.sqlite"))
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._last_heartbeat = 0.0
+        self._last_heartbeat: float | None = None  # monotonic time; None until the first one
 
     # -- lazily built parts (verifier needs no channel) ----------------------------------
 
@@ -220,7 +220,8 @@ class Sender:
         return report
 
     def _heartbeat_due(self) -> bool:
-        return time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS
+        last = self._last_heartbeat
+        return last is None or time.monotonic() - last >= HEARTBEAT_SECONDS
 
     def _dispatch(self, plan: AlertPlan) -> DispatchReport:
         dispatcher = Dispatcher(

@@ -10,8 +10,8 @@ from sender.alerts import Alert, Composer, TemplateProblem, active_officers, che
 from sender.alerts.compose import MAX_OUTPUT
 from sender.channels.base import OutgoingMessage
 from sender.dates import PARIS
-from sender.defaults import WHATSAPP_TEMPLATE, default_template_rows
 from sender.errors import AlerteError
+from sender.register.defaults import WHATSAPP_TEMPLATE, default_template_rows
 from sender.schema import ALERT_TYPES
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=PARIS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sender.alerts import Alert, Member, member_from_row, select_recipients, split_activities
-from sender.communes import match_commune
+from sender.cleaning.communes import match_commune
 
 MENDE = "48095"
 MARVEJOLS = "48092"

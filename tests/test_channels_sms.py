@@ -20,8 +20,8 @@ from sender.channels.base import (
     Scope,
 )
 from sender.channels.sms import SmsChannel, check_sender_name, classify_error
+from sender.channels.smslength import sms_size
 from sender.errors import ConfigurationError
-from sender.smstext import sms_size
 from tests.emulators.smsgateway import SmsGatewayEmulator
 
 KEY = "xkeysib-secret-key-never-logged-abcdef"

@@ -1,6 +1,6 @@
 """Cleaning of the Inscriptions tab: statuses, duplicates, unsubscriptions, communes, increments."""
 
-from sender.cleaning import clean_inscriptions
+from sender.cleaning.inscriptions import clean_inscriptions
 from sender.register.base import Row, Table
 from sender.schema import COLUMNS, DESINSCRIPTIONS, INSCRIPTIONS
 

@@ -5,8 +5,8 @@ from collections import Counter
 import pytest
 
 from bench.datasets import signups
-from sender.register.gsheets import GoogleSheetsRegister
-from sender.registry import clean_register
+from sender.register.operations import clean_register
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.schema import COLUMNS, INSCRIPTIONS
 from tests.emulators.sheets import SheetsEmulator, local_client
 

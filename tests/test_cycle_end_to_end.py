@@ -20,12 +20,13 @@ from bench.scenario import (
     quiet_console,
     whatsapp_settings,
 )
-from sender import registry, schema
+from sender import schema
 from sender.channels.outbox import OutboxChannel
 from sender.config import Settings
 from sender.dates import format_french, now
+from sender.register import operations
 from sender.register.base import CellChange, Register
-from sender.register.gsheets import GoogleSheetsRegister
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from tests.emulators.sheets import SheetsEmulator, local_client
@@ -71,12 +72,12 @@ def _import_everything(register: Register, tmp: Path) -> None:
     register.initialise()
     (tmp / "membres.csv").write_text(MEMBERS_CSV, encoding="utf-8")
     (tmp / "agents.csv").write_text(OFFICERS_CSV, encoding="utf-8")
-    report = registry.import_file(register, tmp / "membres.csv")
+    report = operations.import_file(register, tmp / "membres.csv")
     assert sorted(r.numero for r in report.results if r and r.statut == schema.ACTIF) == sorted(
         ACTIVE
     )
-    registry.import_file(register, tmp / "agents.csv", tab=schema.HABILITATIONS)
-    registry.import_file(register, _alerts_csv(tmp), tab=schema.ALERTES)
+    operations.import_file(register, tmp / "agents.csv", tab=schema.HABILITATIONS)
+    operations.import_file(register, _alerts_csv(tmp), tab=schema.ALERTES)
 
 
 def _check_rows(register: Register) -> None:
@@ -205,14 +206,14 @@ def test_sheets_dispatch_costs_at_most_four_requests_on_a_warm_sender(
     register.initialise()
     (tmp_path / "membres.csv").write_text(MEMBERS_CSV, encoding="utf-8")
     (tmp_path / "agents.csv").write_text(OFFICERS_CSV, encoding="utf-8")
-    registry.import_file(register, tmp_path / "membres.csv")
-    registry.import_file(register, tmp_path / "agents.csv", tab=schema.HABILITATIONS)
+    operations.import_file(register, tmp_path / "membres.csv")
+    operations.import_file(register, tmp_path / "agents.csv", tab=schema.HABILITATIONS)
     with TimedWhatsAppEmulator() as wa:
         sender = Sender(register, whatsapp_settings(tmp_path, key, wa),
                         console=quiet_console(), progress=False)
         try:
             sender.run_once()  # warm: metadata, heartbeat rows
-            registry.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
+            operations.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
             sheets.reset_counts()
             sender.run_once()
             assert sheets.total_requests <= 4

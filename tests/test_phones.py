@@ -2,7 +2,7 @@
 
 import pytest
 
-from sender.phones import clean_phone, mask_phone
+from sender.cleaning.phones import clean_phone, mask_phone
 
 MOBILE = "+33612345678"
 

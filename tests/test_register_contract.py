@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from sender import schema
-from sender.defaults import default_template_rows
 from sender.errors import RegisterError
 from sender.register.base import CellChange, Register
+from sender.register.defaults import default_template_rows
 from sender.textsafe import neutralise
 from tests.emulators.sheets import SheetsEmulator, local_client
 
@@ -43,7 +43,7 @@ def _sqlite_backend(tmp_path) -> Backend:
 
 
 def _gsheets_backend(emulator: SheetsEmulator) -> Backend:
-    from sender.register.gsheets import GoogleSheetsRegister
+    from sender.register.sheets.client import GoogleSheetsRegister
 
     key = "1Ct" + uuid.uuid4().hex + "contract"
     emulator.create_spreadsheet(key)

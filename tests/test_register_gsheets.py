@@ -10,10 +10,10 @@ import gspread
 import pytest
 
 from sender import schema
-from sender.defaults import default_template_rows
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange
-from sender.register.gsheets import GoogleSheetsRegister, parse_sheet_key
+from sender.register.defaults import default_template_rows
+from sender.register.sheets.client import GoogleSheetsRegister, parse_sheet_key
 from sender.textsafe import neutralise
 from tests.emulators.sheets import Cell, SheetsEmulator, local_client
 
@@ -580,7 +580,7 @@ def test_from_service_account_reports_bad_files_in_french(tmp_path) -> None:
 
 
 def test_ranges_merge_rows_when_nulls_are_cheaper() -> None:
-    from sender.register.a1 import cell_ranges as _ranges
+    from sender.register.sheets.a1 import cell_ranges as _ranges
 
     near = _ranges("Inscriptions", {2: {9: "a"}, 3: {9: "b", 13: "c"}, 4: {10: "d"}})
     assert near == [{

@@ -25,14 +25,15 @@ from bench.scenario import (
     quiet_console,
     sqlite_register,
 )
-from sender import registry, schema
+from sender import schema
 from sender.channels.outbox import OutboxChannel
 from sender.cli import main
 from sender.config import Settings
 from sender.errors import RegisterCorrupt, RegisterUnavailable
+from sender.register import operations
 from sender.register import sqlite as sqlite_backend
 from sender.register.base import CellChange, Register
-from sender.register.gsheets import GoogleSheetsRegister
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from sender.textsafe import is_formula
@@ -306,10 +307,10 @@ def test_hostile_signups_never_store_a_formula(rows: list[dict[str, str]]):
         register.initialise()
         _write_csv(tmp / "liste.csv", rows)
         try:
-            registry.import_file(register, tmp / "liste.csv")
-            registry.clean_register(register)
+            operations.import_file(register, tmp / "liste.csv")
+            operations.clean_register(register)
             register.append(schema.DESINSCRIPTIONS, [{"telephone": r["telephone"]} for r in rows])
-            registry.clean_register(register)
+            operations.clean_register(register)
         finally:
             register.close()
         conn = sqlite3.connect(tmp / "registre.sqlite")
@@ -331,8 +332,8 @@ def test_hostile_signups_through_google_sheets_store_no_formula(tmp_path: Path):
         sheets.create_spreadsheet(key)
         register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
         register.initialise()
-        registry.import_file(register, tmp_path / "liste.csv")
-        registry.clean_register(register)
+        operations.import_file(register, tmp_path / "liste.csv")
+        operations.clean_register(register)
         for tab in (schema.INSCRIPTIONS,):
             with sheets._lock:
                 raw = [list(r) for r in sheets.sheet(key, tab).rows]

@@ -23,7 +23,7 @@ from bench.scenario import (
 )
 from sender import schema
 from sender.errors import RegisterUnavailable
-from sender.register.gsheets import GoogleSheetsRegister
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.runner import Sender
 from tests.emulators.sheets import SheetsEmulator, local_client
 

@@ -25,8 +25,9 @@ from bench.scenario import (
     subprocess_env,
     whatsapp_settings,
 )
-from sender import registry, schema
-from sender.phones import mask_phone
+from sender import schema
+from sender.cleaning.phones import mask_phone
+from sender.register import operations
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 
@@ -75,7 +76,7 @@ def test_in_process_dispatch_and_cleaning_logs_are_masked(world, caplog, capsys)
     sender = Sender(register, whatsapp_settings(tmp, str(path), wa, rate_per_second=200.0))
     try:
         report = sender.run_once()  # default console: stderr, captured by capsys
-        registry.clean_register(register)
+        operations.clean_register(register)
     finally:
         sender.close()
         register.close()

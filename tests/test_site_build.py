@@ -316,7 +316,7 @@ def test_page_weight_with_css_and_js(dev_site, capsys):
 
 
 def test_signup_form_contract(dev_site):
-    from sender.communes import current_communes
+    from sender.cleaning.communes import current_communes
 
     path = dev_site / "inscription/index.html"
     html = path.read_text("utf-8")
@@ -365,7 +365,7 @@ def test_atom_feed_is_well_formed(dev_site):
 
 @pytest.mark.parametrize("autoescape", [False, True])
 def test_partials_render_errors_with_plain_jinja2(autoescape):
-    from sender.communes import current_communes
+    from sender.cleaning.communes import current_communes
     from sender.schema import ACTIVITES
 
     # The partials escape every value themselves, with or without autoescape.

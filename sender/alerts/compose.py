@@ -26,8 +26,8 @@ from sender.alerts.sandbox import (
     render,
 )
 from sender.channels.base import OutgoingMessage
+from sender.channels.smslength import SmsSize, sms_size
 from sender.errors import AlerteError
-from sender.smstext import SmsSize, sms_size
 
 __all__ = [
     "EMPTY_PARAMETER",

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Final
 
 from sender.alerts._text import fold, singular_words
-from sender.communes import Commune
+from sender.cleaning.communes import Commune
 from sender.schema import ALERT_TYPES, ESCROQUERIE_PRECISIONS, REFUSEE
 
 # Verdicts of `check_alert`.

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from sender.alerts._text import clean, fold, quote
 from sender.alerts.fields import MAX_LENGTHS
 from sender.alerts.targeting import split_activities
-from sender.communes import Commune, match_commune, split_names
+from sender.cleaning.communes import Commune, match_commune, split_names
 
 MAX_TARGET_COMMUNES = 160  # more names than Lozère has communes (152 + former ones listed once)
 MAX_TARGET_ACTIVITIES = 50

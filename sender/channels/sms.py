@@ -24,9 +24,9 @@ from sender.channels.base import (
     SendResult,
 )
 from sender.channels.http import HttpChannel
+from sender.channels.smslength import sms_size
+from sender.cleaning.phones import mask_phone
 from sender.errors import ConfigurationError
-from sender.phones import mask_phone
-from sender.smstext import sms_size
 
 log = logging.getLogger(__name__)
 

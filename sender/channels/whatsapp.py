@@ -25,7 +25,7 @@ from sender.channels.base import (
     SendResult,
 )
 from sender.channels.http import HttpChannel
-from sender.phones import mask_phone, whatsapp_recipient
+from sender.cleaning.phones import mask_phone, whatsapp_recipient
 
 log = logging.getLogger(__name__)
 

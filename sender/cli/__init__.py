@@ -6,7 +6,8 @@ import argparse
 import logging
 from collections.abc import Callable, Sequence
 
-from sender import frenchargs, schema
+from sender import schema
+from sender.cli import frenchargs
 from sender.cli.alert_commands import (
     cmd_apercu,
     cmd_envoyer,
@@ -14,7 +15,7 @@ from sender.cli.alert_commands import (
     cmd_verifier,
 )
 from sender.cli.common import err
-from sender.cli.registry_commands import cmd_exporter, cmd_importer, cmd_initialiser, cmd_nettoyer
+from sender.cli.register_commands import cmd_exporter, cmd_importer, cmd_initialiser, cmd_nettoyer
 from sender.cli.site_commands import cmd_demarrer, cmd_servir
 from sender.config import Settings
 from sender.errors import AlerteError

@@ -7,8 +7,8 @@ import sys
 
 from rich.console import Console
 
+from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
-from sender.phonecache import PhoneCache
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

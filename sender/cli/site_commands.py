@@ -7,11 +7,10 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from sender import registry
 from sender.cli.alert_commands import stop_on_signals, watch
 from sender.cli.common import err
 from sender.config import Settings
-from sender.register import open_register
+from sender.register import open_register, operations
 
 
 def _site_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -34,7 +33,7 @@ def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
     if args.intervalle:
         settings = replace(settings, poll_seconds=args.intervalle)
     with open_register(settings) as register:
-        report = registry.initialise(register)
+        report = operations.initialise(register)
         err.print(f"Registre : {register.describe()}")
         if report.created_tabs:
             err.print("  (registre créé avec ses onglets et ses modèles de message)")

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sender.dispatch.states import JournalBusy, JournalCorrupt, JournalError
-from sender.sqlitefile import Trouble, classify, open_wal, table_names, transaction
+from sender.storage import Trouble, classify, open_wal, table_names, transaction
 
 _FORMAT = "alerte-message-journal/1"
 _MARKER = "_journal"

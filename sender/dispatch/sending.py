@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 
 from sender.channels.base import Channel, ChannelError, Scope
+from sender.cleaning.phones import mask_phone
 from sender.dispatch.journal import FAILED, GAVE_UP, SENT, Outcome
 from sender.dispatch.messages import Compose
 from sender.dispatch.quota import FALLBACK, PRIMARY
 from sender.errors import AlerteError
-from sender.phones import mask_phone
 
 log = logging.getLogger("sender.dispatch.dispatcher")  # logs as part of the dispatcher
 

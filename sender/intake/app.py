@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import jinja2
 
-from sender.communes import current_communes
+from sender.cleaning.communes import current_communes
 from sender.intake.forms import (
     FORM_TYPE,
     FORMS,

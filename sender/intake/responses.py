@@ -8,8 +8,8 @@ from html import escape
 from pathlib import Path
 from typing import Final
 
+from sender.cleaning.phones import clean_phone, mask_phone
 from sender.intake import pages
-from sender.phones import clean_phone, mask_phone
 
 NO_STORE: Final = "no-store"
 HTML: Final = "text/html; charset=utf-8"

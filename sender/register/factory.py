@@ -18,7 +18,7 @@ def is_google_sheet(spec: str) -> bool:
 
 def open_register(settings: Settings) -> Register:
     if is_google_sheet(settings.register):
-        from sender.register.gsheets import GoogleSheetsRegister, parse_sheet_key
+        from sender.register.sheets.client import GoogleSheetsRegister, parse_sheet_key
 
         key = parse_sheet_key(settings.register)
         if not key:

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sender import schema
-from sender.defaults import default_template_rows
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
-from sender.ids import numeric_id
 from sender.register.base import CellChange, InitReport, Register, Row, Table
-from sender.sqlitefile import Trouble, classify, open_wal, table_names, transaction
+from sender.register.defaults import default_template_rows
+from sender.register.ids import numeric_id
+from sender.storage import Trouble, classify, open_wal, table_names, transaction
 from sender.textsafe import neutralise
 
 _MARKER_TABLE = "_registre"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from sender.phones import PhoneResult, clean_phone
+from sender.cleaning.phones import PhoneResult, clean_phone
 
 _VERSION = phonenumbers.__version__
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-_DATA = Path(__file__).with_name("data") / "communes-lozere.json"
+_DATA = Path(__file__).parent.parent / "data" / "communes-lozere.json"
 POLICE_COMMUNE_CODES = frozenset({"48095"})  # Mende; every other commune is gendarmerie zone
 
 

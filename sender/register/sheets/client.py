@@ -33,11 +33,11 @@ import gspread
 
 from sender import schema
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
-from sender.register.a1 import cell_ranges, column_letter, quote_tab, rows_of
 from sender.register.base import CellChange, InitReport, Register, Table
-from sender.register.sheets_layout import initialise_ranges, plan_initialise
-from sender.register.sheets_retry import Ambiguous, Refused, Retrier
-from sender.register.sheets_rows import (
+from sender.register.sheets.a1 import cell_ranges, column_letter, quote_tab, rows_of
+from sender.register.sheets.layout import initialise_ranges, plan_initialise
+from sender.register.sheets.retry import Ambiguous, Refused, Retrier
+from sender.register.sheets.rows import (
     assign_ids,
     find_block,
     has_column,
@@ -46,7 +46,7 @@ from sender.register.sheets_rows import (
     require_column,
     table_of,
 )
-from sender.register.sheets_session import SheetsSession
+from sender.register.sheets.session import SheetsSession
 from sender.textsafe import neutralise
 
 __all__ = ["SHEETS_SCOPE", "GoogleSheetsRegister", "column_letter", "parse_sheet_key"]

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sender.errors import RegisterError
-from sender.ids import next_free_id, numeric_id
 from sender.register.base import Row, Table
+from sender.register.ids import next_free_id, numeric_id
 
 
 def header_positions(header_row: Sequence[Any]) -> dict[str, int]:

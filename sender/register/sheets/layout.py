@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sender import schema
-from sender.defaults import default_template_rows
-from sender.register.a1 import column_letter, quote_tab
 from sender.register.base import InitReport
-from sender.register.sheets_format import format_requests
-from sender.register.sheets_rows import header_positions
+from sender.register.defaults import default_template_rows
+from sender.register.sheets.a1 import column_letter, quote_tab
+from sender.register.sheets.formatting import format_requests
+from sender.register.sheets.rows import header_positions
 from sender.textsafe import neutralise
 
 METADATA_FIELDS = (

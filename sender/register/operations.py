@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sender import schema
-from sender.cleaning import CleaningReport, PhoneCleaner, RowResult, clean_inscriptions
+from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, RowResult, clean_inscriptions
+from sender.cleaning.phones import clean_phone
 from sender.dates import format_iso, now
 from sender.errors import InputError
-from sender.phones import clean_phone
 from sender.register.base import InitReport, Register, Table
-from sender.tabular import read_table
+from sender.register.files import read_table
 
 IMPORTABLE_TABS = (schema.INSCRIPTIONS, schema.ALERTES, schema.HABILITATIONS)
 _IMPORT_COLUMNS = {
@@ -111,7 +111,7 @@ def export_tab(register: Register, tab: str) -> Table:
 
 def tab_name(text: str) -> str:
     """Accept `alertes`, `ALERTES`, `Modèles` for the tab names."""
-    from sender.tabular import header_key
+    from sender.register.files import header_key
 
     for tab in schema.TABS:
         if header_key(tab) == header_key(text):

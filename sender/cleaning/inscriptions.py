@@ -18,11 +18,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sender import schema
-from sender.communes import match_commune
+from sender.cleaning.communes import match_commune
+from sender.cleaning.phones import PhoneResult, clean_phone
 from sender.dates import DateError, format_french, parse_datetime
-from sender.ids import next_free_id
-from sender.phones import PhoneResult, clean_phone
 from sender.register.base import CellChange, Row, Table
+from sender.register.ids import next_free_id
 
 PhoneCleaner = Callable[[str], PhoneResult]
 _OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")

@@ -16,7 +16,7 @@ import requests
 from gspread.exceptions import APIError
 
 from sender.errors import RegisterError, RegisterUnavailable
-from sender.ids import numeric_id
+from sender.register.ids import numeric_id
 
 try:  # google-auth is a gspread dependency; its errors appear when the token is refreshed.
     from google.auth.exceptions import RefreshError, TransportError

@@ -8,16 +8,16 @@ from pathlib import Path
 
 from rich.table import Table as RichTable
 
-from sender import registry, schema
+from sender import schema
 from sender.cli.common import err, out, phone_cache, plural, print_json
 from sender.config import Settings
-from sender.register import open_register
+from sender.register import open_register, operations
 
 
 def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
     with open_register(settings) as register:
         err.print(f"Registre : {register.describe()}")
-        report = registry.initialise(register)
+        report = operations.initialise(register)
     if not report.changed:
         err.print("Le registre était déjà complet : rien n'a été modifié.")
         return 0
@@ -33,7 +33,7 @@ def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_cleaning(report: registry.CleaningReport) -> None:
+def _print_cleaning(report: operations.CleaningReport) -> None:
     counts = report.statuses
     err.print(
         f"{plural(report.rows, 'inscription', 'inscriptions')} : "
@@ -52,17 +52,17 @@ def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
     cache = phone_cache(settings)
     with open_register(settings) as register:
         err.print(f"Registre : {register.describe()}")
-        report = registry.clean_register(register, phone=cache)
+        report = operations.clean_register(register, phone=cache)
     cache.save()
     _print_cleaning(report)
     return 0
 
 
 def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
-    tab = registry.tab_name(args.onglet)
+    tab = operations.tab_name(args.onglet)
     cache = phone_cache(settings)
     with open_register(settings) as register:
-        report = registry.import_file(register, Path(args.fichier), tab=tab, phone=cache)
+        report = operations.import_file(register, Path(args.fichier), tab=tab, phone=cache)
     cache.save()
     if args.json:
         if tab == schema.INSCRIPTIONS:
@@ -91,12 +91,12 @@ def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_exporter(args: argparse.Namespace, settings: Settings) -> int:
-    tab = registry.tab_name(args.onglet)
+    tab = operations.tab_name(args.onglet)
     with open_register(settings) as register:
-        table = registry.export_tab(register, tab)
+        table = operations.export_tab(register, tab)
     rows = table.as_dicts()
     if args.csv:
-        from sender.tabular import to_csv
+        from sender.register.files import to_csv
 
         sys.stdout.write(to_csv(table.headers, rows))
     elif args.json:

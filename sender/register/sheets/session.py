@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from sender.register.sheets_layout import METADATA_FIELDS, TabInfo, tabs_of
-from sender.register.sheets_retry import Retrier
+from sender.register.sheets.layout import METADATA_FIELDS, TabInfo, tabs_of
+from sender.register.sheets.retry import Retrier
 
 T = TypeVar("T")
 

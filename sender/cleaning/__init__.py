@@ -1,0 +1,1 @@
+"""Cleaning the sign-ups: phone numbers, communes, duplicates and unsubscriptions."""

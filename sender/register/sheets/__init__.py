@@ -1,0 +1,1 @@
+"""The Google Sheets register, through gspread."""
