@@ -7,11 +7,11 @@ import time
 
 import phonenumbers
 
-from bench.datasets import signups
 from sender.cleaning.inscriptions import clean_inscriptions
 from sender.cleaning.phones import clear_caches
 from sender.register.base import Row, Table
 from sender.schema import COLUMNS, INSCRIPTIONS
+from support.datasets import signups
 
 
 def baseline(strings: list[str]) -> float:

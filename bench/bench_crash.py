@@ -26,7 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.scenario import (
+from sender import schema
+from sender.dispatch.journal import SENT, Journal
+from sender.register.sqlite import SQLiteRegister
+from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     alerte_message_bin,
@@ -35,9 +38,6 @@ from bench.scenario import (
     sqlite_register,
     subprocess_env,
 )
-from sender import schema
-from sender.dispatch.journal import SENT, Journal
-from sender.register.sqlite import SQLiteRegister
 
 RECIPIENTS = 2000
 KILLS = 12

@@ -11,7 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.scenario import (
+from sender import schema
+from sender.runner import Sender
+from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     prevention_alert,
@@ -19,8 +21,6 @@ from bench.scenario import (
     sqlite_register,
     whatsapp_settings,
 )
-from sender import schema
-from sender.runner import Sender
 
 RECIPIENTS = 2000
 LIMIT = 500.0

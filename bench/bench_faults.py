@@ -19,7 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.scenario import (
+from sender import schema
+from sender.errors import AlerteError
+from sender.register.sheets.client import GoogleSheetsRegister
+from sender.runner import Sender
+from support.emulators.sheets import SheetsEmulator, local_client
+from support.scenario import (
     TimedWhatsAppEmulator,
     fill,
     mobile,
@@ -27,11 +32,6 @@ from bench.scenario import (
     quiet_console,
     whatsapp_settings,
 )
-from sender import schema
-from sender.errors import AlerteError
-from sender.register.sheets.client import GoogleSheetsRegister
-from sender.runner import Sender
-from tests.emulators.sheets import SheetsEmulator, local_client
 
 SHEET_KEY = "1BenchPannesAlerteMessage0123456789abcdefgh"
 RECIPIENTS = 2000

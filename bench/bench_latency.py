@@ -14,7 +14,11 @@ import threading
 import time
 from pathlib import Path
 
-from bench.scenario import (
+from sender import schema
+from sender.register.base import CellChange
+from sender.register.sqlite import SQLiteRegister
+from sender.runner import Sender
+from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     prevention_alert,
@@ -22,10 +26,6 @@ from bench.scenario import (
     sqlite_register,
     whatsapp_settings,
 )
-from sender import schema
-from sender.register.base import CellChange
-from sender.register.sqlite import SQLiteRegister
-from sender.runner import Sender
 
 POLL_SECONDS = 2.0
 MEMBERS = 2000

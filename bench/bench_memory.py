@@ -13,15 +13,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.scenario import (
+from sender import schema
+from sender.register.sqlite import SQLiteRegister
+from support.scenario import (
     alert_row,
     alerte_message_bin,
     prevention_alert,
     sqlite_register,
     subprocess_env,
 )
-from sender import schema
-from sender.register.sqlite import SQLiteRegister
 
 ROWS = 100_000
 

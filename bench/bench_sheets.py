@@ -14,8 +14,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.datasets import signups
-from bench.scenario import (
+from sender import schema
+from sender.register.sheets.client import GoogleSheetsRegister
+from sender.runner import Sender
+from support.datasets import signups
+from support.emulators.sheets import SheetsEmulator, local_client
+from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     fill,
@@ -23,10 +27,6 @@ from bench.scenario import (
     quiet_console,
     whatsapp_settings,
 )
-from sender import schema
-from sender.register.sheets.client import GoogleSheetsRegister
-from sender.runner import Sender
-from tests.emulators.sheets import SheetsEmulator, local_client
 
 SHEET_KEY = "1BenchRegistreAlerteMessage0123456789abcdef"
 MEMBERS = 2000

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.scenario import ROOT
+from support.scenario import ROOT
 
 _ASSET = re.compile(
     r"""<link\b[^>]*\brel=["']?stylesheet["']?[^>]*\bhref=["']([^"']+)["']"""

@@ -36,6 +36,7 @@ from sender.dispatch.journal import Journal
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, InputError, RegisterError
 from sender.register.base import CellChange, Register
+from sender.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +59,18 @@ class CycleReport:
 
     def summary(self) -> str:
         actifs = self.statuses.get(schema.ACTIF, 0)
-        parts = [_count(actifs, "adhérent actif", "adhérents actifs")]
+        parts = [plural(actifs, "adhérent actif", "adhérents actifs")]
         done = sum(1 for _plan, result in self.dispatched if result.complete)
         if done:
-            parts.append(_count(done, "alerte diffusée", "alertes diffusées"))
+            parts.append(plural(done, "alerte diffusée", "alertes diffusées"))
         if len(self.dispatched) > done:
-            parts.append(_count(len(self.dispatched) - done, "alerte en cours", "alertes en cours"))
+            parts.append(plural(len(self.dispatched) - done, "alerte en cours", "alertes en cours"))
         if self.refused:
-            parts.append(_count(len(self.refused), "alerte refusée", "alertes refusées"))
+            parts.append(plural(len(self.refused), "alerte refusée", "alertes refusées"))
         if self.write_error:
             parts.append(f"écriture reportée : {self.write_error}")
         return ", ".join(parts)
 
-
-def _count(number: int, singular: str, plural: str) -> str:
-    return f"{number} {singular if number < 2 else plural}"
 
 
 class Sender:

@@ -325,8 +325,7 @@ def test_check_lists_every_problem() -> None:
 
 
 def test_formula_guard_added_by_the_register_is_not_sent():
-    from sender.alerts._text import clean
-    from sender.textsafe import neutralise
+    from sender.text import clean, neutralise
 
     stored = neutralise("=2 hommes armés")
     assert stored.startswith("'")

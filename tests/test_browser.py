@@ -17,7 +17,7 @@ import pytest
 
 from sender.intake.app import create_app
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
-from tests.browser_support import new_register, rows, running
+from support.site import new_register, rows, running
 
 pytestmark = pytest.mark.browser
 

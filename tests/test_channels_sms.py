@@ -22,7 +22,7 @@ from sender.channels.base import (
 from sender.channels.sms import SmsChannel, check_sender_name, classify_error
 from sender.channels.smslength import sms_size
 from sender.errors import ConfigurationError
-from tests.emulators.smsgateway import SmsGatewayEmulator
+from support.emulators.smsgateway import SmsGatewayEmulator
 
 KEY = "xkeysib-secret-key-never-logged-abcdef"
 NUMBER = "+33612345678"

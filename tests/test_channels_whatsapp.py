@@ -29,7 +29,7 @@ from sender.channels.whatsapp import (
     classify_error,
     clean_parameter,
 )
-from tests.emulators.whatsapp import WhatsAppEmulator, graph_error
+from support.emulators.whatsapp import WhatsAppEmulator, graph_error
 
 TOKEN = "EAAG-secret-token-never-logged-0123456789"
 PHONE_ID = "106540352242922"

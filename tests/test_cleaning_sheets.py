@@ -4,11 +4,11 @@ from collections import Counter
 
 import pytest
 
-from bench.datasets import signups
 from sender.register.operations import clean_register
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.schema import COLUMNS, INSCRIPTIONS
-from tests.emulators.sheets import SheetsEmulator, local_client
+from support.datasets import signups
+from support.emulators.sheets import SheetsEmulator, local_client
 
 KEY = "1CleaningTenThousandSignupsKey_0123456789"
 

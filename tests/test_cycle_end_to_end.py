@@ -14,12 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.scenario import (
-    TimedWhatsAppEmulator,
-    alert_row,
-    quiet_console,
-    whatsapp_settings,
-)
 from sender import schema
 from sender.channels.outbox import OutboxChannel
 from sender.config import Settings
@@ -29,7 +23,13 @@ from sender.register.base import CellChange, Register
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
-from tests.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.sheets import SheetsEmulator, local_client
+from support.scenario import (
+    TimedWhatsAppEmulator,
+    alert_row,
+    quiet_console,
+    whatsapp_settings,
+)
 
 MEMBERS_CSV = """nom;entreprise;activite;commune;telephone
 Anne Rouvière;Boulangerie du Gévaudan;Alimentation;Marvejols;06 12 34 56 78

@@ -15,7 +15,7 @@ from sender.errors import RegisterUnavailable
 from sender.intake.app import MAX_BODY, create_app
 from sender.intake.validation import MESSAGES
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
-from tests.browser_support import (
+from support.site import (
     BuggyRegister,
     UnavailableRegister,
     build_fixture_site,

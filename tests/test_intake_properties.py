@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from sender.intake.app import create_app
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
-from sender.textsafe import is_formula
-from tests.browser_support import build_fixture_site, new_register, rows, running
+from sender.text import is_formula
+from support.site import build_fixture_site, new_register, rows, running
 
 FIELDS = ["nom", "entreprise", "activite", "commune", "telephone", "consentement", "site_web"]
 GOOD = {

@@ -13,7 +13,7 @@ from sender.intake.validation import (
     validate_unsubscribe,
 )
 from sender.schema import ACTIVITES, COLUMNS, DESINSCRIPTIONS, INSCRIPTIONS
-from sender.textsafe import is_formula
+from sender.text import is_formula
 
 MOMENT = datetime(2026, 3, 29, 3, 30, tzinfo=PARIS)  # just after the spring change
 GOOD = {

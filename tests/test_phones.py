@@ -2,7 +2,8 @@
 
 import pytest
 
-from sender.cleaning.phones import clean_phone, mask_phone
+from sender.cleaning.phones import clean_phone
+from sender.text import mask_phone
 
 MOBILE = "+33612345678"
 

@@ -13,8 +13,8 @@ from sender import schema
 from sender.errors import RegisterError
 from sender.register.base import CellChange, Register
 from sender.register.defaults import default_template_rows
-from sender.textsafe import neutralise
-from tests.emulators.sheets import SheetsEmulator, local_client
+from sender.text import neutralise
+from support.emulators.sheets import SheetsEmulator, local_client
 
 
 @dataclass

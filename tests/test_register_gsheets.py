@@ -14,8 +14,8 @@ from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange
 from sender.register.defaults import default_template_rows
 from sender.register.sheets.client import GoogleSheetsRegister, parse_sheet_key
-from sender.textsafe import neutralise
-from tests.emulators.sheets import Cell, SheetsEmulator, local_client
+from sender.text import neutralise
+from support.emulators.sheets import Cell, SheetsEmulator, local_client
 
 WRITE_KINDS = {"batch_update", "values_batch_update", "values_update", "values_append"}
 

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.scenario import (
+from sender import schema
+from sender.dispatch.journal import PENDING, SENT, Journal
+from sender.register.sqlite import SQLiteRegister
+from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     alerte_message_bin,
@@ -23,9 +26,6 @@ from bench.scenario import (
     sqlite_register,
     subprocess_env,
 )
-from sender import schema
-from sender.dispatch.journal import PENDING, SENT, Journal
-from sender.register.sqlite import SQLiteRegister
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="kill -9 needs a POSIX system")
 

@@ -18,13 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.scenario import (
-    AGENT,
-    alert_row,
-    prevention_alert,
-    quiet_console,
-    sqlite_register,
-)
 from sender import schema
 from sender.channels.outbox import OutboxChannel
 from sender.cli import main
@@ -36,8 +29,15 @@ from sender.register.base import CellChange, Register
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
-from sender.textsafe import is_formula
-from tests.emulators.sheets import Cell, SheetsEmulator, local_client
+from sender.text import is_formula
+from support.emulators.sheets import Cell, SheetsEmulator, local_client
+from support.scenario import (
+    AGENT,
+    alert_row,
+    prevention_alert,
+    quiet_console,
+    sqlite_register,
+)
 
 MEMBERS = 4
 

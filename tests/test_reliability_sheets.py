@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.scenario import (
+from sender import schema
+from sender.errors import RegisterUnavailable
+from sender.register.sheets.client import GoogleSheetsRegister
+from sender.runner import Sender
+from support.emulators.sheets import SheetsEmulator, local_client
+from support.scenario import (
     TimedWhatsAppEmulator,
     fill,
     mobile,
@@ -21,11 +26,6 @@ from bench.scenario import (
     quiet_console,
     whatsapp_settings,
 )
-from sender import schema
-from sender.errors import RegisterUnavailable
-from sender.register.sheets.client import GoogleSheetsRegister
-from sender.runner import Sender
-from tests.emulators.sheets import SheetsEmulator, local_client
 
 MEMBERS = 60
 WRITES = {"values_batch_update"}

@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.scenario import (
+from sender import schema
+from sender.register import operations
+from sender.register.sqlite import SQLiteRegister
+from sender.runner import Sender
+from sender.text import mask_phone
+from support.scenario import (
     TOKEN,
     TimedWhatsAppEmulator,
     alerte_message_bin,
@@ -25,11 +30,6 @@ from bench.scenario import (
     subprocess_env,
     whatsapp_settings,
 )
-from sender import schema
-from sender.cleaning.phones import mask_phone
-from sender.register import operations
-from sender.register.sqlite import SQLiteRegister
-from sender.runner import Sender
 
 MEMBERS = 12
 ABSENT = mobile(3)  # not on WhatsApp: a per-recipient failure with its number in the error

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.scenario import prevention_alert, quiet_console, sqlite_register
 from sender import schema
 from sender.alerts.compose import Composer, TemplateProblem
 from sender.alerts.rules import active_officers, check_alert
@@ -22,6 +21,7 @@ from sender.config import Settings
 from sender.dates import now
 from sender.register.base import CellChange
 from sender.runner import Sender
+from support.scenario import prevention_alert, quiet_console, sqlite_register
 
 SECRET = "s3cr3t-ne-doit-jamais-sortir-7f1c"
 SECRET_VAR = "ALERTE_SECRET_DE_TEST"

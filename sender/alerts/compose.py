@@ -13,7 +13,6 @@ from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
-from sender.alerts._text import clean, day, day_and_hour, fold, hour, one_line
 from sender.alerts.model import Alert, normalise_type
 from sender.alerts.sandbox import (
     MAX_INTERMEDIATE,
@@ -28,6 +27,7 @@ from sender.alerts.sandbox import (
 from sender.channels.base import OutgoingMessage
 from sender.channels.smslength import SmsSize, sms_size
 from sender.errors import AlerteError
+from sender.text import clean, day, day_and_hour, fold, hour, one_line
 
 __all__ = [
     "EMPTY_PARAMETER",

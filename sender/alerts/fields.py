@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sender.alerts._text import french_list, quote
 from sender.alerts.model import PREVENTION, normalise_precision, normalise_type
 from sender.schema import ALERT_TYPES, ESCROQUERIE_PRECISIONS
+from sender.text import french_list, quote, thousands
 
 MAX_DESCRIPTION = 1000
 MAX_LENGTHS = {  # other free-text columns: a longer value is a mistake (paste, wrong column)
@@ -96,19 +96,14 @@ class FieldChecks:
         description = values["description"]
         if len(description) > MAX_DESCRIPTION:
             self.motifs.append(
-                f"Champ « description » trop long : {_count(len(description))} caractères "
-                f"({_count(MAX_DESCRIPTION)} au maximum) ; résumer les faits."
+                f"Champ « description » trop long : {thousands(len(description))} caractères "
+                f"({thousands(MAX_DESCRIPTION)} au maximum) ; résumer les faits."
             )
         for column, limit in MAX_LENGTHS.items():
             if column == "precision" and alert_type == "escroquerie":
                 continue  # an unknown precision is already reported
             if len(values[column]) > limit:
                 self.motifs.append(
-                    f"Champ « {column} » trop long : {_count(len(values[column]))} caractères "
-                    f"({_count(limit)} au maximum)."
+                    f"Champ « {column} » trop long : {thousands(len(values[column]))} caractères "
+                    f"({thousands(limit)} au maximum)."
                 )
-
-
-def _count(number: int) -> str:
-    """1 000 000 with a no-break space between thousands, as French writes it."""
-    return f"{number:,}".replace(",", "\u00a0")

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from sender.alerts._text import fold, singular_words
 from sender.cleaning.communes import Commune
 from sender.schema import ALERT_TYPES, ESCROQUERIE_PRECISIONS, REFUSEE
+from sender.text import fold, singular_words
 
 # Verdicts of `check_alert`.
 VERDICT_ACCEPTED: Final = "à diffuser"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from sender.alerts._text import clean, fold
 from sender.alerts.model import Officer
+from sender.text import clean, fold
 
 _TRUTHY = frozenset(
     {"oui", "o", "vrai", "x", "1", "true", "yes", "y", "actif", "active", "ok"}

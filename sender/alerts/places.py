@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sender.alerts._text import clean, fold, quote
 from sender.alerts.fields import MAX_LENGTHS
 from sender.alerts.targeting import split_activities
 from sender.cleaning.communes import Commune, match_commune, split_names
+from sender.text import clean, fold, quote
 
 MAX_TARGET_COMMUNES = 160  # more names than Lozère has communes (152 + former ones listed once)
 MAX_TARGET_ACTIVITIES = 50

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sender.alerts._text import clean, fold, quote
 from sender.alerts.fields import MAX_DESCRIPTION, MAX_LENGTHS, FieldChecks
 from sender.alerts.model import (
     PREVENTION,
@@ -25,6 +24,7 @@ from sender.alerts.model import (
 from sender.alerts.officers import active_officers, is_truthy, normalise_identifiant
 from sender.alerts.places import MAX_TARGET_ACTIVITIES, MAX_TARGET_COMMUNES, PlaceChecks
 from sender.alerts.timing import CLOCK_SKEW, MAX_DELAY, DateChecks, aware
+from sender.text import clean, fold, quote
 
 __all__ = [
     "CLOCK_SKEW",

@@ -28,7 +28,7 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from sender.alerts._text import one_line
+from sender.text import one_line, thousands
 
 MAX_OUTPUT = 4000  # characters of a rendered text (SMS) or of one rendered parameter
 MAX_SOURCE = 10_000  # characters of a `texte` cell
@@ -55,9 +55,6 @@ class TooLong(Exception):
 
 # -- filters and tests offered to templates ----------------------------------------------------
 
-
-def _count(number: int) -> str:
-    return f"{number:,}".replace(",", "\u00a0")
 
 
 def _text(value: Any) -> str:
@@ -216,8 +213,8 @@ def compile_template(source: str) -> Any:
     """Check and compile one template; raises `Refused`, `TemplateSyntaxError`, `TooLong`."""
     if len(source) > MAX_SOURCE:
         raise Refused(
-            f"texte du modèle trop long ({_count(len(source))} caractères, "
-            f"{_count(MAX_SOURCE)} au plus)"
+            f"texte du modèle trop long ({thousands(len(source))} caractères, "
+            f"{thousands(MAX_SOURCE)} au plus)"
         )
     _check_tree(_ENV.parse(source))
     return _ENV.from_string(source)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sender.alerts._text import clean, fold, singular_words
 from sender.schema import ACTIF
+from sender.text import clean, fold, singular_words
 
 if TYPE_CHECKING:
     from sender.alerts.model import Alert

@@ -10,8 +10,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sender.alerts._text import clean, day, day_and_hour, duration, hour, quote
 from sender.dates import PARIS, DateError, elapsed, parse_datetime
+from sender.text import clean, day, day_and_hour, duration, hour, quote
 
 MAX_DELAY = timedelta(minutes=60)  # signalement − faits must be strictly under this
 CLOCK_SKEW = timedelta(minutes=5)  # tolerated « future » for dates typed from another clock

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sender.channels.base import BatchStopError, Channel, OutgoingMessage, SendResult
-from sender.cleaning.phones import mask_phone
+from sender.text import mask_phone
 
 PREVIEW_LENGTH = 90
 

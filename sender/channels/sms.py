@@ -25,8 +25,8 @@ from sender.channels.base import (
 )
 from sender.channels.http import HttpChannel
 from sender.channels.smslength import sms_size
-from sender.cleaning.phones import mask_phone
 from sender.errors import ConfigurationError
+from sender.text import mask_phone
 
 log = logging.getLogger(__name__)
 

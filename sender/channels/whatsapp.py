@@ -25,7 +25,8 @@ from sender.channels.base import (
     SendResult,
 )
 from sender.channels.http import HttpChannel
-from sender.cleaning.phones import mask_phone, whatsapp_recipient
+from sender.cleaning.phones import whatsapp_recipient
+from sender.text import mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from sender.text import fold
 
 _DATA = Path(__file__).parent.parent / "data" / "communes-lozere.json"
 POLICE_COMMUNE_CODES = frozenset({"48095"})  # Mende; every other commune is gendarmerie zone
@@ -22,15 +23,11 @@ class Commune:
 
 
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
-_SEPARATORS = re.compile(r"[\s\-'’_.,/]+")
 
 
 def normalise_name(name: str) -> str:
     """Key for comparing names: no accents, no case, no hyphens, `St` → `saint`."""
-    text = unicodedata.normalize("NFKD", name or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.replace("œ", "oe").replace("æ", "ae")
-    words = [w for w in _SEPARATORS.split(text) if w]
+    words = fold(name or "").split()
     words = [_ABBREVIATIONS.get(w, w) for w in words]
     return " ".join(words)
 

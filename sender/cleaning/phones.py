@@ -181,16 +181,6 @@ def clear_caches() -> None:
     _CANONICAL_CACHE.clear()
 
 
-def mask_phone(number: str) -> str:
-    """Mask a number for logs: `+33612345678` → `+33 6 •• •• •• 78`."""
-    digits = _DIGITS_ONLY.sub("", number or "")
-    if len(digits) < 4:
-        return "•" * len(digits)
-    if digits.startswith("33") and len(digits) == 11:
-        return f"+33 {digits[2]} •• •• •• {digits[-2:]}"
-    return f"+{digits[:2]} {'•' * (len(digits) - 4)} {digits[-2:]}"
-
-
 def whatsapp_recipient(e164: str) -> str:
     """WhatsApp Cloud API wants digits without the plus sign."""
     return e164.lstrip("+")

@@ -17,9 +17,6 @@ def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def plural(count: int, singular: str, plural: str) -> str:
-    return f"{count} {singular if count < 2 else plural}"
-
 
 def phone_cache(settings: Settings) -> PhoneCache:
     return PhoneCache(settings.journal.with_name("numeros.sqlite"))

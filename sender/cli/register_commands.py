@@ -9,9 +9,10 @@ from pathlib import Path
 from rich.table import Table as RichTable
 
 from sender import schema
-from sender.cli.common import err, out, phone_cache, plural, print_json
+from sender.cli.common import err, out, phone_cache, print_json
 from sender.config import Settings
 from sender.register import open_register, operations
+from sender.text import plural
 
 
 def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sender.dispatch.report import DispatchReport, french_seconds
+from sender.dispatch.report import DispatchReport
+from sender.text import seconds
 
 
 class ProgressView:
@@ -63,7 +64,7 @@ class ProgressView:
         table.add_row("Échecs", str(report.failed))
         table.add_row("Reportés", str(report.deferred))
         table.add_row("Non envoyés", str(report.not_sent))
-        table.add_row("Durée", french_seconds(report.elapsed))
+        table.add_row("Durée", seconds(report.elapsed))
         self.console.print(table)
         if report.busy or report.stopped_reason:
             reason = report.stopped_reason or ""

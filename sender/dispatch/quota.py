@@ -8,8 +8,8 @@ the remaining quota. Recipients beyond it are deferred (policy « reporter ») o
 from __future__ import annotations
 
 from sender.dispatch.journal import Journal
-from sender.dispatch.report import plural
 from sender.errors import ConfigurationError
+from sender.text import plural
 
 POLICIES = ("reporter", "sms")
 WINDOW_SECONDS = 24 * 3600

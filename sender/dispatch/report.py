@@ -4,27 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sender.text import plural, seconds
+
 BUSY_REASON = "déjà en cours d'envoi par un autre processus"
-
-
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """`1 destinataire`, `3 destinataires` (French: 0 and 1 take the singular).
-
-    Without `plural_form`, every word gets an « s » (`non envoyé` → `non envoyés` is wrong, so
-    pass the plural explicitly for phrases).
-    """
-    if count <= 1:
-        return f"{count} {singular}"
-    word = plural_form or " ".join(part + "s" for part in singular.split(" "))
-    return f"{count} {word}"
-
-
-def french_seconds(seconds: float) -> str:
-    """`12,3 s`, `2 min 05 s`."""
-    if seconds < 60:
-        return f"{seconds:.1f} s".replace(".", ",")
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 @dataclass
@@ -78,7 +60,7 @@ class DispatchReport:
             parts.append(plural(self.not_sent, "non envoyé", "non envoyés"))
         line = (
             f"Alerte {self.alert_id} : {plural(self.recipients, 'destinataire')}, "
-            f"{', '.join(parts)} — {french_seconds(self.elapsed)}."
+            f"{', '.join(parts)} — {seconds(self.elapsed)}."
         )
         if self.stopped_reason:
             line += f" Envoi arrêté : {self.stopped_reason}"

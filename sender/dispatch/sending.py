@@ -7,25 +7,16 @@ the journal, with a `stop_reason` when the whole batch must stop.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from sender.channels.base import Channel, ChannelError, Scope
-from sender.cleaning.phones import mask_phone
 from sender.dispatch.journal import FAILED, GAVE_UP, SENT, Outcome
 from sender.dispatch.messages import Compose
 from sender.dispatch.quota import FALLBACK, PRIMARY
 from sender.errors import AlerteError
+from sender.text import mask_numbers, mask_phone
 
 log = logging.getLogger("sender.dispatch.dispatcher")  # logs as part of the dispatcher
-
-_PHONE_LIKE = re.compile(r"\+?\d[\d .]{7,}\d")
-
-
-def mask_numbers(text: str) -> str:
-    """Mask anything that looks like a phone number in a text bound for logs or the register."""
-    return _PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), text)
-
 
 @dataclass(frozen=True, slots=True)
 class Attempt:

@@ -30,9 +30,10 @@ from sender.intake.forms import (
     FormSpec,
 )
 from sender.intake.ratelimit import SlidingWindowLimiter
-from sender.intake.responses import HTML, NO_STORE, Response, scrub
+from sender.intake.responses import HTML, NO_STORE, Response
 from sender.intake.static import content_type, decode_path, locate
 from sender.register.base import Register
+from sender.text import mask_numbers
 
 __all__ = [
     "CSP",
@@ -48,7 +49,6 @@ __all__ = [
     "IntakeApp",
     "Response",
     "create_app",
-    "scrub",
 ]
 
 log = logging.getLogger("sender.intake")
@@ -120,7 +120,7 @@ class IntakeApp(FormHandling):
             log.error(
                 "Erreur interne du serveur de formulaire (%s) :\n%s",
                 type(exc).__name__,
-                scrub("".join(traceback.format_exception(exc))),
+                mask_numbers("".join(traceback.format_exception(exc))),
             )
             response = self._message(
                 500,

@@ -22,10 +22,11 @@ import jinja2
 from sender.errors import AlerteError
 from sender.intake import pages
 from sender.intake.ratelimit import SlidingWindowLimiter
-from sender.intake.responses import Answers, Response, masked, scrub
+from sender.intake.responses import Answers, Response
 from sender.intake.validation import FormOutcome, validate_signup, validate_unsubscribe
 from sender.register.base import Register
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
+from sender.text import mask_numbers, mask_phone
 
 log = logging.getLogger("sender.intake")
 
@@ -150,13 +151,15 @@ class FormHandling(Answers):
             log.warning(
                 "Formulaire %s : registre indisponible (%s) ; rien n’a été écrit.",
                 spec.name,
-                scrub(exc.message),
+                mask_numbers(exc.message),
             )
             response = self._form_page(503, spec, outcome.values, {"registre": REGISTER_DOWN})
             response.headers = [("Retry-After", "120")]
             return response
         log.info(
-            "Formulaire %s enregistré (%s).", spec.name, masked(outcome.row.get("telephone", ""))
+            "Formulaire %s enregistré (%s).",
+            spec.name,
+            mask_phone(outcome.row.get("telephone", "")),
         )
         return self._redirect(303, spec.thanks)
 
@@ -182,7 +185,7 @@ class FormHandling(Answers):
                 activites=list(ACTIVITES),
             )
         except (jinja2.TemplateError, OSError) as exc:
-            log.error("Gabarit %s illisible : %s", spec.template, scrub(str(exc)))
+            log.error("Gabarit %s illisible : %s", spec.template, mask_numbers(str(exc)))
             return self._message(
                 status,
                 "Formulaire à corriger" if status == 400 else "Service indisponible",

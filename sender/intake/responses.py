@@ -8,7 +8,6 @@ from html import escape
 from pathlib import Path
 from typing import Final
 
-from sender.cleaning.phones import clean_phone, mask_phone
 from sender.intake import pages
 
 NO_STORE: Final = "no-store"
@@ -23,17 +22,6 @@ class Response:
     content_type: str = HTML
     cache: str = NO_STORE
     headers: list[tuple[str, str]] | None = None
-
-
-def scrub(text: str) -> str:
-    """Mask anything that looks like a phone number (for logs)."""
-    return _PHONE_LIKE.sub(lambda m: masked(m.group(0)), text)
-
-
-def masked(typed: str) -> str:
-    """A typed phone number as shown in logs (« +33 6 •• •• •• 32 »)."""
-    result = clean_phone(typed) if typed else None
-    return mask_phone(result.numero if result and result.numero else typed)
 
 
 class Answers:

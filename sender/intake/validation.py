@@ -18,7 +18,7 @@ from sender import dates
 from sender.cleaning.communes import match_commune
 from sender.cleaning.phones import clean_phone
 from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
-from sender.textsafe import neutralise
+from sender.text import neutralise
 
 CONSENT_VERSION: Final = "v1"
 HONEYPOT: Final = "site_web"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from sender.errors import InputError
+from sender.text import fold
 
 MAX_ROWS = 200_000
 
@@ -21,14 +21,12 @@ _ALIASES = {
     "activite": "activite", "metier": "activite", "corporation": "activite",
     "nom et prenom": "nom", "nom prenom": "nom",
     "raison sociale": "entreprise", "societe": "entreprise",
-    "date": "horodatage", "date d'inscription": "horodatage",
+    "date": "horodatage", "date d inscription": "horodatage",
 }
 
 
 def header_key(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text or ""))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().strip()
-    return " ".join(text.replace("_", " ").replace("-", " ").split())
+    return fold(str(text or ""))
 
 
 def map_headers(headers: Sequence[str], columns: Sequence[str]) -> dict[int, str]:

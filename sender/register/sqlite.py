@@ -18,7 +18,7 @@ from sender.register.base import CellChange, InitReport, Register, Row, Table
 from sender.register.defaults import default_template_rows
 from sender.register.ids import numeric_id
 from sender.storage import Trouble, classify, open_wal, table_names, transaction
-from sender.textsafe import neutralise
+from sender.text import neutralise
 
 _MARKER_TABLE = "_registre"
 _FORMAT = "alerte-message/1"

@@ -47,7 +47,7 @@ from sender.register.sheets.rows import (
     table_of,
 )
 from sender.register.sheets.session import SheetsSession
-from sender.textsafe import neutralise
+from sender.text import neutralise
 
 __all__ = ["SHEETS_SCOPE", "GoogleSheetsRegister", "column_letter", "parse_sheet_key"]
 

@@ -14,7 +14,7 @@ from sender.register.defaults import default_template_rows
 from sender.register.sheets.a1 import column_letter, quote_tab
 from sender.register.sheets.formatting import format_requests
 from sender.register.sheets.rows import header_positions
-from sender.textsafe import neutralise
+from sender.text import neutralise
 
 METADATA_FIELDS = (
     "spreadsheetId,properties.title,"

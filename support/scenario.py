@@ -25,7 +25,7 @@ from sender.config import Settings
 from sender.register.base import Register
 from sender.register.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
 from sender.register.sqlite import SQLiteRegister
-from tests.emulators.whatsapp import Request, WhatsAppEmulator
+from support.emulators.whatsapp import Request, WhatsAppEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "jeton-secret-de-bench-0123456789"
