@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 from sender import schema
-from sender.dispatch.journal import SENT, Journal
+from sender.dispatch.journal import Journal
+from sender.dispatch.states import SENT
 from sender.register.sqlite import SQLiteRegister
 from support.scenario import (
     TimedWhatsAppEmulator,

@@ -53,6 +53,11 @@ class Settings:
     max_attempts: int = 5
     form_posts_per_minute: int = 10
 
+    @property
+    def phone_cache_path(self) -> Path:
+        """The memo of cleaned numbers (`PhoneCache`), beside the journal."""
+        return self.journal.with_name("numeros.sqlite")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

@@ -1,14 +1,16 @@
-"""One sender cycle: read the register once, clean, check alerts, dispatch, write back.
+"""The sender cycle's decisions, without any I/O: what to do with one read of the register.
 
-Google Sheets requests per cycle: one `batchGet`; one `batchUpdate` before dispatching (cleaning
-results, refusals, « en cours ») and one after (results, heartbeat). A cycle with nothing new
-costs the read only; the heartbeat in `Etat` is refreshed at most every `heartbeat_seconds`.
+From the tables of one read, `Planner.snapshot` cleans the sign-ups and plans every `Alertes`
+row (verdict, motif, messages per channel, recipients); `Planner.plan_one` plans a single row
+with a forced status (`apercu`). The cell functions turn plans and dispatch reports into the
+register changes: refusals and « en cours » before any send (`triage`), results after the
+dispatch (`result_cells`), the `Etat` heartbeat (`heartbeat_cells`). `CycleReport` records
+what a cycle did and words its one-line summary. `runner.Sender` reads the register, sends and
+writes.
 """
 
 from __future__ import annotations
 
-import logging
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,23 +18,23 @@ from datetime import datetime
 from sender import schema
 from sender.alerts.compose import ComposedMessage, Composer, TemplateProblem
 from sender.alerts.model import Alert, Verdict
-from sender.alerts.rules import active_officers, check_alert
+from sender.alerts.officers import active_officers
+from sender.alerts.rules import check_alert
 from sender.alerts.targeting import Member, member_from_row, select_recipients
 from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, clean_inscriptions
 from sender.cleaning.phones import clean_phone
 from sender.dates import format_french
-from sender.dates import now as paris_now
-from sender.register.base import CellChange, Register, Row, Table
+from sender.dispatch.report import DispatchReport
+from sender.errors import InputError
+from sender.register.base import CellChange, Row, Table
 from sender.register.ids import next_free_id
-
-log = logging.getLogger(__name__)
+from sender.text import plural
 
 ALL_TABS = (
     schema.INSCRIPTIONS, schema.DESINSCRIPTIONS, schema.ALERTES, schema.MODELES,
     schema.HABILITATIONS, schema.ETAT,
 )
-IGNORED = "ignorée"
-RESUMING_STATUSES = {"en cours"}
+RESUMING_STATUSES = {schema.EN_COURS}
 
 
 @dataclass
@@ -47,7 +49,6 @@ class AlertPlan:
     recipients: list[Member] = field(default_factory=list)
     messages: dict[str, ComposedMessage] = field(default_factory=dict)
     error: bool = False  # template problem: statut « erreur » rather than « refusée »
-    resuming: bool = False
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -64,8 +65,17 @@ class Snapshot:
 
     tables: dict[str, Table]
     cleaning: CleaningReport
-    members: list[Member]
     plans: list[AlertPlan]
+
+
+@dataclass
+class _Context:
+    """What every alert row is checked and planned against."""
+
+    cleaning: CleaningReport
+    members: list[Member]
+    officers: Mapping[str, object]
+    composer: Composer
 
 
 def _alert_ids(rows: Iterable[Row]) -> tuple[dict[int, str], list[CellChange]]:
@@ -119,12 +129,8 @@ class Planner:
     def snapshot(
         self, tables: dict[str, Table], now: datetime
     ) -> tuple[Snapshot, list[CellChange]]:
-        cleaning = clean_inscriptions(
-            tables[schema.INSCRIPTIONS], tables[schema.DESINSCRIPTIONS], phone=self.phone
-        )
-        members = members_after_cleaning(tables[schema.INSCRIPTIONS], cleaning)
-        officers = active_officers(r.values for r in tables[schema.HABILITATIONS].rows)
-        composer = Composer(r.values for r in tables[schema.MODELES].rows)
+        """Plans for every alert row, and the changes to write: cleaning results, new ids."""
+        context = self._context(tables)
         alert_rows = tables[schema.ALERTES].rows
         ids, id_changes = _alert_ids(alert_rows)
         seen: set[str] = set()
@@ -133,30 +139,50 @@ class Planner:
             alert_id = ids[row.key]
             duplicate = alert_id in seen
             seen.add(alert_id)
-            plans.append(self._plan(row, alert_id, duplicate, officers, composer, members, now))
-        changes = list(cleaning.changes) + id_changes
-        return Snapshot(tables, cleaning, members, plans), changes
+            plans.append(self._plan(row, alert_id, context, now, duplicate=duplicate))
+        changes = list(context.cleaning.changes) + id_changes
+        return Snapshot(tables, context.cleaning, plans), changes
+
+    def plan_one(
+        self, tables: dict[str, Table], alert_id: str, now: datetime, *, status: str
+    ) -> AlertPlan:
+        """The plan of the first row with this id, as if its status were `status`."""
+        wanted = alert_id.strip()
+        row = next((r for r in tables[schema.ALERTES].rows if r.get("id").strip() == wanted), None)
+        if row is None:
+            raise InputError(f"Aucune alerte avec l'identifiant « {alert_id} ».")
+        return self._plan(row, wanted, self._context(tables), now, forced_status=status)
+
+    def _context(self, tables: dict[str, Table]) -> _Context:
+        cleaning = clean_inscriptions(
+            tables[schema.INSCRIPTIONS], tables[schema.DESINSCRIPTIONS], phone=self.phone
+        )
+        return _Context(
+            cleaning,
+            members_after_cleaning(tables[schema.INSCRIPTIONS], cleaning),
+            active_officers(r.values for r in tables[schema.HABILITATIONS].rows),
+            Composer(r.values for r in tables[schema.MODELES].rows),
+        )
 
     def _plan(
         self,
         row: Row,
         alert_id: str,
-        duplicate: bool,
-        officers: Mapping[str, object],
-        composer: Composer,
-        members: list[Member],
+        context: _Context,
         now: datetime,
+        *,
+        duplicate: bool = False,
+        forced_status: str | None = None,
     ) -> AlertPlan:
         values = dict(row.values)
+        if forced_status is not None:
+            values["statut"] = forced_status
         status = values.get("statut", "").strip().lower()
         resuming = status in RESUMING_STATUSES
         if resuming:
-            if self.has_started(alert_id):
-                values["statut"] = schema.A_DIFFUSER
-            else:
-                # « en cours » typed by hand, or a crash before the first send: check afresh.
-                values["statut"] = schema.A_DIFFUSER
-                resuming = False
+            values["statut"] = schema.A_DIFFUSER
+            # « en cours » typed by hand, or a crash before the first send: check afresh.
+            resuming = self.has_started(alert_id)
         if duplicate and status in (schema.A_DIFFUSER, "a diffuser"):
             return AlertPlan(
                 row, alert_id, schema.REFUSEE,
@@ -164,20 +190,21 @@ class Planner:
                 "identifiant unique à cette alerte.",
             )
         verdict: Verdict = check_alert(
-            values, officers=officers, now=now, stale_hours=1e9 if resuming else self.stale_hours
+            values, officers=context.officers, now=now,
+            stale_hours=1e9 if resuming else self.stale_hours,
         )
         if not verdict.accepted or verdict.alert is None:
             return AlertPlan(row, alert_id, verdict.verdict, verdict.motif)
         alert = verdict.alert
         alert.id = alert_id
-        plan = AlertPlan(row, alert_id, schema.A_DIFFUSER, alert=alert, resuming=resuming)
+        plan = AlertPlan(row, alert_id, schema.A_DIFFUSER, alert=alert)
         try:
             for channel in self.channels:
-                plan.messages[channel] = composer.compose(alert, channel)
+                plan.messages[channel] = context.composer.compose(alert, channel)
         except TemplateProblem as problem:
             plan.verdict, plan.motif, plan.error = schema.REFUSEE, problem.message, True
             return plan
-        plan.recipients = select_recipients(alert, members)
+        plan.recipients = select_recipients(alert, context.members)
         if not plan.recipients:
             plan.verdict = schema.REFUSEE
             plan.motif = (
@@ -185,6 +212,39 @@ class Planner:
                 "élargir la cible."
             )
         return plan
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for the terminal and the `Etat` tab."""
+
+    started: datetime
+    rows: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    cleaning_changes: int = 0
+    refused: list[AlertPlan] = field(default_factory=list)
+    dispatched: list[tuple[AlertPlan, DispatchReport]] = field(default_factory=list)
+    writes: int = 0
+    write_error: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One French line, for the terminal and `dernier_bilan` in `Etat`."""
+        actifs = self.statuses.get(schema.ACTIF, 0)
+        parts = [plural(actifs, "adhérent actif", "adhérents actifs")]
+        done = sum(1 for _plan, result in self.dispatched if result.complete)
+        if done:
+            parts.append(plural(done, "alerte diffusée", "alertes diffusées"))
+        if len(self.dispatched) > done:
+            parts.append(plural(len(self.dispatched) - done, "alerte en cours", "alertes en cours"))
+        if self.refused:
+            parts.append(plural(len(self.refused), "alerte refusée", "alertes refusées"))
+        if self.write_error:
+            parts.append(f"écriture reportée : {self.write_error}")
+        return ", ".join(parts)
+
+
+# -- cell changes -------------------------------------------------------------------------
 
 
 def alert_cells(row: Row, **values: object) -> list[CellChange]:
@@ -196,21 +256,73 @@ def alert_cells(row: Row, **values: object) -> list[CellChange]:
     ]
 
 
-def refusal_cells(plan: AlertPlan, now: datetime) -> list[CellChange]:
+def refusal_cells(plan: AlertPlan) -> list[CellChange]:
     status = schema.ERREUR if plan.error else schema.REFUSEE
     return alert_cells(plan.row, statut=status, motif=plan.motif, destinataires=0)
 
 
+def in_progress_cells(plan: AlertPlan) -> list[CellChange]:
+    """« en cours » with the number of recipients, written before the first send."""
+    return alert_cells(
+        plan.row, statut=schema.EN_COURS, motif="", destinataires=len(plan.recipients)
+    )
+
+
+@dataclass
+class Triage:
+    """The plans of one snapshot sorted for the cycle, with the cells to write before sending."""
+
+    refused: list[AlertPlan] = field(default_factory=list)
+    ready: list[AlertPlan] = field(default_factory=list)
+    changes: list[CellChange] = field(default_factory=list)
+
+
+def triage(plans: Iterable[AlertPlan]) -> Triage:
+    """Refused plans get their refusal cells, plans to dispatch their « en cours » cells; the
+    others (drafts, already sent…) are left alone."""
+    result = Triage()
+    for plan in plans:
+        if plan.verdict == schema.REFUSEE:
+            result.changes += refusal_cells(plan)
+            result.refused.append(plan)
+        elif plan.verdict == schema.A_DIFFUSER:
+            result.changes += in_progress_cells(plan)
+            result.ready.append(plan)
+    return result
+
+
+def result_cells(plan: AlertPlan, result: DispatchReport, now: datetime) -> list[CellChange]:
+    """The alert row after its dispatch: « diffusée », still « en cours », or « erreur »."""
+    if result.busy:
+        return []
+    reasons = " ; ".join(result.failure_lines()[:5])
+    if result.stopped_reason:
+        status = schema.ERREUR
+        motif = f"Envoi arrêté : {result.stopped_reason}"
+    elif result.complete:
+        status = schema.DIFFUSEE
+        motif = f"Échecs : {reasons}" if result.failed else ""
+    else:
+        status = schema.EN_COURS
+        motif = " ".join(result.notes) or "Envoi à reprendre au prochain passage."
+    cells: dict[str, object] = {
+        "statut": status,
+        "motif": motif,
+        "destinataires": result.recipients,
+        "envoyes": result.sent,
+        "echecs": result.failed,
+    }
+    if status == schema.DIFFUSEE:
+        cells["diffusee_le"] = format_french(now)
+    return alert_cells(plan.row, **cells)
+
+
 def heartbeat_cells(
-    etat: Table, summary: str, now: datetime
+    etat: Table, summary: str, now: datetime, host: str
 ) -> tuple[list[CellChange], list[dict[str, str]]]:
     """Etat rows `dernier_passage`, `dernier_bilan`, `hote`: updates, or rows to append."""
-    wanted = {
-        "dernier_passage": format_french(now),
-        "dernier_bilan": summary,
-        "hote": socket.gethostname(),
-    }
     stamp = format_french(now)
+    wanted = {"dernier_passage": stamp, "dernier_bilan": summary, "hote": host}
     changes: list[CellChange] = []
     present: set[str] = set()
     for row in etat.rows:
@@ -224,16 +336,3 @@ def heartbeat_cells(
         {"cle": k, "valeur": v, "mis_a_jour": stamp} for k, v in wanted.items() if k not in present
     ]
     return changes, missing
-
-
-def default_state_rows(now: datetime | None = None) -> list[dict[str, str]]:
-    stamp = format_french(now or paris_now())
-    return [
-        {"cle": "dernier_passage", "valeur": "jamais", "mis_a_jour": stamp},
-        {"cle": "dernier_bilan", "valeur": "", "mis_a_jour": stamp},
-        {"cle": "hote", "valeur": "", "mis_a_jour": stamp},
-    ]
-
-
-def register_tables(register: Register) -> dict[str, Table]:
-    return register.read(ALL_TABS)

@@ -1,4 +1,4 @@
-"""Tab names, column headers and status vocabularies of the register (DESIGN.md §4).
+"""Tab names, column headers and status vocabularies of the register (see docs/architecture.md).
 
 Headers are French because CMA staff and officers read them in the sheet.
 """
@@ -50,7 +50,6 @@ INSCRIPTION_STATUSES: Final = (ACTIF, INVALIDE, DOUBLON, DESINSCRIT)
 SOURCE_FORMULAIRE: Final = "formulaire"
 SOURCE_IMPORT: Final = "import"
 SOURCE_SAISIE: Final = "saisie"
-SOURCES: Final = (SOURCE_FORMULAIRE, SOURCE_IMPORT, SOURCE_SAISIE)
 
 # Alert statuses.
 BROUILLON: Final = "brouillon"
@@ -66,8 +65,6 @@ ESCROQUERIE_PRECISIONS: Final = (
     "faux moyen de paiement", "fausse qualité", "rendez-moi", "autre",
 )
 TARGET_ZONES: Final = ("toutes", "police", "gendarmerie")
-ZONES: Final = ("police", "gendarmerie")
-CHANNELS: Final = ("whatsapp", "sms", "outbox")
 
 # Trades offered in the signup form and as a drop-down in the sheet.
 ACTIVITES: Final = (

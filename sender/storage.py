@@ -8,7 +8,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from itertools import count
 from pathlib import Path
+
+from sender.errors import RetryPolicy
+
+_WAL_SWITCH = RetryPolicy(base_delay=0.01, max_delay=0.25)  # bounded by busy_timeout, not attempts
 
 
 class Trouble(Enum):
@@ -52,8 +57,7 @@ def open_wal(
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         deadline = time.monotonic() + busy_timeout
-        pause = 0.01
-        while True:
+        for attempt in count(1):
             try:
                 check(conn, table_names(conn))
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -62,8 +66,7 @@ def open_wal(
             except sqlite3.OperationalError as exc:
                 if classify(exc) is not Trouble.BUSY or time.monotonic() > deadline:
                     raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
+            time.sleep(_WAL_SWITCH.delay(attempt))
     except BaseException:
         conn.close()
         raise

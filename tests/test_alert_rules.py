@@ -8,14 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sender.alerts import (
-    Officer,
-    Verdict,
-    active_officers,
-    check_alert,
-    normalise_precision,
-    normalise_type,
-)
+from sender.alerts.model import Officer, Verdict, normalise_precision, normalise_type
+from sender.alerts.officers import active_officers
+from sender.alerts.rules import check_alert
 from sender.dates import PARIS
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=PARIS)

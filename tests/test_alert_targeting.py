@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sender.alerts import Alert, Member, member_from_row, select_recipients, split_activities
+from sender.alerts.model import Alert
+from sender.alerts.targeting import (
+    Member,
+    member_from_row,
+    select_recipients,
+    split_activities,
+)
 from sender.cleaning.communes import match_commune
 
 MENDE = "48095"
@@ -113,6 +119,7 @@ def test_member_from_row_rejects(row: dict[str, str]) -> None:
     assert member_from_row(row) is None
 
 
+@pytest.mark.slow
 def test_hundred_thousand_members_single_pass() -> None:
     activities = ["Tabac, presse", "Café, hôtel, restaurant", "boulangerie", "Autre", "Bâtiment"]
     members = [

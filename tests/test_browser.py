@@ -133,11 +133,12 @@ def type_into(page, selector: str, text: str) -> None:
     page.keyboard.type(text)
 
 
-def check_axe(page, label: str) -> int:
+def axe_violations(page, label: str) -> str:
+    """axe-core's report on the page, empty when it finds no violation."""
     results = axe_module.Axe().run(page)
-    if results.violations_count:
-        print(f"\n--- axe-core : {label} ({page.url}) ---\n{results.generate_report()}")
-    return results.violations_count
+    if not results.violations_count:
+        return ""
+    return f"axe-core : {label} ({page.url})\n{results.generate_report()}"
 
 
 def built_pages(site: Path) -> list[str]:
@@ -209,7 +210,8 @@ def test_empty_submission_shows_french_messages_and_a_reachable_summary(page, ba
     link.focus()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement && document.activeElement.id") == target[1:]
-    assert check_axe(page, "inscription, erreurs") == 0
+    report = axe_violations(page, "inscription, erreurs")
+    assert report == "", report
 
 
 def test_landline_is_refused_next_to_the_field_and_values_are_kept(page, base_url, register):
@@ -253,7 +255,8 @@ def test_unsubscribe(page, base_url, register):
     assert "Indiquez le numéro de mobile qui reçoit les alertes." in error_near(
         page, f"{form} [name=telephone]"
     )
-    assert check_axe(page, "désinscription, erreurs") == 0
+    report = axe_violations(page, "désinscription, erreurs")
+    assert report == "", report
     type_into(page, f"{form} [name=telephone]", "06 12 34 56 78")
     page.click(f"{form} [type=submit]")
     page.wait_for_url("**/merci-desinscription/")
@@ -267,17 +270,18 @@ def test_every_built_page_passes_axe(page, base_url, built_site):
     for path in built_pages(built_site):
         response = page.goto(base_url + path)
         assert response is not None and response.status == 200, path
-        count = check_axe(page, path)
-        if count:
-            failures[path] = count
-    assert failures == {}, f"violations axe-core par page : {failures}"
+        report = axe_violations(page, path)
+        if report:
+            failures[path] = report
+    assert failures == {}, "\n\n".join(failures.values())
 
 
 def test_missing_page_is_the_french_404(page, base_url):
     response = page.goto(base_url + "/page-qui-n-existe-pas/")
     assert response is not None and response.status == 404
     assert "introuvable" in page.content()
-    assert check_axe(page, "404") == 0
+    report = axe_violations(page, "404")
+    assert report == "", report
 
 
 def test_screenshots_at_360x800(page, base_url):

@@ -1,12 +1,14 @@
-"""make_channel / make_fallback_sms: the right adapter, French messages for missing settings."""
+"""make_channel / make_fallback_sms / ConfiguredChannels: the right adapter, French messages for
+missing settings, and what only WhatsApp has (SMS fallback, daily limit)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from sender.channels.factory import make_channel, make_fallback_sms
+from sender.channels.factory import ConfiguredChannels, make_channel, make_fallback_sms
 from sender.channels.outbox import OutboxChannel
 from sender.channels.sms import SmsChannel
 from sender.channels.whatsapp import WhatsAppChannel
@@ -72,3 +74,23 @@ def test_invalid_sender_name_is_a_configuration_error():
     with pytest.raises(ConfigurationError) as caught:
         make_fallback_sms(Settings(sms_api_key="k", sms_sender="Alerte Lozère 48"))
     assert "SMS_EXPEDITEUR" in caught.value.message
+
+
+def test_only_whatsapp_has_an_sms_fallback_and_a_daily_limit():
+    sms = ConfiguredChannels(Settings(channel="sms", sms_api_key="k", daily_limit=7))
+    assert sms.fallback is None and sms.daily_limit is None
+    assert sms.names() == ("sms",)
+    whatsapp = Settings(channel="whatsapp", whatsapp_token="tok", whatsapp_phone_id="123",
+                        sms_api_key="k", daily_limit=7)
+    channels = ConfiguredChannels(whatsapp)
+    assert isinstance(channels.fallback, SmsChannel) and channels.daily_limit == 7
+    assert channels.names() == ("whatsapp", "sms")
+    assert ConfiguredChannels(replace(whatsapp, sms_fallback=False)).names() == ("whatsapp",)
+    channels.close()
+
+
+def test_channels_are_built_only_when_used():
+    channels = ConfiguredChannels(Settings(channel="whatsapp"))  # no token: `verifier` still works
+    with pytest.raises(ConfigurationError, match="WHATSAPP_TOKEN"):
+        _ = channels.primary
+    channels.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -130,9 +129,9 @@ def test_clean_parameter_examples():
     assert clean_parameter("ligne 1\nligne 2\tfin") == "ligne 1 ligne 2 fin"
     assert clean_parameter("a\r\n\r\nb") == "a b"
     assert clean_parameter("a     b") == "a b"
-    assert clean_parameter("a    b") == "a    b"  # four spaces are allowed
-    assert clean_parameter("  ") == "—"
-    assert clean_parameter(None) == "—"
+    assert clean_parameter("a    b") == "a b"
+    assert clean_parameter("  ") == "-"
+    assert clean_parameter(None) == "-"
     long = clean_parameter("é" * 3000)
     assert len(long) == MAX_PARAMETER_LENGTH
     assert long.endswith("…")
@@ -351,6 +350,7 @@ def test_rate_limit_answer_slows_the_channel_down(wa, sleeps):
     assert wa.accepted_count(NUMBER) == 1
 
 
+@pytest.mark.slow
 def test_server_rate_limit_is_absorbed_by_slowing_down():
     with WhatsAppEmulator(token=TOKEN, phone_number_id=PHONE_ID,
                           rate_limit=60, rate_burst=5) as wa:
@@ -376,6 +376,7 @@ def test_server_rate_limit_is_absorbed_by_slowing_down():
 # -- throughput and exactly-once -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_2000_messages_exactly_once_at_500_per_second():
     count = 2000
     with WhatsAppEmulator(token=TOKEN, phone_number_id=PHONE_ID,
@@ -385,15 +386,9 @@ def test_2000_messages_exactly_once_at_500_per_second():
             wa, rate_per_second=500.0, retry=RetryPolicy(10, base_delay=0.05, max_delay=0.5)
         )
         targets = numbers(count)
-        started = time.perf_counter()
         with ThreadPoolExecutor(32) as pool:
             results = list(pool.map(lambda n: channel.deliver(message(n)), targets))
-        elapsed = time.perf_counter() - started
         channel.close()
-        print(
-            f"\n2000 WhatsApp messages: {elapsed:.2f} s ({count / elapsed:.0f} msg/s), "
-            f"{wa.connections} connections, {wa.rate_limited} answers 130429"
-        )
         assert len(results) == count
         assert len({r.message_id for r in results}) == count
         assert len(wa.accepted) == count
@@ -401,6 +396,7 @@ def test_2000_messages_exactly_once_at_500_per_second():
         assert wa.connections <= 64  # keep-alive: connections are reused
 
 
+@pytest.mark.slow
 def test_random_faults_still_deliver_each_message_exactly_once():
     count = 400
     with WhatsAppEmulator(token=TOKEN, phone_number_id=PHONE_ID) as wa:

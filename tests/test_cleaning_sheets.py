@@ -19,6 +19,7 @@ def emulator():
         yield running
 
 
+@pytest.mark.slow
 def test_ten_thousand_signups_one_read_one_write_then_no_write(emulator):
     headers = list(COLUMNS[INSCRIPTIONS])
     rows = [[row.get(h, "") for h in headers] for row in signups(10_000)]

@@ -18,6 +18,7 @@ from sender import schema
 from sender.channels.outbox import OutboxChannel
 from sender.config import Settings
 from sender.dates import format_french, now
+from sender.errors import InputError
 from sender.register import operations
 from sender.register.base import CellChange, Register
 from sender.register.sheets.client import GoogleSheetsRegister
@@ -159,6 +160,20 @@ def test_refused_alert_corrected_by_the_officer_is_sent_at_the_next_cycle(local)
     assert fixed["statut"] == schema.DIFFUSEE and fixed["motif"] == ""
     recipients = [m["recipient"] for m in _outbox(settings) if m["alert_id"] == "2"]
     assert sorted(recipients) == sorted(ACTIVE)
+
+
+def test_preview_plans_a_draft_as_if_it_were_to_send_and_writes_nothing(local):
+    register, sender, settings = local
+    before = register.read([schema.ALERTES])[schema.ALERTES].as_dicts()
+    plan = sender.preview("4")
+    assert (plan.alert_id, plan.verdict, plan.motif) == ("4", schema.A_DIFFUSER, "")
+    assert sorted(plan.messages) == ["sms", "whatsapp"]
+    assert "Brouillon en cours de rédaction" in plan.messages["sms"].text
+    assert sorted(m.numero for m in plan.recipients) == sorted(ACTIVE)
+    assert register.read([schema.ALERTES])[schema.ALERTES].as_dicts() == before
+    assert _outbox(settings) == []
+    with pytest.raises(InputError, match="Aucune alerte avec l'identifiant « 9 »"):
+        sender.preview("9")
 
 
 # -- Google Sheets register + WhatsApp ---------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from sender.alerts.compose import ComposedMessage
 from sender.channels.base import (
     BatchStopError,
     Channel,
@@ -31,9 +32,12 @@ from sender.channels.base import (
     RetryPolicy,
     SendResult,
 )
-from sender.dispatch import AlertMessages, Dispatcher, Journal
-from sender.dispatch.journal import DEFERRED, GAVE_UP, PENDING, SENT
-from sender.errors import InputError
+from sender.config import Settings
+from sender.dispatch.dispatcher import Dispatcher
+from sender.dispatch.journal import Journal
+from sender.dispatch.messages import AlertMessages
+from sender.dispatch.states import DEFERRED, GAVE_UP, PENDING, SENT, JournalCorrupt
+from sender.errors import ConfigurationError, InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,10 +117,13 @@ def make(tmp_path: Path, channel: Channel, **kwargs) -> Dispatcher:
 def compose(alert: str = "A1") -> AlertMessages:
     return AlertMessages(
         alert,
-        "Alerte vol à Mende : individu en scooter rouge.",
-        sms_text="ALERTE vol a Mende : individu en scooter rouge.",
-        template="alerte_commercants",
-        parameters={"type": "vol", "commune": "Mende"},
+        ComposedMessage(
+            "whatsapp",
+            "Alerte vol à Mende : individu en scooter rouge.",
+            template="alerte_commercants",
+            parameters={"type": "vol", "commune": "Mende"},
+        ),
+        sms=ComposedMessage("sms", "ALERTE vol a Mende : individu en scooter rouge."),
     )
 
 
@@ -210,6 +217,7 @@ def lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
+@pytest.mark.slow
 def test_kill_9_in_the_middle_then_restart(tmp_path):
     concurrency, count = 4, 400
     proc = spawn(tmp_path, count, pause=0.01, concurrency=concurrency)
@@ -239,6 +247,7 @@ def test_kill_9_in_the_middle_then_restart(tmp_path):
     assert all(c <= 2 for c in after.values())
 
 
+@pytest.mark.slow
 def test_two_processes_on_the_same_alert(tmp_path):
     procs = [spawn(tmp_path, 300, pause=0.001, concurrency=4) for _ in range(2)]
     outputs = [p.communicate(timeout=240)[0].strip() for p in procs]
@@ -411,9 +420,9 @@ def test_policy_sms_without_fallback_defers_and_says_why(tmp_path):
     assert any("aucun canal SMS de secours" in note for note in report.notes)
 
 
-def test_unknown_policy_is_refused_in_french(tmp_path):
-    with pytest.raises(Exception, match="Politique de dépassement"):
-        make(tmp_path, FakeChannel(), over_limit_policy="jamais")
+def test_unknown_policy_is_refused_in_french():
+    with pytest.raises(ConfigurationError, match="ALERTE_DEPASSEMENT doit valoir reporter ou sms"):
+        Settings.from_env({"ALERTE_DEPASSEMENT": "jamais"})
 
 
 # -- errors: fallback, give up, batch stop ---------------------------------------------------
@@ -551,6 +560,7 @@ def test_phone_numbers_in_error_texts_are_masked(tmp_path):
 # -- scale and display ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_100000_recipients_keep_outstanding_sends_bounded(tmp_path):
     channel = FakeChannel()
     dispatcher = make(tmp_path, channel, concurrency=16)
@@ -606,8 +616,6 @@ def test_corrupt_journal_stops_before_any_send(tmp_path):
     path.write_bytes(b"\x00garbage" * 1000)
     before = path.read_bytes()
     channel = FakeChannel()
-    from sender.dispatch import JournalCorrupt
-
     with pytest.raises(JournalCorrupt, match="aucun message n'a été envoyé"):
         Dispatcher(Journal(path), channel, console=quiet()).dispatch("A1", numbers(3), compose())
     assert not channel.calls

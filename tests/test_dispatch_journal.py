@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sender.config import Settings
-from sender.dispatch.journal import (
+from sender.dispatch.journal import Journal
+from sender.dispatch.states import (
     DEFERRED,
     FAILED,
     GAVE_UP,
     PENDING,
     SENT,
-    Journal,
     JournalBusy,
     JournalCorrupt,
     LeaseLost,
@@ -61,6 +61,15 @@ def test_creates_parent_directory_in_wal_mode(tmp_path):
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     journal.close()
+
+
+def test_an_alert_has_started_once_any_recipient_has_a_row(journal):
+    assert journal.acquire("A1", "moi", 60) and journal.acquire("A2", "moi", 60)
+    assert not journal.has_started("A1")
+    journal.claim("A1", "moi", [(A, "whatsapp")])
+    journal.defer("A2", "moi", [B], "plafond")
+    assert journal.has_started("A1") and journal.has_started("A2")
+    assert not journal.has_started("A3")
 
 
 def test_pending_then_sent_is_never_claimed_again(journal):
@@ -279,6 +288,7 @@ def _race_acquire(path: str, owner: str, start, results) -> None:
     results.put((owner, Journal(path).acquire("A1", owner, 300)))
 
 
+@pytest.mark.slow
 def test_lease_is_atomic_across_processes(tmp_path):
     path = str(tmp_path / "journal.sqlite")
     Journal(path).check()

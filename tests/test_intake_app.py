@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from sender.errors import RegisterUnavailable
-from sender.intake.app import MAX_BODY, create_app
+from sender.intake.app import create_app
+from sender.intake.forms import MAX_BODY
 from sender.intake.validation import MESSAGES
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
 from support.site import (

@@ -39,7 +39,7 @@ def _with(**changes):
 
 def test_valid_signup_builds_the_inscriptions_row():
     outcome = validate_signup(GOOD, moment=MOMENT)
-    assert outcome.ok and not outcome.errors and not outcome.is_spam
+    assert outcome.row is not None and not outcome.errors and not outcome.is_spam
     assert outcome.row == {
         "horodatage": "2026-03-29T03:30:00+02:00",
         "source": "formulaire",
@@ -97,7 +97,7 @@ def test_default_moment_is_now_in_paris():
 )
 def test_signup_errors_are_french_and_attached_to_the_field(changes, field, expected):
     outcome = validate_signup(_with(**changes), moment=MOMENT)
-    assert not outcome.ok and outcome.row is None and not outcome.is_spam
+    assert outcome.row is None and not outcome.is_spam
     assert set(outcome.errors) == {field}
     assert expected in outcome.errors[field]
 
@@ -125,7 +125,7 @@ def test_every_error_at_once_and_values_kept():
 )
 def test_commune_is_stored_with_its_official_name(typed, official):
     outcome = validate_signup(_with(commune=typed), moment=MOMENT)
-    assert outcome.ok
+    assert outcome.row is not None
     assert outcome.row["commune"] == official
     assert outcome.values["commune"] == official
 
@@ -136,7 +136,7 @@ def test_commune_is_stored_with_its_official_name(typed, official):
 )
 def test_telephone_is_stored_as_typed(typed):
     outcome = validate_signup(_with(telephone=typed), moment=MOMENT)
-    assert outcome.ok, outcome.errors
+    assert outcome.row is not None, outcome.errors
     assert outcome.row["telephone"] == typed
 
 
@@ -153,7 +153,7 @@ def test_telephone_is_stored_as_typed(typed):
 )
 def test_formula_text_is_neutralised(field, hostile):
     outcome = validate_signup(_with(**{field: hostile}), moment=MOMENT)
-    assert outcome.ok, outcome.errors
+    assert outcome.row is not None, outcome.errors
     for value in outcome.row.values():
         assert not is_formula(value)
     assert outcome.row[field].startswith("'")
@@ -164,21 +164,21 @@ def test_control_and_invisible_characters_are_removed():
         _with(nom="Jea\x00nne\u202e \x1b[31mMartin\r\nfils", entreprise="Ate\u200blier\x7f"),
         moment=MOMENT,
     )
-    assert outcome.ok
+    assert outcome.row is not None
     assert outcome.row["nom"] == "Jeanne [31mMartin fils"
     assert outcome.row["entreprise"] == "Atelier"
 
 
 def test_html_is_kept_as_text_not_interpreted():
     outcome = validate_signup(_with(nom="<script>alert(1)</script>"), moment=MOMENT)
-    assert outcome.ok
+    assert outcome.row is not None
     assert outcome.row["nom"] == "<script>alert(1)</script>"  # escaped when shown, never run
 
 
 def test_repeated_keys_given_as_lists_take_the_first_value():
     form = _with(nom=["Jeanne", "Autre"], consentement=["oui", ""])
     outcome = validate_signup(form, moment=MOMENT)
-    assert outcome.ok
+    assert outcome.row is not None
     assert outcome.row["nom"] == "Jeanne"
 
 
@@ -186,12 +186,12 @@ def test_repeated_keys_given_as_lists_take_the_first_value():
 def test_honeypot_makes_spam_even_when_valid_or_invalid(honeypot):
     for form in (_with(site_web=honeypot), {"site_web": honeypot}):
         outcome = validate_signup(form, moment=MOMENT)
-        assert outcome.is_spam and outcome.row is None and not outcome.ok
+        assert outcome.is_spam and outcome.row is None
         assert not outcome.errors
 
 
 def test_blank_honeypot_is_not_spam():
-    assert validate_signup(_with(site_web="   "), moment=MOMENT).ok
+    assert validate_signup(_with(site_web="   "), moment=MOMENT).row is not None
 
 
 def test_lengths_at_the_limit_are_accepted():
@@ -199,7 +199,7 @@ def test_lengths_at_the_limit_are_accepted():
         _with(nom="n" * MAX_LENGTHS["nom"], entreprise="e" * MAX_LENGTHS["entreprise"]),
         moment=MOMENT,
     )
-    assert outcome.ok
+    assert outcome.row is not None
 
 
 # -- unsubscribe ---------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_lengths_at_the_limit_are_accepted():
 
 def test_valid_unsubscribe_builds_the_desinscriptions_row():
     outcome = validate_unsubscribe({"telephone": "06 12 34 56 78"}, moment=MOMENT)
-    assert outcome.ok
+    assert outcome.row is not None
     assert outcome.row == {
         "horodatage": "2026-03-29T03:30:00+02:00",
         "telephone": "06 12 34 56 78",
@@ -229,20 +229,20 @@ def test_valid_unsubscribe_builds_the_desinscriptions_row():
 )
 def test_unsubscribe_errors(typed, expected):
     outcome = validate_unsubscribe({"telephone": typed}, moment=MOMENT)
-    assert not outcome.ok
+    assert outcome.row is None
     assert expected in outcome.errors["telephone"]
 
 
 @pytest.mark.parametrize("typed", ["04 66 49 12 34", "07 81 23 45 67", "+33612345678"])
 def test_unsubscribe_accepts_any_existing_number(typed):
     # A landline could never have been registered, but saying so would reveal the register.
-    assert validate_unsubscribe({"telephone": typed}, moment=MOMENT).ok
+    assert validate_unsubscribe({"telephone": typed}, moment=MOMENT).row is not None
 
 
 def test_unsubscribe_honeypot_and_formula():
     assert validate_unsubscribe({"telephone": "0612345678", "site_web": "x"}).is_spam
     outcome = validate_unsubscribe({"telephone": "=0612345678"}, moment=MOMENT)
-    if outcome.ok:
+    if outcome.row is not None:
         assert not is_formula(outcome.row["telephone"])
 
 

@@ -13,6 +13,7 @@ from sender import schema
 from sender.errors import RegisterError
 from sender.register.base import CellChange, Register
 from sender.register.defaults import default_template_rows
+from sender.register.sqlite import SQLiteRegister
 from sender.text import neutralise
 from support.emulators.sheets import SheetsEmulator, local_client
 
@@ -30,9 +31,8 @@ def emulator() -> Iterator[SheetsEmulator]:
 
 
 def _sqlite_backend(tmp_path) -> Backend:
-    sqlite_module = pytest.importorskip("sender.register.sqlite")
     path = tmp_path / "r.sqlite"
-    register = sqlite_module.SQLiteRegister(path)
+    register = SQLiteRegister(path)
 
     def add_column(tab: str, name: str) -> None:
         register.close()

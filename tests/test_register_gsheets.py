@@ -13,7 +13,8 @@ from sender import schema
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange
 from sender.register.defaults import default_template_rows
-from sender.register.sheets.client import GoogleSheetsRegister, parse_sheet_key
+from sender.register.factory import parse_sheet_key
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.text import neutralise
 from support.emulators.sheets import Cell, SheetsEmulator, local_client
 
@@ -328,6 +329,7 @@ def test_empty_write_sends_nothing(register: GoogleSheetsRegister,
     assert emulator.total_requests == 0
 
 
+@pytest.mark.slow
 def test_write_of_ten_thousand_rows_is_one_request(
     emulator: SheetsEmulator, make, key: str
 ) -> None:
@@ -445,6 +447,7 @@ def test_write_retries_after_dropped_connection(
     assert len(sleeps) == 1
 
 
+@pytest.mark.slow
 def test_read_retries_after_timeout(
     emulator: SheetsEmulator, make, sleeps: list[float]
 ) -> None:
@@ -460,6 +463,7 @@ def test_read_retries_after_timeout(
     assert len(sleeps) >= 1
 
 
+@pytest.mark.slow
 def test_append_after_timeout_does_not_duplicate(
     emulator: SheetsEmulator, make, key: str
 ) -> None:

@@ -19,6 +19,7 @@ def _append_many(path, worker, count):
     register.close()
 
 
+@pytest.mark.slow
 def test_concurrent_processes_and_threads_lose_no_row(tmp_path):
     path = tmp_path / "r.sqlite"
     SQLiteRegister(path).initialise()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from sender import schema
-from sender.dispatch.journal import PENDING, SENT, Journal
+from sender.dispatch.journal import Journal
+from sender.dispatch.states import PENDING, SENT
 from sender.register.sqlite import SQLiteRegister
 from support.scenario import (
     TimedWhatsAppEmulator,
@@ -66,6 +67,7 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
                                 stdout=handle, stderr=handle)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_dispatch_then_restart_reaches_everyone_once(setup):
     tmp, path, wa, env = setup
     log = tmp / "envoyer.log"
@@ -78,7 +80,7 @@ def test_kill_9_mid_dispatch_then_restart_reaches_everyone_once(setup):
     finally:
         if process.poll() is None:
             process.kill()
-    time.sleep(0.3)  # requests already received by the emulator finish
+    assert _wait_until(lambda: wa.in_flight == 0, timeout=10)  # received requests finish
     accepted_before = wa.accepted_numbers()
     assert 0 < sum(accepted_before.values()) < MEMBERS
     with Journal(tmp / "journal.sqlite") as journal:
@@ -101,6 +103,7 @@ def test_kill_9_mid_dispatch_then_restart_reaches_everyone_once(setup):
     assert all(c <= 2 for c in counts.values())
 
 
+@pytest.mark.slow
 def test_two_concurrent_senders_on_the_same_alert_send_no_duplicate(setup):
     tmp, path, wa, env = setup
     first = _start(env, tmp / "premier.log")

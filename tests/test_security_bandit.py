@@ -13,6 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 _NOSEC = re.compile(r"#\s*nosec\b(?P<rest>.*)$")
 _TEST_ID = re.compile(r"\bB\d{3}\b")

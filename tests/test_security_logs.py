@@ -91,6 +91,7 @@ def test_in_process_dispatch_and_cleaning_logs_are_masked(world, caplog, capsys)
     assert caplog.records, "the faults should have produced warnings"
 
 
+@pytest.mark.slow
 def test_cli_dispatch_with_a_refused_token_prints_no_secret(world):
     tmp, path, wa = world
     env = subprocess_env(tmp, str(path), wa=wa)

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 
 import jinja2
 import pytest
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PAGE_BYTES = 60 * 1024
@@ -49,11 +50,9 @@ VOID = {
     "track", "wbr",
 }
 CSP_START = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
-BUILD_SECONDS: dict[str, float] = {}
 
 
-def _build(out: Path, settings: str, env: dict[str, str] | None = None) -> float:
-    started = time.perf_counter()
+def _build(out: Path, settings: str, env: dict[str, str] | None = None) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pelican", "content", "-s", settings, "-o", str(out), "-q"],
         cwd=ROOT,
@@ -63,16 +62,14 @@ def _build(out: Path, settings: str, env: dict[str, str] | None = None) -> float
         timeout=120,
         check=False,
     )
-    elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ERROR" not in result.stdout + result.stderr, result.stdout + result.stderr
-    return elapsed
 
 
 @pytest.fixture(scope="module")
 def dev_site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site-dev")
-    BUILD_SECONDS["pelicanconf"] = _build(out, "pelicanconf.py")
+    _build(out, "pelicanconf.py")
     return out
 
 
@@ -80,7 +77,7 @@ def dev_site(tmp_path_factory) -> Path:
 def prod_site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site-prod")
     env = {"ALERTE_APPS_SCRIPT_URL": APPS_SCRIPT_URL, "ALERTE_SITE_URL": PROD_SITE_URL}
-    BUILD_SECONDS["publishconf"] = _build(out, "publishconf.py", env)
+    _build(out, "publishconf.py", env)
     return out
 
 
@@ -296,7 +293,7 @@ def test_heading_levels_never_skip(dev_site):
     assert not problems, "\n".join(problems)
 
 
-def test_page_weight_with_css_and_js(dev_site, capsys):
+def test_page_weight_with_css_and_js(dev_site):
     weights = {}
     for path in html_files(dev_site):
         page = parse(path)
@@ -306,11 +303,6 @@ def test_page_weight_with_css_and_js(dev_site, capsys):
             assert target is not None and target.is_file(), ref
             total += target.stat().st_size
         weights[path.relative_to(dev_site).as_posix()] = total
-    with capsys.disabled():  # always shown: a record of the site's weight and build time
-        print(f"\nsite build (pelicanconf): {BUILD_SECONDS['pelicanconf']:.2f} s")
-        print("page weights (HTML + its CSS + JS, bytes):")
-        for name, size in sorted(weights.items(), key=lambda item: -item[1]):
-            print(f"  {size:7d}  {name}")
     heavy = {name: size for name, size in weights.items() if size > MAX_PAGE_BYTES}
     assert not heavy
 
@@ -407,9 +399,7 @@ def test_partials_render_errors_with_plain_jinja2(autoescape):
 # --- production build --------------------------------------------------------------------------
 
 
-def test_publishconf_points_forms_to_apps_script(prod_site, capsys):
-    with capsys.disabled():
-        print(f"\nsite build (publishconf): {BUILD_SECONDS['publishconf']:.2f} s")
+def test_publishconf_points_forms_to_apps_script(prod_site):
     signup = (prod_site / "inscription/index.html").read_text("utf-8")
     unsubscribe = (prod_site / "desinscription/index.html").read_text("utf-8")
     assert f'action="{APPS_SCRIPT_URL}?formulaire=inscription"' in signup

@@ -14,39 +14,14 @@ from typing import Any
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
 from sender.alerts.model import Alert, normalise_type
-from sender.alerts.sandbox import (
-    MAX_INTERMEDIATE,
-    MAX_OUTPUT,
-    MAX_SOURCE,
-    VARIABLES,
-    Refused,
-    TooLong,
-    compile_template,
-    render,
-)
+from sender.alerts.sandbox import MAX_OUTPUT, Refused, TooLong, compile_template, render
 from sender.channels.base import OutgoingMessage
 from sender.channels.smslength import SmsSize, sms_size
+from sender.channels.whatsapp import clean_parameter
 from sender.errors import AlerteError
 from sender.text import clean, day, day_and_hour, fold, hour, one_line
 
-__all__ = [
-    "EMPTY_PARAMETER",
-    "MAX_INTERMEDIATE",
-    "MAX_OUTPUT",
-    "MAX_PARAMETER",
-    "MAX_SOURCE",
-    "MAX_VALUE",
-    "VARIABLES",
-    "ComposedMessage",
-    "Composer",
-    "TemplateProblem",
-    "clean_parameter",
-    "template_context",
-]
-
-MAX_PARAMETER = 1024  # WhatsApp limit for one body parameter
 MAX_VALUE = 2000  # characters of one context value
-EMPTY_PARAMETER = "-"
 
 _PARAMETER_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,59}$")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
@@ -89,7 +64,7 @@ class ComposedMessage:
 
 
 def template_context(alert: Alert) -> dict[str, str]:
-    """The variables a template sees (documented in sender/defaults.py); always all defined."""
+    """The variables a template sees, always all defined (documented in register/defaults.py)."""
     faits = alert.faits_le
     values = {
         "id": alert.id,
@@ -106,14 +81,6 @@ def template_context(alert: Alert) -> dict[str, str]:
         "service": alert.service,
     }
     return {name: one_line(clean(value))[:MAX_VALUE] for name, value in values.items()}
-
-
-def clean_parameter(value: str) -> str:
-    """A WhatsApp body parameter: one line, single spaces, at most 1024 characters, never empty."""
-    text = one_line(value)
-    if len(text) > MAX_PARAMETER:
-        text = text[: MAX_PARAMETER - 1].rstrip() + "…"
-    return text or EMPTY_PARAMETER
 
 
 def _tidy(text: str) -> str:
@@ -147,15 +114,13 @@ class Composer:
 
     def __init__(self, template_rows: Iterable[Mapping[str, object]]) -> None:
         self.rows: dict[tuple[str, str], _Row] = {}
-        self.unused: list[str] = []  # types typed in Modeles that match no alert type
         self._compiled: dict[tuple[str, str], Any] = {}
         for row in template_rows:
             typed = clean(row.get("type"))
             alert_type = "*" if typed in ("", "*") else normalise_type(typed)
             canal = _canal(clean(row.get("canal"))[:20])
             if alert_type is None:
-                self.unused.append(typed[:40])
-                continue
+                continue  # a type that matches no alert type is never used
             self.rows.setdefault(
                 (alert_type, canal),
                 _Row(
@@ -190,17 +155,6 @@ class Composer:
         if not text:
             raise self._problem(alert.type, canal, "le texte produit est vide")
         return ComposedMessage(channel, text, None, row.language, {}, sms_size(text))
-
-    def check(self, alerts: Iterable[Alert]) -> list[TemplateProblem]:
-        """Compose each sample alert on both canals; every problem found (for `verifier`)."""
-        problems: list[TemplateProblem] = []
-        for alert in alerts:
-            for channel in ("sms", "whatsapp"):
-                try:
-                    self.compose(alert, channel)
-                except TemplateProblem as problem:
-                    problems.append(problem)
-        return problems
 
     # -- internals ------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Checks of `Alertes` cells taken one by one: type and precision, required cells, lengths.
 
-`FieldChecks` is a mixin of the row checker in `rules.py`: each check appends French motifs to
-`self.motifs`.
+Each check takes the cleaned cell texts it needs and returns the French motifs it found (with the
+normalised value when it reads one); `rules.py` runs them in the order an officer reads the row.
 """
 
 from __future__ import annotations
@@ -30,80 +30,78 @@ _ALLOWED_TYPES = french_list(list(ALERT_TYPES))
 _ALLOWED_PRECISIONS = french_list(list(ESCROQUERIE_PRECISIONS))
 
 
-class FieldChecks:
-    """Vocabulary, required-cell and length checks (needs `motifs` and `raw_dates`)."""
+def check_type(typed: str) -> tuple[str | None, list[str]]:
+    """The alert type (one of `ALERT_TYPES`) and the motifs when it is missing or unknown."""
+    if not typed:
+        return None, [f"Champ « type » vide : choisir {_ALLOWED_TYPES}."]
+    found = normalise_type(typed)
+    if found is None:
+        return None, [f"Type {quote(typed, 40)} inconnu : choisir {_ALLOWED_TYPES}."]
+    return found, []
 
-    motifs: list[str]
-    raw_dates: dict[str, str]
 
-    # -- vocabulary ---------------------------------------------------------------------------
+def check_precision(alert_type: str | None, typed: str) -> tuple[str, list[str]]:
+    """An escroquerie needs a known precision; other types keep the officer's free text."""
+    if alert_type != "escroquerie":
+        return typed, []  # shown in the message when given
+    if not typed:
+        return "", [
+            "Précision manquante pour une escroquerie : remplir « precision » avec "
+            f"{_ALLOWED_PRECISIONS}."
+        ]
+    found = normalise_precision(typed)
+    if found is None:
+        return "", [
+            f"Précision {quote(typed, 40)} inconnue pour une escroquerie : choisir "
+            f"{_ALLOWED_PRECISIONS}."
+        ]
+    return found, []
 
-    def check_type(self, typed: str) -> str | None:
-        if not typed:
-            self.motifs.append(f"Champ « type » vide : choisir {_ALLOWED_TYPES}.")
-            return None
-        found = normalise_type(typed)
-        if found is None:
-            self.motifs.append(f"Type {quote(typed, 40)} inconnu : choisir {_ALLOWED_TYPES}.")
-        return found
 
-    def check_precision(self, alert_type: str | None, typed: str) -> str:
-        if alert_type != "escroquerie":
-            return typed  # free text for other types, shown in the message when given
-        if not typed:
-            self.motifs.append(
-                "Précision manquante pour une escroquerie : remplir « precision » avec "
-                f"{_ALLOWED_PRECISIONS}."
-            )
-            return ""
-        found = normalise_precision(typed)
-        if found is None:
-            self.motifs.append(
-                f"Précision {quote(typed, 40)} inconnue pour une escroquerie : choisir "
-                f"{_ALLOWED_PRECISIONS}."
-            )
-            return ""
-        return found
+def check_required(alert_type: str | None, values: Mapping[str, str]) -> list[str]:
+    """Cells that must be filled: the description always, dates and place for an incident."""
+    motifs = []
+    prevention = alert_type == PREVENTION
+    if not values["description"]:
+        what = "rédiger le message de prévention" if prevention else (
+            "décrire les faits en quelques mots"
+        )
+        motifs.append(f"Champ « description » vide : {what}.")
+    if alert_type is None or prevention:
+        return motifs
+    if not values["faits_le"]:
+        motifs.append(
+            "Champ « faits_le » vide : indiquer la date et l'heure des faits "
+            "(ex. 29/11/2026 14:05)."
+        )
+    if not values["signale_le"]:
+        motifs.append(
+            "Champ « signale_le » vide : indiquer quand les faits ont été signalés au 17 "
+            "(ex. 29/11/2026 14:20)."
+        )
+    if not values["commune"] and not values["lieu"]:
+        motifs.append(
+            "Champs « commune » et « lieu » vides : indiquer au moins la commune ou le lieu "
+            "des faits."
+        )
+    return motifs
 
-    # -- presence and size --------------------------------------------------------------------
 
-    def check_required(self, alert_type: str | None, values: Mapping[str, str]) -> None:
-        prevention = alert_type == PREVENTION
-        if not values["description"]:
-            what = "rédiger le message de prévention" if prevention else (
-                "décrire les faits en quelques mots"
+def check_lengths(values: Mapping[str, str], alert_type: str | None) -> list[str]:
+    """Free-text cells longer than their limit."""
+    motifs = []
+    description = values["description"]
+    if len(description) > MAX_DESCRIPTION:
+        motifs.append(
+            f"Champ « description » trop long : {thousands(len(description))} caractères "
+            f"({thousands(MAX_DESCRIPTION)} au maximum) ; résumer les faits."
+        )
+    for column, limit in MAX_LENGTHS.items():
+        if column == "precision" and alert_type == "escroquerie":
+            continue  # an unknown precision is already reported
+        if len(values[column]) > limit:
+            motifs.append(
+                f"Champ « {column} » trop long : {thousands(len(values[column]))} caractères "
+                f"({thousands(limit)} au maximum)."
             )
-            self.motifs.append(f"Champ « description » vide : {what}.")
-        if alert_type is None or prevention:
-            return
-        if not self.raw_dates["faits_le"]:
-            self.motifs.append(
-                "Champ « faits_le » vide : indiquer la date et l'heure des faits "
-                "(ex. 29/11/2026 14:05)."
-            )
-        if not self.raw_dates["signale_le"]:
-            self.motifs.append(
-                "Champ « signale_le » vide : indiquer quand les faits ont été signalés au 17 "
-                "(ex. 29/11/2026 14:20)."
-            )
-        if not values["commune"] and not values["lieu"]:
-            self.motifs.append(
-                "Champs « commune » et « lieu » vides : indiquer au moins la commune ou le lieu "
-                "des faits."
-            )
-
-    def check_lengths(self, values: Mapping[str, str], alert_type: str | None) -> None:
-        description = values["description"]
-        if len(description) > MAX_DESCRIPTION:
-            self.motifs.append(
-                f"Champ « description » trop long : {thousands(len(description))} caractères "
-                f"({thousands(MAX_DESCRIPTION)} au maximum) ; résumer les faits."
-            )
-        for column, limit in MAX_LENGTHS.items():
-            if column == "precision" and alert_type == "escroquerie":
-                continue  # an unknown precision is already reported
-            if len(values[column]) > limit:
-                self.motifs.append(
-                    f"Champ « {column} » trop long : {thousands(len(values[column]))} caractères "
-                    f"({thousands(limit)} au maximum)."
-                )
+    return motifs

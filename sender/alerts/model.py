@@ -7,21 +7,14 @@ from datetime import datetime
 from typing import Final
 
 from sender.cleaning.communes import Commune
-from sender.schema import ALERT_TYPES, ESCROQUERIE_PRECISIONS, REFUSEE
+from sender.schema import A_DIFFUSER, ALERT_TYPES, ESCROQUERIE_PRECISIONS, REFUSEE
 from sender.text import fold, singular_words
 
 # Verdicts of `check_alert`.
-VERDICT_ACCEPTED: Final = "à diffuser"
+VERDICT_ACCEPTED: Final = A_DIFFUSER  # "à diffuser"
 VERDICT_REFUSED: Final = REFUSEE  # "refusée"
 VERDICT_IGNORED: Final = "ignorée"
 
-TYPE_LABELS: Final[dict[str, str]] = {
-    "vol": "Vol",
-    "agression": "Agression",
-    "cambriolage": "Cambriolage",
-    "escroquerie": "Escroquerie",
-    "prévention": "Prévention",
-}
 PREVENTION: Final = "prévention"
 
 # How a precision reads inside a message (« ALERTE ESCROQUERIE (fausse qualité) »); « autre » adds
@@ -154,7 +147,7 @@ class Alert:
     @property
     def type_label(self) -> str:
         """« Vol », « Prévention »…"""
-        return TYPE_LABELS.get(self.type, self.type.capitalize())
+        return self.type.capitalize()
 
     @property
     def precision_label(self) -> str:
@@ -167,10 +160,6 @@ class Alert:
     def commune_name(self) -> str:
         """The official commune name when matched, else what the officer typed."""
         return self.commune.nom if self.commune is not None else self.commune_text
-
-    @property
-    def is_prevention(self) -> bool:
-        return self.type == PREVENTION
 
 
 @dataclass(slots=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from sender.alerts.model import Officer
-from sender.text import clean, fold
+from sender.text import clean, fold, quote
 
 _TRUTHY = frozenset(
     {"oui", "o", "vrai", "x", "1", "true", "yes", "y", "actif", "active", "ok"}
@@ -45,3 +45,21 @@ def active_officers(habilitations_rows: Iterable[Mapping[str, object]]) -> dict[
                 ),
             )
     return officers
+
+
+def check_agent(
+    agent: str, service: str, officers: Mapping[str, Officer] | Collection[str]
+) -> tuple[str, list[str]]:
+    """The `agent` must be an active officer; an empty `service` takes the officer's service."""
+    key = normalise_identifiant(agent)
+    if not key:
+        return service, [
+            "Champ « agent » vide : indiquer votre identifiant (onglet Habilitations)."
+        ]
+    if key not in officers:
+        return service, [f"Agent {quote(agent, 30)} absent de l'onglet Habilitations ou inactif."]
+    if not service and isinstance(officers, Mapping):
+        officer = officers.get(key)
+        if isinstance(officer, Officer):
+            return officer.service, []
+    return service, []

@@ -1,7 +1,7 @@
 """Date checks of an `Alertes` row: reading the dates, the one-hour rule, staleness.
 
-`DateChecks` is a mixin of the row checker in `rules.py`: each check appends French motifs to
-`self.motifs`.
+Each check returns the French motifs it found (with the date when it reads one); `rules.py` runs
+them in the order an officer reads the row.
 """
 
 from __future__ import annotations
@@ -26,104 +26,98 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=PARIS)
 
 
-class DateChecks:
-    """Date checks (needs `row`, `now`, `stale_hours`, `motifs` and `raw_dates`)."""
+def check_date(
+    value: object, column: str, *, now: datetime, need_time: bool
+) -> tuple[datetime | None, list[str]]:
+    """Read the `column` cell `value`: a plausible, not future date (with a time if needed)."""
+    serial = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    text = clean(value)
+    if not text:
+        return None, []
+    if len(text) > 60:
+        return None, [
+            f"Colonne « {column} » : date illisible {quote(text, 30)} "
+            "(attendu par exemple 29/11/2026 14:05)."
+        ]
+    try:
+        moment = parse_datetime(serial if serial is not None else text)
+    except (DateError, ValueError, OverflowError) as exc:
+        return None, [f"Colonne « {column} » : {str(exc)[:200]}."]
+    if moment is None:
+        return None, []
+    if not 2000 <= moment.year <= 2099:
+        return None, [
+            f"Colonne « {column} » : date invraisemblable {quote(text, 30)} "
+            "(attendu par exemple 29/11/2026 14:05)."
+        ]
+    if need_time and not (_HAS_TIME.search(text) or _SERIAL_WITH_TIME.match(text)):
+        return None, [
+            f"Colonne « {column} » : heure manquante dans {quote(text, 30)} ; la règle du "
+            "délai d'une heure exige l'heure (ex. 29/11/2026 14:05)."
+        ]
+    if elapsed(now, moment) > CLOCK_SKEW:
+        return None, [
+            f"Date dans le futur : « {column} » vaut le {day_and_hour(moment)} alors qu'il "
+            f"est {hour(now)} le {day(now)} ; corriger la date ou l'heure."
+        ]
+    return moment, []
 
-    row: Mapping[str, object]
-    now: datetime
-    stale_hours: float
-    motifs: list[str]
-    raw_dates: dict[str, str]
 
-    def date(self, column: str, *, need_time: bool) -> datetime | None:
-        value = self.row.get(column)
-        raw = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-        text = clean(value)
-        self.raw_dates[column] = text
-        if not text:
-            return None
-        if len(text) > 60:
-            self.motifs.append(
-                f"Colonne « {column} » : date illisible {quote(text, 30)} "
-                "(attendu par exemple 29/11/2026 14:05)."
-            )
-            return None
-        try:
-            moment = parse_datetime(raw if raw is not None else text)
-        except (DateError, ValueError, OverflowError) as exc:
-            self.motifs.append(f"Colonne « {column} » : {str(exc)[:200]}.")
-            return None
-        if moment is None:
-            return None
-        if not 2000 <= moment.year <= 2099:
-            self.motifs.append(
-                f"Colonne « {column} » : date invraisemblable {quote(text, 30)} "
-                "(attendu par exemple 29/11/2026 14:05)."
-            )
-            return None
-        if need_time and not (_HAS_TIME.search(text) or _SERIAL_WITH_TIME.match(text)):
-            self.motifs.append(
-                f"Colonne « {column} » : heure manquante dans {quote(text, 30)} ; la règle du "
-                "délai d'une heure exige l'heure (ex. 29/11/2026 14:05)."
-            )
-            return None
-        if elapsed(self.now, moment) > CLOCK_SKEW:
-            self.motifs.append(
-                f"Date dans le futur : « {column} » vaut le {day_and_hour(moment)} alors qu'il "
-                f"est {hour(self.now)} le {day(self.now)} ; corriger la date ou l'heure."
-            )
-            return None
-        return moment
-
-    def check_delay(self, faits: datetime, signale: datetime) -> None:
-        delay = elapsed(faits, signale)
-        if timedelta(0) <= delay < MAX_DELAY:
-            return
-        if delay < timedelta(0):
-            motif = (
-                f"Dates incohérentes : le signalement ({day_and_hour(signale)}) est antérieur aux "
-                f"faits ({day_and_hour(faits)}) ; vérifier « faits_le » et « signale_le »."
-            )
-        else:
-            when = hour(signale) if day(signale) == day(faits) else day_and_hour(signale)
-            article = "à" if day(signale) == day(faits) else "le"
-            motif = (
-                f"Délai dépassé : les faits du {day_and_hour(faits)} ont été signalés {article} "
-                f"{when}, soit {duration(delay)} après (la règle impose moins d'une heure)."
-            )
-        self.motifs.append(motif + self.fold_hint(faits, signale))
-
-    def fold_hint(self, faits: datetime, signale: datetime) -> str:
-        """When an autumn repeated hour could make the delay valid, say how to remove the doubt."""
-        hints = []
-        for column, moment in (("faits_le", faits), ("signale_le", signale)):
-            if not _ambiguous(moment, self.raw_dates.get(column, "")):
-                continue
-            other = _other_fold(moment)
-            pair = (other, signale) if column == "faits_le" else (faits, other)
-            if timedelta(0) <= elapsed(*pair) < MAX_DELAY:
-                wall = moment.astimezone(PARIS).replace(tzinfo=None)
-                hints.append(
-                    f" Attention : le {day(moment)}, l'heure {hour(moment)} existe deux fois "
-                    "(retour à l'heure d'hiver) et a été lue comme la première ; si « "
-                    f"{column} » désigne la seconde, l'écrire avec son décalage : "
-                    f"{wall:%Y-%m-%dT%H:%M}+01:00."
-                )
-        return "".join(hints)
-
-    def check_staleness(self, reference: datetime | None, *, from_saisie: bool) -> None:
-        if reference is None:
-            return
-        age = elapsed(reference, self.now)
-        if age <= timedelta(hours=self.stale_hours):
-            return
-        what = "saisie" if from_saisie else "signalée"
-        self.motifs.append(
-            f"Alerte trop ancienne : {what} le {day_and_hour(reference)}, il y a "
-            f"{duration(age)} (au-delà de {self.stale_hours:g} h, elle n'est plus diffusée). "
-            "Si elle est toujours d'actualité, créer une nouvelle ligne avec des informations "
-            "à jour."
+def check_delay(faits: datetime, signale: datetime, typed: Mapping[str, str]) -> list[str]:
+    """The one-hour rule between the facts and their report; `typed` holds the cells as typed."""
+    delay = elapsed(faits, signale)
+    if timedelta(0) <= delay < MAX_DELAY:
+        return []
+    if delay < timedelta(0):
+        motif = (
+            f"Dates incohérentes : le signalement ({day_and_hour(signale)}) est antérieur aux "
+            f"faits ({day_and_hour(faits)}) ; vérifier « faits_le » et « signale_le »."
         )
+    else:
+        when = hour(signale) if day(signale) == day(faits) else day_and_hour(signale)
+        article = "à" if day(signale) == day(faits) else "le"
+        motif = (
+            f"Délai dépassé : les faits du {day_and_hour(faits)} ont été signalés {article} "
+            f"{when}, soit {duration(delay)} après (la règle impose moins d'une heure)."
+        )
+    return [motif + _fold_hint(faits, signale, typed)]
+
+
+def _fold_hint(faits: datetime, signale: datetime, typed: Mapping[str, str]) -> str:
+    """When an autumn repeated hour could make the delay valid, say how to remove the doubt."""
+    hints = []
+    for column, moment in (("faits_le", faits), ("signale_le", signale)):
+        if not _ambiguous(moment, typed.get(column, "")):
+            continue
+        other = _other_fold(moment)
+        pair = (other, signale) if column == "faits_le" else (faits, other)
+        if timedelta(0) <= elapsed(*pair) < MAX_DELAY:
+            wall = moment.astimezone(PARIS).replace(tzinfo=None)
+            hints.append(
+                f" Attention : le {day(moment)}, l'heure {hour(moment)} existe deux fois "
+                "(retour à l'heure d'hiver) et a été lue comme la première ; si « "
+                f"{column} » désigne la seconde, l'écrire avec son décalage : "
+                f"{wall:%Y-%m-%dT%H:%M}+01:00."
+            )
+    return "".join(hints)
+
+
+def check_staleness(
+    reference: datetime | None, *, now: datetime, stale_hours: float, from_saisie: bool
+) -> list[str]:
+    """An alert entered or reported more than `stale_hours` ago is no longer broadcast."""
+    if reference is None:
+        return []
+    age = elapsed(reference, now)
+    if age <= timedelta(hours=stale_hours):
+        return []
+    what = "saisie" if from_saisie else "signalée"
+    return [
+        f"Alerte trop ancienne : {what} le {day_and_hour(reference)}, il y a "
+        f"{duration(age)} (au-delà de {stale_hours:g} h, elle n'est plus diffusée). "
+        "Si elle est toujours d'actualité, créer une nouvelle ligne avec des informations "
+        "à jour."
+    ]
 
 
 def _ambiguous(moment: datetime, raw: str) -> bool:

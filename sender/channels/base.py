@@ -6,7 +6,6 @@ the token bucket and the retry policy, so adapters never sleep or loop themselve
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -14,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from sender.errors import AlerteError
+from sender.errors import AlerteError, RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +110,6 @@ class TokenBucket:
         with self._lock:
             if self.rate < self.max_rate:
                 self.rate = min(self.max_rate, self.rate * 1.05 + 0.1)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Exponential backoff with full jitter; a server's Retry-After is a floor."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        pause = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
-        return max(pause, retry_after or 0.0)
 
 
 class Channel(ABC):

@@ -1,4 +1,9 @@
-"""Build the configured channel (and the SMS fallback) from Settings."""
+"""Build the configured channels from Settings, and answer what depends on which one is chosen.
+
+Only WhatsApp has an SMS fallback (for members without WhatsApp) and a daily limit (its
+messaging tier: unique numbers per rolling 24 h); `ConfiguredChannels` is the one place that
+knows it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from sender.channels.base import Channel, RetryPolicy
 from sender.config import Settings
 from sender.errors import ConfigurationError
 
-CHANNEL_NAMES = ("outbox", "whatsapp", "sms")
+PREVIEW_CHANNELS = ("whatsapp", "sms")  # each has its own message (outbox writes the SMS text)
 
 
 def _http_kwargs(settings: Settings) -> dict:
@@ -63,3 +68,44 @@ def make_fallback_sms(settings: Settings) -> Channel | None:
     if not settings.sms_api_key or not settings.sms_fallback:
         return None
     return _sms(settings)
+
+
+class ConfiguredChannels:
+    """The primary channel and its SMS fallback, each built on first use (`verifier` sends
+    nothing and needs no token), closed together."""
+
+    def __init__(self, settings: Settings, *, primary: Channel | None = None) -> None:
+        self.settings = settings
+        self._primary = primary
+        self._fallback: Channel | None = None
+        self._whatsapp = settings.channel == "whatsapp"
+
+    @property
+    def primary(self) -> Channel:
+        if self._primary is None:
+            self._primary = make_channel(self.settings.channel, self.settings)
+        return self._primary
+
+    @property
+    def fallback(self) -> Channel | None:
+        """The SMS channel for members WhatsApp cannot reach, when configured (WhatsApp only)."""
+        if self._fallback is None and self._whatsapp:
+            self._fallback = make_fallback_sms(self.settings)
+        return self._fallback
+
+    def names(self) -> tuple[str, ...]:
+        """The channels a dispatch composes messages for: the primary one, and SMS if it has a
+        fallback."""
+        if self._whatsapp and self.fallback is not None:
+            return ("whatsapp", "sms")
+        return (self.settings.channel,)
+
+    @property
+    def daily_limit(self) -> int | None:
+        """Unique recipients per rolling 24 h on the primary channel, or None (no limit)."""
+        return self.settings.daily_limit if self._whatsapp else None
+
+    def close(self) -> None:
+        for channel in (self._primary, self._fallback):
+            if channel is not None:
+                channel.close()

@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from sender.channels.base import (
     BatchStopError,
     ChannelError,
@@ -25,7 +23,7 @@ from sender.channels.base import (
 )
 from sender.channels.http import HttpChannel
 from sender.channels.smslength import sms_size
-from sender.errors import ConfigurationError
+from sender.errors import ConfigurationError, parse_retry_after
 from sender.text import mask_phone
 
 log = logging.getLogger(__name__)
@@ -33,6 +31,7 @@ log = logging.getLogger(__name__)
 _SENDER_ALNUM = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
 _SENDER_DIGITS = re.compile(r"^\d{1,15}$")
 _RECIPIENT_WORDS = ("recipient", "phone", "number", "mobile", "destinataire", "numéro")
+_RETRY_AFTER_HEADERS = ("Retry-After", "x-sib-ratelimit-reset")
 
 
 def check_sender_name(sender_name: str) -> str:
@@ -46,17 +45,6 @@ def check_sender_name(sender_name: str) -> str:
     )
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    for name in ("Retry-After", "x-sib-ratelimit-reset"):
-        raw = headers.get(name)
-        if raw:
-            try:
-                return max(0.0, min(float(raw), 300.0))
-            except ValueError:
-                continue
-    return None
-
-
 def classify_error(
     status: int, body: Any, *, sender_name: str = "", headers: Mapping[str, str] | None = None
 ) -> ChannelError:
@@ -64,6 +52,7 @@ def classify_error(
     code = str(body.get("code", "")) if isinstance(body, dict) else ""
     text = str(body.get("message", "")) if isinstance(body, dict) else ""
     label = f"http_{status}" + (f"_{code}" if code else "")
+    retry_after = parse_retry_after(headers or {}, _RETRY_AFTER_HEADERS)
     lowered = text.lower()
     if status in (401, 403):
         return BatchStopError(
@@ -80,12 +69,12 @@ def classify_error(
     if status == 429:
         return RateLimited(
             "Trop d'envois SMS en peu de temps (HTTP 429) : l'envoi ralentit puis reprend.",
-            code=label, retry_after=_retry_after(headers or {}),
+            code=label, retry_after=retry_after,
         )
     if status >= 500:
         return RetryableError(
             f"La passerelle SMS a répondu par une erreur {status} : nouvel essai.",
-            code=label, retry_after=_retry_after(headers or {}),
+            code=label, retry_after=retry_after,
         )
     if status == 400 and "sender" in lowered:
         return BatchStopError(
@@ -115,17 +104,9 @@ class SmsChannel(HttpChannel):
         sender_name: str,
         *,
         sms_type: str = "transactional",
-        pool_size: int = 64,
-        session: requests.Session | None = None,
-        **base_kwargs: Any,
+        **http_kwargs: Any,
     ) -> None:
-        super().__init__(
-            api_url,
-            {"api-key": api_key, "accept": "application/json"},
-            pool_size=pool_size,
-            session=session,
-            **base_kwargs,
-        )
+        super().__init__(api_url, {"api-key": api_key, "accept": "application/json"}, **http_kwargs)
         self.sender_name = check_sender_name(sender_name)
         self.sms_type = sms_type
 

@@ -1,15 +1,15 @@
 """WhatsApp Cloud API adapter: one approved template message per member.
 
 `POST {api_base}/{phone-number-id}/messages` with a bearer token. Errors are classified as in
-DESIGN.md §5: retry (throughput, pair rate, maintenance, 5xx, network), give up for this member
-(not on WhatsApp → SMS fallback, opted out…) or stop the whole batch (token, account, template).
+docs/architecture.md: retry (throughput, pair rate, maintenance, 5xx, network), give up for this
+member (not on WhatsApp → SMS fallback, opted out…) or stop the whole batch (token, account,
+template).
 Every error carries a French sentence for the officer; logs never show the token nor a full number.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,32 +26,26 @@ from sender.channels.base import (
 )
 from sender.channels.http import HttpChannel
 from sender.cleaning.phones import whatsapp_recipient
-from sender.text import mask_phone
+from sender.errors import parse_retry_after
+from sender.text import mask_phone, one_line
 
 log = logging.getLogger(__name__)
 
 MAX_PARAMETER_LENGTH = 1024
-EMPTY_PARAMETER = "—"
-
-_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
-_LONG_SPACES = re.compile(r"[ \u00a0\u202f]{5,}")
+EMPTY_PARAMETER = "-"
 
 
 def clean_parameter(value: object) -> str:
-    """Make a value acceptable as a template parameter.
+    """Make a value acceptable as a template body parameter.
 
-    Line breaks and tabs become spaces, runs of more than four spaces shrink to one, the result
-    is cut to 1024 characters (ending with « … »). An empty value becomes « — », because the API
-    refuses empty parameters.
+    The API refuses line breaks, tabs, runs of more than four spaces and empty parameters: every
+    run of white space becomes one space, the result is cut to 1024 characters (ending with
+    « … ») and an empty value becomes « - ».
     """
-    text = "" if value is None else str(value)
-    text = _LINE_BREAKS.sub(" ", text)
-    text = _LONG_SPACES.sub(" ", text).strip()
-    if not text:
-        return EMPTY_PARAMETER
+    text = one_line("" if value is None else str(value))
     if len(text) > MAX_PARAMETER_LENGTH:
         text = text[: MAX_PARAMETER_LENGTH - 1].rstrip() + "…"
-    return text
+    return text or EMPTY_PARAMETER
 
 
 def build_payload(message: OutgoingMessage) -> dict[str, Any]:
@@ -163,16 +157,6 @@ _RECIPIENT = {
 }
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    raw = headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(0.0, min(float(raw), 300.0))
-    except ValueError:
-        return None
-
-
 def classify_error(
     status: int,
     body: Any,
@@ -186,7 +170,7 @@ def classify_error(
     raw_code = error.get("code")
     code = raw_code if isinstance(raw_code, int) else None
     subcode = error.get("error_subcode")
-    retry_after = _retry_after(headers or {})
+    retry_after = parse_retry_after(headers or {})
     label = str(code) if code is not None else f"http_{status}"
 
     if code in _RETRY:

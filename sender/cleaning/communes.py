@@ -19,7 +19,6 @@ class Commune:
     code: str
     nom: str
     zone: str
-    codes_postaux: tuple[str, ...] = ()
 
 
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
@@ -41,7 +40,7 @@ def _load() -> tuple[tuple[Commune, ...], dict[str, Commune]]:
         if entry["type"] == "commune-actuelle":
             code = entry["code"]
             zone = "police" if code in POLICE_COMMUNE_CODES else "gendarmerie"
-            current[code] = Commune(code, entry["nom"], zone, tuple(entry.get("codesPostaux", ())))
+            current[code] = Commune(code, entry["nom"], zone)
     index: dict[str, Commune] = {}
     for entry in entries:
         if entry["type"] != "commune-actuelle":

@@ -23,8 +23,6 @@ class PhoneCache:
         self.path = path
         self._known: dict[str, PhoneResult] = {}
         self._new: dict[str, PhoneResult] = {}
-        self.hits = 0
-        self.misses = 0
         if path is not None and path.exists():
             self._load()
 
@@ -53,9 +51,7 @@ class PhoneCache:
     def __call__(self, raw: str) -> PhoneResult:
         found = self._known.get(raw)
         if found is not None:
-            self.hits += 1
             return found
-        self.misses += 1
         result = clean_phone(raw)
         self._known[raw] = result
         self._new[raw] = result

@@ -17,7 +17,8 @@ from sender.dates import format_french
 from sender.register import open_register
 
 if TYPE_CHECKING:
-    from sender.runner import CycleReport, Sender
+    from sender.cycle import CycleReport
+    from sender.runner import Sender
 
 
 def make_sender(settings: Settings) -> Sender:
@@ -55,12 +56,12 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
     sender = make_sender(settings)
     try:
-        plan, messages = sender.preview(args.id)
+        plan = sender.preview(args.id)
     finally:
         sender.close()
     if plan.motif:
         err.print(f"[yellow]Cette alerte serait {plan.verdict} :[/yellow] {plan.motif}")
-    for channel, message in messages.items():
+    for channel, message in plan.messages.items():
         out.rule(f"{channel} — alerte {plan.alert_id}")
         if message.template:
             out.print(f"Modèle WhatsApp : {message.template} ({message.language})")

@@ -9,7 +9,9 @@ from pathlib import Path
 from rich.table import Table as RichTable
 
 from sender import schema
-from sender.cli.common import err, out, phone_cache, print_json
+from sender.cleaning.inscriptions import CleaningReport
+from sender.cleaning.phonecache import PhoneCache
+from sender.cli.common import err, out, print_json
 from sender.config import Settings
 from sender.register import open_register, operations
 from sender.text import plural
@@ -18,23 +20,24 @@ from sender.text import plural
 def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
     with open_register(settings) as register:
         err.print(f"Registre : {register.describe()}")
-        report = operations.initialise(register)
+        report = register.initialise()
     if not report.changed:
         err.print("Le registre était déjà complet : rien n'a été modifié.")
         return 0
-    for tab in report.created_tabs:
-        err.print(f"  • onglet créé : {tab}")
-    for column in report.added_columns:
-        err.print(f"  • colonne ajoutée : {column}")
-    for row in report.added_rows:
-        err.print(f"  • lignes ajoutées : {row}")
-    for item in report.formatting:
-        err.print(f"  • mise en forme : {item}")
+    done = (
+        ("onglet créé", report.created_tabs),
+        ("colonne ajoutée", report.added_columns),
+        ("lignes ajoutées", report.added_rows),
+        ("mise en forme", report.formatting),
+    )
+    for label, items in done:
+        for item in items:
+            err.print(f"  • {label} : {item}")
     err.print("[green]Registre prêt.[/green]")
     return 0
 
 
-def _print_cleaning(report: operations.CleaningReport) -> None:
+def _print_cleaning(report: CleaningReport) -> None:
     counts = report.statuses
     err.print(
         f"{plural(report.rows, 'inscription', 'inscriptions')} : "
@@ -44,13 +47,16 @@ def _print_cleaning(report: operations.CleaningReport) -> None:
         f"{plural(counts.get(schema.DESINSCRIT, 0), 'désinscrite', 'désinscrites')}."
     )
     if report.changes:
-        err.print(f"{len(report.changes)} cellules mises à jour ({report.changed_rows} lignes).")
+        err.print(
+            f"{plural(len(report.changes), 'cellule mise à jour', 'cellules mises à jour')} "
+            f"({plural(report.changed_rows, 'ligne', 'lignes')})."
+        )
     else:
         err.print("Rien de nouveau : aucune écriture dans le registre.")
 
 
 def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
-    cache = phone_cache(settings)
+    cache = PhoneCache(settings.phone_cache_path)
     with open_register(settings) as register:
         err.print(f"Registre : {register.describe()}")
         report = operations.clean_register(register, phone=cache)
@@ -61,7 +67,7 @@ def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
     tab = operations.tab_name(args.onglet)
-    cache = phone_cache(settings)
+    cache = PhoneCache(settings.phone_cache_path)
     with open_register(settings) as register:
         report = operations.import_file(register, Path(args.fichier), tab=tab, phone=cache)
     cache.save()

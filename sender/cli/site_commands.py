@@ -10,7 +10,7 @@ from pathlib import Path
 from sender.cli.alert_commands import stop_on_signals, watch
 from sender.cli.common import err
 from sender.config import Settings
-from sender.register import open_register, operations
+from sender.register import open_register
 
 
 def _site_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -33,7 +33,7 @@ def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
     if args.intervalle:
         settings = replace(settings, poll_seconds=args.intervalle)
     with open_register(settings) as register:
-        report = operations.initialise(register)
+        report = register.initialise()
         err.print(f"Registre : {register.describe()}")
         if report.created_tabs:
             err.print("  (registre créé avec ses onglets et ses modèles de message)")

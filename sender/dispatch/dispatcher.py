@@ -12,10 +12,10 @@
 5. releases the lease, even on exceptions, and returns a `DispatchReport`.
 
 `compose(channel_name, recipient)` builds the message for a channel, so the SMS fallback can use
-the SMS text while WhatsApp uses the approved template (see `AlertMessages`).
+the SMS text while WhatsApp uses the approved template (see `messages.AlertMessages`).
 
-The lease heartbeat is in `heartbeat`, one recipient's send in `sending`, the recording and
-counting of results in `results`.
+The dispatcher's hold on the lease is in `lease`, one recipient's send (channel, SMS fallback,
+outcome) in `sending`, the daily limit in `quota`.
 """
 
 from __future__ import annotations
@@ -24,22 +24,28 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from rich.console import Console
 
 from sender.channels.base import Channel
-from sender.dispatch.heartbeat import Heartbeat, dead_local_owner, owner_id
-from sender.dispatch.journal import FAILED, SENT, Journal, JournalError, LeaseLost
-from sender.dispatch.messages import AlertMessages, Compose
+from sender.dispatch.journal import LOOKUP_CHUNK, Journal
+from sender.dispatch.lease import AlertLease
+from sender.dispatch.messages import Compose
 from sender.dispatch.progress import ProgressView
-from sender.dispatch.quota import PRIMARY, DailyQuota, check_policy
+from sender.dispatch.quota import PRIMARY, DailyQuota
 from sender.dispatch.report import BUSY_REASON, DispatchReport
-from sender.dispatch.results import LOOKUP_CHUNK, cancel_queued, collect, tally
 from sender.dispatch.sending import Attempt, send
+from sender.dispatch.states import (
+    DEFERRED,
+    FAILED,
+    GAVE_UP,
+    SENT,
+    JournalEntry,
+    LeaseLost,
+    Outcome,
+)
 from sender.errors import ConfigurationError
-
-__all__ = ["LEASE_LOST_REASON", "LOOKUP_CHUNK", "AlertMessages", "Compose", "Dispatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +82,7 @@ class Dispatcher:
         self.fallback = fallback
         self.concurrency = concurrency
         self.daily_limit = daily_limit
-        self.over_limit_policy = check_policy(over_limit_policy)
+        self.over_limit_policy = over_limit_policy
         self.console = console if console is not None else Console(highlight=False)
         self.progress = self.console.is_terminal if progress is None else progress
         self.lease_seconds = lease_seconds
@@ -93,42 +99,26 @@ class Dispatcher:
         targets = list(dict.fromkeys(r for r in recipients if r))
         report = DispatchReport(alert_id, recipients=len(targets))
         view = ProgressView(self.console, fancy=self.progress)
-        owner = owner_id()
-        if not self._acquire(alert_id, owner):
+        lease = AlertLease(self.journal, alert_id, self.lease_seconds)
+        if not lease.acquire():
             report.busy = True
             report.stopped_reason = BUSY_REASON
             log.info("Alerte %s : %s.", alert_id, BUSY_REASON)
-            tally(self.journal, alert_id, targets, report, view)
+            self._tally(alert_id, targets, report, view)
             report.elapsed = time.monotonic() - started
             view.finish(report)
             return report
         log.info("Alerte %s : envoi à %d destinataire(s).", alert_id, len(targets))
-        heartbeat = Heartbeat(self.journal, alert_id, owner, self.lease_seconds)
-        heartbeat.start()
-        view.start(alert_id, len(targets))
-        try:
-            self._run(alert_id, owner, targets, compose, report, view, heartbeat)
-        finally:
-            heartbeat.stop()
-            view.stop()
+        with lease.kept():
+            view.start(alert_id, len(targets))
             try:
-                self.journal.release(alert_id, owner)
-            except JournalError as exc:  # the lease expires by itself
-                log.warning("Alerte %s : verrou non libéré (%s).", alert_id, exc.message)
+                self._run(lease, targets, compose, report, view)
+            finally:
+                view.stop()
         report.elapsed = time.monotonic() - started
         log.info("%s", report.summary_line())
         view.finish(report)
         return report
-
-    def _acquire(self, alert_id: str, owner: str) -> bool:
-        """Take the lease; also from a dead process of this host (crash, `kill -9`)."""
-        if self.journal.acquire(alert_id, owner, self.lease_seconds):
-            return True
-        holder = self.journal.holder(alert_id)
-        if holder is None or not dead_local_owner(holder):
-            return False
-        log.warning("Alerte %s : reprise du verrou d'un processus arrêté (%s).", alert_id, holder)
-        return self.journal.acquire(alert_id, owner, self.lease_seconds, replace=holder)
 
     # -- planning --------------------------------------------------------------------------
 
@@ -157,14 +147,7 @@ class Dispatcher:
         deferred: list[str] = []
         settled = 0
         for recipient in chunk:
-            entry = known.get(recipient)
-            if entry is not None and entry.state == SENT:
-                report.sent += 1
-                settled += 1
-                continue
-            if entry is not None and entry.state == FAILED:
-                report.failed += 1
-                report.add_failure(entry.error_text)
+            if _count_settled(report, known.get(recipient)):
                 settled += 1
                 continue
             route = PRIMARY if quota is None else quota.route(recipient)
@@ -175,24 +158,17 @@ class Dispatcher:
         view.advance(settled)
         return deferred
 
-    # -- sending ---------------------------------------------------------------------------
-
-    def _send(self, recipient: str, route: str, compose: Compose) -> Attempt:
-        """Runs in a worker thread: one recipient, never raises an ordinary exception."""
-        return send(self.channel, self.fallback, recipient, route, compose)
-
     # -- main loop -------------------------------------------------------------------------
 
     def _run(
         self,
-        alert_id: str,
-        owner: str,
+        lease: AlertLease,
         targets: list[str],
         compose: Compose,
         report: DispatchReport,
         view: ProgressView,
-        heartbeat: Heartbeat,
     ) -> None:
+        alert_id, owner = lease.alert_id, lease.owner
         quota = self._quota()
         planned: deque[tuple[str, str]] = deque()
         leftovers: list[str] = []  # not handled by this run: tallied from the journal
@@ -202,7 +178,7 @@ class Dispatcher:
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="envoi")
         try:
             while stop is None:
-                if heartbeat.lost:
+                if lease.lost:
                     stop = LEASE_LOST_REASON
                     break
                 if not planned:
@@ -223,7 +199,7 @@ class Dispatcher:
                         view.advance(len(deferred))
                     continue
                 full = len(outstanding) >= self.max_outstanding
-                stop = collect(self.journal, alert_id, outstanding, report, view, block=full)
+                stop = self._collect(alert_id, outstanding, report, view, block=full)
                 if stop is not None:
                     break
                 free = self.max_outstanding - len(outstanding)
@@ -242,16 +218,18 @@ class Dispatcher:
                     if recipient not in claimed:  # settled meanwhile by someone else
                         leftovers.append(recipient)
                         continue
-                    future = pool.submit(self._send, recipient, route, compose)
+                    future = pool.submit(
+                        send, self.channel, self.fallback, recipient, route, compose
+                    )
                     outstanding[future] = (recipient, channel_name)
                 self.peak_outstanding = max(self.peak_outstanding, len(outstanding))
             if stop is not None:
-                leftovers.extend(cancel_queued(self.journal, alert_id, outstanding, stop))
+                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
             while outstanding:
-                reason = collect(self.journal, alert_id, outstanding, report, view, block=True)
+                reason = self._collect(alert_id, outstanding, report, view, block=True)
                 if stop is None and reason is not None:
                     stop = reason
-                    leftovers.extend(cancel_queued(self.journal, alert_id, outstanding, stop))
+                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
         except BaseException:
             # Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
             # finish and record them if possible; unrecorded ones stay `pending` (resent later).
@@ -260,7 +238,7 @@ class Dispatcher:
             pool.shutdown(wait=True)
             try:
                 finished = {f: r for f, r in outstanding.items() if not f.cancelled()}
-                collect(self.journal, alert_id, finished, report, view, block=False)
+                self._collect(alert_id, finished, report, view, block=False)
             except BaseException:  # noqa: S110 - best effort, the first error is re-raised
                 pass
             raise
@@ -269,10 +247,111 @@ class Dispatcher:
         report.stopped_reason = stop
         leftovers.extend(r for r, _ in planned)
         leftovers.extend(targets[position:])
-        tally(self.journal, alert_id, leftovers, report, view)
+        self._tally(alert_id, leftovers, report, view)
         if quota is not None:
             report.notes.extend(quota.notes())
 
     def _fallback_name(self) -> str:
         assert self.fallback is not None
         return self.fallback.name
+
+    # -- recording and counting results ----------------------------------------------------
+
+    def _collect(
+        self,
+        alert_id: str,
+        outstanding: dict[Future, tuple[str, str]],
+        report: DispatchReport,
+        view: ProgressView,
+        *,
+        block: bool,
+    ) -> str | None:
+        """Record finished sends (one transaction); return a batch-stop reason if any."""
+        if not outstanding:
+            return None
+        if block:
+            done, _ = wait(list(outstanding), return_when=FIRST_COMPLETED)
+        else:
+            done = {f for f in outstanding if f.done()}
+        attempts: list[Attempt] = []
+        interrupt: BaseException | None = None
+        for future in done:
+            del outstanding[future]
+            if future.cancelled():
+                continue
+            try:
+                attempts.append(future.result())
+            except BaseException as exc:  # KeyboardInterrupt/SystemExit raised in a worker
+                interrupt = interrupt or exc
+        if attempts:
+            self.journal.record(alert_id, [a.outcome for a in attempts])
+        stop = None
+        for attempt in attempts:
+            outcome = attempt.outcome
+            if outcome.state == SENT:
+                report.sent += 1
+                report.sent_now += 1
+                report.sent_by_fallback += attempt.via_fallback
+            elif outcome.state == FAILED:
+                report.failed += 1
+                report.add_failure(outcome.error_text)
+            else:
+                report.not_sent += 1
+                if attempt.stop_reason is None:
+                    report.add_failure(outcome.error_text)
+            stop = stop or attempt.stop_reason
+        view.advance(len(attempts))
+        if interrupt is not None:
+            raise interrupt
+        return stop
+
+    def _cancel_queued(
+        self, alert_id: str, outstanding: dict[Future, tuple[str, str]], reason: str
+    ) -> list[str]:
+        """Batch stopped: drop submitted sends not started yet and record them as not sent."""
+        log.warning("Alerte %s : envoi arrêté : %s", alert_id, reason)
+        cancelled = [(f, *outstanding[f]) for f in list(outstanding) if f.cancel()]
+        for future, _, _ in cancelled:
+            del outstanding[future]
+        text = f"envoi interrompu avant ce destinataire : {reason}"
+        self.journal.record(
+            alert_id,
+            [
+                Outcome(recipient, GAVE_UP, channel, error_code="interrompu", error_text=text)
+                for _, recipient, channel in cancelled
+            ],
+        )
+        return [recipient for _, recipient, _ in cancelled]
+
+    def _tally(
+        self,
+        alert_id: str,
+        recipients: Sequence[str],
+        report: DispatchReport,
+        view: ProgressView,
+    ) -> None:
+        """Count recipients this run did not handle, by their journal state."""
+        for start in range(0, len(recipients), LOOKUP_CHUNK):
+            chunk = recipients[start : start + LOOKUP_CHUNK]
+            known = self.journal.lookup(alert_id, chunk)
+            for recipient in chunk:
+                entry = known.get(recipient)
+                if _count_settled(report, entry):
+                    continue
+                if entry is not None and entry.state == DEFERRED:
+                    report.deferred += 1
+                else:
+                    report.not_sent += 1
+            view.advance(len(chunk))
+
+
+def _count_settled(report: DispatchReport, entry: JournalEntry | None) -> bool:
+    """Count a recipient the journal has as `sent` or `failed` (final); False for any other."""
+    if entry is not None and entry.state == SENT:
+        report.sent += 1
+        return True
+    if entry is not None and entry.state == FAILED:
+        report.failed += 1
+        report.add_failure(entry.error_text)
+        return True
+    return False

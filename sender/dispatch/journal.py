@@ -5,54 +5,37 @@ restart after a crash (even `kill -9`) resends only what is not recorded as `sen
 already `sent` for an alert is never claimed again. `deferred` holds back recipients beyond the
 WhatsApp daily limit until a later cycle.
 
-`Journal` holds the row queries, the daily count and the summaries; the states, rows and errors
-are in `states`, the file and its transactions in `journal_file`, the lease per alert (checked
-by `claim` and `defer` in the same transaction) in `leases`.
+The journal also holds one lease per alert (`verrous` table), which keeps two dispatchers off
+the same alert: `claim` and `defer` check it in their own transaction.
+
+`Journal` holds the queries: rows, leases, the daily count and the summaries. It holds its file
+(`journal_file.JournalFile`: connection, schema, transactions); the states, rows and errors are
+in `states`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from sender.config import Settings
-from sender.dispatch.leases import JournalLeases
+from sender.dispatch.journal_file import JournalFile
 from sender.dispatch.states import (
-    DEFERRED,
     FAILED,
     FINAL_STATES,
     GAVE_UP,
     PENDING,
     SENT,
-    STATES,
     AlertSummary,
-    JournalBusy,
-    JournalCorrupt,
     JournalEntry,
-    JournalError,
     LeaseLost,
     Outcome,
 )
 
-__all__ = [
-    "DEFERRED",
-    "FAILED",
-    "FINAL_STATES",
-    "GAVE_UP",
-    "PENDING",
-    "SENT",
-    "STATES",
-    "AlertSummary",
-    "Journal",
-    "JournalBusy",
-    "JournalCorrupt",
-    "JournalEntry",
-    "JournalError",
-    "LeaseLost",
-    "Outcome",
-]
-
-_CHUNK = 500  # recipients per IN (...) query, well below SQLite's variable limit
+LOOKUP_CHUNK = 500  # recipients per IN (...) query, well below SQLite's variable limit
 
 _COLUMNS = (
     "alert_id, recipient, channel, state, attempts, message_id, wa_id, error_code, error_text, "
@@ -70,18 +53,41 @@ def _timestamp(value: datetime | float | None, default: float) -> float:
     return float(value)
 
 
-def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _rows_of(
+    conn: sqlite3.Connection, columns: str, alert_id: str, recipients: Sequence[str]
+) -> Iterator[tuple]:
+    """`columns` of the alert's rows for these recipients, one query per `LOOKUP_CHUNK`."""
+    for start in range(0, len(recipients), LOOKUP_CHUNK):
+        chunk = recipients[start : start + LOOKUP_CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        yield from conn.execute(
+            f"SELECT {columns} FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+            f"WHERE alert_id = ? AND recipient IN ({marks})",
+            (alert_id, *chunk),
+        )
 
 
-class Journal(JournalLeases):
+class Journal:
     """Per-recipient dispatch journal in one SQLite file (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 15.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._file = JournalFile(path, busy_timeout=busy_timeout)
+        self._clock = clock
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Journal:
         """The journal at `settings.journal`."""
         return cls(settings.journal)
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
 
     def __repr__(self) -> str:
         return f"Journal(path={str(self.path)!r})"
@@ -92,10 +98,17 @@ class Journal(JournalLeases):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def check(self) -> None:
+        """Open (and create if needed) the journal now; raise a French JournalError if unusable."""
+        self._file.check()
+
+    def close(self) -> None:
+        self._file.close()
+
     # -- rows ------------------------------------------------------------------------------
 
     def get(self, alert_id: str, recipient: str) -> JournalEntry | None:
-        with self._read() as conn:
+        with self._file.read() as conn:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? AND recipient = ?",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 (alert_id, recipient),
@@ -104,7 +117,7 @@ class Journal(JournalLeases):
 
     def entries(self, alert_id: str) -> list[JournalEntry]:
         """Every row of an alert (for tests, exports and the CLI; not for 100,000-row loops)."""
-        with self._read() as conn:
+        with self._file.read() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? ORDER BY recipient",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 (alert_id,),
@@ -113,20 +126,20 @@ class Journal(JournalLeases):
 
     def lookup(self, alert_id: str, recipients: Sequence[str]) -> dict[str, JournalEntry]:
         """Rows for the given recipients that exist (any number of recipients, chunked)."""
-        found: dict[str, JournalEntry] = {}
-        with self._read() as conn:
-            for chunk in _chunks(recipients):
-                marks = ", ".join("?" for _ in chunk)
-                for row in conn.execute(
-                    f"SELECT {_COLUMNS} FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-                    f"WHERE alert_id = ? AND recipient IN ({marks})",
-                    (alert_id, *chunk),
-                ):
-                    found[row[1]] = JournalEntry(*row)
-        return found
+        with self._file.read() as conn:
+            return {
+                row[1]: JournalEntry(*row)
+                for row in _rows_of(conn, _COLUMNS, alert_id, recipients)
+            }
+
+    def has_started(self, alert_id: str) -> bool:
+        """True once any recipient of the alert has a row (claimed, sent, deferred…)."""
+        with self._file.read() as conn:
+            row = conn.execute("SELECT 1 FROM envois WHERE alert_id = ? LIMIT 1", (alert_id,))
+            return row.fetchone() is not None
 
     def sent_recipients(self, alert_id: str) -> set[str]:
-        with self._read() as conn:
+        with self._file.read() as conn:
             return {
                 row[0]
                 for row in conn.execute(
@@ -145,19 +158,10 @@ class Journal(JournalLeases):
             return []
         now = self._clock()
         claimed: list[str] = []
-        with self._write() as conn:
+        with self._file.write() as conn:
             self._assert_lease(conn, alert_id, owner)
-            states: dict[str, str] = {}
             recipients = [recipient for recipient, _ in routes]
-            for chunk in _chunks(recipients):
-                marks = ", ".join("?" for _ in chunk)
-                states.update(
-                    conn.execute(
-                        "SELECT recipient, state FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-                        f"WHERE alert_id = ? AND recipient IN ({marks})",
-                        (alert_id, *chunk),
-                    ).fetchall()
-                )
+            states = dict(_rows_of(conn, "recipient, state", alert_id, recipients))
             rows = []
             for recipient, channel in routes:
                 if states.get(recipient) in FINAL_STATES:
@@ -195,7 +199,7 @@ class Journal(JournalLeases):
                 )
         if not sent and not others:
             return
-        with self._write() as conn:
+        with self._file.write() as conn:
             if sent:
                 conn.executemany(
                     "UPDATE envois SET state = 'sent', channel = ?, message_id = ?, wa_id = ?, "
@@ -215,7 +219,7 @@ class Journal(JournalLeases):
         if not recipients:
             return 0
         now = self._clock()
-        with self._write() as conn:
+        with self._file.write() as conn:
             self._assert_lease(conn, alert_id, owner)
             before = conn.total_changes
             conn.executemany(
@@ -229,6 +233,71 @@ class Journal(JournalLeases):
                 [(alert_id, r, owner, reason, now, now) for r in recipients],
             )
             return conn.total_changes - before
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def acquire(
+        self, alert_id: str, owner: str, ttl_seconds: float, *, replace: str | None = None
+    ) -> bool:
+        """Take or renew the alert's lease for `ttl_seconds`; False if another owner holds it.
+
+        Atomic across threads and processes. An expired lease (crashed owner) is taken over;
+        `replace` also takes over a live lease if (and only if) `replace` still holds it — for
+        an owner known to be dead (same host, process gone).
+        """
+        now = self._clock()
+        with self._file.write() as conn:
+            row = conn.execute(
+                "SELECT owner, expires_at FROM verrous WHERE alert_id = ?", (alert_id,)
+            ).fetchone()
+            if row is not None and row[0] not in (owner, replace) and row[1] > now:
+                return False
+            conn.execute(
+                "INSERT INTO verrous (alert_id, owner, acquired_at, expires_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET "
+                "owner = excluded.owner, expires_at = excluded.expires_at, "
+                "acquired_at = CASE WHEN verrous.owner = excluded.owner "
+                "THEN verrous.acquired_at ELSE excluded.acquired_at END",
+                (alert_id, owner, now, now + ttl_seconds),
+            )
+            return True
+
+    def renew(self, alert_id: str, owner: str, ttl_seconds: float) -> bool:
+        """Extend a lease this owner still holds (even just expired, if nobody took it)."""
+        now = self._clock()
+        with self._file.write() as conn:
+            cursor = conn.execute(
+                "UPDATE verrous SET expires_at = ? WHERE alert_id = ? AND owner = ?",
+                (now + ttl_seconds, alert_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    def release(self, alert_id: str, owner: str) -> bool:
+        """Give the lease back; False if this owner did not hold it (any more)."""
+        with self._file.write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM verrous WHERE alert_id = ? AND owner = ?", (alert_id, owner)
+            )
+            return cursor.rowcount == 1
+
+    def holder(self, alert_id: str) -> str | None:
+        """The owner of a live lease on the alert, or None."""
+        with self._file.read() as conn:
+            row = conn.execute(
+                "SELECT owner FROM verrous WHERE alert_id = ? AND expires_at > ?",
+                (alert_id, self._clock()),
+            ).fetchone()
+        return row[0] if row else None
+
+    def _assert_lease(self, conn: sqlite3.Connection, alert_id: str, owner: str) -> None:
+        row = conn.execute(
+            "SELECT owner, expires_at FROM verrous WHERE alert_id = ?", (alert_id,)
+        ).fetchone()
+        if row is None or row[0] != owner or row[1] <= self._clock():
+            raise LeaseLost(
+                f"Le verrou d'envoi de l'alerte {alert_id} a expiré ou a été repris par un "
+                "autre processus : envoi arrêté pour ne pas doubler les messages."
+            )
 
     # -- daily limit and summaries ---------------------------------------------------------
 
@@ -248,7 +317,7 @@ class Journal(JournalLeases):
         """
         start = _timestamp(since, self._clock() - 86_400)
         where, extra = self._window_query(channel)
-        with self._read() as conn:
+        with self._file.read() as conn:
             (count,) = conn.execute(
                 f"SELECT COUNT(DISTINCT recipient) FROM envois WHERE {where}",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 (start, start, *extra),
@@ -261,7 +330,7 @@ class Journal(JournalLeases):
         """The numbers counted by `daily_unique_recipients` (contacting them again is free)."""
         start = _timestamp(since, self._clock() - 86_400)
         where, extra = self._window_query(channel)
-        with self._read() as conn:
+        with self._file.read() as conn:
             return {
                 row[0]
                 for row in conn.execute(
@@ -272,7 +341,7 @@ class Journal(JournalLeases):
 
     def summary(self, alert_id: str) -> AlertSummary:
         """Counts by state and French reasons of `failed` / `gave_up` rows for one alert."""
-        with self._read() as conn:
+        with self._file.read() as conn:
             counts = dict(
                 conn.execute(
                     "SELECT state, COUNT(*) FROM envois WHERE alert_id = ? GROUP BY state",

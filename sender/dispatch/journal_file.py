@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,18 +50,12 @@ _SCHEMA = (
 
 
 class JournalFile:
-    """The journal's connection and transactions; `Journal` adds the queries."""
+    """One process's connection to the journal file and its transactions (`Journal` holds one
+    and runs its queries through `read` and `write`)."""
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        busy_timeout: float = 15.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 15.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self._clock = clock
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
@@ -118,27 +111,25 @@ class JournalFile:
             raise self._translate(exc) from exc
         try:
             self._create_schema(conn)
-        except sqlite3.Error as exc:
+        except BaseException:
             conn.close()
-            raise self._translate(exc) from exc
+            raise
         self._conn, self._pid = conn, pid
         return conn
 
-    @staticmethod
-    def _create_schema(conn: sqlite3.Connection) -> None:
-        if {"envois", "verrous", _MARKER} <= table_names(conn):
-            return
-        conn.execute("BEGIN IMMEDIATE")
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
         try:
+            complete = {"envois", "verrous", _MARKER} <= table_names(conn)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        if complete:
+            return
+        with transaction(conn, self._translate, write=True):
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(
                 "INSERT OR IGNORE INTO _journal (cle, valeur) VALUES ('format', ?)", (_FORMAT,)
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def _check_format(self, conn: sqlite3.Connection, tables: set[str]) -> None:
         if not tables:
@@ -157,7 +148,8 @@ class JournalFile:
             )
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under this process's lock; SQLite errors come out in French."""
         with self._lock:
             conn = self._connection()
             try:
@@ -166,7 +158,8 @@ class JournalFile:
                 raise self._translate(exc) from exc
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any error)."""
         with self._lock:
             conn = self._connection()
             with transaction(conn, self._translate, write=True):
@@ -174,5 +167,5 @@ class JournalFile:
 
     def check(self) -> None:
         """Open (and create if needed) the journal now; raise a French JournalError if unusable."""
-        with self._read():
+        with self.read():
             pass

@@ -1,11 +1,12 @@
-"""What the dispatcher sends: the `Compose` callable type and the ready-made `AlertMessages`."""
+"""What the dispatcher sends: the `Compose` callable type and `AlertMessages`, the one used for an
+alert's composed messages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from sender.alerts.compose import ComposedMessage
 from sender.channels.base import OutgoingMessage
 
 Compose = Callable[[str, str], OutgoingMessage]
@@ -14,29 +15,13 @@ Compose = Callable[[str, str], OutgoingMessage]
 
 @dataclass(frozen=True)
 class AlertMessages:
-    """A ready-made `compose`: the WhatsApp template for WhatsApp, plain text elsewhere.
-
-    `sms_text` (if given) replaces `text` on the `sms` channel, e.g. a shorter GSM-7 version.
-    """
+    """The alert's message on its primary channel (WhatsApp template, SMS or outbox text), and
+    the SMS text for the `sms` fallback channel when there is one."""
 
     alert_id: str
-    text: str
-    sms_text: str | None = None
-    template: str | None = None
-    language: str = "fr"
-    parameters: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
+    primary: ComposedMessage
+    sms: ComposedMessage | None = None
 
     def __call__(self, channel: str, recipient: str) -> OutgoingMessage:
-        if channel == "sms":
-            return OutgoingMessage(self.alert_id, recipient, self.sms_text or self.text)
-        return OutgoingMessage(
-            self.alert_id,
-            recipient,
-            self.text,
-            template=self.template,
-            language=self.language,
-            parameters=self.parameters,
-        )
+        message = self.sms if channel == "sms" and self.sms is not None else self.primary
+        return message.to_message(self.alert_id, recipient)

@@ -8,25 +8,14 @@ the remaining quota. Recipients beyond it are deferred (policy « reporter ») o
 from __future__ import annotations
 
 from sender.dispatch.journal import Journal
-from sender.errors import ConfigurationError
 from sender.text import plural
 
-POLICIES = ("reporter", "sms")
 WINDOW_SECONDS = 24 * 3600
 
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS", "outbox": "fichier de sortie"}
 
 PRIMARY = "primary"
 FALLBACK = "fallback"
-
-
-def check_policy(policy: str) -> str:
-    value = (policy or "").strip().lower()
-    if value not in POLICIES:
-        raise ConfigurationError(
-            f"Politique de dépassement du plafond inconnue « {policy} » : choisir reporter ou sms."
-        )
-    return value
 
 
 class DailyQuota:
@@ -45,7 +34,7 @@ class DailyQuota:
         self.limit = limit
         self.channel = channel
         self.label = CHANNEL_LABELS.get(channel, channel)
-        self.policy = check_policy(policy)
+        self.policy = policy  # « reporter » or « sms », checked by Settings (ALERTE_DEPASSEMENT)
         self.has_fallback = has_fallback
         since = None if now is None else now - WINDOW_SECONDS
         self._contacted = journal.contacted_since(since, channel=channel)

@@ -1,7 +1,10 @@
 """One recipient's send, run in a worker thread: primary channel, SMS fallback, outcome.
 
-`send` never raises an ordinary exception: it returns an `Attempt` whose outcome is recorded in
-the journal, with a `stop_reason` when the whole batch must stop.
+This is where channel errors become journal states: a recipient error is `failed` (or goes to
+the SMS fallback when the channel says SMS may reach the member), a transient or batch error is
+`gave_up` (retried by the next dispatch), and a batch error on the primary channel (or a bug
+in an adapter) also stops the dispatch. `send` never raises an ordinary exception: it returns
+an `Attempt` for the dispatcher to record.
 """
 
 from __future__ import annotations
@@ -10,16 +13,19 @@ import logging
 from dataclasses import dataclass
 
 from sender.channels.base import Channel, ChannelError, Scope
-from sender.dispatch.journal import FAILED, GAVE_UP, SENT, Outcome
 from sender.dispatch.messages import Compose
 from sender.dispatch.quota import FALLBACK, PRIMARY
+from sender.dispatch.states import FAILED, GAVE_UP, SENT, Outcome
 from sender.errors import AlerteError
 from sender.text import mask_numbers, mask_phone
 
-log = logging.getLogger("sender.dispatch.dispatcher")  # logs as part of the dispatcher
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """One recipient's send, as the dispatcher records and counts it."""
+
     outcome: Outcome
     via_fallback: bool = False
     stop_reason: str | None = None  # set when the whole batch must stop

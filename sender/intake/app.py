@@ -1,8 +1,9 @@
 """WSGI application: the built static site plus the signup and unsubscribe form endpoints.
 
 - `GET`/`HEAD` serve files of the built Pelican site (`index.html` for directories).
-- `POST /inscription` and `POST /desinscription` are handled by `forms.py`: one row appended to
-  the register and `303 See Other` to the confirmation page, or `400` with the form re-rendered.
+- `POST /inscription` and `POST /desinscription` are rate-limited per client, then handled by
+  `forms.py`: one row appended to the register and `303 See Other` to the confirmation page, or
+  `400` with the form re-rendered.
 - Every answer carries security headers; no input can produce a `500` (a genuine bug gives a
   French page and a log entry without phone numbers).
 """
@@ -20,38 +21,20 @@ from typing import Any, Final
 import jinja2
 
 from sender.cleaning.communes import current_communes
-from sender.intake.forms import (
-    FORM_TYPE,
-    FORMS,
-    MAX_BODY,
-    MAX_FIELDS,
-    REGISTER_DOWN,
-    FormHandling,
-    FormSpec,
-)
+from sender.intake.forms import FORMS, FormPages, FormSpec, handle_post, too_many_posts
 from sender.intake.ratelimit import SlidingWindowLimiter
-from sender.intake.responses import HTML, NO_STORE, Response
+from sender.intake.responses import (
+    Response,
+    message_response,
+    method_not_allowed,
+    not_found,
+    redirect,
+)
 from sender.intake.static import content_type, decode_path, locate
 from sender.register.base import Register
 from sender.text import mask_numbers
 
-__all__ = [
-    "CSP",
-    "FORMS",
-    "FORM_TYPE",
-    "HTML",
-    "MAX_BODY",
-    "MAX_FIELDS",
-    "NO_STORE",
-    "REGISTER_DOWN",
-    "SECURITY_HEADERS",
-    "FormSpec",
-    "IntakeApp",
-    "Response",
-    "create_app",
-]
-
-log = logging.getLogger("sender.intake")
+log = logging.getLogger(__name__)
 
 CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -81,32 +64,20 @@ _STATUS: Final[dict[int, str]] = {
 }
 
 
-class IntakeApp(FormHandling):
-    """The WSGI callable. Build it with `create_app`."""
+class IntakeApp:
+    """The WSGI callable: routing, static files, security headers (built by `create_app`)."""
 
     def __init__(
         self,
-        register_factory: Callable[[], Register] | Register,
         site_dir: Path,
-        templates_dir: Path,
-        *,
-        posts_per_minute: int = 10,
-        clock: Callable[[], float] = time.monotonic,
+        form_pages: FormPages,
+        register: Callable[[], Register],
+        limiter: SlidingWindowLimiter,
     ) -> None:
-        self.site_dir = Path(site_dir).resolve()
-        self.templates_dir = Path(templates_dir)
-        self._register: Register | None = (
-            register_factory if isinstance(register_factory, Register) else None
-        )
-        self._factory = None if self._register is not None else register_factory
-        self._register_lock = threading.Lock()
-        self.limiter = SlidingWindowLimiter(max(1, posts_per_minute), 60.0, clock=clock)
-        self.jinja = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(self.templates_dir)),
-            autoescape=True,
-            auto_reload=True,
-        )
-        self._communes = [c.nom for c in current_communes()]
+        self.site_dir = site_dir
+        self.form_pages = form_pages
+        self.register = register
+        self.limiter = limiter
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -122,7 +93,8 @@ class IntakeApp(FormHandling):
                 type(exc).__name__,
                 mask_numbers("".join(traceback.format_exception(exc))),
             )
-            response = self._message(
+            response = message_response(
+                self.site_dir,
                 500,
                 "Erreur du serveur",
                 [
@@ -149,16 +121,22 @@ class IntakeApp(FormHandling):
     def _dispatch(self, environ: Mapping[str, Any], method: str) -> Response:
         path = decode_path(str(environ.get("PATH_INFO", "") or "/"))
         if path is None:
-            return self._not_found()
+            return not_found(self.site_dir)
         spec = FORMS.get(path.rstrip("/") or "/") if path != "/" else None
         if method == "POST":
             if spec is None:
-                return self._method_not_allowed("GET, HEAD")
+                return method_not_allowed(self.site_dir, "GET, HEAD")
             return self._post(environ, spec)
         if method not in ("GET", "HEAD"):
             allow = "GET, HEAD, POST" if spec is not None else "GET, HEAD"
-            return self._method_not_allowed(allow)
+            return method_not_allowed(self.site_dir, allow)
         return self._static(environ, path)
+
+    def _post(self, environ: Mapping[str, Any], spec: FormSpec) -> Response:
+        wait = self.limiter.hit(str(environ.get("REMOTE_ADDR", "") or "inconnu"))
+        if wait:
+            return too_many_posts(self.site_dir, spec, self.limiter.retry_after(wait))
+        return handle_post(environ, spec, form_pages=self.form_pages, register=self.register)
 
     # -- static site ---------------------------------------------------------------------
 
@@ -167,14 +145,14 @@ class IntakeApp(FormHandling):
         if found.redirect is not None:
             query = str(environ.get("QUERY_STRING", "") or "")
             target = found.redirect + ("?" + query if query and "\n" not in query else "")
-            return self._redirect(301, target, cache="public, max-age=3600")
+            return redirect(301, target, cache="public, max-age=3600")
         if found.file is None:
-            return self._not_found()
+            return not_found(self.site_dir)
         try:
             stat = found.file.stat()
             body = found.file.read_bytes()
         except OSError:
-            return self._not_found()
+            return not_found(self.site_dir)
         etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
         kind = content_type(found.file)
         cache = "no-cache" if kind.startswith("text/html") else "public, max-age=3600"
@@ -183,6 +161,25 @@ class IntakeApp(FormHandling):
         if etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*":
             return Response(304, b"", kind, cache, headers)
         return Response(200, body, kind, cache, headers)
+
+
+class _RegisterOnDemand:
+    """The register given, or the one its factory opens on the first call (once, even under
+    concurrent posts)."""
+
+    def __init__(self, source: Callable[[], Register] | Register) -> None:
+        self._register = source if isinstance(source, Register) else None
+        self._factory = None if isinstance(source, Register) else source
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Register:
+        if self._register is not None:
+            return self._register
+        with self._lock:
+            if self._register is None:
+                assert self._factory is not None
+                self._register = self._factory()
+            return self._register
 
 
 def create_app(
@@ -200,10 +197,12 @@ def create_app(
     opened yet gives `503` pages instead of preventing the site from being served.
     `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`.
     """
-    return IntakeApp(
-        register_factory,
-        Path(site_dir),
-        Path(templates_dir),
-        posts_per_minute=posts_per_minute,
-        clock=clock,
+    site = Path(site_dir).resolve()
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(templates_dir))),
+        autoescape=True,
+        auto_reload=True,
     )
+    form_pages = FormPages(site, templates, [c.nom for c in current_communes()])
+    limiter = SlidingWindowLimiter(max(1, posts_per_minute), 60.0, clock=clock)
+    return IntakeApp(site, form_pages, _RegisterOnDemand(register_factory), limiter)

@@ -1,16 +1,15 @@
 """Form posts: the public forms, the request limits, validation, storing, re-rendering.
 
-`FormHandling` is a mixin of `IntakeApp`: a post is rate-limited, size- and type-checked,
-validated (`validation.py`), then appended to the register (`303` to the thanks page) or answered
-with the form page re-rendered around the messages and typed values (`400`, or `503` when the
-register is down).
+`handle_post` takes a post the application has already rate-limited: it is size- and
+type-checked, validated (`validation.py`), then appended to the register (`303` to the thanks
+page) or answered with the form page re-rendered around the messages and typed values (`400`, or
+`503` when the register is down).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -21,14 +20,13 @@ import jinja2
 
 from sender.errors import AlerteError
 from sender.intake import pages
-from sender.intake.ratelimit import SlidingWindowLimiter
-from sender.intake.responses import Answers, Response
+from sender.intake.responses import Response, message_response, redirect
 from sender.intake.validation import FormOutcome, validate_signup, validate_unsubscribe
 from sender.register.base import Register
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
 from sender.text import mask_numbers, mask_phone
 
-log = logging.getLogger("sender.intake")
+log = logging.getLogger(__name__)
 
 MAX_BODY: Final = 10 * 1024
 MAX_FIELDS: Final = 64
@@ -61,6 +59,32 @@ FORMS: Final[dict[str, FormSpec]] = {
         "Se désinscrire", validate_unsubscribe,
     ),
 }
+# Posts that cannot be read: (status, title, paragraphs) of the French page answering them.
+_TOO_LARGE: Final = (
+    413,
+    "Envoi trop volumineux",
+    (
+        f"Le formulaire envoyé dépasse {MAX_BODY // 1024} Ko\u00a0: il ne peut pas venir de la "
+        "page du site. Rien n’a été enregistré.",
+        "Revenez au formulaire et remplissez chaque champ avec des réponses courtes.",
+    ),
+)
+_UNREADABLE: Final = (
+    400,
+    "Envoi illisible",
+    (
+        "Le formulaire envoyé n’a pas pu être lu. Rien n’a été enregistré.",
+        "Revenez au formulaire et envoyez-le de nouveau depuis la page du site.",
+    ),
+)
+_UNSUPPORTED: Final = (
+    415,
+    "Format d’envoi non pris en charge",
+    (
+        "Ce formulaire attend un envoi classique depuis la page du site "
+        "(application/x-www-form-urlencoded, UTF-8). Rien n’a été enregistré.",
+    ),
+)
 REGISTER_DOWN: Final = (
     "Le registre des inscriptions est momentanément indisponible\u00a0: votre demande n’a pas "
     "été enregistrée. Vos réponses sont conservées ci-dessous\u202f; réessayez dans quelques "
@@ -68,129 +92,40 @@ REGISTER_DOWN: Final = (
 )
 
 
-class FormHandling(Answers):
-    """POST handling (mixin; needs the attributes set by `IntakeApp.__init__`)."""
+@dataclass(frozen=True, slots=True)
+class FormPages:
+    """The built form pages, re-rendered around the messages and the values typed."""
 
     site_dir: Path
-    limiter: SlidingWindowLimiter
-    jinja: jinja2.Environment
-    _register: Register | None
-    _factory: Callable[[], Register] | None
-    _register_lock: threading.Lock
-    _communes: list[str]
+    templates: jinja2.Environment
+    communes: list[str]
 
-    def _post(self, environ: Mapping[str, Any], spec: FormSpec) -> Response:
-        client = str(environ.get("REMOTE_ADDR", "") or "inconnu")
-        wait = self.limiter.hit(client)
-        if wait:
-            seconds = self.limiter.retry_after(wait)
-            response = self._message(
-                429,
-                "Trop d’envois",
-                [
-                    "Ce formulaire a été envoyé trop de fois depuis votre connexion en peu de "
-                    "temps. Rien n’a été enregistré pour ce dernier envoi.",
-                    f"Patientez environ {seconds} seconde{'s' if seconds > 1 else ''}, puis "
-                    "réessayez.",
-                ],
-                links=[(spec.action + "/", "Revenir au formulaire")],
-            )
-            response.headers = [("Retry-After", str(seconds))]
-            return response
-        declared = str(environ.get("CONTENT_LENGTH", "") or "").strip()
-        if declared:
-            if not (declared.isascii() and declared.isdigit()):
-                return self._bad_request(spec)
-            if int(declared) > MAX_BODY:
-                return self._too_large(spec)
-        kind = str(environ.get("CONTENT_TYPE", "") or "")
-        if not _is_form_type(kind) and (kind.strip() or declared not in ("", "0")):
-            return self._message(
-                415,
-                "Format d’envoi non pris en charge",
-                [
-                    "Ce formulaire attend un envoi classique depuis la page du site "
-                    "(application/x-www-form-urlencoded, UTF-8). Rien n’a été enregistré.",
-                ],
-                links=[(spec.action + "/", "Revenir au formulaire")],
-            )
-        try:
-            stream = environ["wsgi.input"]
-            body = stream.read(MAX_BODY + 1)
-        except (KeyError, OSError, ValueError):
-            return self._bad_request(spec)
-        if not isinstance(body, bytes):
-            return self._bad_request(spec)
-        if len(body) > MAX_BODY:
-            return self._too_large(spec)
-        try:
-            pairs = parse_qsl(
-                body.decode("utf-8", "replace"),
-                keep_blank_values=True,
-                encoding="utf-8",
-                errors="replace",
-                max_num_fields=MAX_FIELDS,
-            )
-        except ValueError:
-            return self._bad_request(spec)
-        form: dict[str, str] = {}
-        for key, value in pairs:
-            form.setdefault(key, value)  # a repeated key: the first value counts
-        outcome = spec.validate(form)
-        if outcome.is_spam:
-            log.info("Formulaire %s : envoi ignoré (champ piège rempli).", spec.name)
-            return self._redirect(303, spec.thanks)
-        if outcome.errors or outcome.row is None:
-            log.info(
-                "Formulaire %s refusé : %s.", spec.name, ", ".join(sorted(outcome.errors))
-            )
-            return self._form_page(400, spec, outcome.values, outcome.errors)
-        try:
-            self._get_register().append(spec.tab, [outcome.row])
-        except AlerteError as exc:
-            log.warning(
-                "Formulaire %s : registre indisponible (%s) ; rien n’a été écrit.",
-                spec.name,
-                mask_numbers(exc.message),
-            )
-            response = self._form_page(503, spec, outcome.values, {"registre": REGISTER_DOWN})
-            response.headers = [("Retry-After", "120")]
-            return response
-        log.info(
-            "Formulaire %s enregistré (%s).",
-            spec.name,
-            mask_phone(outcome.row.get("telephone", "")),
-        )
-        return self._redirect(303, spec.thanks)
-
-    def _get_register(self) -> Register:
-        if self._register is not None:
-            return self._register
-        with self._register_lock:
-            if self._register is None:
-                assert self._factory is not None
-                self._register = self._factory()
-            return self._register
-
-    def _form_page(
-        self, status: int, spec: FormSpec, values: Mapping[str, str], errors: Mapping[str, str]
+    def render(
+        self,
+        status: int,
+        spec: FormSpec,
+        values: Mapping[str, str],
+        errors: Mapping[str, str],
+        *,
+        headers: list[tuple[str, str]] | None = None,
     ) -> Response:
-        """The built form page with the form re-rendered around the messages and values."""
         try:
-            partial = self.jinja.get_template(spec.template).render(
+            partial = self.templates.get_template(spec.template).render(
                 action=spec.action,
                 values=dict(values),
                 errors=dict(errors),
-                communes=self._communes,
+                communes=self.communes,
                 activites=list(ACTIVITES),
             )
         except (jinja2.TemplateError, OSError) as exc:
             log.error("Gabarit %s illisible : %s", spec.template, mask_numbers(str(exc)))
-            return self._message(
+            return _refusal(
+                self.site_dir,
+                spec,
                 status,
                 "Formulaire à corriger" if status == 400 else "Service indisponible",
                 list(errors.values()),
-                links=[(spec.action + "/", "Revenir au formulaire")],
+                headers=headers,
             )
         start = f"<!--formulaire-{spec.name}-->"
         end = f"<!--/formulaire-{spec.name}-->"
@@ -206,30 +141,122 @@ class FormHandling(Answers):
             heading = f"<h1>{escape(spec.title, quote=False)}</h1>\n"
             html = pages.shell_page(self.site_dir, spec.title, heading + partial)
         html = pages.replace_title(html, "Erreur\u00a0: ", prefix=True)
-        return Response(status, html.encode("utf-8"))
+        return Response(status, html.encode("utf-8"), headers=headers)
 
-    def _too_large(self, spec: FormSpec) -> Response:
-        return self._message(
-            413,
-            "Envoi trop volumineux",
-            [
-                f"Le formulaire envoyé dépasse {MAX_BODY // 1024} Ko\u00a0: il ne peut pas "
-                "venir de la page du site. Rien n’a été enregistré.",
-                "Revenez au formulaire et remplissez chaque champ avec des réponses courtes.",
-            ],
-            links=[(spec.action + "/", "Revenir au formulaire")],
-        )
 
-    def _bad_request(self, spec: FormSpec) -> Response:
-        return self._message(
-            400,
-            "Envoi illisible",
-            [
-                "Le formulaire envoyé n’a pas pu être lu. Rien n’a été enregistré.",
-                "Revenez au formulaire et envoyez-le de nouveau depuis la page du site.",
-            ],
-            links=[(spec.action + "/", "Revenir au formulaire")],
+def handle_post(
+    environ: Mapping[str, Any],
+    spec: FormSpec,
+    *,
+    form_pages: FormPages,
+    register: Callable[[], Register],
+) -> Response:
+    """Read, validate and store one post to the form `spec`; the answer to send back."""
+    form = _read_form(environ, spec, form_pages.site_dir)
+    if isinstance(form, Response):
+        return form
+    outcome = spec.validate(form)
+    if outcome.is_spam:
+        log.info("Formulaire %s : envoi ignoré (champ piège rempli).", spec.name)
+        return redirect(303, spec.thanks)
+    if outcome.errors or outcome.row is None:
+        log.info(
+            "Formulaire %s refusé : %s.", spec.name, ", ".join(sorted(outcome.errors))
         )
+        return form_pages.render(400, spec, outcome.values, outcome.errors)
+    try:
+        register().append(spec.tab, [outcome.row])
+    except AlerteError as exc:
+        log.warning(
+            "Formulaire %s : registre indisponible (%s) ; rien n’a été écrit.",
+            spec.name,
+            mask_numbers(exc.message),
+        )
+        return form_pages.render(
+            503, spec, outcome.values, {"registre": REGISTER_DOWN},
+            headers=[("Retry-After", "120")],
+        )
+    log.info(
+        "Formulaire %s enregistré (%s).",
+        spec.name,
+        mask_phone(outcome.row.get("telephone", "")),
+    )
+    return redirect(303, spec.thanks)
+
+
+def too_many_posts(site_dir: Path, spec: FormSpec, seconds: int) -> Response:
+    """`429` for a client that posted too often; `seconds` until it may post again."""
+    return _refusal(
+        site_dir,
+        spec,
+        429,
+        "Trop d’envois",
+        [
+            "Ce formulaire a été envoyé trop de fois depuis votre connexion en peu de "
+            "temps. Rien n’a été enregistré pour ce dernier envoi.",
+            f"Patientez environ {seconds} seconde{'s' if seconds > 1 else ''}, puis "
+            "réessayez.",
+        ],
+        headers=[("Retry-After", str(seconds))],
+    )
+
+
+def _read_form(
+    environ: Mapping[str, Any], spec: FormSpec, site_dir: Path
+) -> dict[str, str] | Response:
+    """The posted fields (the first value of a repeated key), or the answer refusing the post."""
+    declared = str(environ.get("CONTENT_LENGTH", "") or "").strip()
+    if declared:
+        if not (declared.isascii() and declared.isdigit()):
+            return _refusal(site_dir, spec, *_UNREADABLE)
+        if int(declared) > MAX_BODY:
+            return _refusal(site_dir, spec, *_TOO_LARGE)
+    kind = str(environ.get("CONTENT_TYPE", "") or "")
+    if not _is_form_type(kind) and (kind.strip() or declared not in ("", "0")):
+        return _refusal(site_dir, spec, *_UNSUPPORTED)
+    try:
+        stream = environ["wsgi.input"]
+        body = stream.read(MAX_BODY + 1)
+    except (KeyError, OSError, ValueError):
+        return _refusal(site_dir, spec, *_UNREADABLE)
+    if not isinstance(body, bytes):
+        return _refusal(site_dir, spec, *_UNREADABLE)
+    if len(body) > MAX_BODY:
+        return _refusal(site_dir, spec, *_TOO_LARGE)
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8", "replace"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="replace",
+            max_num_fields=MAX_FIELDS,
+        )
+    except ValueError:
+        return _refusal(site_dir, spec, *_UNREADABLE)
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
+
+
+def _refusal(
+    site_dir: Path,
+    spec: FormSpec,
+    status: int,
+    title: str,
+    paragraphs: Sequence[str],
+    *,
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
+    """A French page explaining why a post was not stored, with a link back to the form."""
+    return message_response(
+        site_dir,
+        status,
+        title,
+        list(paragraphs),
+        links=[(spec.action + "/", "Revenir au formulaire")],
+        headers=headers,
+    )
 
 
 def _is_form_type(value: str) -> bool:

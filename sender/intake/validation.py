@@ -31,8 +31,6 @@ MAX_LENGTHS: Final[dict[str, int]] = {
     "commune": 120,
     "telephone": 40,
 }
-SIGNUP_FIELDS: Final = ("nom", "entreprise", "activite", "commune", "telephone", "consentement")
-UNSUBSCRIBE_FIELDS: Final = ("telephone",)
 
 _NBSP: Final = "\u00a0"  # before « : » and inside « »
 _NNBSP: Final = "\u202f"  # before « ; ? ! »
@@ -102,14 +100,6 @@ class FormOutcome:
     row: dict[str, str] | None = None
     is_spam: bool = False
 
-    @property
-    def ok(self) -> bool:
-        return self.row is not None and not self.errors and not self.is_spam
-
-
-SignupOutcome = FormOutcome
-UnsubscribeOutcome = FormOutcome
-
 
 def _first(form: Mapping[str, object], name: str) -> object:
     """A form value; when a parser gave a list (repeated key), the first one counts."""
@@ -152,7 +142,7 @@ def _is_spam(form: Mapping[str, object]) -> bool:
 
 def validate_signup(
     form: Mapping[str, str], *, moment: datetime | None = None
-) -> SignupOutcome:
+) -> FormOutcome:
     """Check a signup submission and build the `Inscriptions` row to store.
 
     `moment` (aware) is the submission time; the current Europe/Paris time by default.
@@ -213,7 +203,7 @@ def validate_signup(
 
 def validate_unsubscribe(
     form: Mapping[str, str], *, moment: datetime | None = None
-) -> UnsubscribeOutcome:
+) -> FormOutcome:
     """Check an unsubscribe request and build the `Desinscriptions` row to store.
 
     Any number that exists is accepted (even a landline): whether it was registered is decided

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from sender import schema
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -27,6 +29,11 @@ class Table:
     name: str
     headers: list[str]
     rows: list[Row] = field(default_factory=list)
+
+    @classmethod
+    def absent(cls, name: str) -> Table:
+        """A tab the register does not have (yet): the schema's headers and no rows."""
+        return cls(name, list(schema.COLUMNS.get(name, ())))
 
     def as_dicts(self) -> list[dict[str, str]]:
         return [{h: row.get(h) for h in self.headers} for row in self.rows]

@@ -16,9 +16,24 @@ def is_google_sheet(spec: str) -> bool:
     return "docs.google.com/spreadsheets" in spec or bool(_SHEET_KEY.fullmatch(spec.strip()))
 
 
+def parse_sheet_key(text: str | None) -> str | None:
+    """The spreadsheet key in a Google Sheets URL or a bare key; `None` for anything else."""
+    text = (text or "").strip()
+    if "docs.google.com" in text or "sheets.googleapis.com" in text:
+        # gspread takes a fifth of a second to import: only a sheet's URL pays for it.
+        from gspread.exceptions import NoValidUrlKeyFound
+        from gspread.utils import extract_id_from_url
+
+        try:
+            text = extract_id_from_url(text)
+        except NoValidUrlKeyFound:
+            return None
+    return text if _SHEET_KEY.fullmatch(text) else None
+
+
 def open_register(settings: Settings) -> Register:
     if is_google_sheet(settings.register):
-        from sender.register.sheets.client import GoogleSheetsRegister, parse_sheet_key
+        from sender.register.sheets.client import GoogleSheetsRegister
 
         key = parse_sheet_key(settings.register)
         if not key:

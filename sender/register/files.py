@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -25,17 +24,13 @@ _ALIASES = {
 }
 
 
-def header_key(text: str) -> str:
-    return fold(str(text or ""))
-
-
 def map_headers(headers: Sequence[str], columns: Sequence[str]) -> dict[int, str]:
     """Index of each file column → register column; unknown file columns are ignored."""
-    wanted = {header_key(c): c for c in columns}
+    wanted = {fold(c): c for c in columns}
     mapping: dict[int, str] = {}
     for index, header in enumerate(headers):
-        key = header_key(header)
-        column = wanted.get(key) or wanted.get(header_key(_ALIASES.get(key, "")))
+        key = fold(header)
+        column = wanted.get(key) or wanted.get(fold(_ALIASES.get(key, "")))
         if column and column not in mapping.values():
             mapping[index] = column
     return mapping
@@ -122,10 +117,6 @@ def read_table(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
         {column: (cells[i].strip() if i < len(cells) else "") for i, column in mapping.items()}
         for cells in grid[1:]
     ]
-
-
-def to_json(rows: Sequence[dict[str, object]]) -> str:
-    return json.dumps(list(rows), ensure_ascii=False, indent=2)
 
 
 def to_csv(headers: Sequence[str], rows: Sequence[dict[str, str]]) -> str:

@@ -1,4 +1,4 @@
-"""Register operations behind the CLI: initialise, clean, import and export.
+"""Register operations behind the CLI: clean, import and export.
 
 Library first: every function takes a Register and returns a report; printing is the CLI's job.
 """
@@ -13,20 +13,18 @@ from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, RowResult
 from sender.cleaning.phones import clean_phone
 from sender.dates import format_iso, now
 from sender.errors import InputError
-from sender.register.base import InitReport, Register, Table
+from sender.register.base import Register, Table
 from sender.register.files import read_table
+from sender.text import fold
 
 IMPORTABLE_TABS = (schema.INSCRIPTIONS, schema.ALERTES, schema.HABILITATIONS)
 _IMPORT_COLUMNS = {
     schema.INSCRIPTIONS: ("nom", "entreprise", "activite", "commune", "telephone", "horodatage"),
-    schema.ALERTES: tuple(c for c in schema.COLUMNS[schema.ALERTES] if c not in (
-        "motif", "diffusee_le", "destinataires", "envoyes", "echecs")),
+    schema.ALERTES: tuple(
+        c for c in schema.COLUMNS[schema.ALERTES] if c not in schema.SENDER_COLUMNS[schema.ALERTES]
+    ),
     schema.HABILITATIONS: schema.COLUMNS[schema.HABILITATIONS],
 }
-
-
-def initialise(register: Register) -> InitReport:
-    return register.initialise()
 
 
 def clean_register(register: Register, *, phone: PhoneCleaner = clean_phone) -> CleaningReport:
@@ -111,10 +109,8 @@ def export_tab(register: Register, tab: str) -> Table:
 
 def tab_name(text: str) -> str:
     """Accept `alertes`, `ALERTES`, `Modèles` for the tab names."""
-    from sender.register.files import header_key
-
     for tab in schema.TABS:
-        if header_key(tab) == header_key(text):
+        if fold(tab) == fold(text):
             return tab
     raise InputError(f"Onglet inconnu : « {text} ». Onglets : {', '.join(schema.TABS)}.")
 

@@ -16,7 +16,7 @@ from sender import schema
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange, InitReport, Register, Row, Table
 from sender.register.defaults import default_template_rows
-from sender.register.ids import numeric_id
+from sender.register.ids import fill_ids
 from sender.storage import Trouble, classify, open_wal, table_names, transaction
 from sender.text import neutralise
 
@@ -115,7 +115,7 @@ class SQLiteRegister(Register):
             self._check_marker(conn, tables)
             for tab in tabs:
                 if tab not in tables:
-                    result[tab] = Table(tab, list(schema.COLUMNS.get(tab, ())), [])
+                    result[tab] = Table.absent(tab)
                     continue
                 headers = self._headers(conn, tab)
                 columns = ", ".join(["_row", *(_quote(h) for h in headers)])
@@ -170,29 +170,20 @@ class SQLiteRegister(Register):
             if tab not in tables:
                 self._create_all(conn, tables, InitReport())
             headers = self._headers(conn, tab)
-            next_id = None
+            records = [{h: neutralise(str(row.get(h, "") or "")) for h in headers} for row in rows]
             if "id" in headers:
                 (current,) = conn.execute(
                     f"SELECT COALESCE(MAX(CAST(id AS INTEGER)), 0) FROM {_quote(tab)}"  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 ).fetchone()
-                next_id = int(current) + 1
+                fill_ids(records, int(current) + 1)
             placeholders = ", ".join("?" for _ in headers)
             sql = (
                 f"INSERT INTO {_quote(tab)} ({', '.join(_quote(h) for h in headers)}) "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 f"VALUES ({placeholders})"
             )
             keys = []
-            for row in rows:
-                values = {h: neutralise(str(row.get(h, "") or "")) for h in headers}
-                if next_id is not None:
-                    if values["id"].strip():
-                        given = numeric_id(values["id"])
-                        if given is not None:
-                            next_id = max(next_id, given + 1)
-                    else:
-                        values["id"] = str(next_id)
-                        next_id += 1
-                cursor = conn.execute(sql, [values[h] for h in headers])
+            for record in records:
+                cursor = conn.execute(sql, [record[h] for h in headers])
                 keys.append(int(cursor.lastrowid or 0))
         return keys
 

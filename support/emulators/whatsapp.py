@@ -85,6 +85,14 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the default stderr access log."""
 
     def _serve(self) -> None:
+        emulator = self.server.emulator
+        emulator._request_started()
+        try:
+            self._answer()
+        finally:
+            emulator._request_finished()
+
+    def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         request = Request(self.command, self.path, self.headers, body)
@@ -176,6 +184,7 @@ class HttpEmulator(ABC):
         self._faults = _Faults()
         self._burst_left = 0
         self.set_rate_limit(rate_limit, rate_burst)
+        self.in_flight = 0  # requests received and not yet answered
         self._reset_counters()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -276,6 +285,14 @@ class HttpEmulator(ABC):
     def _connection_opened(self) -> None:
         with self._lock:
             self.connections += 1
+
+    def _request_started(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+
+    def _request_finished(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def _reset_counters(self) -> None:
         self.connections = 0  # TCP connections accepted (keep-alive keeps this low)

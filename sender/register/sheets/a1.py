@@ -1,38 +1,25 @@
-"""A1 notation for the Sheets API: column letters, quoted tab names, row spans of an updated
-range, and the grouping of changed cells into few `values:batchUpdate` ranges."""
+"""A1 ranges the register needs beyond `gspread.utils` (which writes the cell names and quotes
+the tab names): the first row of an updated range, and the grouping of changed cells into few
+`values:batchUpdate` ranges."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-_RANGE_ROWS = re.compile(r"!\$?[A-Za-z]*\$?(\d+)(?::\$?[A-Za-z]*\$?(\d+))?$")
+from gspread.exceptions import IncorrectCellLabel
+from gspread.utils import a1_to_rowcol, absolute_range_name, rowcol_to_a1
+
 _MERGE_NULLS = 10  # a new range costs about as many bytes as ten `null` cells
 
 
-def column_letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def quote_tab(tab: str) -> str:
-    """The tab name as a quoted A1 sheet reference."""
-    return "'" + tab.replace("'", "''") + "'"
-
-
-def rows_of(updated_range: str) -> tuple[int, int] | None:
-    """First and last row numbers of an A1 range such as `'Tab'!A5:F7`; `None` if unparsable."""
-    match = _RANGE_ROWS.search(updated_range or "")
-    if not match:
+def first_row(updated_range: str) -> int | None:
+    """Row number where an A1 range such as `'Tab'!A5:F7` starts; `None` if unparsable."""
+    start = (updated_range or "").rpartition("!")[2].partition(":")[0]
+    try:
+        return a1_to_rowcol(start)[0]
+    except IncorrectCellLabel:
         return None
-    first = int(match.group(1))
-    return first, int(match.group(2) or first)
 
 
 def cell_ranges(tab: str, rows: Mapping[int, Mapping[int, str]]) -> list[dict[str, Any]]:
@@ -47,8 +34,11 @@ def cell_ranges(tab: str, rows: Mapping[int, Mapping[int, str]]) -> list[dict[st
     def flush() -> None:
         if run:
             result.append({
-                "range": f"{quote_tab(tab)}!{column_letter(first)}{run_start}:"
-                         f"{column_letter(last)}{run_start + len(run) - 1}",
+                "range": absolute_range_name(
+                    tab,
+                    f"{rowcol_to_a1(run_start, first + 1)}:"
+                    f"{rowcol_to_a1(run_start + len(run) - 1, last + 1)}",
+                ),
                 "majorDimension": "ROWS",
                 "values": [[cells.get(i) for i in range(first, last + 1)] for cells in run],
             })

@@ -17,28 +17,28 @@ network failures. Requests that must not run twice (`append`, the formatting bat
 blindly retried after an ambiguous failure (timeout, cut connection): `append` first checks
 whether its rows landed.
 
-Helpers live beside this module: `a1` (A1 notation, batchUpdate ranges), `sheets_retry`
-(retry and error translation), `sheets_session` (API calls, cached tab list), `sheets_rows`
-(headers, tables, ids), `sheets_layout` and `sheets_format` (what `initialise` sends).
+Helpers live beside this module: `a1` (A1 ranges, batchUpdate ranges), `retry` (retry and
+error translation), `session` (API calls, cached tab list), `rows` (headers, tables, blocks),
+`layout` and `formatting` (what `initialise` sends).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import gspread
+from gspread.utils import absolute_range_name
 
 from sender import schema
-from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
+from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable, RetryPolicy
 from sender.register.base import CellChange, InitReport, Register, Table
-from sender.register.sheets.a1 import cell_ranges, column_letter, quote_tab, rows_of
+from sender.register.ids import fill_ids, next_free_id
+from sender.register.sheets.a1 import cell_ranges, first_row
 from sender.register.sheets.layout import initialise_ranges, plan_initialise
 from sender.register.sheets.retry import Ambiguous, Refused, Retrier
 from sender.register.sheets.rows import (
-    assign_ids,
     find_block,
     has_column,
     header_positions,
@@ -49,24 +49,7 @@ from sender.register.sheets.rows import (
 from sender.register.sheets.session import SheetsSession
 from sender.text import neutralise
 
-__all__ = ["SHEETS_SCOPE", "GoogleSheetsRegister", "column_letter", "parse_sheet_key"]
-
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
-_URL_KEY = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]{20,})")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]{30,100}")
-
-
-def parse_sheet_key(text: str | None) -> str | None:
-    """The spreadsheet key in a Google Sheets URL or a bare key; `None` for anything else."""
-    if not text:
-        return None
-    text = text.strip()
-    match = _URL_KEY.search(text)
-    if match and ("docs.google.com" in text or "sheets.googleapis.com" in text):
-        return match.group(1)
-    if _BARE_KEY.fullmatch(text):
-        return text
-    return None
 
 
 class GoogleSheetsRegister(Register):
@@ -91,10 +74,8 @@ class GoogleSheetsRegister(Register):
         self._client = client
         self._http = client.http_client
         self._http.set_timeout(timeout)
-        self._retry = Retrier(
-            key, self._http, max_attempts=max_attempts, base_delay=base_delay,
-            max_delay=max_delay, sleep=sleep,
-        )
+        policy = RetryPolicy(max_attempts, base_delay, max_delay, max_wait=max_delay)
+        self._retry = Retrier(key, self._http, policy, sleep)
         self._sheet = SheetsSession(
             key, self._http, self._retry, metadata_ttl=metadata_ttl, clock=clock
         )
@@ -142,7 +123,7 @@ class GoogleSheetsRegister(Register):
             if not present:
                 break
             try:
-                values = self._sheet.batch_get([quote_tab(t) for t in present])
+                values = self._sheet.batch_get([absolute_range_name(t) for t in present])
             except Refused as exc:
                 # A tab was deleted or renamed since the metadata was cached: refresh once.
                 if attempt == 1 and exc.status == 400 and "parse range" in exc.api_message:
@@ -151,10 +132,7 @@ class GoogleSheetsRegister(Register):
                 raise
             tables = {tab: self._table(tab, v) for tab, v in zip(present, values, strict=False)}
             break
-        return {
-            tab: tables[tab] if tab in tables else Table(tab, list(schema.COLUMNS.get(tab, ())), [])
-            for tab in wanted
-        }
+        return {tab: tables[tab] if tab in tables else Table.absent(tab) for tab in wanted}
 
     def _positions_for(
         self, tabs: set[str], *, stale: Iterable[str] = ()
@@ -169,7 +147,7 @@ class GoogleSheetsRegister(Register):
                     f"L'onglet « {absent[0]} » n'existe pas dans la feuille Google : lancez "
                     "« alerte-message initialiser »."
                 )
-            values = self._sheet.batch_get([f"{quote_tab(t)}!1:1" for t in missing])
+            values = self._sheet.batch_get([absolute_range_name(t, "1:1") for t in missing])
             for tab, rows in zip(missing, values, strict=False):
                 self._positions[tab] = header_positions(rows[0] if rows else [])
         return {t: self._positions[t] for t in tabs}
@@ -215,7 +193,7 @@ class GoogleSheetsRegister(Register):
         needs_id = any(not str(r.get("id", "") or "").strip() for r in rows) and (
             "id" in schema.COLUMNS.get(tab, ()) or "id" in self._positions.get(tab, {})
         )
-        (values,) = self._sheet.batch_get([quote_tab(tab) if needs_id else f"{quote_tab(tab)}!1:1"])
+        (values,) = self._sheet.batch_get([absolute_range_name(tab, None if needs_id else "1:1")])
         positions = header_positions(values[0] if values else [])
         if not positions:
             raise RegisterError(
@@ -225,46 +203,47 @@ class GoogleSheetsRegister(Register):
         self._positions[tab] = positions
         records = [{h: neutralise(str(r.get(h, "") or "")) for h in positions} for r in rows]
         if needs_id and "id" in positions:
-            assign_ids(records, values[1:], positions["id"])
+            column = positions["id"]
+            fill_ids(records, next_free_id(row[column] for row in values[1:] if column < len(row)))
         body_rows = lines_of(records, positions)
         try:
-            response = self._append_values(tab, body_rows)
+            first = self._append_values(tab, body_rows)
         except Ambiguous:
             return self._recover_append(tab, body_rows)
-        span = rows_of(response.get("updates", {}).get("updatedRange", ""))
-        if span is None:
+        if first is None:
             raise RegisterError(
                 f"Réponse inattendue de Google Sheets après l'ajout dans « {tab} » : "
                 "vérifiez les dernières lignes de l'onglet."
             )
-        return [span[0] + i for i in range(len(body_rows))]
+        return list(range(first, first + len(body_rows)))
 
-    def _append_values(self, tab: str, body_rows: list[list[str]]) -> dict[str, Any]:
-        """One `values:append` (RAW, INSERT_ROWS), never blindly retried."""
-        return self._sheet.call(
+    def _append_values(self, tab: str, body_rows: list[list[str]]) -> int | None:
+        """One `values:append` (RAW, INSERT_ROWS), never blindly retried; the row number where
+        Google says the lines went, `None` when its answer does not say."""
+        response = self._sheet.call(
             self._http.values_append,
             self.key,
-            f"{quote_tab(tab)}!A1",
+            absolute_range_name(tab, "A1"),
             {"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
             {"majorDimension": "ROWS", "values": body_rows},
             idempotent=False,
         )
+        return first_row(response.get("updates", {}).get("updatedRange", ""))
 
     def _recover_append(self, tab: str, body_rows: list[list[str]]) -> list[int]:
         """After an ambiguous failure: find our rows at the end of the tab, or append again."""
-        for _ in range(self._retry.max_attempts):
-            (values,) = self._sheet.batch_get([quote_tab(tab)])
+        for _ in range(self._retry.policy.max_attempts):
+            (values,) = self._sheet.batch_get([absolute_range_name(tab)])
             found = find_block(values, body_rows)
             if found is not None:
-                return [found + i for i in range(len(body_rows))]
+                return list(range(found, found + len(body_rows)))
             try:
-                response = self._append_values(tab, body_rows)
+                first = self._append_values(tab, body_rows)
             except Ambiguous:
-                self._retry.sleep(self._retry.base_delay)
+                self._retry.sleep(self._retry.policy.base_delay)
                 continue
-            span = rows_of(response.get("updates", {}).get("updatedRange", ""))
-            if span is not None:
-                return [span[0] + i for i in range(len(body_rows))]
+            if first is not None:
+                return list(range(first, first + len(body_rows)))
         raise RegisterUnavailable(
             f"Google Sheets ne répond pas pendant l'ajout dans « {tab} » ; les lignes ont "
             "peut-être été enregistrées : vérifiez l'onglet avant de recommencer."

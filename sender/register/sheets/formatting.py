@@ -1,6 +1,6 @@
 """Formatting requests sent by `initialise` for the columns it creates: drop-down validation
 lists, text format for phone numbers, and warning-only protection of the sender's columns
-(frozen header rows are set when a tab is created, in `sheets_layout`)."""
+(frozen header rows are set when a tab is created, in `layout`)."""
 
 from __future__ import annotations
 

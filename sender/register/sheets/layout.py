@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gspread.utils import absolute_range_name, rowcol_to_a1
+
 from sender import schema
 from sender.register.base import InitReport
 from sender.register.defaults import default_template_rows
-from sender.register.sheets.a1 import column_letter, quote_tab
 from sender.register.sheets.formatting import format_requests
 from sender.register.sheets.rows import header_positions
 from sender.text import neutralise
@@ -51,9 +52,7 @@ def initialise_ranges(tabs: Mapping[str, TabInfo]) -> tuple[list[str], list[str]
     """Schema tabs present in the sheet, and the ranges `initialise` reads for them (the header
     row; the whole tab for the templates)."""
     existing = [t for t in schema.COLUMNS if t in tabs]
-    ranges = [
-        quote_tab(t) if t == schema.MODELES else f"{quote_tab(t)}!1:1" for t in existing
-    ]
+    ranges = [absolute_range_name(t, None if t == schema.MODELES else "1:1") for t in existing]
     return existing, ranges
 
 
@@ -89,7 +88,7 @@ def plan_initialise(
                         "sheetId": info.sheet_id, "dimension": "COLUMNS",
                         "length": start + len(missing) - info.column_count,
                     }})
-                data.append({"range": f"{quote_tab(tab)}!{column_letter(start)}1",
+                data.append({"range": absolute_range_name(tab, rowcol_to_a1(1, start + 1)),
                              "values": [missing]})
                 for offset, column in enumerate(missing):
                     positions[column] = start + offset
@@ -112,7 +111,7 @@ def plan_initialise(
                     "frozenRowCount": 1,
                 },
             }}})
-            data.append({"range": f"{quote_tab(tab)}!A1", "values": [list(columns)]})
+            data.append({"range": absolute_range_name(tab, "A1"), "values": [list(columns)]})
             positions = {c: i for i, c in enumerate(columns)}
             new_columns = set(columns)
             protected = []
@@ -139,7 +138,7 @@ def plan_initialise(
                 "sheetId": modeles.sheet_id, "dimension": "ROWS",
                 "length": 1 + len(lines) - modeles.row_count,
             }})
-        data.append({"range": f"{quote_tab(schema.MODELES)}!A2", "values": lines})
+        data.append({"range": absolute_range_name(schema.MODELES, "A2"), "values": lines})
         report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
 
     return structure + formatting, data

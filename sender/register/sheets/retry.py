@@ -1,22 +1,21 @@
 """Bounded retry of Google Sheets API calls, and translation of failures into French
 `RegisterUnavailable` (transient: quota, 5xx, network) or `RegisterError` (refused) errors.
 
-Retries use exponential backoff with jitter, honouring `Retry-After`. A call marked
-non-idempotent is not retried after an ambiguous failure (timeout or cut connection once the
-request may have been sent): `Ambiguous` is raised for the caller to check what landed.
+Pauses between attempts follow the shared `RetryPolicy` (backoff with jitter, `Retry-After` as a
+floor). A call marked non-idempotent is not retried after an ambiguous failure (timeout or cut
+connection once the request may have been sent): `Ambiguous` is raised for the caller to check
+what landed.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import requests
 from gspread.exceptions import APIError
 
-from sender.errors import RegisterError, RegisterUnavailable
-from sender.register.ids import numeric_id
+from sender.errors import RegisterError, RegisterUnavailable, RetryPolicy, parse_retry_after
 
 try:  # google-auth is a gspread dependency; its errors appear when the token is refreshed.
     from google.auth.exceptions import RefreshError, TransportError
@@ -56,27 +55,13 @@ class Retrier:
         self,
         key: str,
         http: Any,
-        *,
-        max_attempts: int,
-        base_delay: float,
-        max_delay: float,
+        policy: RetryPolicy,
         sleep: Callable[[float], None],
     ) -> None:
         self.key = key
         self.http = http
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.policy = policy
         self.sleep = sleep
-        self.random = random.Random()  # noqa: S311 - jitter, not security
-
-    def delay(self, attempt: int, response: requests.Response | None) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        delay = ceiling / 2 + self.random.uniform(0, ceiling / 2)
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after and numeric_id(retry_after) is not None:
-            delay = max(delay, min(self.max_delay, float(retry_after)))
-        return delay
 
     def _account(self) -> str:
         email = getattr(getattr(self.http, "auth", None), "service_account_email", None)
@@ -102,7 +87,7 @@ class Retrier:
     def call(self, fn: Callable[..., T], *args: Any, idempotent: bool = True) -> T:
         """Run one API call with bounded retries; raise French `RegisterError`s."""
         reason = ""
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.policy.max_attempts + 1):
             response = None
             try:
                 return fn(*args)
@@ -129,9 +114,10 @@ class Retrier:
                 reason = "ne répond pas (délai dépassé ou connexion coupée)"
             except TransportError:
                 reason = "ne répond pas (connexion impossible)"
-            if attempt < self.max_attempts:
-                self.sleep(self.delay(attempt, response))
+            if attempt < self.policy.max_attempts:
+                retry_after = parse_retry_after(response.headers) if response is not None else None
+                self.sleep(self.policy.delay(attempt, retry_after))
         raise RegisterUnavailable(
-            f"Google Sheets {reason} après {self.max_attempts} tentatives ; nouvel essai au "
+            f"Google Sheets {reason} après {self.policy.max_attempts} tentatives ; nouvel essai au "
             "prochain passage."
         )

@@ -1,6 +1,5 @@
 """Rows of a Google Sheet tab as the register sees them: header positions, `Table`s from
-fetched values, column lookup, id assignment for appended rows, and locating an appended
-block after an ambiguous failure."""
+fetched values, column lookup, and locating an appended block after an ambiguous failure."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from typing import Any
 
 from sender.errors import RegisterError
 from sender.register.base import Row, Table
-from sender.register.ids import next_free_id, numeric_id
 
 
 def header_positions(header_row: Sequence[Any]) -> dict[str, int]:
@@ -60,20 +58,6 @@ def require_column(positions: Mapping[str, int], tab: str, column: str) -> int:
         f"La colonne « {column} » manque dans l'onglet « {tab} » : lancez "
         "« alerte-message initialiser »."
     )
-
-def assign_ids(records: list[dict[str, str]], existing: list[list[Any]], column: int) -> None:
-    """Fill empty `id`s with fresh integers, like the SQLite backend."""
-    next_id = next_free_id(row[column] for row in existing if column < len(row))
-    for record in records:
-        value = record["id"].strip()
-        if value:
-            given = numeric_id(value)
-            if given is not None:
-                next_id = max(next_id, given + 1)
-        else:
-            record["id"] = str(next_id)
-            next_id += 1
-
 
 def lines_of(records: list[dict[str, str]], positions: Mapping[str, int]) -> list[list[str]]:
     """Records laid out as sheet lines, each cell at its header's column."""

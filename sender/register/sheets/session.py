@@ -1,5 +1,5 @@
-"""One spreadsheet seen through gspread's `HTTPClient`: every API call goes through the bounded
-retry of `sheets_retry`, and the tab list (metadata) is cached, refreshed at most every
+"""One spreadsheet seen through gspread's `HTTPClient`: every API call goes through a `Retrier`
+(bounded retries, French errors), and the tab list (metadata) is cached, refreshed at most every
 `metadata_ttl` seconds when a wanted tab is missing."""
 
 from __future__ import annotations
