@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install site run test lint bench audit lock clean
+.PHONY: help install site run test test-rapide lint bench audit lock clean
 
 help: ## Affiche cette aide
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ run: site ## Démarre tout en local : registre SQLite, canal outbox, site et for
 test: install ## Lance la vérification du code et tous les tests
 	$(BIN)/ruff check .
 	$(PY) -m pytest
+
+test-rapide: install ## Tests rapides seulement (sans navigateur ni tests lents), pour travailler
+	$(PY) -m pytest -q -m "not slow"
 
 lint: install ## Vérifie le style et la sécurité du code (ruff, bandit)
 	$(BIN)/ruff check .
