@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ DEFAULT_JOURNAL = "data/journal.sqlite"
 DEFAULT_OUTBOX = "data/outbox.jsonl"
 WHATSAPP_API = "https://graph.facebook.com/v21.0"
 BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
@@ -27,6 +29,31 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 
     if value < minimum:
         raise ConfigurationError(f"{name} doit valoir au moins {minimum:g} (reçu « {raw} »).")
     return value
+
+
+def _site_url(env: Mapping[str, str]) -> str:
+    raw = env.get("ALERTE_SITE_URL", "").strip().rstrip("/")
+    if not raw:
+        return DEFAULT_SITE_URL
+    if not raw.startswith(("http://", "https://")) or "://" not in raw or " " in raw:
+        raise ConfigurationError(
+            f"ALERTE_SITE_URL doit être l'adresse du site, par exemple "
+            f"https://alerte-message.cma-lozere.fr (reçu « {raw} »)."
+        )
+    return raw
+
+
+def _trusted_proxy(env: Mapping[str, str]) -> str | None:
+    raw = env.get("ALERTE_PROXY_DE_CONFIANCE", "").strip()
+    if not raw:
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.strip("[]")))
+    except ValueError as exc:
+        raise ConfigurationError(
+            "ALERTE_PROXY_DE_CONFIANCE doit être l'adresse IP du proxy inverse tel que le "
+            f"serveur le voit, par exemple 127.0.0.1 (reçu « {raw} »)."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -52,11 +79,20 @@ class Settings:
     http_timeout: float = 10.0
     max_attempts: int = 5
     form_posts_per_minute: int = 10
+    site_url: str = DEFAULT_SITE_URL  # where the confirmation links point
+    secret: str | None = field(default=None, repr=False)  # signs the confirmation links
+    confirmation_days: float = 7.0
+    trusted_proxy: str | None = None  # the reverse proxy whose X-Forwarded-For is believed
 
     @property
     def phone_cache_path(self) -> Path:
         """The memo of cleaned numbers (`PhoneCache`), beside the journal."""
         return self.journal.with_name("numeros.sqlite")
+
+    @property
+    def secret_path(self) -> Path:
+        """Where the link-signing secret is generated when ALERTE_SECRET is not set."""
+        return self.journal.with_name("secret.key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,4 +130,8 @@ class Settings:
             http_timeout=_number(env, "ALERTE_DELAI_HTTP", 10.0, 0.1),
             max_attempts=int(_number(env, "ALERTE_TENTATIVES", 5, 1)),
             form_posts_per_minute=int(_number(env, "ALERTE_FORMULAIRE_PAR_MINUTE", 10, 1)),
+            site_url=_site_url(env),
+            secret=env.get("ALERTE_SECRET") or None,
+            confirmation_days=_number(env, "ALERTE_CONFIRMATION_JOURS", 7.0, 0.01),
+            trusted_proxy=_trusted_proxy(env),
         )

@@ -21,7 +21,12 @@ from sender.alerts.model import Alert, Verdict
 from sender.alerts.officers import active_officers
 from sender.alerts.rules import check_alert
 from sender.alerts.targeting import Member, member_from_row, select_recipients
-from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, clean_inscriptions
+from sender.cleaning.inscriptions import (
+    DEFAULT_CONFIRMATION_DAYS,
+    CleaningReport,
+    PhoneCleaner,
+    clean_inscriptions,
+)
 from sender.cleaning.phones import clean_phone
 from sender.dates import format_french
 from sender.dispatch.report import DispatchReport
@@ -102,6 +107,7 @@ def members_after_cleaning(inscriptions: Table, cleaning: CleaningReport) -> lis
         if result is None or result.statut != schema.ACTIF:
             continue
         values = dict(row.values)
+        values.update(cleaning.corrections.get(row.key, {}))
         values.update(result.as_dict())
         member = member_from_row(values)
         if member is not None:
@@ -120,17 +126,21 @@ class Planner:
         stale_hours: float,
         phone: PhoneCleaner = clean_phone,
         has_started: Callable[[str], bool] = lambda _alert_id: False,
+        confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
+        confirmation_failures: Callable[[], Mapping[tuple[str, str], str]] = dict,
     ) -> None:
         self.channels = channels
         self.stale_hours = stale_hours
         self.phone = phone
         self.has_started = has_started
+        self.confirmation_days = confirmation_days
+        self.confirmation_failures = confirmation_failures
 
     def snapshot(
         self, tables: dict[str, Table], now: datetime
     ) -> tuple[Snapshot, list[CellChange]]:
         """Plans for every alert row, and the changes to write: cleaning results, new ids."""
-        context = self._context(tables)
+        context = self._context(tables, now)
         alert_rows = tables[schema.ALERTES].rows
         ids, id_changes = _alert_ids(alert_rows)
         seen: set[str] = set()
@@ -151,11 +161,16 @@ class Planner:
         row = next((r for r in tables[schema.ALERTES].rows if r.get("id").strip() == wanted), None)
         if row is None:
             raise InputError(f"Aucune alerte avec l'identifiant « {alert_id} ».")
-        return self._plan(row, wanted, self._context(tables), now, forced_status=status)
+        return self._plan(row, wanted, self._context(tables, now), now, forced_status=status)
 
-    def _context(self, tables: dict[str, Table]) -> _Context:
+    def _context(self, tables: dict[str, Table], now: datetime) -> _Context:
         cleaning = clean_inscriptions(
-            tables[schema.INSCRIPTIONS], tables[schema.DESINSCRIPTIONS], phone=self.phone
+            tables[schema.INSCRIPTIONS],
+            tables[schema.DESINSCRIPTIONS],
+            phone=self.phone,
+            now=now,
+            confirmation_days=self.confirmation_days,
+            confirmation_failures=self.confirmation_failures(),
         )
         return _Context(
             cleaning,
@@ -227,11 +242,21 @@ class CycleReport:
     writes: int = 0
     write_error: str | None = None
     seconds: float = 0.0
+    confirmations_sent: int = 0
+    notes: list[str] = field(default_factory=list)  # confirmations held back, protection…
+    protection_problem: str | None = None  # Google Sheets: the `Alertes` protection is wrong
 
     def summary(self) -> str:
         """One French line, for the terminal and `dernier_bilan` in `Etat`."""
         actifs = self.statuses.get(schema.ACTIF, 0)
         parts = [plural(actifs, "adhérent actif", "adhérents actifs")]
+        waiting = self.statuses.get(schema.EN_ATTENTE, 0)
+        if waiting:
+            parts.append(plural(waiting, "inscription en attente de confirmation",
+                                "inscriptions en attente de confirmation"))
+        if self.confirmations_sent:
+            parts.append(plural(self.confirmations_sent, "message de confirmation envoyé",
+                                "messages de confirmation envoyés"))
         done = sum(1 for _plan, result in self.dispatched if result.complete)
         if done:
             parts.append(plural(done, "alerte diffusée", "alertes diffusées"))

@@ -17,34 +17,37 @@ ETAT: Final = "Etat"
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     INSCRIPTIONS: (
         "id", "horodatage", "source", "nom", "entreprise", "activite", "commune", "telephone",
-        "consentement", "statut", "numero", "code_insee", "zone", "remarque",
+        "consentement", "confirme_le", "statut", "numero", "code_insee", "zone", "remarque",
     ),
-    DESINSCRIPTIONS: ("horodatage", "telephone", "source", "traite"),
+    DESINSCRIPTIONS: ("horodatage", "telephone", "source", "confirme_le", "traite"),
     ALERTES: (
         "id", "saisie_le", "service", "agent", "type", "precision", "faits_le", "signale_le",
         "commune", "lieu", "description", "auteurs", "vehicule", "cible_zone", "cible_communes",
         "cible_activites", "statut", "motif", "diffusee_le", "destinataires", "envoyes", "echecs",
     ),
     MODELES: ("type", "canal", "modele_whatsapp", "langue", "texte"),
-    HABILITATIONS: ("identifiant", "nom", "service", "actif"),
+    HABILITATIONS: ("identifiant", "nom", "service", "actif", "email"),
     ETAT: ("cle", "valeur", "mis_a_jour"),
 }
 
 TABS: Final = tuple(COLUMNS)
 
-# Columns only the sender writes; on Google Sheets they carry a warning-only protection.
+# Columns only Alerte Message writes (the sender, and `confirme_le` the confirmation page); on
+# Google Sheets they carry a warning-only protection.
 SENDER_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
-    INSCRIPTIONS: ("statut", "numero", "code_insee", "zone", "remarque"),
-    DESINSCRIPTIONS: ("traite",),
+    INSCRIPTIONS: ("confirme_le", "statut", "numero", "code_insee", "zone", "remarque"),
+    DESINSCRIPTIONS: ("confirme_le", "traite"),
     ALERTES: ("motif", "diffusee_le", "destinataires", "envoyes", "echecs"),
 }
 
-# Inscription statuses.
+# Inscription statuses. `en attente`: a sign-up from the public form whose phone has not
+# confirmed it yet (it never receives an alert).
+EN_ATTENTE: Final = "en attente"
 ACTIF: Final = "actif"
 INVALIDE: Final = "invalide"
 DOUBLON: Final = "doublon"
 DESINSCRIT: Final = "desinscrit"
-INSCRIPTION_STATUSES: Final = (ACTIF, INVALIDE, DOUBLON, DESINSCRIT)
+INSCRIPTION_STATUSES: Final = (EN_ATTENTE, ACTIF, INVALIDE, DOUBLON, DESINSCRIT)
 
 # Inscription sources.
 SOURCE_FORMULAIRE: Final = "formulaire"

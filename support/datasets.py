@@ -59,12 +59,18 @@ def signups(count: int, *, seed: int = 48) -> list[dict[str, str]]:
         commune = rng.choice(communes)
         if rng.random() < 0.3:
             commune = commune.upper().replace("SAINT-", "ST ")
+        stamp = (
+            f"{rng.randrange(1, 28):02d}/{rng.randrange(1, 13):02d}/2026 "
+            f"{rng.randrange(24):02d}:{rng.randrange(60):02d}"
+        )
+        source = rng.choice(("formulaire", "import", "saisie"))
         rows.append(
             {
                 "id": str(index + 1),
-                "horodatage": f"{rng.randrange(1, 28):02d}/{rng.randrange(1, 13):02d}/2026 "
-                f"{rng.randrange(24):02d}:{rng.randrange(60):02d}",
-                "source": rng.choice(("formulaire", "import", "saisie")),
+                "horodatage": stamp,
+                "source": source,
+                # Form sign-ups of a register in use were confirmed by their phone.
+                "confirme_le": stamp if source == "formulaire" else "",
                 "nom": f"Adhérent {index}",
                 "entreprise": f"Entreprise {index}",
                 "activite": rng.choice(ACTIVITES),

@@ -10,8 +10,10 @@ def table(name, rows):
 
 
 def signup(telephone, horodatage="01/10/2026 10:00", source="formulaire", commune="Mende", **kw):
+    """A sign-up; one from the form comes confirmed by its phone unless `confirme_le=""`."""
+    confirmed = horodatage if source == "formulaire" else ""
     return {"telephone": telephone, "horodatage": horodatage, "source": source,
-            "commune": commune, **kw}
+            "commune": commune, "confirme_le": confirmed, **kw}
 
 
 def results(report, inscriptions):
@@ -65,7 +67,8 @@ def test_unsubscription_wins_over_earlier_signups_and_imports():
         signup("0612345678", "20/10/2026 10:00", source="import"),
     ])
     unsub = table(DESINSCRIPTIONS, [
-        {"horodatage": "10/10/2026 10:00", "telephone": "06 12 34 56 78", "source": "formulaire"},
+        {"horodatage": "10/10/2026 10:00", "telephone": "06 12 34 56 78", "source": "formulaire",
+         "confirme_le": "10/10/2026 10:05"},
     ])
     report = clean_inscriptions(ins, unsub)
     first, imported = results(report, ins)

@@ -118,9 +118,10 @@ def test_initialise_creates_tabs_headers_templates_and_formatting(
     templates = emulator.values(key, schema.MODELES)[1:]
     assert len(templates) == len(default_template_rows())
     assert templates[0][:2] == ["vol", "sms"]
-    # metadata, one formatting batch, one values batch
+    # metadata, one formatting batch, one values batch; then the protections of Alertes and
+    # Habilitations read back and the accounts Google keeps recorded in their description
     assert emulator.requests == Counter(
-        {"get_metadata": 1, "batch_update": 1, "values_batch_update": 1}
+        {"get_metadata": 2, "batch_update": 2, "values_batch_update": 1}
     )
 
     inscriptions = emulator.sheet(key, schema.INSCRIPTIONS)
@@ -147,7 +148,9 @@ def test_initialise_creates_tabs_headers_templates_and_formatting(
     (protection,) = inscriptions.protected_ranges
     assert protection["warningOnly"] is True
     assert "expéditeur" in protection["description"]
-    assert protection["range"]["startColumnIndex"] == statut
+    first = min(schema.COLUMNS[schema.INSCRIPTIONS].index(c)
+                for c in schema.SENDER_COLUMNS[schema.INSCRIPTIONS])
+    assert protection["range"]["startColumnIndex"] == first
     assert protection["range"]["endColumnIndex"] == len(schema.COLUMNS[schema.INSCRIPTIONS])
     telephone = schema.COLUMNS[schema.INSCRIPTIONS].index("telephone")
     assert inscriptions.text_ranges == [(0, None, telephone, telephone + 1)]
@@ -197,7 +200,10 @@ def test_initialise_completes_an_existing_sheet(
     assert not report.added_rows  # Modeles already had a row
     assert len(emulator.values(key, schema.MODELES)) == 2
     assert alertes.protected_ranges[0]["protectedRangeId"] == 99
-    assert len(emulator.sheet(key, schema.ALERTES).protected_ranges) == 1  # already covered
+    # the warning covers the sender's columns; the edit protection of the tab is added
+    after = emulator.sheet(key, schema.ALERTES).protected_ranges
+    (edit,) = [p for p in after if not p["warningOnly"]]
+    assert edit["range"] == {"sheetId": alertes.sheet_id}
     protected = emulator.sheet(key, schema.INSCRIPTIONS).protected_ranges
     covered = {
         c for p in protected
@@ -296,7 +302,7 @@ def test_write_changes_only_named_cells(
     ])
     # staff put a number and a formula in sender columns between the ones we write
     ws = local_client(emulator.base_url).open_by_key(key).worksheet(schema.INSCRIPTIONS)
-    ws.update([["=2*3", "48095"]], "K2", value_input_option="USER_ENTERED")
+    ws.update([["=2*3", "48095"]], "L2", value_input_option="USER_ENTERED")
     ready.read([schema.INSCRIPTIONS])
     emulator.reset_counts()
 
@@ -356,10 +362,11 @@ def test_write_of_ten_thousand_rows_is_one_request(
     assert written == len(changes)
     assert emulator.requests == Counter({"values_batch_update": 1})
     stored = emulator.values(key, schema.INSCRIPTIONS)
-    assert stored[9_998][9:11] == ["actif", "+33600009998"]  # sheet row 9999
-    assert stored[9_998][13] == "vérifié"
-    assert stored[10_000][9:11] == ["actif", "+33600010000"]
-    assert len(stored[10_000]) == 11  # row 10001 got no remarque
+    statut = columns.index("statut")
+    assert stored[9_998][statut:statut + 2] == ["actif", "+33600009998"]  # sheet row 9999
+    assert stored[9_998][columns.index("remarque")] == "vérifié"
+    assert stored[10_000][statut:statut + 2] == ["actif", "+33600010000"]
+    assert len(stored[10_000]) == statut + 2  # row 10001 got no remarque
 
 
 def test_write_rejects_unknown_column_in_french(
@@ -443,7 +450,8 @@ def test_write_retries_after_dropped_connection(
     emulator.drop_next(1)
     assert ready.write([CellChange(schema.INSCRIPTIONS, 2, "statut", "actif")]) == 1
     assert emulator.faulted == Counter({"values_batch_update": 1})
-    assert emulator.values(key, schema.INSCRIPTIONS)[1][9] == "actif"
+    statut = schema.COLUMNS[schema.INSCRIPTIONS].index("statut")
+    assert emulator.values(key, schema.INSCRIPTIONS)[1][statut] == "actif"
     assert len(sleeps) == 1
 
 

@@ -24,6 +24,7 @@ class OutgoingMessage:
     template: str | None = None  # approved WhatsApp template name
     language: str = "fr"
     parameters: Mapping[str, str] = field(default_factory=dict)  # named body parameters
+    button_payload: str | None = None  # payload of the template's quick-reply button
 
 
 @dataclass(frozen=True, slots=True)

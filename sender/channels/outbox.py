@@ -60,6 +60,7 @@ class OutboxChannel(Channel):
             "text": message.text,
             "template": message.template,
             "parameters": dict(message.parameters),
+            "button_payload": message.button_payload,
             "channel": self.name,
             "time": datetime.now().astimezone().isoformat(timespec="seconds"),
             "id": message_id,
@@ -86,7 +87,7 @@ class OutboxChannel(Channel):
         if len(text) > PREVIEW_LENGTH:
             text = text[: PREVIEW_LENGTH - 1] + "…"
         self.console.print(
-            f"[bold]Message simulé[/bold] (alerte {escape(str(message.alert_id))}) pour "
+            f"[bold]Message simulé[/bold] ({escape(_label(str(message.alert_id)))}) pour "
             f"{escape(mask_phone(message.recipient))} : {escape(text)}",
             soft_wrap=True,
         )
@@ -96,3 +97,8 @@ class OutboxChannel(Channel):
             if self._file is not None and not self._file.closed:
                 self._file.close()
             self._file = None
+
+
+def _label(message_id: str) -> str:
+    """« alerte 12 », or the message's own name (« confirmation-inscription-7 »)."""
+    return message_id if message_id.startswith("confirmation-") else f"alerte {message_id}"

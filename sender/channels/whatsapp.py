@@ -57,8 +57,9 @@ def build_payload(message: OutgoingMessage) -> dict[str, Any]:
             code="modele_absent",
         )
     template: dict[str, Any] = {"name": message.template, "language": {"code": message.language}}
+    components: list[dict[str, Any]] = []
     if message.parameters:
-        template["components"] = [
+        components.append(
             {
                 "type": "body",
                 "parameters": [
@@ -66,7 +67,20 @@ def build_payload(message: OutgoingMessage) -> dict[str, Any]:
                     for name, value in message.parameters.items()
                 ],
             }
-        ]
+        )
+    if message.button_payload:
+        # The template's first button is a quick reply: tapping it sends this payload back
+        # through the webhook (a confirmation token).
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": "0",
+                "parameters": [{"type": "payload", "payload": message.button_payload}],
+            }
+        )
+    if components:
+        template["components"] = components
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",

@@ -1,16 +1,23 @@
 """Cleaning of the `Inscriptions` tab: pure functions from register rows to cell changes.
 
-Every row gets a status (`actif`, `invalide`, `doublon`, `desinscrit`), its E.164 number, its
-commune code and zone, and a French remark when something needs a person's attention. The result
-is a list of cell changes: only values that differ from what the sheet already shows, so a run
-with nothing new writes nothing.
+Every row gets a status (`en attente`, `actif`, `invalide`, `doublon`, `desinscrit`), its E.164
+number, its commune code and zone, and a French remark when something needs a person's attention.
+The result is a list of cell changes: only values that differ from what the sheet already shows,
+so a run with nothing new writes nothing.
+
+Consent: a sign-up or an unsubscription request made on the public form counts only once its
+phone has confirmed it (`confirme_le` filled by the confirmation page); until then the sign-up is
+`en attente` and the request waits, and both are listed in `CleaningReport.pending` for the sender
+to send their one confirmation message. Rows an earlier version or the CMA already set to
+`actif`, `doublon` or `desinscrit` (and requests already `traite`) are not asked again. A
+confirmed new sign-up for a number already `actif` corrects that member's row in place.
 """
 
 from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,15 +25,25 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sender import schema
-from sender.cleaning.communes import match_commune
+from sender.cleaning.communes import match_commune, normalise_name
 from sender.cleaning.phones import PhoneResult, clean_phone
+from sender.consent.requests import DESINSCRIPTION, INSCRIPTION, ConfirmationRequest, expiry
+from sender.consent.tokens import request_ref
 from sender.dates import DateError, format_french, parse_datetime
+from sender.dates import now as paris_now
 from sender.register.base import CellChange, Row, Table
 from sender.register.ids import next_free_id
+from sender.text import fold, quote
 
 PhoneCleaner = Callable[[str], PhoneResult]
 _OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")
 _REACTIVATING_SOURCES = {schema.SOURCE_FORMULAIRE, schema.SOURCE_SAISIE, ""}
+# Statuses given by an earlier version or typed by the CMA: such a form sign-up is not asked to
+# confirm again.
+_SETTLED_STATUSES = {schema.ACTIF, schema.DOUBLON, schema.DESINSCRIT}
+CORRECTED_FIELDS = ("nom", "entreprise", "activite", "commune")
+CORRECTION_PREFIX = "informations corrigées le "
+DEFAULT_CONFIRMATION_DAYS = 7.0
 
 
 class RowResult(NamedTuple):
@@ -48,8 +65,45 @@ class CleaningReport:
     rows: int = 0
     changed_rows: int = 0
     unsubscriptions_processed: int = 0
+    # Requests waiting for their phone's confirmation, still valid: one message each.
+    pending: list[ConfirmationRequest] = field(default_factory=list)
+    # Member rows corrected by a confirmed new sign-up: row key → corrected cells.
+    corrections: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
+def _status(row: Row) -> str:
+    return row.get("statut").strip().lower()
+
+
+def _source(row: Row) -> str:
+    return row.get("source").strip().lower()
+
+
+def awaits_confirmation(row: Row) -> bool:
+    """A sign-up from the form that its phone has not confirmed yet."""
+    return (
+        _source(row) == schema.SOURCE_FORMULAIRE
+        and not row.get("confirme_le").strip()
+        and _status(row) not in _SETTLED_STATUSES
+    )
+
+
+def _freshly_confirmed(row: Row) -> bool:
+    """A form sign-up confirmed since the last cycle (not yet given a member status)."""
+    return (
+        _source(row) == schema.SOURCE_FORMULAIRE
+        and bool(row.get("confirme_le").strip())
+        and _status(row) in ("", schema.EN_ATTENTE)
+    )
+
+
+def _unsubscription_awaits(row: Row) -> bool:
+    """An unsubscription request from the form, neither confirmed nor processed before."""
+    return (
+        _source(row) == schema.SOURCE_FORMULAIRE
+        and not row.get("confirme_le").strip()
+        and not row.get("traite").strip().lower().startswith("oui")
+    )
 
 
 def _moment(text: str) -> datetime | None:
@@ -104,30 +158,159 @@ def clean_inscriptions(
     desinscriptions: Table | None = None,
     *,
     phone: PhoneCleaner = clean_phone,
+    now: datetime | None = None,
+    confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
+    confirmation_failures: Mapping[tuple[str, str], str] | None = None,
 ) -> CleaningReport:
-    """Compute every row's cleaned values and the cell changes to write back."""
+    """Compute every row's cleaned values and the cell changes to write back.
+
+    `now` (default: the current time) decides which requests waiting for a confirmation have
+    expired after `confirmation_days`; `confirmation_failures` maps (message id, number) to the
+    reason a confirmation message could not be delivered (from the dispatch journal).
+    """
     with _collector_paused():
-        return _clean(inscriptions, desinscriptions, phone)
+        cleaner = _Cleaner(
+            phone, now or paris_now(), confirmation_days, dict(confirmation_failures or {})
+        )
+        return cleaner.clean(inscriptions, desinscriptions)
 
 
-def _clean(
-    inscriptions: Table, desinscriptions: Table | None, phone: PhoneCleaner
-) -> CleaningReport:
-    report = CleaningReport(rows=len(inscriptions.rows))
-    rows = inscriptions.rows
-    phones: dict[int, PhoneResult] = {
-        row.key: phone(row.values.get("telephone") or "") for row in rows
-    }
+@dataclass
+class _Cleaner:
+    phone: PhoneCleaner
+    now: datetime
+    days: float
+    failures: dict[tuple[str, str], str]
 
-    # Unsubscriptions: latest time per number, and the `traite` column of each request.
-    unsubscribed_at: dict[str, datetime | None] = {}
-    registered = {p.numero for p in phones.values() if p.numero}
-    if desinscriptions is not None:
+    def _waiting_note(self, request: ConfirmationRequest) -> str:
+        failure = self.failures.get((request.message_id, request.numero))
+        if failure is not None:
+            return (
+                f"en attente de confirmation : le message n'a pas pu être envoyé ({failure}) ; "
+                "vérifier le numéro avec la personne"
+            )
+        until = (
+            f" (lien valable jusqu'au {format_french(request.expires_at)})"
+            if request.expires_at else ""
+        )
+        return f"en attente de confirmation par message{until}"
+
+    def clean(self, inscriptions: Table, desinscriptions: Table | None) -> CleaningReport:
+        report = CleaningReport(rows=len(inscriptions.rows))
+        rows = inscriptions.rows
+        phone = self.phone
+        phones: dict[int, PhoneResult] = {
+            row.key: phone(row.values.get("telephone") or "") for row in rows
+        }
+        waiting = {row.key for row in rows if awaits_confirmation(row)}
+        registered = {
+            p.numero for key, p in phones.items() if p.numero and key not in waiting
+        }
+        unsubscribed_at: dict[str, datetime | None] = {}
+        if desinscriptions is not None:
+            self._unsubscriptions(desinscriptions, registered, unsubscribed_at, report)
+
+        # Rows a person (or an earlier run) marked `desinscrit` stay so; their time counts too.
+        groups: dict[str, list[Row]] = {}
+        for row in rows:
+            number = phones[row.key].numero
+            if number and row.key not in waiting:
+                groups.setdefault(number, []).append(row)
+        moments: dict[int, datetime | None] = {}
+        for number, members in groups.items():
+            if len(members) > 1 or number in unsubscribed_at:
+                for row in members:
+                    moments[row.key] = _moment(row.get("horodatage"))
+            for row in members:
+                if _status(row) == schema.DESINSCRIT:
+                    when = moments.get(row.key) or _moment(row.get("horodatage"))
+                    current = unsubscribed_at.get(number)
+                    if number not in unsubscribed_at or (
+                        when is not None and (current is None or when > current)
+                    ):
+                        unsubscribed_at[number] = when
+
+        new_id = _next_ids(rows)
+        ids = {row.key: (row.values.get("id") or "").strip() or new_id() for row in rows}
+        correction_notes: dict[int, str] = {}
+        corrected_by = self._corrections(
+            groups, unsubscribed_at, moments, ids, report, correction_notes
+        )
+        waiting_notes = self._waiting(
+            [r for r in rows if r.key in waiting and phones[r.key].ok],
+            phones, groups, moments, ids, report,
+        )
+        tab = inscriptions.name
+        changes = report.changes
+        statuses = report.statuses
+        for row in rows:
+            values = row.values
+            result = phones[row.key]
+            corrected = report.corrections.get(row.key)
+            commune_text = (corrected or {}).get("commune", values.get("commune")) or ""
+            code, zone, commune_note = _commune_fields(commune_text)
+            numero = result.numero or ""
+            if not result.ok:
+                outcome = RowResult(
+                    schema.INVALIDE, numero, code, zone, _join(result.remarque, commune_note)
+                )
+            elif row.key in waiting:
+                outcome = RowResult(
+                    schema.EN_ATTENTE, numero, code, zone,
+                    _join(waiting_notes[row.key], commune_note),
+                )
+            elif row.key in corrected_by:
+                outcome = RowResult(schema.DOUBLON, numero, code, zone, corrected_by[row.key])
+            else:
+                group = groups[numero]
+                if len(group) == 1 and numero not in unsubscribed_at and (
+                    _status(row) != schema.DESINSCRIT
+                ):
+                    outcome = RowResult(
+                        schema.ACTIF, numero, code, zone, _member_remark(row, commune_note)
+                    )
+                else:
+                    outcome = _member_outcome(
+                        row, numero, code, zone, commune_note, group, unsubscribed_at,
+                        moments, ids,
+                    )
+            if row.key in correction_notes and outcome.statut == schema.ACTIF:
+                outcome = outcome._replace(
+                    remarque=_join(correction_notes[row.key], commune_note)
+                )
+            report.results[row.key] = outcome
+            statuses[outcome.statut] += 1
+            before = len(changes)
+            if values.get("id") != ids[row.key]:
+                changes.append(CellChange(tab, row.key, "id", ids[row.key]))
+            if corrected:
+                for column, value in corrected.items():
+                    if (values.get(column) or "") != value:
+                        changes.append(CellChange(tab, row.key, column, value))
+            for column, value in zip(_OUTPUT_COLUMNS, outcome, strict=True):
+                if (values.get(column) or "") != value:
+                    changes.append(CellChange(tab, row.key, column, value))
+            if len(changes) != before:
+                report.changed_rows += 1
+        return report
+
+    # -- unsubscription requests -------------------------------------------------------------
+
+    def _unsubscriptions(
+        self,
+        desinscriptions: Table,
+        registered: set[str],
+        unsubscribed_at: dict[str, datetime | None],
+        report: CleaningReport,
+    ) -> None:
+        """The `traite` column of each request; the latest time of the applied ones per number."""
         for row in desinscriptions.rows:
-            result = phone(row.get("telephone"))
+            result = self.phone(row.get("telephone"))
             when = _moment(row.get("horodatage"))
             if result.numero is None:
                 outcome = f"non traitée : {result.remarque}"
+            elif _unsubscription_awaits(row):
+                outcome = self._unsubscription_waiting(row, result.numero, when, registered, report)
             else:
                 previous = unsubscribed_at.get(result.numero)
                 if result.numero not in unsubscribed_at or (
@@ -141,61 +324,139 @@ def _clean(
                 )
             report.unsubscriptions_processed += 1
 
-    # Rows a person (or an earlier run) marked `desinscrit` stay so; their time counts too.
-    groups: dict[str, list[Row]] = {}
-    for row in rows:
-        number = phones[row.key].numero
-        if number:
-            groups.setdefault(number, []).append(row)
-    moments: dict[int, datetime | None] = {}
-    for number, members in groups.items():
-        if len(members) > 1 or number in unsubscribed_at:
-            for row in members:
-                moments[row.key] = _moment(row.get("horodatage"))
-        for row in members:
-            if row.get("statut").strip().lower() == schema.DESINSCRIT:
-                when = moments.get(row.key) or _moment(row.get("horodatage"))
-                current = unsubscribed_at.get(number)
-                if number not in unsubscribed_at or (
-                    when is not None and (current is None or when > current)
-                ):
-                    unsubscribed_at[number] = when
+    def _unsubscription_waiting(
+        self,
+        row: Row,
+        numero: str,
+        when: datetime | None,
+        registered: set[str],
+        report: CleaningReport,
+    ) -> str:
+        if numero not in registered:
+            # No member to unsubscribe: no message either (the form page said the same thing).
+            return "sans effet : numéro non inscrit"
+        expires = expiry(when, self.days)
+        if expires is not None and self.now > expires:
+            return f"non : confirmation non reçue avant le {format_french(expires)}"
+        request = ConfirmationRequest(
+            DESINSCRIPTION, request_ref(row.get("horodatage")), numero, when, expires
+        )
+        report.pending.append(request)
+        return self._waiting_note(request)
 
-    new_id = _next_ids(rows)
-    ids = {row.key: (row.values.get("id") or "").strip() or new_id() for row in rows}
-    tab = inscriptions.name
-    changes = report.changes
-    statuses = report.statuses
-    for row in rows:
-        values = row.values
-        result = phones[row.key]
-        code, zone, commune_note = _commune_fields(values.get("commune") or "")
-        numero = result.numero or ""
-        if not result.ok:
-            outcome = RowResult(
-                schema.INVALIDE, numero, code, zone, _join(result.remarque, commune_note)
-            )
-        else:
-            group = groups[numero]
-            if len(group) == 1 and numero not in unsubscribed_at and (
-                (values.get("statut") or "").strip().lower() != schema.DESINSCRIT
-            ):
-                outcome = RowResult(schema.ACTIF, numero, code, zone, commune_note)
-            else:
-                outcome = _member_outcome(
-                    row, numero, code, zone, commune_note, group, unsubscribed_at, moments, ids
+    # -- sign-ups waiting for their confirmation ---------------------------------------------
+
+    def _waiting(
+        self,
+        rows: list[Row],
+        phones: dict[int, PhoneResult],
+        groups: dict[str, list[Row]],
+        moments: dict[int, datetime | None],
+        ids: dict[int, str],
+        report: CleaningReport,
+    ) -> dict[int, str]:
+        """The remark of each sign-up waiting for its confirmation; the valid ones go to
+        `report.pending` (the same request sent twice gets one message)."""
+        notes: dict[int, str] = {}
+        made = {row.key: _moment(row.get("horodatage")) for row in rows}
+        first_of: dict[tuple[str, ...], str] = {}
+        for row in sorted(rows, key=lambda r: _sort_key(r, made)):
+            numero = phones[row.key].numero or ""
+            expires = expiry(made[row.key], self.days)
+            if expires is not None and self.now > expires:
+                notes[row.key] = (
+                    f"demande expirée le {format_french(expires)} sans confirmation par le "
+                    "téléphone : une nouvelle inscription par le formulaire envoie un nouveau "
+                    "message"
                 )
-        report.results[row.key] = outcome
-        statuses[outcome.statut] += 1
-        before = len(changes)
-        if values.get("id") != ids[row.key]:
-            changes.append(CellChange(tab, row.key, "id", ids[row.key]))
-        for column, value in zip(_OUTPUT_COLUMNS, outcome, strict=True):
-            if (values.get(column) or "") != value:
-                changes.append(CellChange(tab, row.key, column, value))
-        if len(changes) != before:
-            report.changed_rows += 1
-    return report
+                continue
+            same = (numero, *(normalise_name(row.get(c)) for c in CORRECTED_FIELDS))
+            if same in first_of:
+                notes[row.key] = (
+                    f"même demande que l'inscription n° {first_of[same]}, en attente de "
+                    "confirmation"
+                )
+                continue
+            first_of[same] = ids[row.key]
+            request = ConfirmationRequest(INSCRIPTION, ids[row.key], numero, made[row.key], expires)
+            report.pending.append(request)
+            note = self._waiting_note(request)
+            member = _kept(groups.get(numero, []), moments)
+            if member is not None:
+                note += (
+                    f" ; numéro déjà inscrit : la confirmation mettra à jour l'inscription "
+                    f"n° {ids[member.key]}"
+                )
+            notes[row.key] = note
+        return notes
+
+    # -- corrections -----------------------------------------------------------------------
+
+    def _corrections(
+        self,
+        groups: dict[str, list[Row]],
+        unsubscribed_at: dict[str, datetime | None],
+        moments: dict[int, datetime | None],
+        ids: dict[int, str],
+        report: CleaningReport,
+        notes: dict[int, str],
+    ) -> dict[int, str]:
+        """Apply each freshly confirmed sign-up to the member row of its number: corrected cells
+        go to `report.corrections` and the member's remark to `notes`; returns the remark of
+        each confirmed row used so."""
+        remarks: dict[int, str] = {}
+        for number, members in groups.items():
+            if len(members) < 2 or number in unsubscribed_at:
+                continue
+            kept = _kept(members, moments)
+            if kept is None:
+                continue
+            fresh = sorted(
+                (r for r in members if r.key != kept.key and _freshly_confirmed(r)),
+                key=lambda r: _sort_key(r, moments),
+            )
+            if not fresh:
+                continue
+            current = {c: kept.get(c) for c in CORRECTED_FIELDS}
+            for row in fresh:
+                when = format_french(_moment(row.get("confirme_le")) or self.now)
+                diffs = []
+                for column in CORRECTED_FIELDS:
+                    new = row.get(column).strip()
+                    if new and fold(new) != fold(current[column]):
+                        diffs.append(f"{column} {quote(current[column])} → {quote(new)}")
+                        current[column] = new
+                if not diffs:
+                    remarks[row.key] = (
+                        f"doublon de l'inscription n° {ids[kept.key]} (mêmes informations, "
+                        f"confirmé le {when})"
+                    )
+                    continue
+                remarks[row.key] = (
+                    f"correction de l'inscription n° {ids[kept.key]}, appliquée le {when}"
+                )
+                report.corrections[kept.key] = {
+                    c: v for c, v in current.items() if v != kept.get(c)
+                }
+                notes[kept.key] = (
+                    f"{CORRECTION_PREFIX}{when} (inscription n° {ids[row.key]}) : "
+                    + ", ".join(diffs)
+                )
+        return remarks
+
+
+def _kept(members: list[Row], moments: dict[int, datetime | None]) -> Row | None:
+    """The member row of a number: the oldest one not unsubscribed."""
+    candidates = [r for r in members if _status(r) != schema.DESINSCRIT]
+    return min(candidates, key=lambda r: _sort_key(r, moments)) if candidates else None
+
+
+def _member_remark(row: Row, commune_note: str) -> str:
+    """An active member's remark: the commune note, after the note of its last correction."""
+    stored = row.get("remarque")
+    if stored.startswith(CORRECTION_PREFIX):
+        return stored if not commune_note or commune_note in stored else _join(stored, commune_note)
+    return commune_note
 
 
 def _member_outcome(
@@ -209,7 +470,7 @@ def _member_outcome(
     moments: dict[int, datetime | None],
     ids: dict[int, str],
 ) -> RowResult:
-    if row.get("statut").strip().lower() == schema.DESINSCRIT:
+    if _status(row) == schema.DESINSCRIT:
         return RowResult(
             schema.DESINSCRIT, numero, code, zone, row.get("remarque") or "désinscrit"
         )
@@ -241,7 +502,13 @@ def _member_outcome(
         )
         if kept.key != row.key:
             reference = ids[kept.key]
+            stored = row.get("remarque")
+            if stored.startswith((
+                f"correction de l'inscription n° {reference},",
+                f"doublon de l'inscription n° {reference} (",
+            )):
+                return RowResult(schema.DOUBLON, numero, code, zone, stored)
             return RowResult(
                 schema.DOUBLON, numero, code, zone, f"doublon de l'inscription n° {reference}"
             )
-    return RowResult(schema.ACTIF, numero, code, zone, commune_note)
+    return RowResult(schema.ACTIF, numero, code, zone, _member_remark(row, commune_note))

@@ -339,6 +339,37 @@ class Journal:
                 )
             }
 
+    # -- messages that are not alerts (confirmations) ------------------------------------------
+
+    def settled_with_prefix(self, prefix: str) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """(message id, recipient) → (state, French error) of the `sent` and `failed` rows whose
+        id starts with `prefix`."""
+        with self._file.read() as conn:
+            return {
+                (row[0], row[1]): (row[2], row[3])
+                for row in conn.execute(
+                    "SELECT alert_id, recipient, state, error_text FROM envois "
+                    "WHERE substr(alert_id, 1, ?) = ? AND state IN ('sent', 'failed')",
+                    (len(prefix), prefix),
+                )
+            }
+
+    def recent_by_recipient(
+        self, prefix: str, since: datetime | float | None = None
+    ) -> dict[str, int]:
+        """Messages whose id starts with `prefix`, per recipient, sent (or maybe sent) since
+        `since` (default: the last 24 h)."""
+        start = _timestamp(since, self._clock() - 86_400)
+        with self._file.read() as conn:
+            return dict(
+                conn.execute(
+                    "SELECT recipient, COUNT(*) FROM envois WHERE substr(alert_id, 1, ?) = ? "
+                    "AND ((state = 'sent' AND sent_at >= ?) OR "
+                    "(state = 'pending' AND updated_at >= ?)) GROUP BY recipient",
+                    (len(prefix), prefix, start, start),
+                ).fetchall()
+            )
+
     def summary(self, alert_id: str) -> AlertSummary:
         """Counts by state and French reasons of `failed` / `gave_up` rows for one alert."""
         with self._file.read() as conn:

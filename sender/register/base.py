@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from sender import schema
+from sender.register.protection import Protection
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class InitReport:
     added_columns: list[str] = field(default_factory=list)
     added_rows: list[str] = field(default_factory=list)
     formatting: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # things a person should fix
 
     @property
     def changed(self) -> bool:
@@ -84,6 +86,12 @@ class Register(ABC):
     @abstractmethod
     def initialise(self) -> InitReport:
         """Create missing tabs, headers and default rows. Idempotent."""
+
+    def protections(self) -> Mapping[str, Sequence[Protection]] | None:
+        """The current protections of the tabs that decide who may send alerts (`Alertes`,
+        `Habilitations`), read afresh; None when the register has no such notion (a local
+        file: whoever can write it can write alerts)."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

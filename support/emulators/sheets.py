@@ -6,7 +6,17 @@ It keeps spreadsheets in memory and answers the endpoints gspread 6.2.1 calls:
 - ``GET|PUT /v4/spreadsheets/{id}/values/{range}``, ``POST …/values/{range}:append|:clear``,
 - ``GET  /v4/spreadsheets/{id}/values:batchGet``, ``POST …/values:batchUpdate|:batchClear``,
 - ``POST /v4/spreadsheets/{id}:batchUpdate`` (addSheet, updateSheetProperties, setDataValidation,
-  addProtectedRange, repeatCell, appendDimension, deleteSheet).
+  addProtectedRange, updateProtectedRange, deleteProtectedRange, repeatCell, appendDimension,
+  deleteSheet).
+
+Protected ranges come back in Google's wire format, as gspread's recorded exchanges show it
+(`tests/cassettes/WorksheetTest.test_add_protected_range_*.json` in gspread's repository) and as
+the API reference defines `ProtectedRange`: fields holding their default value are omitted (a
+`sheetId` of 0, `warningOnly: false`), `requestingUserCanEdit` is true, and `editors.users` lists
+the requested accounts plus the two Google always keeps, the requesting account (here
+`SERVICE_ACCOUNT`) and the spreadsheet's owner; the `addProtectedRange` reply shows
+`"editors": {}` when no user was requested. The metadata ``fields`` mask is applied
+(``sheets(properties(sheetId,title),protectedRanges)``…).
 
 Fidelity points that matter to the register: responses trim trailing empty cells and rows,
 ``USER_ENTERED`` input turns ``0612345678`` into the number 612345678 and ``=1+1`` into 2 (unless
@@ -68,6 +78,8 @@ DEFAULT_MESSAGES = {
 
 DEFAULT_ROWS = 1000
 DEFAULT_COLUMNS = 26
+SERVICE_ACCOUNT = "alerte-message@cma-lozere-48.iam.gserviceaccount.com"
+OWNER = "cma.lozere.registre@gmail.com"
 
 
 class ApiError(Exception):
@@ -303,6 +315,7 @@ class SpreadsheetState:
     batch_requests: list[dict[str, Any]] = field(default_factory=list)
     allowed: bool = True
     next_protected_id: int = 1
+    owner: str = OWNER
 
     def by_title(self, title: str) -> SheetState | None:
         for sheet in self.sheets:
@@ -321,7 +334,9 @@ class SpreadsheetState:
         for sheet in sorted(self.sheets, key=lambda s: s.index):
             entry: dict[str, Any] = {"properties": sheet.properties()}
             if sheet.protected_ranges:
-                entry["protectedRanges"] = [dict(p) for p in sheet.protected_ranges]
+                entry["protectedRanges"] = [
+                    wire_protected_range(p, self.owner) for p in sheet.protected_ranges
+                ]
             sheets.append(entry)
         return {
             "spreadsheetId": self.key,
@@ -475,11 +490,12 @@ class SheetsEmulator:
     # spreadsheets
 
     def create_spreadsheet(
-        self, key: str, tabs: dict[str, list[list[Any]]] | None = None, *, title: str = ""
+        self, key: str, tabs: dict[str, list[list[Any]]] | None = None, *, title: str = "",
+        owner: str = OWNER,
     ) -> SpreadsheetState:
         """Create (or replace) a spreadsheet; ``tabs=None`` gives one empty « Feuille 1 »."""
         tabs = {"Feuille 1": []} if tabs is None else tabs
-        state = SpreadsheetState(key, title or f"Registre {key[:6]}")
+        state = SpreadsheetState(key, title or f"Registre {key[:6]}", owner=owner)
         for index, (name, rows) in enumerate(tabs.items()):
             stored = [list(row) for row in rows]
             width = max((len(r) for r in stored), default=0)
@@ -654,7 +670,8 @@ class SheetsEmulator:
         return values[-1] if values else default
 
     def _do_get_metadata(self, state, range_text, query, body) -> dict[str, Any]:
-        return state.metadata()
+        mask = self._param(query, "fields", "")
+        return apply_fields(state.metadata(), mask) if mask else state.metadata()
 
     def _read(self, state: SpreadsheetState, text: str, render: str, major: str) -> dict[str, Any]:
         ref = state.parse_range(text)
@@ -865,7 +882,7 @@ class SheetsEmulator:
         # Atomic: work on copies, swap in only if every request succeeds.
         sheets = [s.copy() for s in state.sheets]
         work = SpreadsheetState(state.key, state.title, sheets, allowed=True,
-                                next_protected_id=state.next_protected_id)
+                                next_protected_id=state.next_protected_id, owner=state.owner)
         replies = []
         for number, request in enumerate(requests_):
             if not isinstance(request, dict) or len(request) != 1:
@@ -977,11 +994,163 @@ class SheetsEmulator:
     def _req_addProtectedRange(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
         protected = dict(payload.get("protectedRange", {}))
         sheet = self._grid_sheet(work, number, "addProtectedRange", protected.get("range", {}))
+        _check_editors(number, "addProtectedRange", protected)
         protected["protectedRangeId"] = work.next_protected_id
         work.next_protected_id += 1
         protected.setdefault("warningOnly", False)
+        requested = list((protected.get("editors") or {}).get("users") or [])
+        protected["editors"] = _kept_editors(protected.get("editors"), work.owner)
         sheet.protected_ranges.append(protected)
-        return {"addProtectedRange": {"protectedRange": protected}}
+        reply = wire_protected_range(protected, work.owner)
+        if not requested:
+            reply["editors"] = {}  # as Google answers (the metadata then lists the accounts)
+        return {"addProtectedRange": {"protectedRange": reply}}
+
+    def _find_protected(self, work: SpreadsheetState, number: int, name: str,
+                        range_id: Any) -> tuple[SheetState, int]:
+        for sheet in work.sheets:
+            for index, item in enumerate(sheet.protected_ranges):
+                if item.get("protectedRangeId") == range_id:
+                    return sheet, index
+        raise ApiError(400, f"Invalid requests[{number}].{name}: No protected range with id: "
+                            f"{range_id}")
+
+    def _req_updateProtectedRange(self, work: SpreadsheetState, number: int,
+                                  payload: dict) -> dict:
+        changes = payload.get("protectedRange", {})
+        fields = payload.get("fields", "")
+        if not fields:
+            raise ApiError(400, f"Invalid requests[{number}].updateProtectedRange: "
+                                "You must specify at least one field to update.")
+        sheet, index = self._find_protected(work, number, "updateProtectedRange",
+                                            changes.get("protectedRangeId"))
+        item = dict(sheet.protected_ranges[index])
+        for path in (f.strip() for f in fields.split(",")):
+            top = path.split(".")[0]
+            if path == "*":
+                item.update({k: v for k, v in changes.items() if k != "protectedRangeId"})
+            elif top in ("range", "description", "warningOnly", "editors", "namedRangeId",
+                         "unprotectedRanges"):
+                if top in changes:
+                    item[top] = changes[top]
+                else:
+                    item.pop(top, None)
+            else:
+                raise ApiError(400, f"Invalid requests[{number}].updateProtectedRange: "
+                                    f"Invalid field mask: {path}")
+        _check_editors(number, "updateProtectedRange", item)
+        item["editors"] = _kept_editors(item.get("editors"), work.owner)
+        sheet.protected_ranges[index] = item
+        return {}
+
+    def _req_deleteProtectedRange(self, work: SpreadsheetState, number: int,
+                                  payload: dict) -> dict:
+        sheet, index = self._find_protected(work, number, "deleteProtectedRange",
+                                            payload.get("protectedRangeId"))
+        del sheet.protected_ranges[index]
+        return {}
+
+
+def _check_editors(number: int, name: str, protected: dict[str, Any]) -> None:
+    if protected.get("warningOnly") and (protected.get("editors") or {}).get("users"):
+        raise ApiError(400, f"Invalid requests[{number}].{name}: Editors are not supported with "
+                            "warningOnly protection.")
+
+
+def _kept_editors(editors: Any, owner: str) -> dict[str, Any]:
+    """Requested editors plus the two accounts Google always keeps (requester, owner)."""
+    editors = dict(editors or {})
+    users = [str(u) for u in editors.get("users") or []]
+    for account in (SERVICE_ACCOUNT, owner):
+        if account not in users:
+            users.append(account)
+    editors["users"] = users
+    return editors
+
+
+def wire_protected_range(item: dict[str, Any], owner: str) -> dict[str, Any]:
+    """A stored protected range as the API returns it (default values omitted)."""
+    out: dict[str, Any] = {"protectedRangeId": item["protectedRangeId"]}
+    grid = {k: v for k, v in (item.get("range") or {}).items() if v not in (0, None)}
+    if "namedRangeId" in item:
+        out["namedRangeId"] = item["namedRangeId"]
+    else:
+        out["range"] = grid
+    if item.get("description"):
+        out["description"] = item["description"]
+    if item.get("warningOnly"):
+        out["warningOnly"] = True
+    out["requestingUserCanEdit"] = True
+    editors = _kept_editors(item.get("editors"), owner)
+    wire: dict[str, Any] = {"users": editors["users"]}
+    if editors.get("groups"):
+        wire["groups"] = list(editors["groups"])
+    if editors.get("domainUsersCanEdit"):
+        wire["domainUsersCanEdit"] = True
+    out["editors"] = wire
+    return out
+
+
+_MASK_FIELD = re.compile(r"\s*([A-Za-z_*][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*")
+
+
+def _parse_mask(text: str) -> dict[str, Any]:
+    """A partial-response field mask (``a,b.c,d(e,f(g))``) as a tree; None leaves keep all."""
+    tree: dict[str, Any] = {}
+    position = 0
+
+    def fields(into: dict[str, Any]) -> None:
+        nonlocal position
+        while position < len(text):
+            match = _MASK_FIELD.match(text, position)
+            if match is None:
+                raise ApiError(400, f"Invalid field selection {text}")
+            position = match.end()
+            node: dict[str, Any] | None = into
+            names = match.group(1).split(".")
+            for name in names[:-1]:
+                if node is None:
+                    break
+                # A field already selected whole stays so.
+                node = None if name in node and node[name] is None else node.setdefault(name, {})
+            if node is None:
+                node = {}  # a detached tree: the field is already selected whole
+            last = names[-1]
+            if position < len(text) and text[position] == "(":
+                position += 1
+                sub = node.setdefault(last, {})
+                if sub is None:
+                    sub = node[last] = {}
+                fields(sub)
+                if position >= len(text) or text[position] != ")":
+                    raise ApiError(400, f"Invalid field selection {text}")
+                position += 1
+            else:
+                node[last] = None
+            if position < len(text) and text[position] == ",":
+                position += 1
+                continue
+            return
+
+    fields(tree)
+    if position != len(text):
+        raise ApiError(400, f"Invalid field selection {text}")
+    return tree
+
+
+def _select(value: Any, tree: dict[str, Any] | None) -> Any:
+    if tree is None or "*" in tree:
+        return value
+    if isinstance(value, list):
+        return [_select(v, tree) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {k: _select(value[k], sub) for k, sub in tree.items() if k in value}
+
+
+def apply_fields(payload: dict[str, Any], mask: str) -> dict[str, Any]:
+    """Keep only what the ``fields`` mask asks for, as Google's partial responses do."""
+    return _select(payload, _parse_mask(mask))
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -35,8 +35,15 @@ from sender import schema
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable, RetryPolicy
 from sender.register.base import CellChange, InitReport, Register, Table
 from sender.register.ids import fill_ids, next_free_id
+from sender.register.protection import PROTECTED_TABS, Protection
+from sender.register.protection import parse as parse_protection
 from sender.register.sheets.a1 import cell_ranges, first_row
 from sender.register.sheets.layout import initialise_ranges, plan_initialise
+from sender.register.sheets.protecting import (
+    description_requests,
+    officers_of,
+    sets_protection,
+)
 from sender.register.sheets.retry import Ambiguous, Refused, Retrier
 from sender.register.sheets.rows import (
     find_block,
@@ -113,6 +120,25 @@ class GoogleSheetsRegister(Register):
         return table_of(tab, positions, values)
 
     # -- Register API --------------------------------------------------------------------
+
+    def protections(self) -> dict[str, list[Protection]]:
+        """The protections of `Alertes` and `Habilitations`, from one fresh metadata request."""
+        tabs = self._sheet.metadata(refresh=True)
+        return {
+            tab: [parse_protection(p) for p in tabs[tab].protected] if tab in tabs else []
+            for tab in PROTECTED_TABS
+        }
+
+    def _record_google_accounts(self, habilitations: list[list[Any]]) -> None:
+        """Read back the protections just set and write in their descriptions the accounts
+        Google added by itself (the owner, this service account)."""
+        tabs = self._sheet.metadata(refresh=True)
+        requests_ = description_requests(
+            {t: tabs[t].protected for t in PROTECTED_TABS if t in tabs},
+            officers_of(habilitations),
+        )
+        if requests_:
+            self._sheet.call(self._http.batch_update, self.key, {"requests": requests_})
 
     def read(self, tabs: Sequence[str]) -> dict[str, Table]:
         wanted = list(dict.fromkeys(tabs))
@@ -260,6 +286,7 @@ class GoogleSheetsRegister(Register):
             dict(zip(existing, self._sheet.batch_get(ranges), strict=False)) if ranges else {}
         )
         requests_, data = plan_initialise(tabs, contents, report, templates=templates)
+        protecting = sets_protection(requests_)
         if requests_:
             try:
                 self._sheet.call(self._http.batch_update, self.key, {"requests": requests_},
@@ -274,6 +301,8 @@ class GoogleSheetsRegister(Register):
         if data:
             self._sheet.call(self._http.values_batch_update, self.key,
                        {"valueInputOption": "RAW", "data": data})
+        if protecting:
+            self._record_google_accounts(contents.get(schema.HABILITATIONS, []))
         if report.changed:
             self._sheet.forget()
             self._positions.clear()

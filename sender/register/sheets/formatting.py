@@ -79,8 +79,11 @@ def format_requests(
 
 
 def covered(protected: Iterable[Mapping[str, Any]], column: int) -> bool:
-    """True when one of the `protected` ranges already covers the 0-based `column`."""
+    """True when one of the warning-only `protected` ranges already covers the 0-based
+    `column` (the edit protection of a whole tab is another matter: see `layout`)."""
     for item in protected:
+        if not item.get("warningOnly", False):
+            continue
         grid = item.get("range", {})
         start = grid.get("startColumnIndex", 0)
         end = grid.get("endColumnIndex")

@@ -14,6 +14,11 @@ from sender import schema
 from sender.register.base import InitReport
 from sender.register.defaults import default_template_rows
 from sender.register.sheets.formatting import format_requests
+from sender.register.sheets.protecting import (
+    officers_of,
+    officers_without_account,
+    protection_requests,
+)
 from sender.register.sheets.rows import header_positions
 from sender.text import neutralise
 
@@ -48,11 +53,14 @@ def tabs_of(meta: Mapping[str, Any]) -> dict[str, TabInfo]:
     return tabs
 
 
+_WHOLE_TABS = (schema.MODELES, schema.HABILITATIONS)
+
+
 def initialise_ranges(tabs: Mapping[str, TabInfo]) -> tuple[list[str], list[str]]:
     """Schema tabs present in the sheet, and the ranges `initialise` reads for them (the header
-    row; the whole tab for the templates)."""
+    row; the whole tab for the templates and the officers)."""
     existing = [t for t in schema.COLUMNS if t in tabs]
-    ranges = [absolute_range_name(t, None if t == schema.MODELES else "1:1") for t in existing]
+    ranges = [absolute_range_name(t, None if t in _WHOLE_TABS else "1:1") for t in existing]
     return existing, ranges
 
 
@@ -71,6 +79,7 @@ def plan_initialise(
     data: list[dict[str, Any]] = []
     modeles_positions: dict[str, int] = {}
     modeles_rows = 0
+    sheet_ids: dict[str, int] = {}
 
     for tab, columns in schema.COLUMNS.items():
         if tab in tabs:
@@ -119,9 +128,21 @@ def plan_initialise(
             report.formatting.append(f"{tab} : ligne d'en-têtes figée")
         if tab == schema.MODELES:
             modeles_positions = positions
+        sheet_ids[tab] = sheet_id
         formatting.extend(format_requests(
             tab, sheet_id, positions, new_columns, protected, report
         ))
+
+    habilitations = contents.get(schema.HABILITATIONS, [])
+    formatting.extend(protection_requests(
+        sheet_ids, {t: info.protected for t, info in tabs.items()},
+        officers_of(habilitations), report,
+    ))
+    for identifiant in officers_without_account(habilitations):
+        report.warnings.append(
+            f"agent {identifiant} sans adresse Google dans la colonne email de Habilitations : "
+            "il ne pourra pas remplir l'onglet Alertes"
+        )
 
     if templates and (schema.MODELES in report.created_tabs or modeles_rows == 0):
         rows = default_template_rows()
