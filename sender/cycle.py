@@ -264,6 +264,8 @@ class CycleReport:
             parts.append(plural(len(self.dispatched) - done, "alerte en cours", "alertes en cours"))
         if self.refused:
             parts.append(plural(len(self.refused), "alerte refusée", "alertes refusées"))
+        if self.protection_problem:
+            parts.append("protection de l'onglet Alertes à corriger")
         if self.write_error:
             parts.append(f"écriture reportée : {self.write_error}")
         return ", ".join(parts)
@@ -300,6 +302,19 @@ class Triage:
     refused: list[AlertPlan] = field(default_factory=list)
     ready: list[AlertPlan] = field(default_factory=list)
     changes: list[CellChange] = field(default_factory=list)
+
+
+def block(plans: Iterable[AlertPlan], problem: str) -> None:
+    """Refuse every plan about to be dispatched: the authority behind the rows is not proven
+    (the `Alertes` protection is wrong). An officer sets the row « à diffuser » again once the
+    CMA has fixed it, so a row typed by someone else never goes out on its own."""
+    for plan in plans:
+        if plan.verdict == schema.A_DIFFUSER:
+            plan.verdict = schema.REFUSEE
+            plan.motif = (
+                f"Diffusion refusée : {problem} Une fois la protection corrigée, un agent "
+                "habilité remet la ligne « à diffuser »."
+            )
 
 
 def triage(plans: Iterable[AlertPlan]) -> Triage:
@@ -343,11 +358,14 @@ def result_cells(plan: AlertPlan, result: DispatchReport, now: datetime) -> list
 
 
 def heartbeat_cells(
-    etat: Table, summary: str, now: datetime, host: str
+    etat: Table, summary: str, now: datetime, host: str, *, protection: str | None = None
 ) -> tuple[list[CellChange], list[dict[str, str]]]:
-    """Etat rows `dernier_passage`, `dernier_bilan`, `hote`: updates, or rows to append."""
+    """Etat rows `dernier_passage`, `dernier_bilan`, `hote` (and `protection_alertes` when
+    given): updates, or rows to append."""
     stamp = format_french(now)
     wanted = {"dernier_passage": stamp, "dernier_bilan": summary, "hote": host}
+    if protection is not None:
+        wanted["protection_alertes"] = protection
     changes: list[CellChange] = []
     present: set[str] = set()
     for row in etat.rows:

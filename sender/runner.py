@@ -5,6 +5,13 @@ in `sender.cycle`.
 Google Sheets requests per cycle: one `batchGet`; one `batchUpdate` before dispatching (cleaning
 results, refusals, « en cours ») and one after (results, heartbeat). A cycle with nothing new
 costs the read only; the heartbeat in `Etat` is refreshed at most every `HEARTBEAT_SECONDS`.
+A cycle that would dispatch first reads the protections of `Alertes` and `Habilitations` (one
+metadata request): if they are not what `initialiser` set for the active officers, no alert is
+sent and each row says why. When idle, that check runs at most every `PROTECTION_SECONDS`, for
+the warning in `Etat`.
+
+After the alerts, the cycle sends the confirmation messages of the sign-ups and unsubscription
+requests waiting for one (`consent.outgoing`), within what the daily limit leaves to them.
 """
 
 from __future__ import annotations
@@ -20,16 +27,21 @@ import schedule
 from rich.console import Console
 
 from sender import schema
+from sender.alerts.authority import officer_emails, protection_problem
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
 from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
+from sender.consent.outgoing import ConfirmationSender
+from sender.consent.outgoing import failures as confirmation_failures
+from sender.consent.requests import ConfirmationRequest
 from sender.cycle import (
     ALL_TABS,
     AlertPlan,
     CycleReport,
     Planner,
     Snapshot,
+    block,
     heartbeat_cells,
     result_cells,
     triage,
@@ -40,11 +52,17 @@ from sender.dispatch.journal import Journal
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, RegisterError
-from sender.register.base import CellChange, Register
+from sender.register.base import CellChange, Register, Table
+from sender.schema import ACTIF
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 600.0
+PROTECTION_SECONDS = 600.0
+LOCAL_REGISTER_NOTE = (
+    "registre local : quiconque peut écrire ce fichier peut lancer une alerte (protéger le "
+    "fichier et la machine)"
+)
 
 
 class Sender:
@@ -69,6 +87,8 @@ class Sender:
         self._progress = progress
         self.phone_cache = PhoneCache(settings.phone_cache_path)
         self._last_heartbeat: float | None = None  # monotonic time; None until the first one
+        self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
+        self._confirmations: ConfirmationSender | None = None
 
     @property
     def journal(self) -> Journal:
@@ -82,6 +102,8 @@ class Sender:
             stale_hours=self.settings.stale_hours,
             phone=self.phone_cache,
             has_started=self.journal.has_started,
+            confirmation_days=self.settings.confirmation_days,
+            confirmation_failures=lambda: confirmation_failures(self.journal),
         )
 
     # -- read-only commands --------------------------------------------------------------
@@ -114,15 +136,23 @@ class Sender:
         report.rows = snapshot.cleaning.rows
         report.statuses = dict(snapshot.cleaning.statuses)
         report.cleaning_changes = len(snapshot.cleaning.changes)
+        would_send = any(p.verdict == schema.A_DIFFUSER for p in snapshot.plans)
+        previous = self._protection[1] if self._protection else None
+        report.protection_problem = self._authority(snapshot.tables, force=would_send)
+        if would_send and report.protection_problem:
+            block(snapshot.plans, report.protection_problem)
         plans = triage(snapshot.plans)
         report.refused = plans.refused
         changes += plans.changes
         if changes:
             self.register.write(changes)  # refusals and « en cours » before anything is sent
             report.writes += 1
-        # Only the `Etat` tab is needed after this point: let the sign-up rows and the cleaning
-        # results go before dispatching (hundreds of MB at 100,000 sign-ups).
+        # Only what the confirmations and `Etat` need is kept past this point: let the sign-up
+        # rows and the cleaning results go before dispatching (hundreds of MB at 100,000).
         etat = snapshot.tables[schema.ETAT]
+        pending = snapshot.cleaning.pending
+        members = [r.numero for r in snapshot.cleaning.results.values() if r.statut == ACTIF]
+        local = self._protection is None
         del snapshot, changes
         self.phone_cache.save()
         final: list[CellChange] = []
@@ -130,10 +160,18 @@ class Sender:
             result = self._dispatch(plan)
             report.dispatched.append((plan, result))
             final += result_cells(plan, result, self.clock())
+        self._send_confirmations(pending, members, now, report)
+        del members
         report.seconds = time.monotonic() - started
-        if final or self._heartbeat_due():
+        warning_changed = report.protection_problem != previous
+        if final or warning_changed or self._heartbeat_due():
+            protection = (
+                LOCAL_REGISTER_NOTE if local
+                else f"ATTENTION : {report.protection_problem}" if report.protection_problem
+                else "en place"
+            )
             etat_changes, missing = heartbeat_cells(
-                etat, report.summary(), now, socket.gethostname()
+                etat, report.summary(), now, socket.gethostname(), protection=protection
             )
             final += etat_changes
             try:
@@ -149,6 +187,48 @@ class Sender:
                 report.write_error = error.message
                 log.warning("écriture des résultats reportée : %s", error.message)
         return report
+
+    def _authority(self, tables: dict[str, Table], *, force: bool) -> str | None:
+        """What is wrong with the protection of `Alertes` (Google Sheets), or None. Read afresh
+        when a dispatch would follow (`force`), else at most every `PROTECTION_SECONDS`."""
+        cached = self._protection
+        if not force and cached is not None and (
+            time.monotonic() - cached[0] < PROTECTION_SECONDS
+        ):
+            return cached[1]
+        try:
+            protections = self.register.protections()
+        except RegisterError as error:
+            problem = f"protection de l'onglet Alertes impossible à vérifier ({error.message})"
+        else:
+            if protections is None:
+                return None  # a local register: nothing to check (see LOCAL_REGISTER_NOTE)
+            officers = officer_emails(r.values for r in tables[schema.HABILITATIONS].rows)
+            problem = protection_problem(protections, officers)
+        self._protection = (time.monotonic(), problem)
+        if problem:
+            log.warning("Diffusion bloquée : %s", problem)
+        return problem
+
+    def _send_confirmations(
+        self,
+        pending: list[ConfirmationRequest],
+        members: list[str],
+        now: datetime,
+        report: CycleReport,
+    ) -> None:
+        if not pending:
+            return
+        if self._confirmations is None:
+            self._confirmations = ConfirmationSender(self.settings, self.journal, self.channels)
+        try:
+            sent = self._confirmations.send(pending, members, now)
+        except AlerteError as error:  # the alerts' results must still be written
+            report.notes.append(f"Messages de confirmation non envoyés : {error.message}")
+            log.warning("Messages de confirmation non envoyés : %s", error.message)
+            return
+        report.confirmations_sent = sent.sent
+        report.notes.extend(sent.notes)
 
     def _heartbeat_due(self) -> bool:
         last = self._last_heartbeat

@@ -41,8 +41,8 @@ def test_each_message_is_one_json_line(tmp_path):
     records = read_lines(path)
     assert len(records) == 2
     record = records[0]
-    assert set(record) == {"alert_id", "recipient", "text", "template", "parameters", "channel",
-                           "time", "id"}
+    assert set(record) == {"alert_id", "recipient", "text", "template", "parameters",
+                           "button_payload", "channel", "time", "id"}
     assert record["recipient"] == "+33612345678"
     assert record["text"] == "Vol à Mende [urgent] : vigilance."
     assert record["template"] == "alerte_commerces"

@@ -146,7 +146,8 @@ def test_append_to_a_tab_without_id(backend: Backend) -> None:
     (row,) = backend.register.read([schema.DESINSCRIPTIONS])[schema.DESINSCRIPTIONS].rows
     assert row.key == keys[0]
     assert row.values == {
-        "horodatage": "", "telephone": "0612345678", "source": "formulaire", "traite": ""
+        "horodatage": "", "telephone": "0612345678", "source": "formulaire", "confirme_le": "",
+        "traite": "",
     }
 
 
