@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "jeton-secret-de-bench-0123456789"
 PHONE_ID = "106540352242922"
 AGENT = "G48001"
+AGENT_EMAIL = "adjudant.martin.g48001@gmail.com"
 PREVENTION_TEXT = "Des faux billets de 50 euros circulent : vérifiez-les avant de les accepter."
 
 # Named body parameters of the default WhatsApp templates (sender/defaults.py).
@@ -82,7 +83,7 @@ def member_rows(count: int, *, start: int = 0, clean: bool = True) -> list[dict[
 
 def officer_rows() -> list[dict[str, str]]:
     return [{"identifiant": AGENT, "nom": "Adjudant Martin",
-             "service": "Gendarmerie de la Lozère", "actif": "oui"}]
+             "service": "Gendarmerie de la Lozère", "actif": "oui", "email": AGENT_EMAIL}]
 
 
 def prevention_alert(alert_id: str = "1", *, statut: str = schema.A_DIFFUSER,
@@ -111,8 +112,11 @@ def sqlite_register(path: Path, members: int, *, alert: Mapping[str, str] | None
 
 def fill(register: Register, members: int, *, alert: Mapping[str, str] | None = None,
          clean: bool = True, chunk: int = 20_000) -> None:
+    """Tabs, templates, one officer (whose account alone may edit `Alertes` on Google Sheets),
+    `members` sign-ups and the alert."""
     register.initialise()
     register.append(schema.HABILITATIONS, officer_rows())
+    register.initialise()  # Google Sheets: the officer's account becomes the editor of Alertes
     for start in range(0, members, chunk):
         register.append(schema.INSCRIPTIONS,
                         member_rows(min(chunk, members - start), start=start, clean=clean))

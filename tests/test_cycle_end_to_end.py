@@ -43,9 +43,9 @@ Fanny Roux;Pharmacie Roux;Pharmacie, optique, santé;Mende;612340000
 """
 # Active members after cleaning: the landline is refused, « Anne bis » is a duplicate.
 ACTIVE = ["+33612345678", "+33756123456", "+33698765432", "+33611223344", "+33612340000"]
-OFFICERS_CSV = """identifiant;nom;service;actif
-G48001;Adjudant Martin;Gendarmerie de Marvejols;oui
-P48001;Brigadier Durand;Commissariat de Mende;non
+OFFICERS_CSV = """identifiant;nom;service;actif;email
+G48001;Adjudant Martin;Gendarmerie de Marvejols;oui;adjudant.martin.g48001@gmail.com
+P48001;Brigadier Durand;Commissariat de Mende;non;brigadier.durand.p48001@gmail.com
 """
 
 
@@ -78,6 +78,7 @@ def _import_everything(register: Register, tmp: Path) -> None:
         ACTIVE
     )
     operations.import_file(register, tmp / "agents.csv", tab=schema.HABILITATIONS)
+    register.initialise()  # Google Sheets: only the active officer's account may edit Alertes
     operations.import_file(register, _alerts_csv(tmp), tab=schema.ALERTES)
 
 
@@ -207,7 +208,8 @@ def test_sheets_whatsapp_cycle_with_request_budget(sheets: SheetsEmulator, tmp_p
             idle_requests = sheets.total_requests
         finally:
             sender.close()
-    # The first cycle also appends the `Etat` rows (one header read + one append).
+    # Read, protection check, two writes; the first cycle also appends the `Etat` rows (one
+    # header read + one append).
     assert dispatch_requests <= 4 + 2
     assert idle_requests == 1
 
@@ -223,6 +225,7 @@ def test_sheets_dispatch_costs_at_most_four_requests_on_a_warm_sender(
     (tmp_path / "agents.csv").write_text(OFFICERS_CSV, encoding="utf-8")
     operations.import_file(register, tmp_path / "membres.csv")
     operations.import_file(register, tmp_path / "agents.csv", tab=schema.HABILITATIONS)
+    register.initialise()
     with TimedWhatsAppEmulator() as wa:
         sender = Sender(register, whatsapp_settings(tmp_path, key, wa),
                         console=quiet_console(), progress=False)
@@ -231,6 +234,7 @@ def test_sheets_dispatch_costs_at_most_four_requests_on_a_warm_sender(
             operations.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
             sheets.reset_counts()
             sender.run_once()
+            # read, protection check, writes before and after the dispatch
             assert sheets.total_requests <= 4
             assert len(wa.accepted) == len(ACTIVE)
             sheets.reset_counts()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table as RichTable
 
@@ -23,6 +25,8 @@ def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
         report = register.initialise()
     if not report.changed:
         err.print("Le registre était déjà complet : rien n'a été modifié.")
+        for warning in report.warnings:
+            err.print(f"  [yellow]• attention : {warning}[/yellow]")
         return 0
     done = (
         ("onglet créé", report.created_tabs),
@@ -33,6 +37,8 @@ def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
     for label, items in done:
         for item in items:
             err.print(f"  • {label} : {item}")
+    for warning in report.warnings:
+        err.print(f"  [yellow]• attention : {warning}[/yellow]")
     err.print("[green]Registre prêt.[/green]")
     return 0
 
@@ -42,6 +48,7 @@ def _print_cleaning(report: CleaningReport) -> None:
     err.print(
         f"{plural(report.rows, 'inscription', 'inscriptions')} : "
         f"{plural(counts.get(schema.ACTIF, 0), 'active', 'actives')}, "
+        f"{counts.get(schema.EN_ATTENTE, 0)} en attente de confirmation, "
         f"{plural(counts.get(schema.INVALIDE, 0), 'invalide', 'invalides')}, "
         f"{plural(counts.get(schema.DOUBLON, 0), 'doublon', 'doublons')}, "
         f"{plural(counts.get(schema.DESINSCRIT, 0), 'désinscrite', 'désinscrites')}."
@@ -55,11 +62,24 @@ def _print_cleaning(report: CleaningReport) -> None:
         err.print("Rien de nouveau : aucune écriture dans le registre.")
 
 
+def _consent(settings: Settings) -> dict[str, Any]:
+    """The cleaning's view of confirmations: their validity, and the messages that failed (from
+    the dispatch journal, when it can be read)."""
+    from sender.consent.outgoing import failures
+    from sender.dispatch.journal import Journal
+    from sender.dispatch.states import JournalError
+
+    options: dict[str, Any] = {"confirmation_days": settings.confirmation_days}
+    with contextlib.suppress(JournalError), Journal.from_settings(settings) as journal:
+        options["confirmation_failures"] = failures(journal)
+    return options
+
+
 def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
     cache = PhoneCache(settings.phone_cache_path)
     with open_register(settings) as register:
         err.print(f"Registre : {register.describe()}")
-        report = operations.clean_register(register, phone=cache)
+        report = operations.clean_register(register, phone=cache, **_consent(settings))
     cache.save()
     _print_cleaning(report)
     return 0
@@ -69,7 +89,9 @@ def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
     tab = operations.tab_name(args.onglet)
     cache = PhoneCache(settings.phone_cache_path)
     with open_register(settings) as register:
-        report = operations.import_file(register, Path(args.fichier), tab=tab, phone=cache)
+        report = operations.import_file(
+            register, Path(args.fichier), tab=tab, phone=cache, **_consent(settings)
+        )
     cache.save()
     if args.json:
         if tab == schema.INSCRIPTIONS:

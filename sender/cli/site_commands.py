@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sender.cli.alert_commands import stop_on_signals, watch
 from sender.cli.common import err
-from sender.config import Settings
+from sender.config import DEFAULT_SITE_URL, Settings
 from sender.register import open_register
 
 
@@ -27,22 +27,21 @@ def cmd_servir(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
     """Everything `make run` needs: register ready, site + forms served, polling loop."""
-    from sender.intake.app import create_app
-    from sender.intake.server import make_server
+    from sender.intake.server import make_app, make_server
 
     if args.intervalle:
         settings = replace(settings, poll_seconds=args.intervalle)
+    if settings.site_url == DEFAULT_SITE_URL:
+        # Confirmation links point at this very server unless ALERTE_SITE_URL says otherwise.
+        settings = replace(settings, site_url=f"http://{args.hote}:{args.port}")
     with open_register(settings) as register:
         report = register.initialise()
         err.print(f"Registre : {register.describe()}")
         if report.created_tabs:
             err.print("  (registre créé avec ses onglets et ses modèles de message)")
     site, templates = _site_dirs(args)
-    app = create_app(
-        lambda: open_register(settings), site, templates,
-        posts_per_minute=settings.form_posts_per_minute,
-    )
-    server = make_server(app, args.hote, args.port)
+    app = make_app(settings, site, templates)
+    server = make_server(app, args.hote, args.port, trusted_proxy=settings.trusted_proxy)
     thread = threading.Thread(target=server.run, name="site", daemon=True)
     thread.start()
     err.print(f"Site et formulaires : {server.url}")

@@ -1,9 +1,13 @@
 """WSGI application: the built static site plus the signup and unsubscribe form endpoints.
 
 - `GET`/`HEAD` serve files of the built Pelican site (`index.html` for directories).
-- `POST /inscription` and `POST /desinscription` are rate-limited per client, then handled by
-  `forms.py`: one row appended to the register and `303 See Other` to the confirmation page, or
-  `400` with the form re-rendered.
+- `POST /inscription` and `POST /desinscription` are refused (`403`) when they come from another
+  site (`origin.py`), rate-limited per client (IPv4 address or IPv6 /64; behind the trusted
+  reverse proxy, waitress gives the client's address), then handled by `forms.py`: one row
+  appended to the register and `303 See Other` to the thank-you page, or `400` with the form
+  re-rendered.
+- `GET /confirmer?jeton=…` shows the confirmation button, `POST /confirmer` confirms
+  (`confirmation.py`).
 - Every answer carries security headers; no input can produce a `500` (a genuine bug gives a
   French page and a log entry without phone numbers).
 """
@@ -15,14 +19,27 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import jinja2
 
 from sender.cleaning.communes import current_communes
-from sender.intake.forms import FORMS, FormPages, FormSpec, handle_post, too_many_posts
-from sender.intake.ratelimit import SlidingWindowLimiter
+from sender.dates import now as paris_now
+from sender.errors import AlerteError, ConfigurationError
+from sender.intake import confirmation, pages
+from sender.intake.forms import (
+    FORMS,
+    FormPages,
+    FormSpec,
+    cross_site_refusal,
+    handle_post,
+    read_post,
+    too_many_posts,
+)
+from sender.intake.origin import is_cross_site
+from sender.intake.ratelimit import SlidingWindowLimiter, client_key
 from sender.intake.responses import (
     Response,
     message_response,
@@ -54,8 +71,11 @@ _STATUS: Final[dict[int, str]] = {
     303: "303 See Other",
     304: "304 Not Modified",
     400: "400 Bad Request",
+    403: "403 Forbidden",
     404: "404 Not Found",
     405: "405 Method Not Allowed",
+    409: "409 Conflict",
+    410: "410 Gone",
     413: "413 Content Too Large",
     415: "415 Unsupported Media Type",
     429: "429 Too Many Requests",
@@ -73,11 +93,18 @@ class IntakeApp:
         form_pages: FormPages,
         register: Callable[[], Register],
         limiter: SlidingWindowLimiter,
+        *,
+        secret: Callable[[], bytes],
+        site_url: str | None = None,
+        now: Callable[[], datetime] = paris_now,
     ) -> None:
         self.site_dir = site_dir
         self.form_pages = form_pages
         self.register = register
         self.limiter = limiter
+        self.secret = secret
+        self.site_url = site_url
+        self.now = now
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -122,7 +149,10 @@ class IntakeApp:
         path = decode_path(str(environ.get("PATH_INFO", "") or "/"))
         if path is None:
             return not_found(self.site_dir)
-        spec = FORMS.get(path.rstrip("/") or "/") if path != "/" else None
+        route = path.rstrip("/") or "/"
+        if route == confirmation.PATH:
+            return self._confirmation(environ, method)
+        spec = FORMS.get(route) if path != "/" else None
         if method == "POST":
             if spec is None:
                 return method_not_allowed(self.site_dir, "GET, HEAD")
@@ -133,10 +163,51 @@ class IntakeApp:
         return self._static(environ, path)
 
     def _post(self, environ: Mapping[str, Any], spec: FormSpec) -> Response:
-        wait = self.limiter.hit(str(environ.get("REMOTE_ADDR", "") or "inconnu"))
+        if is_cross_site(environ, self.site_url):
+            log.info("Formulaire %s : envoi depuis un autre site refusé.", spec.name)
+            return cross_site_refusal(self.site_dir, spec.action + "/")
+        wait = self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
         if wait:
             return too_many_posts(self.site_dir, spec, self.limiter.retry_after(wait))
         return handle_post(environ, spec, form_pages=self.form_pages, register=self.register)
+
+    # -- confirmation links --------------------------------------------------------------
+
+    def _confirmation(self, environ: Mapping[str, Any], method: str) -> Response:
+        if method not in ("GET", "HEAD", "POST"):
+            return method_not_allowed(self.site_dir, "GET, HEAD, POST")
+        if method == "POST" and is_cross_site(environ, self.site_url):
+            log.info("Confirmation : envoi depuis un autre site refusé.")
+            return cross_site_refusal(self.site_dir, "/")
+        try:
+            secret = self.secret()
+        except AlerteError as exc:
+            log.error("Confirmation impossible : %s", exc.message)
+            return message_response(
+                self.site_dir, 503, "Service momentanément indisponible",
+                ["La confirmation est momentanément impossible\u00a0: rien n’a été changé. "
+                 "Réessayez plus tard avec le même lien."],
+                links=pages.HOME_LINKS,
+            )
+        if method != "POST":
+            return confirmation.show(
+                self.site_dir, confirmation.token_of_query(environ), secret, self.now()
+            )
+        wait = self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
+        if wait:
+            seconds = self.limiter.retry_after(wait)
+            return message_response(
+                self.site_dir, 429, "Trop d’envois",
+                [f"Patientez environ {seconds} seconde{'s' if seconds > 1 else ''}, puis "
+                 "réessayez avec le même lien."],
+                links=pages.HOME_LINKS, headers=[("Retry-After", str(seconds))],
+            )
+        form = read_post(environ, self.site_dir, "/")
+        if isinstance(form, Response):
+            return form
+        return confirmation.confirm(
+            self.site_dir, form, register=self.register, secret=secret, now=self.now()
+        )
 
     # -- static site ---------------------------------------------------------------------
 
@@ -189,6 +260,9 @@ def create_app(
     *,
     posts_per_minute: int = 10,
     clock: Callable[[], float] = time.monotonic,
+    secret: Callable[[], bytes] | bytes | None = None,
+    site_url: str | None = None,
+    now: Callable[[], datetime] = paris_now,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -196,6 +270,8 @@ def create_app(
     first valid post (not at start-up) and its register reused, so a register that cannot be
     opened yet gives `503` pages instead of preventing the site from being served.
     `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`.
+    `secret` signs the confirmation links (bytes, or a callable called when a link is used:
+    `consent.tokens.load_secret`); `site_url` is the public address posts may also come from.
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -205,4 +281,26 @@ def create_app(
     )
     form_pages = FormPages(site, templates, [c.nom for c in current_communes()])
     limiter = SlidingWindowLimiter(max(1, posts_per_minute), 60.0, clock=clock)
-    return IntakeApp(site, form_pages, _RegisterOnDemand(register_factory), limiter)
+    return IntakeApp(
+        site, form_pages, _RegisterOnDemand(register_factory), limiter,
+        secret=_secret_provider(secret), site_url=site_url, now=now,
+    )
+
+
+def _secret_provider(secret: Callable[[], bytes] | bytes | None) -> Callable[[], bytes]:
+    if isinstance(secret, bytes):
+        return lambda: secret
+    if secret is not None:
+        cache: list[bytes] = []
+
+        def once() -> bytes:
+            if not cache:
+                cache.append(secret())
+            return cache[0]
+
+        return once
+
+    def missing() -> bytes:
+        raise ConfigurationError("Aucun secret de confirmation n’est configuré (ALERTE_SECRET).")
+
+    return missing

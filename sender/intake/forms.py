@@ -204,25 +204,32 @@ def too_many_posts(site_dir: Path, spec: FormSpec, seconds: int) -> Response:
 def _read_form(
     environ: Mapping[str, Any], spec: FormSpec, site_dir: Path
 ) -> dict[str, str] | Response:
-    """The posted fields (the first value of a repeated key), or the answer refusing the post."""
+    return read_post(environ, site_dir, spec.action + "/")
+
+
+def read_post(
+    environ: Mapping[str, Any], site_dir: Path, back: str
+) -> dict[str, str] | Response:
+    """The posted fields (the first value of a repeated key), or the answer refusing the post
+    (with a link to `back`)."""
     declared = str(environ.get("CONTENT_LENGTH", "") or "").strip()
     if declared:
         if not (declared.isascii() and declared.isdigit()):
-            return _refusal(site_dir, spec, *_UNREADABLE)
+            return _refused(site_dir, back, *_UNREADABLE)
         if int(declared) > MAX_BODY:
-            return _refusal(site_dir, spec, *_TOO_LARGE)
+            return _refused(site_dir, back, *_TOO_LARGE)
     kind = str(environ.get("CONTENT_TYPE", "") or "")
     if not _is_form_type(kind) and (kind.strip() or declared not in ("", "0")):
-        return _refusal(site_dir, spec, *_UNSUPPORTED)
+        return _refused(site_dir, back, *_UNSUPPORTED)
     try:
         stream = environ["wsgi.input"]
         body = stream.read(MAX_BODY + 1)
     except (KeyError, OSError, ValueError):
-        return _refusal(site_dir, spec, *_UNREADABLE)
+        return _refused(site_dir, back, *_UNREADABLE)
     if not isinstance(body, bytes):
-        return _refusal(site_dir, spec, *_UNREADABLE)
+        return _refused(site_dir, back, *_UNREADABLE)
     if len(body) > MAX_BODY:
-        return _refusal(site_dir, spec, *_TOO_LARGE)
+        return _refused(site_dir, back, *_TOO_LARGE)
     try:
         pairs = parse_qsl(
             body.decode("utf-8", "replace"),
@@ -232,7 +239,7 @@ def _read_form(
             max_num_fields=MAX_FIELDS,
         )
     except ValueError:
-        return _refusal(site_dir, spec, *_UNREADABLE)
+        return _refused(site_dir, back, *_UNREADABLE)
     form: dict[str, str] = {}
     for key, value in pairs:
         form.setdefault(key, value)
@@ -249,13 +256,41 @@ def _refusal(
     headers: list[tuple[str, str]] | None = None,
 ) -> Response:
     """A French page explaining why a post was not stored, with a link back to the form."""
+    return _refused(site_dir, spec.action + "/", status, title, paragraphs, headers=headers)
+
+
+def _refused(
+    site_dir: Path,
+    back: str,
+    status: int,
+    title: str,
+    paragraphs: Sequence[str],
+    *,
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
     return message_response(
         site_dir,
         status,
         title,
         list(paragraphs),
-        links=[(spec.action + "/", "Revenir au formulaire")],
+        links=[(back, "Revenir au formulaire" if back != "/" else "Revenir à l’accueil")],
         headers=headers,
+    )
+
+
+def cross_site_refusal(site_dir: Path, back: str) -> Response:
+    """`403` for a post made from another site's page: nothing is stored."""
+    return _refused(
+        site_dir,
+        back,
+        403,
+        "Envoi refusé",
+        (
+            "Ce formulaire ne peut être envoyé que depuis une page du site Alerte Message. "
+            "Rien n’a été enregistré.",
+            "Si vous avez rempli le formulaire sur le site lui-même, revenez-y et envoyez-le "
+            "de nouveau.",
+        ),
     )
 
 

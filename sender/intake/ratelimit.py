@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+
+
+def client_key(address: str) -> str:
+    """The key a client is counted under: its IPv4 address, or its IPv6 /64 network (one
+    household or phone gets a whole /64, and can pick any address in it)."""
+    text = (address or "").strip()
+    try:
+        ip = ipaddress.ip_address(text.strip("[]").split("%")[0])
+    except ValueError:
+        return text or "inconnu"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class SlidingWindowLimiter:

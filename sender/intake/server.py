@@ -94,8 +94,27 @@ class IntakeServer:
         wasyncore.close_all(self._map)
 
 
-def make_server(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 8000) -> IntakeServer:
-    """Bind a waitress server for `app` (port 0 picks a free port; read it from `.port`)."""
+def make_server(
+    app: Callable[..., Any],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    trusted_proxy: str | None = None,
+) -> IntakeServer:
+    """Bind a waitress server for `app` (port 0 picks a free port; read it from `.port`).
+
+    With `trusted_proxy` (ALERTE_PROXY_DE_CONFIANCE), requests coming from that address get
+    the client address its `X-Forwarded-For` names (the last hop, which that proxy added), so
+    the per-address form limit counts visitors, not the proxy; from any other address, and
+    without the setting, forwarding headers are dropped.
+    """
+    proxy: dict[str, Any] = {}
+    if trusted_proxy:
+        proxy = {
+            "trusted_proxy": trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for"},
+        }
     server = create_server(
         app,
         host=host,
@@ -104,8 +123,27 @@ def make_server(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 80
         ident="alerte-message",
         max_request_body_size=WAITRESS_MAX_BODY,
         clear_untrusted_proxy_headers=True,
+        **proxy,
     )
     return IntakeServer(server)
+
+
+def make_app(
+    settings: Settings, site_dir: Path, templates_dir: Path
+) -> Callable[..., Any]:
+    """The intake application as `servir` and `demarrer` run it, from the settings."""
+    from sender.consent.tokens import load_secret
+    from sender.intake.app import create_app
+    from sender.register.factory import open_register
+
+    return create_app(
+        lambda: open_register(settings),
+        site_dir,
+        templates_dir,
+        posts_per_minute=settings.form_posts_per_minute,
+        secret=lambda: load_secret(settings),
+        site_url=settings.site_url,
+    )
 
 
 def serve(
@@ -116,22 +154,14 @@ def serve(
     templates_dir: Path | str = Path("site/templates"),
 ) -> None:
     """Serve the built site and the forms until Ctrl-C (messages in French on stdout)."""
-    from sender.intake.app import create_app
-    from sender.register.factory import open_register
-
     site = Path(site_dir)
     if not (site / "index.html").is_file():
         print(
             f"Attention\u00a0: le site n’est pas construit dans {site} "
             "(lancez « make site »). Seuls les formulaires répondront."
         )
-    app = create_app(
-        lambda: open_register(settings),
-        site,
-        Path(templates_dir),
-        posts_per_minute=settings.form_posts_per_minute,
-    )
-    server = make_server(app, host, port)
+    app = make_app(settings, site, Path(templates_dir))
+    server = make_server(app, host, port, trusted_proxy=settings.trusted_proxy)
     print(f"Site et formulaire servis sur {server.url} — Ctrl-C pour arrêter.", flush=True)
     try:
         server.run()

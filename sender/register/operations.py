@@ -5,11 +5,18 @@ Library first: every function takes a Register and returns a report; printing is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sender import schema
-from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, RowResult, clean_inscriptions
+from sender.cleaning.inscriptions import (
+    DEFAULT_CONFIRMATION_DAYS,
+    CleaningReport,
+    PhoneCleaner,
+    RowResult,
+    clean_inscriptions,
+)
 from sender.cleaning.phones import clean_phone
 from sender.dates import format_iso, now
 from sender.errors import InputError
@@ -27,11 +34,21 @@ _IMPORT_COLUMNS = {
 }
 
 
-def clean_register(register: Register, *, phone: PhoneCleaner = clean_phone) -> CleaningReport:
+def clean_register(
+    register: Register,
+    *,
+    phone: PhoneCleaner = clean_phone,
+    confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
+    confirmation_failures: Mapping[tuple[str, str], str] | None = None,
+) -> CleaningReport:
     """One read of the sign-up tabs, one write of what changed (none when nothing did)."""
     tables = register.read([schema.INSCRIPTIONS, schema.DESINSCRIPTIONS])
     report = clean_inscriptions(
-        tables[schema.INSCRIPTIONS], tables[schema.DESINSCRIPTIONS], phone=phone
+        tables[schema.INSCRIPTIONS],
+        tables[schema.DESINSCRIPTIONS],
+        phone=phone,
+        confirmation_days=confirmation_days,
+        confirmation_failures=confirmation_failures,
     )
     if report.changes:
         register.write(report.changes)
@@ -67,6 +84,8 @@ def import_file(
     *,
     tab: str = schema.INSCRIPTIONS,
     phone: PhoneCleaner = clean_phone,
+    confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
+    confirmation_failures: Mapping[tuple[str, str], str] | None = None,
 ) -> ImportReport:
     """Append the file's rows to `tab`; sign-ups are then cleaned against the whole register."""
     if tab not in IMPORTABLE_TABS:
@@ -81,7 +100,10 @@ def import_file(
     prepared = [_prepare(tab, row, stamp) for row in rows]
     report.keys = register.append(tab, prepared)
     if tab == schema.INSCRIPTIONS:
-        report.cleaning = clean_register(register, phone=phone)
+        report.cleaning = clean_register(
+            register, phone=phone, confirmation_days=confirmation_days,
+            confirmation_failures=confirmation_failures,
+        )
         report.results = [report.cleaning.results.get(key) for key in report.keys]
     else:
         report.results = [None] * len(rows)
