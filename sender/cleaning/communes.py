@@ -21,13 +21,13 @@ class Commune:
     zone: str
 
 
-_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
+ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
 
 
 def normalise_name(name: str) -> str:
     """Key for comparing names: no accents, no case, no hyphens, `St` → `saint`."""
     words = fold(name or "").split()
-    words = [_ABBREVIATIONS.get(w, w) for w in words]
+    words = [ABBREVIATIONS.get(w, w) for w in words]
     return " ".join(words)
 
 
@@ -51,6 +51,12 @@ def _load() -> tuple[tuple[Commune, ...], dict[str, Commune]]:
         index[normalise_name(commune.nom)] = commune  # current names win over former ones
     ordered = tuple(sorted(current.values(), key=lambda c: normalise_name(c.nom)))
     return ordered, index
+
+
+def name_index() -> dict[str, str]:
+    """Comparison key (`normalise_name`) → current commune name, former and delegated names
+    included: what `match_commune` looks up (also given to the Apps Script intake)."""
+    return {key: commune.nom for key, commune in _load()[1].items()}
 
 
 def current_communes() -> tuple[Commune, ...]:

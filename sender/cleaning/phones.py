@@ -17,7 +17,17 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 DEFAULT_REGION = "FR"
 
 _ACCEPTED_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-_TYPE_REASONS = {
+# Every remark, in one place: the Apps Script intake receives them from here (`appsscript`).
+REMARKS = {
+    "missing": "numéro de téléphone manquant",
+    "no_digit": "aucun chiffre dans le numéro : vérifier la saisie",
+    "letters": "le numéro contient des lettres : vérifier la saisie",
+    "unreadable": "numéro illisible : vérifier les chiffres",
+    "length": "numéro incomplet ou trop long ({digits} chiffres au lieu de 10)",
+    "unknown": "numéro qui n'existe pas : vérifier les chiffres",
+    "not_mobile": "numéro qui ne peut pas recevoir de message : il faut un mobile",
+}
+TYPE_REASONS = {
     PhoneNumberType.FIXED_LINE: "numéro de ligne fixe : les alertes partent sur un mobile",
     PhoneNumberType.VOIP: "numéro de téléphonie par Internet (09…) : il faut un mobile",
     PhoneNumberType.PREMIUM_RATE: "numéro surtaxé : il faut un mobile",
@@ -105,7 +115,7 @@ def _canonical_key(text: str) -> str | None:
 def clean_phone(raw: str, region: str = DEFAULT_REGION) -> PhoneResult:
     """Normalise a phone number typed by a person to E.164 and say whether it can get alerts."""
     if not (raw or "").strip():
-        return PhoneResult(None, False, "numéro de téléphone manquant")
+        return PhoneResult(None, False, REMARKS["missing"])
     text = raw.strip() if _SIMPLE.match(raw) else _strip_noise(raw)
     key = _canonical_key(text) if region == DEFAULT_REGION else None
     if key is not None:
@@ -114,16 +124,17 @@ def clean_phone(raw: str, region: str = DEFAULT_REGION) -> PhoneResult:
             return known
         result = _from_key(key) if key.startswith("+33") else None
         if result is None:
-            result = _parse(text, region)
-    elif not _ANY_DIGIT.search(text):
-        return PhoneResult(None, False, "aucun chiffre dans le numéro : vérifier la saisie")
-    elif _ANY_LETTER.search(text):
-        return PhoneResult(None, False, "le numéro contient des lettres : vérifier la saisie")
-    else:
-        result = _parse(text, region)
-    if key is not None and len(_CANONICAL_CACHE) < _CANONICAL_LIMIT:
-        _CANONICAL_CACHE[key] = result
-    return result
+            # Parsed as typed: another spelling of the same digits may parse differently
+            # (« 89 » is a number for phonenumbers, « 8 9 » is not), so not memoised by key.
+            return _parse(text, region)
+        if len(_CANONICAL_CACHE) < _CANONICAL_LIMIT:
+            _CANONICAL_CACHE[key] = result
+        return result
+    if not _ANY_DIGIT.search(text):
+        return PhoneResult(None, False, REMARKS["no_digit"])
+    if _ANY_LETTER.search(text):
+        return PhoneResult(None, False, REMARKS["letters"])
+    return _parse(text, region)
 
 
 def _from_key(key: str) -> PhoneResult | None:
@@ -154,7 +165,7 @@ def _parse(text: str, region: str) -> PhoneResult:
         if kind != PhoneNumberType.UNKNOWN:
             break
     if parsed is None:
-        return PhoneResult(None, False, "numéro illisible : vérifier les chiffres")
+        return PhoneResult(None, False, REMARKS["unreadable"])
     return _classify(parsed, kind, text)
 
 
@@ -162,16 +173,12 @@ def _classify(parsed: phonenumbers.PhoneNumber, kind: int, text: str) -> PhoneRe
     if kind == PhoneNumberType.UNKNOWN:
         digits = len(_DIGITS_ONLY.sub("", text))
         if parsed.country_code == 33 and digits not in (9, 10, 11, 13):
-            return PhoneResult(
-                None, False, f"numéro incomplet ou trop long ({digits} chiffres au lieu de 10)"
-            )
-        return PhoneResult(None, False, "numéro qui n'existe pas : vérifier les chiffres")
+            return PhoneResult(None, False, REMARKS["length"].format(digits=digits))
+        return PhoneResult(None, False, REMARKS["unknown"])
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
     if kind in _ACCEPTED_TYPES:
         return PhoneResult(e164, True, "")
-    reason = _TYPE_REASONS.get(
-        kind, "numéro qui ne peut pas recevoir de message : il faut un mobile"
-    )
+    reason = TYPE_REASONS.get(kind, REMARKS["not_mobile"])
     return PhoneResult(e164, False, reason)
 
 

@@ -16,7 +16,7 @@ from sender.cli.alert_commands import (
 )
 from sender.cli.common import err
 from sender.cli.register_commands import cmd_exporter, cmd_importer, cmd_initialiser, cmd_nettoyer
-from sender.cli.site_commands import cmd_demarrer, cmd_servir
+from sender.cli.site_commands import cmd_demarrer, cmd_script_google, cmd_servir
 from sender.config import Settings
 from sender.errors import AlerteError
 
@@ -126,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "demarrer":
             sub.add_argument("--intervalle", type=float, metavar="SECONDES",
                              help="délai entre deux passages de l'expéditeur")
+    sub = command(
+        "script-google", cmd_script_google,
+        "écrit apps-script/generated.gs : règles, listes et messages du formulaire pour le "
+        "script Google (Apps Script)",
+        "alerte-message script-google",
+    )
+    sub.add_argument(
+        "--sortie", default="apps-script/generated.gs", help="fichier à écrire "
+        "(apps-script/generated.gs)"
+    )
     sub = command(
         "exporter", cmd_exporter, "affiche un onglet du registre",
         "alerte-message exporter --onglet Inscriptions --csv > inscriptions.csv",

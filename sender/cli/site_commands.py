@@ -1,4 +1,5 @@
-"""Commands that serve the site: servir, demarrer (what `make run` starts)."""
+"""Commands of the site: servir, demarrer (what `make run` starts), script-google (the rules of
+the Apps Script intake)."""
 
 from __future__ import annotations
 
@@ -58,4 +59,17 @@ def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
         watch(settings, stop)
     finally:
         server.close()
+    return 0
+
+
+def cmd_script_google(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the data of the Apps Script intake from this program's rules."""
+    from sender.intake.appsscript import write
+
+    path = Path(args.sortie)
+    changed = write(path)
+    if changed:
+        err.print(f"{path} écrit : copiez-le dans le projet Apps Script, à côté de Code.gs.")
+    else:
+        err.print(f"{path} était déjà à jour.")
     return 0

@@ -35,7 +35,7 @@ MAX_LENGTHS: Final[dict[str, int]] = {
 _NBSP: Final = "\u00a0"  # before « : » and inside « »
 _NNBSP: Final = "\u202f"  # before « ; ? ! »
 
-_LABELS: Final[dict[str, str]] = {
+LABELS: Final[dict[str, str]] = {
     "nom": "Le nom",
     "entreprise": "Le nom de l’entreprise",
     "commune": "Le nom de la commune",
@@ -56,7 +56,7 @@ MESSAGES: Final[dict[str, str]] = {
 }
 
 # Bidirectional overrides and zero-width characters: invisible, and used to disguise text.
-_INVISIBLE: Final = frozenset(
+INVISIBLE: Final = frozenset(
     "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
     "\u2060\u2066\u2067\u2068\u2069\ufeff\ufffe\uffff"
 )
@@ -73,7 +73,7 @@ def clean_text(value: object) -> str:
     text = unicodedata.normalize("NFC", value)
     kept = []
     for ch in text:
-        if ch in _INVISIBLE:
+        if ch in INVISIBLE:
             continue
         category = unicodedata.category(ch)
         if category in ("Cc", "Cs", "Co"):
@@ -109,18 +109,39 @@ def _first(form: Mapping[str, object], name: str) -> object:
     return value
 
 
+# Message patterns (`{name}` fields), shared with the Apps Script intake (`appsscript`).
+TOO_LONG: Final = "{label} est trop long" + _NBSP + ": {limit} caractères au maximum."
+UNKNOWN_COMMUNE: Final = (
+    "Nous ne trouvons pas «" + _NBSP + "{commune}" + _NBSP + "» parmi les communes de Lozère. "
+    "{hint}"
+)
+PHONE_ERROR: Final = "{start}" + _NBSP + ": {detail}. {hint}, par exemple {example}."
+PHONE_STARTS: Final = {
+    "not_mobile": "Ce numéro n’est pas un mobile",
+    "invalid": "Ce numéro n’est pas valide",
+}
+PHONE_HINTS: Final = {
+    "signup": "Indiquez un numéro de mobile",
+    "unsubscribe": "Indiquez le numéro de mobile inscrit",
+}
+EXAMPLE: Final = f"06{_NBSP}12{_NBSP}34{_NBSP}56{_NBSP}78"
+
+
 def _too_long(name: str, limit: int) -> str:
-    return f"{_LABELS[name]} est trop long{_NBSP}: {limit} caractères au maximum."
+    return TOO_LONG.format(label=LABELS[name], limit=limit)
 
 
-_EXAMPLE: Final = f"06{_NBSP}12{_NBSP}34{_NBSP}56{_NBSP}78"
+def phone_detail(remarque: str) -> str:
+    """A cleaning remark as the detail of a form message (French punctuation, no full stop)."""
+    return remarque.replace(" : ", f"{_NNBSP}; ").rstrip(".")
 
 
 def _phone_error(numero: str | None, remarque: str, hint: str) -> str:
     """« Ce numéro n'est pas un mobile : … » when it exists but is not a mobile."""
-    detail = remarque.replace(" : ", f"{_NNBSP}; ").rstrip(".")
-    start = "Ce numéro n’est pas un mobile" if numero is not None else "Ce numéro n’est pas valide"
-    return f"{start}{_NBSP}: {detail}. {hint}, par exemple {_EXAMPLE}."
+    start = PHONE_STARTS["not_mobile" if numero is not None else "invalid"]
+    return PHONE_ERROR.format(
+        start=start, detail=phone_detail(remarque), hint=PHONE_HINTS[hint], example=EXAMPLE
+    )
 
 
 def _text_field(
@@ -162,9 +183,8 @@ def validate_signup(
     if "commune" not in errors:
         commune = match_commune(typed_commune)
         if commune is None:
-            errors["commune"] = (
-                f"Nous ne trouvons pas «{_NBSP}{typed_commune}{_NBSP}» parmi les communes de "
-                f"Lozère. {MESSAGES['commune']}"
+            errors["commune"] = UNKNOWN_COMMUNE.format(
+                commune=typed_commune, hint=MESSAGES["commune"]
             )
         else:
             commune_name = commune.nom
@@ -174,9 +194,7 @@ def validate_signup(
     if "telephone" not in errors:
         result = clean_phone(telephone)
         if not result.ok:
-            errors["telephone"] = _phone_error(
-                result.numero, result.remarque, "Indiquez un numéro de mobile"
-            )
+            errors["telephone"] = _phone_error(result.numero, result.remarque, "signup")
 
     consent = clean_text(_first(form, "consentement"))
     values["consentement"] = "oui" if consent == "oui" else ""
@@ -221,9 +239,7 @@ def validate_unsubscribe(
     else:
         result = clean_phone(telephone)
         if result.numero is None:
-            errors["telephone"] = _phone_error(
-                None, result.remarque, "Indiquez le numéro de mobile inscrit"
-            )
+            errors["telephone"] = _phone_error(None, result.remarque, "unsubscribe")
     if _is_spam(form):
         return FormOutcome(values=values, is_spam=True)
     if errors:
