@@ -33,7 +33,7 @@ from sender.dates import DateError, format_french, parse_datetime
 from sender.dates import now as paris_now
 from sender.register.base import CellChange, Row, Table
 from sender.register.ids import next_free_id
-from sender.text import fold, quote
+from sender.text import quote
 
 PhoneCleaner = Callable[[str], PhoneResult]
 _OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")
@@ -422,8 +422,8 @@ class _Cleaner:
                 when = format_french(_moment(row.get("confirme_le")) or self.now)
                 diffs = []
                 for column in CORRECTED_FIELDS:
-                    new = row.get(column).strip()
-                    if new and fold(new) != fold(current[column]):
+                    new = " ".join(row.get(column).split())
+                    if new and new != " ".join(current[column].split()):
                         diffs.append(f"{column} {quote(current[column])} → {quote(new)}")
                         current[column] = new
                 if not diffs:

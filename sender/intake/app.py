@@ -131,11 +131,12 @@ class IntakeApp:
                     "prévenez la CMA de la Lozère.",
                 ],
             )
+        own = {name.lower() for name, _ in response.headers or []}
         headers = [
             ("Content-Type", response.content_type),
             ("Content-Length", str(len(response.body))),
             ("Cache-Control", response.cache),
-            *SECURITY_HEADERS,
+            *(h for h in SECURITY_HEADERS if h[0].lower() not in own),  # a page may tighten
             *(response.headers or []),
         ]
         start_response(_STATUS.get(response.status, f"{response.status} Erreur"), headers)

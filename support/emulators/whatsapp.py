@@ -440,6 +440,7 @@ class Accepted(NamedTuple):
     template: str
     parameters: dict[str, str]
     wamid: str
+    button_payload: str | None = None  # the quick-reply button's payload, when the template has one
 
 
 @dataclass(frozen=True)
@@ -447,6 +448,7 @@ class Template:
     name: str
     language: str
     parameters: tuple[str, ...]
+    quick_reply: bool = False  # a quick-reply button (first button) whose payload the message sets
 
 
 def graph_error(
@@ -502,11 +504,13 @@ class WhatsAppEmulator(HttpEmulator):
     # -- configuration ----------------------------------------------------------------------
 
     def add_template(
-        self, name: str, language: str = "fr", parameters: Iterable[str] = ()
+        self, name: str, language: str = "fr", parameters: Iterable[str] = (),
+        *, quick_reply: bool = False,
     ) -> None:
-        """Register an approved template with its named body parameters."""
+        """Register an approved template with its named body parameters (and a quick-reply
+        button when `quick_reply`)."""
         with self._lock:
-            self.templates[name] = Template(name, language, tuple(parameters))
+            self.templates[name] = Template(name, language, tuple(parameters), quick_reply)
 
     def not_on_whatsapp(self, *numbers: str) -> None:
         """These numbers (digits, with or without +) get 131026."""
@@ -603,19 +607,51 @@ class WhatsAppEmulator(HttpEmulator):
         params, error = self._body_parameters(template.get("components"), known)
         if error is not None:
             return error
+        button, error = self._button_payload(template.get("components"), known)
+        if error is not None:
+            return error
         if absent:
             return graph_error(131026)
         if forced is not None:
             return graph_error(forced)
         wamid = "wamid." + secrets.token_urlsafe(24)
         with self._lock:
-            self.accepted.append(Accepted(to, name, params, wamid))
+            self.accepted.append(Accepted(to, name, params, wamid, button))
             self._per_recipient[to] += 1
         return Reply(200, {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to}],
             "messages": [{"id": wamid}],
         })
+
+    @staticmethod
+    def _button_payload(components: Any, known: Template) -> tuple[str | None, Reply | None]:
+        """The payload of a quick-reply button component, checked against the template."""
+        buttons = [
+            c for c in (components if isinstance(components, list) else [])
+            if isinstance(c, dict) and c.get("type") == "button"
+        ]
+        if not known.quick_reply:
+            if buttons:
+                return None, graph_error(
+                    132000, details="button: the template has no button with parameters"
+                )
+            return None, None
+        if len(buttons) != 1 or buttons[0].get("sub_type") != "quick_reply" or str(
+            buttons[0].get("index")
+        ) != "0":
+            return None, graph_error(
+                131008, details="Parameter 'button' (quick_reply, index 0) is required."
+            )
+        parameters = buttons[0].get("parameters")
+        if (
+            not isinstance(parameters, list) or len(parameters) != 1
+            or not isinstance(parameters[0], dict) or parameters[0].get("type") != "payload"
+            or not isinstance(parameters[0].get("payload"), str)
+            or not parameters[0]["payload"].strip()
+        ):
+            return None, graph_error(132012, details="button: a payload parameter is expected.")
+        return parameters[0]["payload"], None
 
     @staticmethod
     def _body_parameters(
