@@ -6,17 +6,29 @@ One Pelican build, one intake server and one browser for the whole module. Scree
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import axe_playwright_python.sync_playwright as axe_module
 import playwright.sync_api as sync_api
 import pytest
 
+from sender import schema
+from sender.channels.outbox import OutboxChannel
+from sender.config import Settings
+from sender.consent.messages import WITHOUT_ANSWER
+from sender.consent.tokens import sign
 from sender.intake.app import create_app
+from sender.runner import Sender
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
+from support.scenario import officer_rows, prevention_alert, quiet_console
 from support.site import new_register, rows, running
 
 pytestmark = pytest.mark.browser
@@ -33,6 +45,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MOBILE = {"width": 360, "height": 800}
+SECRET = b"secret-des-tests-du-navigateur-0123456789-abcdef"
 
 
 
@@ -69,10 +82,42 @@ def register(tmp_path_factory):
 @pytest.fixture(scope="module")
 def base_url(built_site, register):
     app = create_app(
-        register, built_site, ROOT / "site" / "templates", posts_per_minute=1000
+        register, built_site, ROOT / "site" / "templates", posts_per_minute=1000, secret=SECRET
     )
     with running(app) as url:
         yield url.rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def sender(tmp_path_factory, register, base_url):
+    """The sender of this register, writing its messages to an outbox file."""
+    tmp = tmp_path_factory.mktemp("expediteur")
+    settings = Settings(journal=tmp / "journal.sqlite", outbox=tmp / "outbox.jsonl",
+                        secret=SECRET.decode(), site_url=base_url)
+    channel = OutboxChannel(settings.outbox, console=quiet_console(), quiet=True)
+    running_sender = Sender(register, settings, channel=channel, console=quiet_console(),
+                            progress=False)
+    yield running_sender
+    running_sender.close()
+
+
+def outbox(sender: Sender, message_id_start: str = "") -> list[dict]:
+    path = sender.settings.outbox
+    lines = path.read_text("utf-8").splitlines() if path.exists() else []
+    return [m for m in map(json.loads, lines) if m["alert_id"].startswith(message_id_start)]
+
+
+def link_for(sender: Sender, number: str, kind: str) -> str:
+    (message,) = [m for m in outbox(sender, f"confirmation-{kind}-") if m["recipient"] == number]
+    found = re.search(r"https?://\S+", message["text"])
+    assert found
+    return found.group(0)
+
+
+def row_of(register, number: str, tab: str = INSCRIPTIONS) -> dict[str, str]:
+    digits = number[3:]
+    (row,) = [r for r in rows(register, tab) if r["telephone"].replace(" ", "")[-9:] == digits]
+    return row
 
 
 @pytest.fixture(scope="module")
@@ -294,3 +339,123 @@ def test_screenshots_at_360x800(page, base_url):
     page.screenshot(path=str(ARTIFACTS / "inscription-page-entiere-360x800.png"), full_page=True)
     assert (ARTIFACTS / "accueil-360x800.png").stat().st_size > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
+
+
+# -- consent: the phone confirms ---------------------------------------------------------------
+
+
+def test_signup_is_confirmed_from_the_link_then_receives_the_next_alert(
+    page, base_url, register, sender
+):
+    number = "+33699887766"
+    page.goto(base_url + "/inscription/")
+    type_into(page, F["nom"], "Lucie Pagès")
+    type_into(page, F["entreprise"], "Épicerie du Pont")
+    page.select_option(F["activite"], label=ACTIVITES[0])
+    type_into(page, F["commune"], "Le Pont-de-Montvert")
+    type_into(page, F["telephone"], "06 99 88 77 66")
+    page.check(F["consentement"])
+    page.click(f"{SIGNUP} [type=submit]")
+    page.wait_for_url("**/merci-inscription/")
+    assert WITHOUT_ANSWER["inscription"] in page.inner_text("main")
+
+    sender.run_once()
+    assert row_of(register, number)["statut"] == schema.EN_ATTENTE
+    link = link_for(sender, number, "inscription")
+    page.goto(link)
+    assert page.locator("h1").inner_text() == "Confirmer votre inscription"
+    assert row_of(register, number)["confirme_le"] == ""  # opening the link confirms nothing
+    report = axe_violations(page, "confirmation")
+    assert report == "", report
+    page.screenshot(path=str(ARTIFACTS / "confirmation-360x800.png"), full_page=True)
+    page.click("button:has-text('Je confirme votre inscription')")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Inscription confirmée"
+    report = axe_violations(page, "inscription confirmée")
+    assert report == "", report
+
+    sender.run_once()
+    assert row_of(register, number)["statut"] == schema.ACTIF
+    if not rows(register, schema.HABILITATIONS):
+        register.append(schema.HABILITATIONS, officer_rows())
+    register.append(schema.ALERTES, [prevention_alert("901")])
+    sender.run_once()
+    assert number in [m["recipient"] for m in outbox(sender, "901")]
+
+    page.goto(link)  # the same link again
+    page.click("button:has-text('Je confirme votre inscription')")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Lien déjà utilisé"
+    # the 409 answer itself is reported by the console; nothing else may be
+    problems = [p for p in page.problems if "status of 409" not in p]  # type: ignore[attr-defined]
+    assert problems == []
+
+
+def test_expired_link_gets_a_french_page(page, base_url):
+    token = sign(SECRET, "inscription", "1", "+33612345678", time.time() - 60)
+    response = page.goto(f"{base_url}/confirmer?jeton={token}")
+    assert response is not None and response.status == 410
+    assert page.locator("h1").inner_text() == "Lien expiré"
+    assert page.locator("main a[href='/inscription/']", has_text="Remplir le formulaire").is_visible()
+    report = axe_violations(page, "lien expiré")
+    assert report == "", report
+
+
+def test_unsubscription_is_applied_once_confirmed_from_the_link(page, base_url, register, sender):
+    number = "+33677665544"
+    register.append(INSCRIPTIONS, [{"source": "import", "nom": "Marc", "commune": "Mende",
+                                    "telephone": "06 77 66 55 44"}])
+    sender.run_once()
+    page.goto(base_url + "/desinscription/")
+    type_into(page, "#formulaire-desinscription [name=telephone]", "06 77 66 55 44")
+    page.click("#formulaire-desinscription [type=submit]")
+    page.wait_for_url("**/merci-desinscription/")
+    assert WITHOUT_ANSWER["desinscription"] in page.inner_text("main")
+    sender.run_once()
+    assert row_of(register, number)["statut"] == schema.ACTIF  # not before the phone confirms
+    page.goto(link_for(sender, number, "desinscription"))
+    page.click("button:has-text('Je confirme votre désinscription')")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Désinscription confirmée"
+    sender.run_once()
+    assert row_of(register, number)["statut"] == schema.DESINSCRIT
+
+
+class _EvilPage(BaseHTTPRequestHandler):
+    """Another site whose page makes its visitors' browsers post to ours."""
+
+    target = ""
+
+    def do_GET(self) -> None:
+        body = (
+            '<!DOCTYPE html><html lang="en"><head><title>Win a prize</title></head><body>'
+            f'<form method="post" action="{self.target}/desinscription">'
+            '<input name="telephone" value="06 77 66 55 44"><button>Go</button></form>'
+            "</body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_form_on_another_site_cannot_post_to_ours(page, base_url, register):
+    handler = type("Evil", (_EvilPage,), {"target": base_url})
+    evil = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=evil.serve_forever, daemon=True)
+    thread.start()
+    before = rows(register, DESINSCRIPTIONS)
+    try:
+        page.goto(f"http://localhost:{evil.server_address[1]}/")
+        with page.expect_navigation():
+            page.click("button")
+        assert page.locator("h1").inner_text() == "Envoi refusé"
+        assert "Rien n’a été enregistré" in page.inner_text("main")
+    finally:
+        evil.shutdown()
+        evil.server_close()
+    assert rows(register, DESINSCRIPTIONS) == before

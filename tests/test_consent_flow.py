@@ -169,7 +169,8 @@ def test_signup_waits_for_its_phone_then_receives_the_next_alert(world: World):
 
     opened = requests.get(link, timeout=10)  # a link preview: nothing is confirmed by a GET
     assert opened.status_code == 200 and "Je confirme votre inscription" in opened.text
-    assert opened.headers["Referrer-Policy"] == "no-referrer"
+    assert opened.headers["Referrer-Policy"] == "same-origin"  # the token never leaves the site
+    assert opened.headers["X-Robots-Tag"] == "noindex"
     assert world.rows()[0]["confirme_le"] == ""
 
     confirmed = world.confirm(link)

@@ -29,8 +29,10 @@ from sender.text import mask_numbers
 log = logging.getLogger(__name__)
 
 PATH: Final = "/confirmer"
-# The token travels in the address: never sent on to another page, never indexed or stored.
-HEADERS: Final = [("Referrer-Policy", "no-referrer"), ("X-Robots-Tag", "noindex")]
+# The token travels in the address: never indexed, and (with the site-wide `Referrer-Policy:
+# same-origin`) never sent to another site. Not `no-referrer`: browsers then send `Origin: null`
+# with the button's post, which the cross-site check must refuse.
+HEADERS: Final = [("X-Robots-Tag", "noindex")]
 _FORMS: Final = {INSCRIPTION: "/inscription/", DESINSCRIPTION: "/desinscription/"}
 _WHAT: Final = {INSCRIPTION: "votre inscription", DESINSCRIPTION: "votre désinscription"}
 
