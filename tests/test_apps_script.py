@@ -44,7 +44,7 @@ def _node() -> str:
 
 
 def run_script(payload: dict[str, Any]) -> dict[str, Any]:
-    result = subprocess.run(  # noqa: S603 - our own harness, fixed arguments
+    result = subprocess.run(
         [_node(), str(HARNESS)],
         input=json.dumps(payload, ensure_ascii=False),
         capture_output=True,

@@ -188,7 +188,7 @@ def test_habilitations_editable_by_others_blocks_the_dispatch(sheets, world):
 
 
 def test_idle_cycles_check_at_most_once_per_ten_minutes(sheets, world, monkeypatch):
-    key, register, sender, _ = world
+    _, _, sender, _ = world
     sender.run_once()
     sheets.reset_counts()
     sender.run_once()

@@ -396,7 +396,8 @@ def test_expired_link_gets_a_french_page(page, base_url):
     response = page.goto(f"{base_url}/confirmer?jeton={token}")
     assert response is not None and response.status == 410
     assert page.locator("h1").inner_text() == "Lien expiré"
-    assert page.locator("main a[href='/inscription/']", has_text="Remplir le formulaire").is_visible()
+    back = page.locator("main a[href='/inscription/']", has_text="Remplir le formulaire")
+    assert back.is_visible()
     report = axe_violations(page, "lien expiré")
     assert report == "", report
 

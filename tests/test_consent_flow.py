@@ -20,7 +20,7 @@ import requests
 from sender import schema
 from sender.channels.outbox import OutboxChannel
 from sender.config import Settings
-from sender.consent.confirm import Outcome, confirm_token
+from sender.consent.confirm import Outcome, confirm_button, confirm_token
 from sender.consent.messages import SITE_SENTENCES, TEMPLATES, WITHOUT_ANSWER
 from sender.dates import now as paris_now
 from sender.intake.app import create_app
@@ -351,13 +351,30 @@ def test_whatsapp_button_confirms_only_from_the_number_it_was_sent_to(world: Wor
     world.post("/inscription", FORM)
     world.cycle()
     payload = world.confirmations()[0]["button_payload"]
-    now = world.clock()
-    other = confirm_token(world.register, payload, secret=SECRET, now=now, from_number="33756123456")
+    def answer_from(number: str):
+        return confirm_token(world.register, payload, secret=SECRET, now=world.clock(),
+                             from_number=number)
+
+    other = answer_from("33756123456")
     assert other.outcome is Outcome.INVALID and world.rows()[0]["confirme_le"] == ""
-    right = confirm_token(world.register, payload, secret=SECRET, now=now, from_number="33612345678")
+    right = answer_from("33612345678")
     assert right.outcome is Outcome.CONFIRMED and right.kind == "inscription"
-    again = confirm_token(world.register, payload, secret=SECRET, now=now, from_number="33612345678")
-    assert again.outcome is Outcome.ALREADY
+    assert answer_from("33612345678").outcome is Outcome.ALREADY
+
+
+def test_webhook_message_with_the_button_reply_confirms(world: World):
+    world.post("/inscription", FORM)
+    world.cycle()
+    payload = world.confirmations()[0]["button_payload"]
+    now = world.clock()
+    text = {"from": "33612345678", "type": "text", "text": {"body": "oui"}}
+    assert confirm_button(world.register, text, secret=SECRET, now=now) is None
+    tap = {"from": "33612345678", "id": "wamid.x", "type": "button",
+           "button": {"payload": payload, "text": "Je confirme"}}
+    result = confirm_button(world.register, tap, secret=SECRET, now=now)
+    assert result is not None and result.outcome is Outcome.CONFIRMED
+    world.cycle()
+    assert world.rows()[0]["statut"] == schema.ACTIF
 
 
 def test_the_site_says_what_the_messages_say():

@@ -1,11 +1,13 @@
 """Validation of the public forms: French messages per field, safe rows, honeypot."""
 
+import unicodedata
 from datetime import datetime
 
 import pytest
 
 from sender.dates import PARIS
 from sender.intake.validation import (
+    INVISIBLE,
     MAX_LENGTHS,
     MESSAGES,
     clean_text,
@@ -14,6 +16,8 @@ from sender.intake.validation import (
 )
 from sender.schema import ACTIVITES, COLUMNS, DESINSCRIPTIONS, INSCRIPTIONS
 from sender.text import is_formula
+from support.formcases import CASES
+from support.formcases import MOMENT as FORM_MOMENT
 
 MOMENT = datetime(2026, 3, 29, 3, 30, tzinfo=PARIS)  # just after the spring change
 GOOD = {
@@ -260,3 +264,21 @@ def test_unsubscribe_honeypot_and_formula():
 )
 def test_clean_text(raw, clean):
     assert clean_text(raw) == clean
+
+
+# -- the table shared with the Apps Script intake (tests/test_apps_script.py) ------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
+def test_shared_table_of_valid_and_hostile_submissions(case):
+    validate = validate_signup if case.kind == "inscription" else validate_unsubscribe
+    outcome = validate(case.form, moment=FORM_MOMENT)
+    assert (outcome.row is not None) == case.accepted
+    if outcome.row is None:
+        assert outcome.is_spam or outcome.errors
+        return
+    for value in outcome.row.values():
+        assert not any(
+            ch in INVISIBLE or unicodedata.category(ch) in ("Cc", "Co", "Cs", "Zl", "Zp")
+            for ch in value
+        ), value

@@ -6,13 +6,16 @@ digest of its number) and its `confirme_le` cell is written, once: a second use 
 finds it filled and changes nothing. The sender turns the confirmation into `actif` (or applies
 the unsubscription) at its next cycle.
 
-The WhatsApp webhook calls `confirm_token(..., from_number="+" + message["from"])` with the
-button's payload: the reply must then come from the very number the message was sent to.
+The WhatsApp webhook passes each incoming message (`entry[].changes[].value.messages[]`) to
+`confirm_button`: a tap on the template's quick-reply button arrives as `type: "button"` with
+the token in `button.payload`, and counts only when it comes from the very number the message
+was sent to (`from`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -101,3 +104,19 @@ def _matches(row: Row, token: Token, secret: bytes) -> bool:
         return False
     numero = clean_phone(row.get("telephone")).numero
     return numero is not None and number_digest(secret, numero) == token.number
+
+
+def confirm_button(
+    register: Register, message: Mapping[str, object], *, secret: bytes, now: datetime
+) -> ConfirmResult | None:
+    """The confirmation carried by an incoming WhatsApp message, or None when the message is
+    not a quick-reply button tap with a payload (any other message is the webhook's business)."""
+    if message.get("type") != "button":
+        return None
+    button = message.get("button")
+    payload = button.get("payload") if isinstance(button, Mapping) else None
+    if not isinstance(payload, str) or not payload:
+        return None
+    return confirm_token(
+        register, payload, secret=secret, now=now, from_number=str(message.get("from") or "")
+    )
