@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from sender import schema
+from sender.channels.smslength import sms_size
 from sender.cleaning.inscriptions import clean_inscriptions
 from sender.config import Settings
 from sender.consent import planning
+from sender.consent.messages import TEMPLATES, confirmation_url, text_of, whatsapp_body
 from sender.consent.requests import ConfirmationRequest
 from sender.consent.tokens import (
     TokenExpired,
@@ -29,6 +31,7 @@ from sender.intake.origin import is_cross_site
 from sender.intake.ratelimit import client_key
 from sender.register.base import Row, Table
 
+ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"s" * 48
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -238,3 +241,21 @@ def test_clients_are_counted_per_ipv4_address_and_ipv6_64():
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
     assert client_key("::ffff:203.0.113.7") == "203.0.113.7"
     assert client_key("") == "inconnu"
+
+
+# -- the messages ----------------------------------------------------------------------------------
+
+
+def test_confirmation_sms_is_gsm7_and_two_parts_with_a_usual_link():
+    site = "https://alerte-message.cma-lozere.fr"
+    deadline = NOW + timedelta(days=7)
+    for kind, ref in (("inscription", "12345"), ("desinscription", request_ref("x"))):
+        token = sign(SECRET, kind, ref, "+33612345678", deadline.timestamp())
+        size = sms_size(text_of(kind, confirmation_url(site, token), deadline))
+        assert size.encoding == "GSM-7" and size.segments <= 2, (kind, size)
+
+
+def test_readme_gives_meta_the_exact_template_texts():
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    for kind, name in TEMPLATES.items():
+        assert f"`{name}` : « {whatsapp_body(kind)} »" in readme

@@ -27,7 +27,7 @@ BUTTON: Final = "Je confirme"
 # What each message asks, and what happens without an answer: the site says the same.
 ASK: Final = {
     INSCRIPTION: (
-        "pour recevoir les alertes des commerçants sur ce numéro, confirmez votre inscription"
+        "pour recevoir les alertes du réseau sur ce numéro, confirmez votre inscription"
     ),
     DESINSCRIPTION: (
         "pour ne plus recevoir les alertes sur ce numéro, confirmez votre désinscription"
@@ -37,7 +37,7 @@ WITHOUT_ANSWER: Final = {
     INSCRIPTION: "Sans confirmation, vous ne recevrez aucune alerte.",
     DESINSCRIPTION: "Sans confirmation, vous continuez à recevoir les alertes.",
 }
-SIGNATURE: Final = "Alerte Message (CMA de la Lozère)"
+SIGNATURE: Final = "Alerte Message (CMA Lozère)"
 SITE_SENTENCES: Final = (*ASK.values(), *WITHOUT_ANSWER.values())
 
 
@@ -46,10 +46,11 @@ def confirmation_url(site_url: str, token: str) -> str:
 
 
 def text_of(kind: str, url: str, deadline: datetime) -> str:
-    """The SMS and outbox text (GSM-7 characters only: one SMS part costs 160 of them)."""
+    """The SMS and outbox text: GSM-7 characters only (no « ç », « ê », « ’ »), so that with a
+    link of about 100 characters it fits two SMS parts (2 × 153)."""
     return (
-        f"{SIGNATURE} : {ASK[kind]} en ouvrant ce lien avant le {day_and_hour(deadline)} : "
-        f"{url}\n{WITHOUT_ANSWER[kind]}"
+        f"{SIGNATURE} : {ASK[kind]} avant le {day_and_hour(deadline)} : {url}\n"
+        f"{WITHOUT_ANSWER[kind]}"
     )
 
 
