@@ -165,6 +165,10 @@ def test_signup_waits_for_its_phone_then_receives_the_next_alert(world: World):
     assert message["parameters"]["lien"] == link
 
     world.cycle()
+    assert world.sender is not None
+    world.sender.close()
+    world.start(world.url)  # the sender restarts: the journal remembers the message
+    world.cycle()
     assert len(world.confirmations()) == 1, "one message per sign-up, even after restarts"
 
     opened = requests.get(link, timeout=10)  # a link preview: nothing is confirmed by a GET
