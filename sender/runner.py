@@ -151,7 +151,9 @@ class Sender:
         # rows and the cleaning results go before dispatching (hundreds of MB at 100,000).
         etat = snapshot.tables[schema.ETAT]
         pending = snapshot.cleaning.pending
-        members = [r.numero for r in snapshot.cleaning.results.values() if r.statut == ACTIF]
+        members = [  # the daily limit's reserve for alerts, when confirmations wait
+            r.numero for r in snapshot.cleaning.results.values() if r.statut == ACTIF
+        ] if pending else []
         local = self._protection is None
         del snapshot, changes
         self.phone_cache.save()

@@ -10,7 +10,8 @@ phone has confirmed it (`confirme_le` filled by the confirmation page); until th
 `en attente` and the request waits, and both are listed in `CleaningReport.pending` for the sender
 to send their one confirmation message. Rows an earlier version or the CMA already set to
 `actif`, `doublon` or `desinscrit` (and requests already `traite`) are not asked again. A
-confirmed new sign-up for a number already `actif` corrects that member's row in place.
+confirmed new sign-up for a number whose member row is already `actif` (in the register, not
+only in this cleaning) corrects that member's row in place.
 """
 
 from __future__ import annotations
@@ -81,19 +82,21 @@ def _source(row: Row) -> str:
 
 def awaits_confirmation(row: Row) -> bool:
     """A sign-up from the form that its phone has not confirmed yet."""
+    values = row.values  # read directly: this runs for every row of the register
     return (
-        _source(row) == schema.SOURCE_FORMULAIRE
-        and not row.get("confirme_le").strip()
-        and _status(row) not in _SETTLED_STATUSES
+        (values.get("source") or "").strip().lower() == schema.SOURCE_FORMULAIRE
+        and not (values.get("confirme_le") or "").strip()
+        and (values.get("statut") or "").strip().lower() not in _SETTLED_STATUSES
     )
 
 
 def _freshly_confirmed(row: Row) -> bool:
     """A form sign-up confirmed since the last cycle (not yet given a member status)."""
+    values = row.values
     return (
-        _source(row) == schema.SOURCE_FORMULAIRE
-        and bool(row.get("confirme_le").strip())
-        and _status(row) in ("", schema.EN_ATTENTE)
+        (values.get("source") or "").strip().lower() == schema.SOURCE_FORMULAIRE
+        and bool((values.get("confirme_le") or "").strip())
+        and (values.get("statut") or "").strip().lower() in ("", schema.EN_ATTENTE)
     )
 
 
@@ -206,9 +209,12 @@ class _Cleaner:
         registered = {
             p.numero for key, p in phones.items() if p.numero and key not in waiting
         }
+        reachable = {p.numero for key, p in phones.items() if p.ok and key not in waiting}
         unsubscribed_at: dict[str, datetime | None] = {}
         if desinscriptions is not None:
-            self._unsubscriptions(desinscriptions, registered, unsubscribed_at, report)
+            self._unsubscriptions(
+                desinscriptions, registered, reachable, unsubscribed_at, report
+            )
 
         # Rows a person (or an earlier run) marked `desinscrit` stay so; their time counts too.
         groups: dict[str, list[Row]] = {}
@@ -247,7 +253,9 @@ class _Cleaner:
             values = row.values
             result = phones[row.key]
             corrected = report.corrections.get(row.key)
-            commune_text = (corrected or {}).get("commune", values.get("commune")) or ""
+            commune_text = values.get("commune") or ""
+            if corrected:
+                commune_text = corrected.get("commune", commune_text)
             code, zone, commune_note = _commune_fields(commune_text)
             numero = result.numero or ""
             if not result.ok:
@@ -266,9 +274,12 @@ class _Cleaner:
                 if len(group) == 1 and numero not in unsubscribed_at and (
                     _status(row) != schema.DESINSCRIT
                 ):
-                    outcome = RowResult(
-                        schema.ACTIF, numero, code, zone, _member_remark(row, commune_note)
+                    stored = values.get("remarque")
+                    remark = (
+                        _member_remark(row, commune_note)
+                        if stored and stored.startswith(CORRECTION_PREFIX) else commune_note
                     )
+                    outcome = RowResult(schema.ACTIF, numero, code, zone, remark)
                 else:
                     outcome = _member_outcome(
                         row, numero, code, zone, commune_note, group, unsubscribed_at,
@@ -300,17 +311,19 @@ class _Cleaner:
         self,
         desinscriptions: Table,
         registered: set[str],
+        reachable: set[str],
         unsubscribed_at: dict[str, datetime | None],
         report: CleaningReport,
     ) -> None:
-        """The `traite` column of each request; the latest time of the applied ones per number."""
+        """The `traite` column of each request; the latest time of the applied ones per number.
+        `registered`: numbers of the register; `reachable`: those that may receive alerts."""
         for row in desinscriptions.rows:
             result = self.phone(row.get("telephone"))
             when = _moment(row.get("horodatage"))
             if result.numero is None:
                 outcome = f"non traitée : {result.remarque}"
             elif _unsubscription_awaits(row):
-                outcome = self._unsubscription_waiting(row, result.numero, when, registered, report)
+                outcome = self._unsubscription_waiting(row, result.numero, when, reachable, report)
             else:
                 previous = unsubscribed_at.get(result.numero)
                 if result.numero not in unsubscribed_at or (
@@ -329,10 +342,10 @@ class _Cleaner:
         row: Row,
         numero: str,
         when: datetime | None,
-        registered: set[str],
+        reachable: set[str],
         report: CleaningReport,
     ) -> str:
-        if numero not in registered:
+        if numero not in reachable:
             # No member to unsubscribe: no message either (the form page said the same thing).
             return "sans effet : numéro non inscrit"
         expires = expiry(when, self.days)
@@ -382,7 +395,7 @@ class _Cleaner:
             report.pending.append(request)
             note = self._waiting_note(request)
             member = _kept(groups.get(numero, []), moments)
-            if member is not None:
+            if member is not None and _status(member) == schema.ACTIF:
                 note += (
                     f" ; numéro déjà inscrit : la confirmation mettra à jour l'inscription "
                     f"n° {ids[member.key]}"
@@ -405,21 +418,23 @@ class _Cleaner:
         go to `report.corrections` and the member's remark to `notes`; returns the remark of
         each confirmed row used so."""
         remarks: dict[int, str] = {}
+        when = format_french(self.now)
         for number, members in groups.items():
             if len(members) < 2 or number in unsubscribed_at:
                 continue
-            kept = _kept(members, moments)
-            if kept is None:
+            fresh = [r for r in members if _freshly_confirmed(r)]
+            if not fresh:
                 continue
+            kept = _kept(members, moments)
+            if kept is None or _status(kept) != schema.ACTIF:
+                continue  # no member yet (a first cleaning): the oldest row simply wins
             fresh = sorted(
-                (r for r in members if r.key != kept.key and _freshly_confirmed(r)),
-                key=lambda r: _sort_key(r, moments),
+                (r for r in fresh if r.key != kept.key), key=lambda r: _sort_key(r, moments)
             )
             if not fresh:
                 continue
             current = {c: kept.get(c) for c in CORRECTED_FIELDS}
             for row in fresh:
-                when = format_french(_moment(row.get("confirme_le")) or self.now)
                 diffs = []
                 for column in CORRECTED_FIELDS:
                     new = " ".join(row.get(column).split())
@@ -453,7 +468,7 @@ def _kept(members: list[Row], moments: dict[int, datetime | None]) -> Row | None
 
 def _member_remark(row: Row, commune_note: str) -> str:
     """An active member's remark: the commune note, after the note of its last correction."""
-    stored = row.get("remarque")
+    stored = row.values.get("remarque") or ""
     if stored.startswith(CORRECTION_PREFIX):
         return stored if not commune_note or commune_note in stored else _join(stored, commune_note)
     return commune_note
