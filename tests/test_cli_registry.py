@@ -77,7 +77,7 @@ def test_bad_file_gives_french_error(env, capsys):
 
 @pytest.mark.parametrize("command", [[], *([c] for c in (
     "initialiser", "nettoyer", "importer", "exporter", "verifier", "apercu", "envoyer",
-    "surveiller", "servir", "demarrer"))])
+    "surveiller", "servir", "demarrer", "statistiques", "rapport"))])
 def test_help_is_french_with_an_example(command):
     result = subprocess.run(
         [sys.executable, "-m", "sender", *command, "--help"],

@@ -286,3 +286,19 @@ class Journal(JournalLeases):
                 (alert_id,),
             ).fetchall()
         return AlertSummary(alert_id, counts, [(text, int(n)) for text, n in failures])
+
+    def send_times(self, alert_ids: Sequence[str]) -> dict[str, tuple[float, float, int]]:
+        """First and last `sent_at` and the number of `sent` rows, per alert that has any (for
+        the report to the préfecture). Times are Unix timestamps."""
+        found: dict[str, tuple[float, float, int]] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(alert_ids)):
+                marks = ", ".join("?" for _ in chunk)
+                for alert_id, first, last, count in conn.execute(
+                    "SELECT alert_id, MIN(sent_at), MAX(sent_at), COUNT(*) FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                    f"WHERE state = 'sent' AND sent_at IS NOT NULL AND alert_id IN ({marks}) "
+                    "GROUP BY alert_id",
+                    tuple(chunk),
+                ):
+                    found[alert_id] = (float(first), float(last), int(count))
+        return found
