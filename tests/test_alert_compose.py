@@ -112,6 +112,7 @@ def test_whatsapp_bodies_use_exactly_the_default_parameters() -> None:
 
 def test_readme_quotes_the_whatsapp_bodies_to_submit_to_meta() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    readme = "\n".join(line.strip() for line in readme.splitlines())  # code blocks in a list
     for name, body in WHATSAPP_BODIES.items():
         assert f"`{name}`" in readme
         assert body in readme, f"README : corps du modèle {name} absent ou différent"

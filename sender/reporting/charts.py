@@ -51,7 +51,7 @@ def bar_chart(
     """
     largest = max((count for _, count in rows), default=0)
     height = ROW_HEIGHT * len(rows) + 4
-    described = " ; ".join(f"{label} : {plural(count, *unit)}" for label, count in rows)
+    described = " ; ".join(f"{label} : {plural(count, *unit)}" for label, count in rows)
     parts = [
         f'<figure class="graphique" id="{ident}">',
         f"<figcaption>{escape(title)}</figcaption>",
@@ -128,16 +128,16 @@ def statistics_sections(document: Mapping[str, object], *, level: int = 2, prefi
                           unit=("adhérent", "adhérents"))
             )
         elif _hidden(breakdown):
-            out.append(f"<p>{escape(title)} : moins de {threshold} adhérents, non montré.</p>")
+            out.append(f"<p>{escape(title)} : moins de {threshold} adhérents, non montré.</p>")
         else:
-            out.append(f"<p>{escape(title)} : aucun adhérent actif pour le moment.</p>")
+            out.append(f"<p>{escape(title)} : aucun adhérent actif pour le moment.</p>")
         merged = _merged(breakdown)
         if merged:
             verb = "sont regroupées" if merged > 1 else "est regroupée"
-            notes.append(f"{plural(merged, *what)} {verb} dans « {others} »")
+            notes.append(f"{plural(merged, *what)} {verb} dans « {others} »")
     out.append(
         f'<p class="note">Pour protéger la vie privée, aucun groupe de moins de {threshold} '
-        "personnes n’est montré : les petits groupes sont réunis dans « Autres »"
+        "personnes n’est montré : les petits groupes sont réunis dans « Autres »"
         + (f" ({escape(' ; '.join(notes))})" if notes else "")
         + ".</p>"
     )
@@ -160,7 +160,7 @@ def statistics_sections(document: Mapping[str, object], *, level: int = 2, prefi
                           unit=("alerte", "alertes"))
             )
     out.append(
-        '<p class="note">Une alerte est un événement, pas une personne : les alertes sont '
+        '<p class="note">Une alerte est un événement, pas une personne : les alertes sont '
         "comptées exactement, sans regroupement.</p>"
     )
     return "\n".join(out)

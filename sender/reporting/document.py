@@ -87,7 +87,7 @@ def render_report(report: Report) -> str:
         f"{plural(len(report.broadcast), 'alerte diffusée', 'alertes diffusées')}"
         f" (dont {plural(prevention, 'message', 'messages')} de prévention)",
         plural(len(report.refused), "alerte refusée", "alertes refusées"),
-        *(f"{label} : {value}" for label, value in report.medians),
+        *(f"{label} : {value}" for label, value in report.medians),
     ]
     parts = [
         "<!DOCTYPE html>",
@@ -140,7 +140,7 @@ def render_report(report: Report) -> str:
         parts.append("<p>Aucune alerte refusée sur la période.</p>")
     parts.append("<h2>D’où viennent ces chiffres</h2>")
     notes = [
-        "« Envoyés » compte les messages acceptés par WhatsApp ou par l’opérateur SMS : "
+        "« Envoyés » compte les messages acceptés par WhatsApp ou par l’opérateur SMS : "
         "accepté ne veut pas dire remis sur le téléphone.",
         "Les délais vont de l’heure du signalement (colonne signale_le, ou saisie_le pour un "
         "message de prévention) à l’heure où le premier puis le dernier message ont été "
@@ -148,23 +148,23 @@ def render_report(report: Report) -> str:
     ]
     if not report.journal_used:
         notes.append(
-            f"Le journal des envois n’était pas disponible : les délais d’envoi sont "
-            f"« {NOT_MEASURED} »."
+            f"Le journal des envois n’était pas disponible : les délais d’envoi sont "
+            f"« {NOT_MEASURED} »."
         )
     else:
         notes.append(
-            f"« {NOT_MEASURED} » : le journal des envois n’a pas d’heure d’envoi pour cette "
+            f"« {NOT_MEASURED} » : le journal des envois n’a pas d’heure d’envoi pour cette "
             "alerte (alerte diffusée avant la mise en service du journal, ou depuis un autre "
             "poste)."
         )
     if report.delivery_columns:
         notes.append(
-            "« Remis » et « Lus » viennent des accusés de WhatsApp reçus par l’expéditeur ; "
-            f"« {NOT_AVAILABLE} » : aucun accusé enregistré pour cette alerte."
+            "« Remis » et « Lus » viennent des accusés de WhatsApp reçus par l’expéditeur ; "
+            f"« {NOT_AVAILABLE} » : aucun accusé enregistré pour cette alerte."
         )
     else:
         notes.append(
-            f"« Remis » et « Lus » sont « {NOT_AVAILABLE} » : le registre n’a pas encore de "
+            f"« Remis » et « Lus » sont « {NOT_AVAILABLE} » : le registre n’a pas encore de "
             "colonnes remis et lus (accusés de remise et de lecture)."
         )
     notes.append(
@@ -173,6 +173,6 @@ def render_report(report: Report) -> str:
     )
     parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
     parts.append(f'<p class="note">Document produit le {escape(day(report.made_at))} par '
-                 "la commande « alerte-message rapport ».</p>")
+                 "la commande « alerte-message rapport ».</p>")
     parts.extend(["</main>", "</body>", "</html>", ""])
     return "\n".join(parts)
