@@ -241,6 +241,7 @@ def test_report_document_is_self_contained_and_well_formed(history):
     assert page.tags.get("img", 0) == 0 and not re.search(r"(?:src|href)=\"https?:", html)
     assert "url(" not in html and "@import" not in html
     assert page.tags["svg"] == 4 and page.tags["table"] == 4 + 2
+    assert '<table aria-labelledby="tableau-diffusees">' in html
     assert "+336" not in html and "Adhérent 1" not in html  # no number, no name
     assert "accepté ne veut pas dire remis" in html.replace("\xa0", " ")
 

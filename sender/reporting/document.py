@@ -30,6 +30,8 @@ REPORT_CSS = (
     "th,td{border:1px solid #c5cad3;padding:.35rem .5rem;text-align:left;vertical-align:top}"
     "thead th{background:#eef1f6}"
     ".tableau{overflow-x:auto;max-width:100%}"
+    ".tableau table{min-width:52rem}"
+    ".titre-tableau{font-weight:700;margin:1rem 0 .3rem}"
     ".tableau:focus-visible{outline:3px solid #0a4a9e;outline-offset:2px}"
     ".nombre{text-align:right}"
     ".note{color:#4a4f57}"
@@ -63,9 +65,11 @@ def _table(ident: str, caption: str, headers: tuple[tuple[str, bool], ...],
                 css = ' class="nombre"' if numeric else ""
                 tds.append(f"<td{css}>{escape(value)}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
+    # The title stays outside the scrolling region, so a phone always shows it whole.
     return (
+        f'<p class="titre-tableau" id="{ident}">{escape(caption)}</p>'
         f'<div class="tableau" role="region" tabindex="0" aria-labelledby="{ident}">'
-        f'<table><caption id="{ident}">{escape(caption)}</caption>'
+        f'<table aria-labelledby="{ident}">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
