@@ -159,6 +159,17 @@ def day_and_hour(moment: datetime) -> str:
     return f"{day(moment)} à {hour(moment)}"
 
 
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)
+
+
+def month(year: int, number: int) -> str:
+    """`novembre 2026`."""
+    return f"{MONTHS[number - 1]} {year}"
+
+
 # -- phone numbers in logs --------------------------------------------------------------------
 
 _NOT_DIGIT = re.compile(r"\D")

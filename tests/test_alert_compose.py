@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,13 @@ from sender.alerts.sandbox import MAX_OUTPUT
 from sender.channels.base import OutgoingMessage
 from sender.dates import PARIS
 from sender.errors import AlerteError
-from sender.register.defaults import WHATSAPP_TEMPLATE, default_template_rows
+from sender.register.defaults import (
+    SIGNATURE,
+    WHATSAPP_BODIES,
+    WHATSAPP_TEMPLATE,
+    default_template_rows,
+    whatsapp_text,
+)
 from sender.schema import ALERT_TYPES
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=PARIS)
@@ -74,11 +82,58 @@ def test_default_sms_reads_well() -> None:
         "Marvejols, avenue de Brazza, le 29/11/2026 à 14h05.\n"
         "Deux hommes ont volé la caisse d'une boulangerie pendant que la vendeuse servait. "
         "Auteur(s) : deux hommes, 25-30 ans. Véhicule : Clio grise.\n"
-        "Soyez vigilants. Tout renseignement au 17.\n"
-        "Gendarmerie de Marvejols"
+        "Soyez vigilants. Infos au 17.\n"
+        "Gendarmerie de Marvejols\n"
+        "Réseau Alerte Message"
     )
     assert composed.sms.encoding == "GSM-7"
     assert composed.sms.segments == 2
+
+
+@pytest.mark.parametrize("alert_type", ALERT_TYPES)
+def test_every_default_message_ends_with_the_network_signature(alert_type: str) -> None:
+    alert = make_alert(alert_type)
+    for channel in ("sms", "outbox"):
+        assert DEFAULTS.compose(alert, channel).text.endswith("\n" + SIGNATURE)
+    whatsapp = DEFAULTS.compose(alert, "whatsapp")
+    text = whatsapp_text(whatsapp.template or "", whatsapp.parameters)
+    assert text is not None and text.endswith("\n" + SIGNATURE)
+    assert "{{" not in text and "-\n" not in text
+
+
+def test_whatsapp_bodies_use_exactly_the_default_parameters() -> None:
+    for row in default_template_rows():
+        if row["canal"] != "whatsapp":
+            continue
+        names = [line.split(":", 1)[0] for line in row["texte"].splitlines()]
+        body = WHATSAPP_BODIES[row["modele_whatsapp"]]
+        assert re.findall(r"\{\{([a-z_]+)\}\}", body) == names
+        # Meta refuses a body that starts or ends with a parameter.
+        assert not body.startswith("{{") and not body.endswith("}}")
+
+
+def test_readme_quotes_the_whatsapp_bodies_to_submit_to_meta() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    readme = "\n".join(line.strip() for line in readme.splitlines())  # code blocks in a list
+    for name, body in WHATSAPP_BODIES.items():
+        assert f"`{name}`" in readme
+        assert body in readme, f"README : corps du modèle {name} absent ou différent"
+
+
+def test_whatsapp_text_is_what_the_member_reads() -> None:
+    composed = DEFAULTS.compose(make_alert("vol", auteurs="", vehicule=""), "whatsapp")
+    text = whatsapp_text(composed.template or "", composed.parameters)
+    assert text == (
+        "ALERTE : Vol\n"
+        "Lieu : Marvejols, avenue de Brazza\n"
+        "Moment : 29/11/2026 à 14h05\n"
+        "Faits : Deux hommes ont volé la caisse d'une boulangerie pendant que la vendeuse servait\n"
+        "Auteurs : non décrits\n"
+        "Soyez vigilants. Ne répondez pas à ce message : tout renseignement au 17.\n"
+        "Message de : Gendarmerie de Marvejols\n"
+        "Réseau Alerte Message"
+    )
+    assert whatsapp_text("modele_inconnu", composed.parameters) is None
 
 
 def test_default_whatsapp_parameters() -> None:

@@ -15,6 +15,7 @@ from sender.cli.common import err, out, print_json
 from sender.config import Settings
 from sender.dates import format_french
 from sender.register import open_register
+from sender.register.defaults import whatsapp_text
 
 if TYPE_CHECKING:
     from sender.cycle import CycleReport
@@ -67,6 +68,10 @@ def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
             out.print(f"Modèle WhatsApp : {message.template} ({message.language})")
             for name, value in message.parameters.items():
                 out.print(f"  {name} = {value}")
+            text = whatsapp_text(message.template, message.parameters)
+            if text is not None:
+                out.print("Ce que lit l'adhérent :", style="bold")
+                out.print(text, markup=False, highlight=False)
         else:
             out.print(message.text, markup=False, highlight=False)
             out.print(f"[dim]{message.sms.describe()}[/dim]")

@@ -355,3 +355,21 @@ class Journal:
                 (alert_id,),
             ).fetchall()
         return AlertSummary(alert_id, counts, [(text, int(n)) for text, n in failures])
+
+    def send_times(self, alert_ids: Sequence[str]) -> dict[str, tuple[float, float, int]]:
+        """First and last `sent_at` and the number of `sent` rows, per alert that has any (for
+        the report to the préfecture). Times are Unix timestamps."""
+        found: dict[str, tuple[float, float, int]] = {}
+        ids = list(alert_ids)
+        with self._file.read() as conn:
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[start : start + LOOKUP_CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                for alert_id, first, last, count in conn.execute(
+                    "SELECT alert_id, MIN(sent_at), MAX(sent_at), COUNT(*) FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                    f"WHERE state = 'sent' AND sent_at IS NOT NULL AND alert_id IN ({marks}) "
+                    "GROUP BY alert_id",
+                    tuple(chunk),
+                ):
+                    found[alert_id] = (float(first), float(last), int(count))
+        return found
