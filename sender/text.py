@@ -14,7 +14,15 @@ from sender.dates import PARIS
 
 # -- cells ------------------------------------------------------------------------------------
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets also read the full-width and small forms of = + - @ (typed with an Asian input
+# method or pasted) as the start of a formula.
+_FORMULA_STARTS = (
+    "=", "+", "-", "@", "\t", "\r",
+    "\uff1d", "\ufe66",  # ＝ ﹦
+    "\uff0b", "\ufe62",  # ＋ ﹢
+    "\uff0d", "\ufe63",  # － ﹣
+    "\uff20", "\ufe6b",  # ＠ ﹫
+)
 # Plain numbers and phone numbers (`+33612345678`, `-12,5`) are data, not formulas.
 _PLAIN_NUMBER = re.compile(r"^[+-]?[\d][\d\s.,()/]*$")
 _MAX_CELL = 5000
