@@ -14,6 +14,8 @@ DEFAULT_JOURNAL = "data/journal.sqlite"
 DEFAULT_OUTBOX = "data/outbox.jsonl"
 WHATSAPP_API = "https://graph.facebook.com/v21.0"
 BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
+# An idle poll is one Sheets request: every 10 s is 6 a minute, a tenth of the per-user quota.
+DEFAULT_POLL_SECONDS = 10.0
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
@@ -36,7 +38,7 @@ class Settings:
     journal: Path = Path(DEFAULT_JOURNAL)
     channel: str = "outbox"
     outbox: Path = Path(DEFAULT_OUTBOX)
-    poll_seconds: float = 60.0
+    poll_seconds: float = DEFAULT_POLL_SECONDS
     stale_hours: float = 48.0
     whatsapp_token: str | None = field(default=None, repr=False)
     whatsapp_phone_id: str | None = None
@@ -77,7 +79,7 @@ class Settings:
             journal=Path(env.get("ALERTE_JOURNAL", "").strip() or DEFAULT_JOURNAL),
             channel=channel,
             outbox=Path(env.get("ALERTE_OUTBOX", "").strip() or DEFAULT_OUTBOX),
-            poll_seconds=_number(env, "ALERTE_INTERVALLE", 60.0, 0.05),
+            poll_seconds=_number(env, "ALERTE_INTERVALLE", DEFAULT_POLL_SECONDS, 0.05),
             stale_hours=_number(env, "ALERTE_PEREMPTION_HEURES", 48.0, 0),
             whatsapp_token=env.get("WHATSAPP_TOKEN") or None,
             whatsapp_phone_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,

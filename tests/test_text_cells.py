@@ -7,8 +7,10 @@ import pytest
 
 from sender.text import clean, is_formula, neutralise
 
+SIGNS = ["=", "＝", "﹦", "+", "＋", "﹢", "-", "－", "﹣", "@", "＠", "﹫"]
 
-@pytest.mark.parametrize("sign", ["=", "＝", "﹦", "+", "＋", "﹢", "-", "－", "﹣", "@", "＠", "﹫"])
+
+@pytest.mark.parametrize("sign", SIGNS)
 def test_every_form_of_a_formula_sign_is_neutralised(sign: str) -> None:
     hostile = f"{sign}HYPERLINK(\"https://exemple.invalid\";\"cliquez\")"
     assert is_formula(hostile)
