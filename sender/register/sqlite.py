@@ -17,7 +17,15 @@ from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange, InitReport, Register, Row, Table
 from sender.register.defaults import default_template_rows
 from sender.register.ids import fill_ids
-from sender.storage import Trouble, classify, open_wal, table_names, transaction
+from sender.storage import (
+    Trouble,
+    classify,
+    code_name,
+    open_wal,
+    os_reason,
+    table_names,
+    transaction,
+)
 from sender.text import neutralise
 
 _MARKER_TABLE = "_registre"
@@ -51,9 +59,9 @@ class SQLiteRegister(Register):
             except sqlite3.Error as exc:
                 raise self._translate(exc) from exc
             except OSError as exc:
-                raise RegisterError(
-                    f"Impossible de créer le dossier du registre {self.path.parent} "
-                    f"({exc.strerror or type(exc).__name__})."
+                raise RegisterUnavailable(
+                    f"Impossible de créer le registre {self.path} ({os_reason(exc)}) : vérifiez "
+                    "le disque, son espace libre et les droits sur le dossier."
                 ) from exc
             self._local.conn = conn
         return conn
@@ -72,11 +80,24 @@ class SQLiteRegister(Register):
                 "autre fichier dans ALERTE_REGISTRE."
             )
         if trouble is Trouble.ACCESS:
-            return RegisterError(
+            return RegisterUnavailable(
                 f"Impossible d'écrire dans {self.path} : vérifiez les droits sur le fichier "
-                "et son dossier."
+                "et son dossier, et que le disque n'est pas en lecture seule."
             )
-        return RegisterError(f"Erreur du registre local {self.path} : {exc}")
+        if trouble is Trouble.FULL:
+            return RegisterUnavailable(
+                f"Le disque du registre {self.path} est plein : rien n'a été modifié. Libérez "
+                "de la place ; nouvel essai au prochain passage."
+            )
+        if trouble is Trouble.IO:
+            return RegisterUnavailable(
+                f"Erreur de lecture ou d'écriture du disque sur le registre {self.path} "
+                f"({code_name(exc)}) : rien n'a été modifié ; nouvel essai au prochain passage."
+            )
+        return RegisterError(
+            f"Erreur inattendue du registre local {self.path} ({code_name(exc)}) : rien n'a "
+            "été modifié."
+        )
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
