@@ -19,7 +19,7 @@ from sender import schema
 from sender.alerts.compose import ComposedMessage, Composer, TemplateProblem
 from sender.alerts.model import Alert, Verdict
 from sender.alerts.officers import active_officers
-from sender.alerts.rules import check_alert
+from sender.alerts.rules import check_alert, is_to_send
 from sender.alerts.targeting import Member, member_from_row, select_recipients
 from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, clean_inscriptions
 from sender.cleaning.phones import clean_phone
@@ -177,6 +177,11 @@ class Planner:
         values = dict(row.values)
         if forced_status is not None:
             values["statut"] = forced_status
+        if row.unreadable and is_to_send(values.get("statut")):
+            return AlertPlan(
+                row, alert_id, schema.REFUSEE,
+                f"{row.unreadable_remark().capitalize()}, puis remettre « {schema.A_DIFFUSER} ».",
+            )
         status = values.get("statut", "").strip().lower()
         resuming = status in RESUMING_STATUSES
         if resuming:

@@ -6,6 +6,7 @@ One table per tab, one TEXT column per header, plus `_row` as the stable row key
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +29,8 @@ from sender.storage import (
 )
 from sender.text import neutralise
 
+log = logging.getLogger(__name__)
+
 _MARKER_TABLE = "_registre"
 _FORMAT = "alerte-message/1"
 _BUSY_TIMEOUT = 15.0
@@ -35,6 +38,43 @@ _BUSY_TIMEOUT = 15.0
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+class _Unreadable:
+    """What `_lenient_text` returns for bytes that are not UTF-8."""
+
+
+_UNREADABLE = _Unreadable()
+
+
+def _lenient_text(raw: bytes) -> str | _Unreadable:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _UNREADABLE
+
+
+def _row_of(tab: str, headers: list[str], record: Sequence[object]) -> Row:
+    values: dict[str, str] = {}
+    bad: list[str] = []
+    for header, value in zip(headers, record[1:], strict=True):
+        if value is None:
+            values[header] = ""
+        elif isinstance(value, str):
+            values[header] = value
+        elif isinstance(value, bytes | _Unreadable):  # a blob, or bytes that are not text
+            values[header] = ""
+            bad.append(header)
+        else:
+            values[header] = str(value)
+    if bad:
+        for header in bad:  # where, never what: the cell may hold personal data
+            log.warning(
+                "Registre local : cellule illisible (onglet %s, ligne %s, colonne %s) : la "
+                "ligne est signalée, le reste du registre est traité.", tab, record[0], header,
+            )
+        return Row(int(record[0]), values, tuple(bad))  # type: ignore[call-overload]
+    return Row(int(record[0]), values)  # type: ignore[call-overload]
 
 
 class SQLiteRegister(Register):
@@ -139,21 +179,25 @@ class SQLiteRegister(Register):
                     result[tab] = Table.absent(tab)
                     continue
                 headers = self._headers(conn, tab)
-                columns = ", ".join(["_row", *(_quote(h) for h in headers)])
-                rows = [
-                    Row(
-                        record[0],
-                        {
-                            h: "" if v is None else str(v)
-                            for h, v in zip(headers, record[1:], strict=True)
-                        },
-                    )
-                    for record in conn.execute(
-                        f"SELECT {columns} FROM {_quote(tab)} ORDER BY _row"  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-                    )
-                ]
-                result[tab] = Table(tab, headers, rows)
+                result[tab] = Table(tab, headers, self._rows(conn, tab, headers))
         return result
+
+    def _rows(self, conn: sqlite3.Connection, tab: str, headers: list[str]) -> list[Row]:
+        """The tab's rows. A cell another program filled with bytes that are not UTF-8 text
+        makes SQLite's decoding fail for the whole query: the tab is then read again cell by
+        cell, and only the rows holding such cells are marked (`Row.unreadable`)."""
+        columns = ", ".join(["_row", *(_quote(h) for h in headers)])
+        sql = f"SELECT {columns} FROM {_quote(tab)} ORDER BY _row"  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+        try:
+            return [_row_of(tab, headers, record) for record in conn.execute(sql)]
+        except sqlite3.OperationalError as exc:
+            if "decode" not in str(exc).lower():
+                raise
+        conn.text_factory = _lenient_text
+        try:
+            return [_row_of(tab, headers, record) for record in conn.execute(sql)]
+        finally:
+            conn.text_factory = str
 
     def write(self, changes: Iterable[CellChange]) -> int:
         grouped: dict[tuple[str, str], list[tuple[str, int]]] = {}
