@@ -70,6 +70,12 @@ def _memory(log_dir: Path) -> dict[str, Any]:
     return bench_memory.run(log_dir=log_dir)
 
 
+def _import(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_import
+
+    return bench_import.run(log_dir=log_dir)
+
+
 def _site(log_dir: Path) -> dict[str, Any]:
     from bench import bench_site
 
@@ -99,6 +105,10 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
         ("duplicates", "= 0", lambda r: r["duplicates"] == 0),
     ]),
     "memory": (_memory, [("peak_rss_mb", "≤ 300", lambda r: r["peak_rss_mb"] <= 300)]),
+    "import": (_import, [
+        ("import_peak_rss_mb", "≤ 300", lambda r: r["import_peak_rss_mb"] <= 300),
+        ("accepted_peak_rss_mb", "≤ 300", lambda r: r["accepted_peak_rss_mb"] <= 300),
+    ]),
     "site": (_site, [("largest_page_kb", "≤ 60", lambda r: r["largest_page_kb"] <= 60)]),
 }
 

@@ -25,7 +25,7 @@ _FORMULA_STARTS = (
 )
 # Plain numbers and phone numbers (`+33612345678`, `-12,5`) are data, not formulas.
 _PLAIN_NUMBER = re.compile(r"^[+-]?[\d][\d\s.,()/]*$")
-_MAX_CELL = 5000
+MAX_CELL = 5000  # characters kept in one cell
 
 # Control characters and bidirectional overrides are dropped (tab and carriage return become
 # spaces, new lines are kept).
@@ -39,7 +39,7 @@ def is_formula(text: str) -> bool:
     return bool(text) and text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(text)
 
 
-def neutralise(text: str | None, *, max_length: int = _MAX_CELL) -> str:
+def neutralise(text: str | None, *, max_length: int = MAX_CELL) -> str:
     """Return `text` safe to store in a cell: control characters removed, formula start quoted.
 
     A leading apostrophe is what spreadsheet users themselves type to force text, so staff see

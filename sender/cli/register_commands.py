@@ -77,8 +77,13 @@ def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print_json(report.rows)
         return 0
-    err.print(f"{plural(len(report.rows), 'ligne importée', 'lignes importées')} "
-              f"dans l'onglet {tab}.")
+    line = f"{plural(report.added, 'ligne importée', 'lignes importées')} dans l'onglet {tab}"
+    if report.already:
+        line += (
+            f" ; {plural(report.already, 'ligne déjà présente', 'lignes déjà présentes')} "
+            "dans le registre, non ajoutée" + ("s" if report.already > 1 else "")
+        )
+    err.print(line + ".")
     if report.cleaning is not None:
         _print_cleaning(report.cleaning)
         problems = [
