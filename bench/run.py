@@ -76,6 +76,12 @@ def _import(log_dir: Path) -> dict[str, Any]:
     return bench_import.run(log_dir=log_dir)
 
 
+def _slowloris(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_slowloris
+
+    return bench_slowloris.run()
+
+
 def _site(log_dir: Path) -> dict[str, Any]:
     from bench import bench_site
 
@@ -108,6 +114,10 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "import": (_import, [
         ("import_peak_rss_mb", "≤ 300", lambda r: r["import_peak_rss_mb"] <= 300),
         ("accepted_peak_rss_mb", "≤ 300", lambda r: r["accepted_peak_rss_mb"] <= 300),
+    ]),
+    "slowloris": (_slowloris, [
+        ("site_under_slowloris_seconds", "≤ 1",
+         lambda r: r["site_under_slowloris_seconds"] <= 1),
     ]),
     "site": (_site, [("largest_page_kb", "≤ 60", lambda r: r["largest_page_kb"] <= 60)]),
 }

@@ -54,6 +54,7 @@ class Settings:
     http_timeout: float = 10.0
     max_attempts: int = 5
     form_posts_per_minute: int = 10
+    connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
 
     @property
     def phone_cache_path(self) -> Path:
@@ -96,4 +97,5 @@ class Settings:
             http_timeout=_number(env, "ALERTE_DELAI_HTTP", 10.0, 0.1),
             max_attempts=int(_number(env, "ALERTE_TENTATIVES", 5, 1)),
             form_posts_per_minute=int(_number(env, "ALERTE_FORMULAIRE_PAR_MINUTE", 10, 1)),
+            connections_per_address=int(_number(env, "ALERTE_CONNEXIONS_PAR_ADRESSE", 20, 0)),
         )
