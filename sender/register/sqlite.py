@@ -17,6 +17,7 @@ from sender import schema
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange, InitReport, Register, Row, Table
 from sender.register.defaults import default_template_rows
+from sender.register.identity import IDENTITY_COLUMN, Identities, locate, needs_content
 from sender.register.ids import fill_ids
 from sender.storage import (
     Trouble,
@@ -81,6 +82,7 @@ class SQLiteRegister(Register):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._identities = Identities()  # of the rows of the last read (see `write`)
 
     def describe(self) -> str:
         return f"registre local SQLite : {self.path.resolve()}"
@@ -179,7 +181,9 @@ class SQLiteRegister(Register):
                     result[tab] = Table.absent(tab)
                     continue
                 headers = self._headers(conn, tab)
-                result[tab] = Table(tab, headers, self._rows(conn, tab, headers))
+                table = Table(tab, headers, self._rows(conn, tab, headers))
+                self._identities.remember(tab, ((row.key, row.values) for row in table.rows))
+                result[tab] = table
         return result
 
     def _rows(self, conn: sqlite3.Connection, tab: str, headers: list[str]) -> list[Row]:
@@ -200,6 +204,9 @@ class SQLiteRegister(Register):
             conn.text_factory = str
 
     def write(self, changes: Iterable[CellChange]) -> int:
+        """One transaction. Rows are found by identity (`register.identity`), in the same
+        transaction: a program that rewrote the table since the read (rows deleted, sorted and
+        renumbered) never gets a value on another row; a row deleted since is skipped."""
         grouped: dict[tuple[str, str], list[tuple[str, int]]] = {}
         for change in changes:
             grouped.setdefault((change.tab, change.column), []).append(
@@ -211,6 +218,7 @@ class SQLiteRegister(Register):
         with self._transaction(write=True) as conn:
             tables = table_names(conn)
             known: dict[str, list[str]] = {}
+            moved: dict[str, dict[int, int | None]] = {}
             for (tab, column), values in grouped.items():
                 if tab not in tables:
                     raise RegisterError(f"L'onglet « {tab} » n'existe pas dans le registre.")
@@ -220,12 +228,44 @@ class SQLiteRegister(Register):
                         f"La colonne « {column} » manque dans l'onglet « {tab} » : "
                         "lancez « alerte-message initialiser »."
                     )
+                if tab not in moved:
+                    keys = {key for (t, _), items in grouped.items() if t == tab
+                            for _, key in items}
+                    moved[tab] = self._where_now(conn, tab, headers, keys)
+                targets = moved[tab]
+                rows = [(value, targets.get(key, key)) for value, key in values]
+                kept = [(value, key) for value, key in rows if key is not None]
+                if len(kept) < len(rows):
+                    log.warning(
+                        "Registre local, onglet %s : %d ligne(s) supprimée(s) depuis la "
+                        "lecture ; leurs cellules ne sont pas écrites.", tab, len(rows) - len(kept)
+                    )
                 conn.executemany(
                     f"UPDATE {_quote(tab)} SET {_quote(column)} = ? WHERE _row = ?",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-                    values,
+                    kept,
                 )
-                count += len(values)
+                count += len(kept)
+                if column == IDENTITY_COLUMN.get(tab):
+                    for value, key in values:
+                        if targets.get(key, key) is not None:
+                            self._identities.set_ident(tab, key, value)
         return count
+
+    def _where_now(
+        self, conn: sqlite3.Connection, tab: str, headers: list[str], keys: set[int]
+    ) -> dict[int, int | None]:
+        """Current row id of each key this register read (keys it did not read: themselves)."""
+        wanted = {k: i for k in keys if (i := self._identities.get(tab, k)) is not None}
+        if not wanted:
+            return {}
+        column = IDENTITY_COLUMN.get(tab)
+        if column and column in headers and not needs_content(tab, list(wanted.values())):
+            sql = f"SELECT _row, {_quote(column)} FROM {_quote(tab)}"  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+            current = [(key, {column: value if isinstance(value, str) else ""})
+                       for key, value in conn.execute(sql)]
+            return locate(tab, wanted, current, ids_only=True)
+        rows = self._rows(conn, tab, headers)
+        return locate(tab, wanted, [(row.key, row.values) for row in rows])
 
     def append(self, tab: str, rows: Sequence[Mapping[str, str]]) -> list[int]:
         if not rows:
@@ -250,6 +290,8 @@ class SQLiteRegister(Register):
             for record in records:
                 cursor = conn.execute(sql, [record[h] for h in headers])
                 keys.append(int(cursor.lastrowid or 0))
+        for key, record in zip(keys, records, strict=True):
+            self._identities.add(tab, key, record)
         return keys
 
     def _create_all(self, conn: sqlite3.Connection, tables: set[str], report: InitReport) -> None:
