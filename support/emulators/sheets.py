@@ -41,6 +41,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import gspread
 import requests
 
+from support.emulators.sheets_schema import Invalid, discovery
+
 GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 
 STATUS_NAMES = {
@@ -71,21 +73,26 @@ DEFAULT_COLUMNS = 26
 
 
 class ApiError(Exception):
-    """An error answered in Google's JSON shape."""
+    """An error answered in Google's JSON shape (with `google.rpc.BadRequest` field violations
+    when a field is to blame, as Google does)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str,
+                 violations: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.violations = violations or []
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "status": STATUS_NAMES.get(self.code, "UNKNOWN"),
-            }
+        error: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "status": STATUS_NAMES.get(self.code, "UNKNOWN"),
         }
+        if self.violations:
+            error["details"] = [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                 "fieldViolations": self.violations}]
+        return {"error": error}
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -721,6 +728,11 @@ class SheetsEmulator:
 
     def handle(self, kind: str, key: str, range_text: str | None,
                query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        try:  # what Google refuses before looking at the spreadsheet
+            discovery().check_query(kind, query)
+            discovery().check_body(kind, body)
+        except Invalid as exc:
+            raise ApiError(400, exc.message, exc.violations()) from None
         with self._lock:
             state = self._spreadsheets.get(key)
             if state is None:
@@ -982,9 +994,9 @@ class SheetsEmulator:
                 raise ApiError(400, f"Invalid requests[{number}]: exactly one kind expected")
             (name, payload), = request.items()
             method = getattr(self, f"_req_{name}", None)
-            if method is None:
-                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{name}" at '
-                                    f"'requests[{number}]': Cannot find field.")
+            if method is None:  # a valid request the emulator does not play (yet)
+                raise ApiError(501, f"Invalid requests[{number}].{name}: not implemented by "
+                                    "the emulator.")
             replies.append(method(work, number, payload))
         state.sheets = work.sheets
         state.next_protected_id = work.next_protected_id
@@ -1002,6 +1014,9 @@ class SheetsEmulator:
 
     def _req_addSheet(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
         props = payload.get("properties", {})
+        if props.get("sheetId") is not None and int(props["sheetId"]) < 0:
+            raise ApiError(400, f"Invalid requests[{number}].addSheet: Invalid sheetId "
+                                f"{props['sheetId']}: sheet IDs must be non-negative.")
         title = props.get("title") or f"Feuille {len(work.sheets) + 1}"
         if work.by_title(title) is not None:  # whatever the case, as Google
             raise ApiError(400, f"Invalid requests[{number}].addSheet: A sheet with the name "
@@ -1039,8 +1054,9 @@ class SheetsEmulator:
         if not fields:
             raise ApiError(400, f"Invalid requests[{number}].updateSheetProperties: "
                                 "You must specify at least one field to update.")
+        self._mask(number, "updateSheetProperties", "SheetProperties", fields)
         grid = props.get("gridProperties", {})
-        for path in (f.strip() for f in fields.split(",")):
+        for path in (f.strip().replace("/", ".") for f in fields.split(",")):
             if path in ("*", "title") and "title" in props:
                 other = work.by_title(props["title"])
                 if other is not None and other is not sheet:
@@ -1080,6 +1096,7 @@ class SheetsEmulator:
         if not payload.get("fields"):
             raise ApiError(400, f"Invalid requests[{number}].repeatCell: "
                                 "At least one field must be specified.")
+        self._mask(number, "repeatCell", "CellData", payload["fields"])
         sheet.formats.append(payload)
         fmt = payload.get("cell", {}).get("userEnteredFormat", {}).get("numberFormat", {})
         if fmt.get("type") == "TEXT":
@@ -1089,8 +1106,18 @@ class SheetsEmulator:
             ))
         return {}
 
+    @staticmethod
+    def _mask(number: int, name: str, schema: str, fields: str) -> None:
+        try:
+            discovery().check_mask(schema, fields)
+        except Invalid as exc:
+            raise ApiError(400, f"Invalid requests[{number}].{name}: {exc.message}") from None
+
     def _req_addProtectedRange(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
         protected = dict(payload.get("protectedRange", {}))
+        if protected.get("warningOnly") and protected.get("editors"):
+            raise ApiError(400, f"Invalid requests[{number}].addProtectedRange: Editors are not "
+                                "supported with warning_only protection.")
         sheet = self._grid_sheet(work, number, "addProtectedRange", protected.get("range", {}))
         protected["protectedRangeId"] = work.next_protected_id
         work.next_protected_id += 1
