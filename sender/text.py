@@ -101,6 +101,15 @@ def one_line(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def sentence(text: str) -> str:
+    """`text` starting with a capital letter, as a sentence does (`des faux billets…` → `Des
+    faux billets…`); the rest is kept as typed."""
+    stripped = text.lstrip()
+    if stripped[:1].islower():
+        return stripped[0].upper() + stripped[1:]
+    return stripped
+
+
 def quote(text: str, limit: int = 60) -> str:
     """Echo a user value inside « » in a message, shortened so a huge cell stays readable."""
     shown = one_line(text)
