@@ -17,7 +17,13 @@ from sender import schema
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.register.base import CellChange, InitReport, Register, Row, Table
 from sender.register.defaults import default_template_rows
-from sender.register.identity import IDENTITY_COLUMN, Identities, locate, needs_content
+from sender.register.identity import (
+    IDENTITY_COLUMN,
+    Identities,
+    locate,
+    locate_by_id,
+    needs_content,
+)
 from sender.register.ids import fill_ids
 from sender.storage import (
     Trouble,
@@ -182,7 +188,7 @@ class SQLiteRegister(Register):
                     continue
                 headers = self._headers(conn, tab)
                 table = Table(tab, headers, self._rows(conn, tab, headers))
-                self._identities.remember(tab, ((row.key, row.values) for row in table.rows))
+                self._identities.remember(tab, table.rows)
                 result[tab] = table
         return result
 
@@ -261,9 +267,9 @@ class SQLiteRegister(Register):
         column = IDENTITY_COLUMN.get(tab)
         if column and column in headers and not needs_content(tab, list(wanted.values())):
             sql = f"SELECT _row, {_quote(column)} FROM {_quote(tab)}"  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-            current = [(key, {column: value if isinstance(value, str) else ""})
-                       for key, value in conn.execute(sql)]
-            return locate(tab, wanted, current, ids_only=True)
+            pairs = ((key, value if isinstance(value, str) else "")
+                     for key, value in conn.execute(sql))
+            return locate_by_id(tab, wanted, pairs)
         rows = self._rows(conn, tab, headers)
         return locate(tab, wanted, [(row.key, row.values) for row in rows])
 

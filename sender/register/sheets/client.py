@@ -42,6 +42,7 @@ from sender.register.identity import (
     Identities,
     RowIdentity,
     locate,
+    locate_by_id,
     needs_content,
 )
 from sender.register.ids import fill_ids, next_free_id
@@ -128,7 +129,7 @@ class GoogleSheetsRegister(Register):
         self._positions[tab] = positions
         table = table_of(tab, positions, values)
         if remember:
-            self._identities.remember(tab, ((row.key, row.values) for row in table.rows))
+            self._identities.remember(tab, table.rows)
         return table
 
     # -- Register API --------------------------------------------------------------------
@@ -244,11 +245,11 @@ class GoogleSheetsRegister(Register):
                     again.append(tab)  # the id column itself moved: read the whole tab
                     continue
                 positions[tab] = found
-                current = [
-                    (number, {column: str(cells[0]) if cells else ""})
+                pairs = (
+                    (number, str(cells[0]) if cells else "")
                     for number, cells in enumerate(column_values[1:], start=2)
-                ]
-                moved[tab] = locate(tab, identities, current, ids_only=True)
+                )
+                moved[tab] = locate_by_id(tab, identities, pairs)
             else:
                 values = next(fetched)
                 table = self._table(tab, values, remember=False)
