@@ -14,6 +14,8 @@ DEFAULT_JOURNAL = "data/journal.sqlite"
 DEFAULT_OUTBOX = "data/outbox.jsonl"
 WHATSAPP_API = "https://graph.facebook.com/v21.0"
 BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
+# An idle poll is one Sheets request: every 10 s is 6 a minute, a tenth of the per-user quota.
+DEFAULT_POLL_SECONDS = 10.0
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
@@ -36,7 +38,7 @@ class Settings:
     journal: Path = Path(DEFAULT_JOURNAL)
     channel: str = "outbox"
     outbox: Path = Path(DEFAULT_OUTBOX)
-    poll_seconds: float = 60.0
+    poll_seconds: float = DEFAULT_POLL_SECONDS
     stale_hours: float = 48.0
     whatsapp_token: str | None = field(default=None, repr=False)
     whatsapp_phone_id: str | None = None
@@ -52,6 +54,7 @@ class Settings:
     http_timeout: float = 10.0
     max_attempts: int = 5
     form_posts_per_minute: int = 10
+    connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
 
     @property
     def phone_cache_path(self) -> Path:
@@ -77,7 +80,7 @@ class Settings:
             journal=Path(env.get("ALERTE_JOURNAL", "").strip() or DEFAULT_JOURNAL),
             channel=channel,
             outbox=Path(env.get("ALERTE_OUTBOX", "").strip() or DEFAULT_OUTBOX),
-            poll_seconds=_number(env, "ALERTE_INTERVALLE", 60.0, 0.05),
+            poll_seconds=_number(env, "ALERTE_INTERVALLE", DEFAULT_POLL_SECONDS, 0.05),
             stale_hours=_number(env, "ALERTE_PEREMPTION_HEURES", 48.0, 0),
             whatsapp_token=env.get("WHATSAPP_TOKEN") or None,
             whatsapp_phone_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
@@ -94,4 +97,5 @@ class Settings:
             http_timeout=_number(env, "ALERTE_DELAI_HTTP", 10.0, 0.1),
             max_attempts=int(_number(env, "ALERTE_TENTATIVES", 5, 1)),
             form_posts_per_minute=int(_number(env, "ALERTE_FORMULAIRE_PAR_MINUTE", 10, 1)),
+            connections_per_address=int(_number(env, "ALERTE_CONNEXIONS_PAR_ADRESSE", 20, 0)),
         )

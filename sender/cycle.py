@@ -17,9 +17,9 @@ from datetime import datetime
 
 from sender import schema
 from sender.alerts.compose import ComposedMessage, Composer, TemplateProblem
-from sender.alerts.model import Alert, Verdict
+from sender.alerts.model import VERDICT_IGNORED, Alert, Verdict
 from sender.alerts.officers import active_officers
-from sender.alerts.rules import check_alert
+from sender.alerts.rules import check_alert, is_to_send
 from sender.alerts.targeting import Member, member_from_row, select_recipients
 from sender.cleaning.inscriptions import CleaningReport, PhoneCleaner, clean_inscriptions
 from sender.cleaning.phones import clean_phone
@@ -28,7 +28,7 @@ from sender.dispatch.report import DispatchReport
 from sender.errors import InputError
 from sender.register.base import CellChange, Row, Table
 from sender.register.ids import next_free_id
-from sender.text import plural
+from sender.text import fold, plural
 
 ALL_TABS = (
     schema.INSCRIPTIONS, schema.DESINSCRIPTIONS, schema.ALERTES, schema.MODELES,
@@ -50,11 +50,29 @@ class AlertPlan:
     messages: dict[str, ComposedMessage] = field(default_factory=dict)
     error: bool = False  # template problem: statut « erreur » rather than « refusée »
 
+    @property
+    def shown_verdict(self) -> str:
+        """What `verifier` shows: an alert already handled (« diffusée », « en cours »,
+        « refusée », « erreur ») is shown with its status, not as « ignorée »."""
+        if self.verdict == VERDICT_IGNORED:
+            status = fold(self.row.get("statut"))
+            for known in (schema.DIFFUSEE, schema.EN_COURS, schema.REFUSEE, schema.ERREUR):
+                if status == fold(known):
+                    return known
+        return self.verdict
+
+    @property
+    def shown_motif(self) -> str:
+        """The motif found now, or the one the row already carries for a handled alert."""
+        if self.motif or self.shown_verdict == self.verdict:
+            return self.motif
+        return self.row.get("motif")
+
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.alert_id,
-            "verdict": self.verdict,
-            "motif": self.motif,
+            "verdict": self.shown_verdict,
+            "motif": self.shown_motif,
             "destinataires": len(self.recipients),
         }
 
@@ -177,6 +195,11 @@ class Planner:
         values = dict(row.values)
         if forced_status is not None:
             values["statut"] = forced_status
+        if row.unreadable and is_to_send(values.get("statut")):
+            return AlertPlan(
+                row, alert_id, schema.REFUSEE,
+                f"{row.unreadable_remark().capitalize()}, puis remettre « {schema.A_DIFFUSER} ».",
+            )
         status = values.get("statut", "").strip().lower()
         resuming = status in RESUMING_STATUSES
         if resuming:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import schedule
 from rich.console import Console
+from rich.markup import escape
 
 from sender import schema
 from sender.channels.base import Channel
@@ -43,6 +47,14 @@ from sender.errors import AlerteError, RegisterError
 from sender.register.base import CellChange, Register
 
 log = logging.getLogger(__name__)
+
+
+def _where(error: BaseException) -> str:
+    """The error's type and the code lines it went through, never its message (which may quote
+    a cell, a number or a message)."""
+    frames = traceback.extract_tb(error.__traceback__)[-4:]
+    path = " ← ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(error).__name__} ({path})"
 
 HEARTBEAT_SECONDS = 600.0
 
@@ -180,13 +192,25 @@ class Sender:
             try:
                 on_cycle(self.run_once())
             except AlerteError as error:
-                self.console.print(f"[yellow]Passage ignoré :[/yellow] {error.message}")
+                self._skipped(error.message)
+            except (OSError, sqlite3.Error) as error:  # a disk problem outside the stores
+                self._skipped(f"erreur du disque ({type(error).__name__}) ; rien n'a été perdu.")
+                log.warning("passage ignoré : %s", _where(error))
+            except Exception as error:  # the loop must outlive any single pass
+                self._skipped(f"erreur inattendue ({type(error).__name__}) ; rien n'a été perdu.")
+                log.error("passage ignoré, erreur inattendue : %s", _where(error))
 
         scheduler = schedule.Scheduler()
         scheduler.every(self.settings.poll_seconds).seconds.do(cycle)
         cycle()
         while not stop.wait(scheduler.idle_seconds):
             scheduler.run_pending()
+
+    def _skipped(self, reason: str) -> None:
+        again = "" if "nouvel essai" in reason.lower() else (
+            f" Nouvel essai dans {self.settings.poll_seconds:g} s."
+        )
+        self.console.print(f"[yellow]Passage ignoré :[/yellow] {escape(reason)}{again}")
 
     def close(self) -> None:
         self.channels.close()

@@ -33,6 +33,12 @@ PHONE_ID = "106540352242922"
 AGENT = "G48001"
 PREVENTION_TEXT = "Des faux billets de 50 euros circulent : vérifiez-les avant de les accepter."
 
+# Google Sheets requests of one cycle of a warm sender (the API quota counts requests): an idle
+# poll reads once; a dispatch reads, then writes « en cours » and the results, each write
+# preceded by one look at where the rows are now (rows are addressed by id, not by position).
+SHEETS_IDLE_BUDGET = 1
+SHEETS_DISPATCH_BUDGET = 5
+
 # Named body parameters of the default WhatsApp templates (sender/defaults.py).
 INCIDENT_PARAMETERS = ("nature", "lieu", "moment", "faits", "auteurs", "service")
 PREVENTION_PARAMETERS = ("message", "service")

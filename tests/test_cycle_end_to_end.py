@@ -26,6 +26,8 @@ from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from support.emulators.sheets import SheetsEmulator, local_client
 from support.scenario import (
+    SHEETS_DISPATCH_BUDGET,
+    SHEETS_IDLE_BUDGET,
     TimedWhatsAppEmulator,
     alert_row,
     quiet_console,
@@ -207,12 +209,12 @@ def test_sheets_whatsapp_cycle_with_request_budget(sheets: SheetsEmulator, tmp_p
             idle_requests = sheets.total_requests
         finally:
             sender.close()
-    # The first cycle also appends the `Etat` rows (one header read + one append).
-    assert dispatch_requests <= 4 + 2
-    assert idle_requests == 1
+    # The first cycle also appends the `Etat` rows (one read + one append).
+    assert dispatch_requests <= SHEETS_DISPATCH_BUDGET + 2
+    assert idle_requests == SHEETS_IDLE_BUDGET
 
 
-def test_sheets_dispatch_costs_at_most_four_requests_on_a_warm_sender(
+def test_sheets_dispatch_stays_within_budget_on_a_warm_sender(
     sheets: SheetsEmulator, tmp_path: Path
 ):
     key = "1Ab" + uuid.uuid4().hex + "warm"
@@ -231,11 +233,11 @@ def test_sheets_dispatch_costs_at_most_four_requests_on_a_warm_sender(
             operations.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
             sheets.reset_counts()
             sender.run_once()
-            assert sheets.total_requests <= 4
+            assert sheets.total_requests <= SHEETS_DISPATCH_BUDGET
             assert len(wa.accepted) == len(ACTIVE)
             sheets.reset_counts()
             sender.run_once()
-            assert sheets.total_requests == 1
+            assert sheets.total_requests == SHEETS_IDLE_BUDGET
         finally:
             sender.close()
     _check_rows(register)

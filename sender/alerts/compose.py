@@ -19,7 +19,7 @@ from sender.channels.base import OutgoingMessage
 from sender.channels.smslength import SmsSize, sms_size
 from sender.channels.whatsapp import clean_parameter
 from sender.errors import AlerteError
-from sender.text import clean, day, day_and_hour, fold, hour, one_line
+from sender.text import clean, day, day_and_hour, fold, hour, one_line, sentence
 
 MAX_VALUE = 2000  # characters of one context value
 
@@ -75,7 +75,7 @@ def template_context(alert: Alert) -> dict[str, str]:
         "faits_le": day_and_hour(faits) if faits else "",
         "faits_date": day(faits) if faits else "",
         "faits_heure": hour(faits) if faits else "",
-        "description": alert.description,
+        "description": sentence(alert.description),
         "auteurs": alert.auteurs,
         "vehicule": alert.vehicule,
         "service": alert.service,

@@ -126,7 +126,9 @@ def _clean(
         for row in desinscriptions.rows:
             result = phone(row.get("telephone"))
             when = _moment(row.get("horodatage"))
-            if result.numero is None:
+            if "telephone" in row.unreadable:
+                outcome = f"non traitée : {row.unreadable_remark()}"
+            elif result.numero is None:
                 outcome = f"non traitée : {result.remarque}"
             else:
                 previous = unsubscribed_at.get(result.numero)
@@ -185,6 +187,8 @@ def _clean(
                 outcome = _member_outcome(
                     row, numero, code, zone, commune_note, group, unsubscribed_at, moments, ids
                 )
+        if row.unreadable:
+            outcome = _unreadable_outcome(row, outcome, commune_note)
         report.results[row.key] = outcome
         statuses[outcome.statut] += 1
         before = len(changes)
@@ -196,6 +200,16 @@ def _clean(
         if len(changes) != before:
             report.changed_rows += 1
     return report
+
+
+def _unreadable_outcome(row: Row, outcome: RowResult, commune_note: str) -> RowResult:
+    """A row with unreadable cells keeps its result with a remark; without a readable phone
+    number it cannot receive anything: `invalide`."""
+    remark = row.unreadable_remark()
+    if "telephone" in row.unreadable:
+        return RowResult(schema.INVALIDE, "", outcome.code_insee, outcome.zone,
+                         _join(remark, commune_note))
+    return outcome._replace(remarque=_join(outcome.remarque, remark))
 
 
 def _member_outcome(

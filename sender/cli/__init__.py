@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument(
         "--intervalle", type=float, metavar="SECONDES",
-        help="délai entre deux passages (par défaut ALERTE_INTERVALLE ou 60 s)",
+        help="délai entre deux passages (par défaut ALERTE_INTERVALLE ou 10 s)",
     )
     for name, handler, summary, example in (
         ("servir", cmd_servir, "sert le site construit et reçoit les formulaires",

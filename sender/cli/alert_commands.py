@@ -8,6 +8,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from sender import schema
@@ -43,12 +44,16 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     table = RichTable(title="Alertes")
     for column in ("id", "verdict", "destinataires", "motif"):
         table.add_column(column, overflow="fold")
-    colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red"}
+    colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red", schema.ERREUR: "red",
+               schema.DIFFUSEE: "blue", schema.EN_COURS: "yellow"}
     for plan in plans:
-        colour = colours.get(plan.verdict, "dim")
+        verdict = plan.shown_verdict
+        colour = colours.get(verdict, "dim")
+        recipients = plan.row.get("destinataires") if verdict != plan.verdict else str(
+            len(plan.recipients))
         table.add_row(
-            plan.alert_id, f"[{colour}]{plan.verdict}[/{colour}]",
-            str(len(plan.recipients)), plan.motif,
+            escape(plan.alert_id), f"[{colour}]{verdict}[/{colour}]",
+            escape(recipients or "0"), escape(plan.shown_motif),
         )
     out.print(table)
     return 0

@@ -16,8 +16,10 @@ in `states`.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from sender.dispatch.states import (
     SENT,
     AlertSummary,
     JournalEntry,
+    JournalError,
     LeaseLost,
     Outcome,
 )
@@ -79,6 +82,9 @@ class Journal:
     ) -> None:
         self._file = JournalFile(path, busy_timeout=busy_timeout)
         self._clock = clock
+        self._unrecorded: dict[tuple[str, str], Outcome] = {}
+        self._unreleased: set[tuple[str, str]] = set()  # leases to give back (same reason)
+        self._unrecorded_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Journal:
@@ -158,7 +164,7 @@ class Journal:
             return []
         now = self._clock()
         claimed: list[str] = []
-        with self._file.write() as conn:
+        with self._write() as conn:
             self._assert_lease(conn, alert_id, owner)
             recipients = [recipient for recipient, _ in routes]
             states = dict(_rows_of(conn, "recipient, state", alert_id, recipients))
@@ -184,42 +190,86 @@ class Journal:
         """Write the results of sends, AFTER them, in one transaction (group commit).
 
         A `sent` result is always written (it is the truth, even if the lease was lost); a
-        failure never overwrites a `sent` row.
+        failure never overwrites a `sent` row. When the write fails (disk full, read-only, I/O
+        error) the results are kept in memory and written first by the next write transaction
+        of this process: a message already sent is never claimed again, and nothing is lost
+        while the process lives (after a crash it is a `pending` row, like any send in flight).
         """
+        batch = [(alert_id, o) for o in outcomes]
+        for _, outcome in batch:
+            if outcome.state not in (SENT, FAILED, GAVE_UP, PENDING):
+                raise ValueError(f"état de résultat inconnu : {outcome.state!r}")
+        if not batch:
+            return
+        try:
+            with self._write() as conn:
+                self._write_outcomes(conn, batch)
+        except JournalError:
+            with self._unrecorded_lock:
+                for alert, outcome in batch:
+                    self._unrecorded[(alert, outcome.recipient)] = outcome
+            raise
+
+    @property
+    def unrecorded(self) -> int:
+        """Results kept in memory because the journal could not be written (disk full…)."""
+        with self._unrecorded_lock:
+            return len(self._unrecorded)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that first writes what a failed `record` or `release` left
+        behind."""
+        with self._file.write() as conn:
+            with self._unrecorded_lock:
+                pending = [(alert, o) for (alert, _), o in self._unrecorded.items()]
+                leases = list(self._unreleased)
+            if pending:
+                self._write_outcomes(conn, pending)
+            if leases:
+                conn.executemany(
+                    "DELETE FROM verrous WHERE alert_id = ? AND owner = ?", leases
+                )
+            yield conn
+        if pending or leases:
+            with self._unrecorded_lock:
+                for alert, outcome in pending:
+                    if self._unrecorded.get((alert, outcome.recipient)) is outcome:
+                        del self._unrecorded[(alert, outcome.recipient)]
+                self._unreleased.difference_update(leases)
+
+    def _write_outcomes(
+        self, conn: sqlite3.Connection, batch: Sequence[tuple[str, Outcome]]
+    ) -> None:
         now = self._clock()
         sent, others = [], []
-        for o in outcomes:
+        for alert_id, o in batch:
             if o.state == SENT:
                 sent.append((o.channel, o.message_id, o.wa_id, now, now, alert_id, o.recipient))
             else:
-                if o.state not in (FAILED, GAVE_UP, PENDING):
-                    raise ValueError(f"état de résultat inconnu : {o.state!r}")
                 others.append(
                     (o.state, o.channel, o.error_code, o.error_text, now, alert_id, o.recipient)
                 )
-        if not sent and not others:
-            return
-        with self._file.write() as conn:
-            if sent:
-                conn.executemany(
-                    "UPDATE envois SET state = 'sent', channel = ?, message_id = ?, wa_id = ?, "
-                    "error_code = NULL, error_text = NULL, sent_at = ?, updated_at = ? "
-                    "WHERE alert_id = ? AND recipient = ?",
-                    sent,
-                )
-            if others:
-                conn.executemany(
-                    "UPDATE envois SET state = ?, channel = ?, error_code = ?, error_text = ?, "
-                    "updated_at = ? WHERE alert_id = ? AND recipient = ? AND state != 'sent'",
-                    others,
-                )
+        if sent:
+            conn.executemany(
+                "UPDATE envois SET state = 'sent', channel = ?, message_id = ?, wa_id = ?, "
+                "error_code = NULL, error_text = NULL, sent_at = ?, updated_at = ? "
+                "WHERE alert_id = ? AND recipient = ?",
+                sent,
+            )
+        if others:
+            conn.executemany(
+                "UPDATE envois SET state = ?, channel = ?, error_code = ?, error_text = ?, "
+                "updated_at = ? WHERE alert_id = ? AND recipient = ? AND state != 'sent'",
+                others,
+            )
 
     def defer(self, alert_id: str, owner: str, recipients: Sequence[str], reason: str) -> int:
         """Hold recipients back (daily limit) for a later dispatch; return how many rows."""
         if not recipients:
             return 0
         now = self._clock()
-        with self._file.write() as conn:
+        with self._write() as conn:
             self._assert_lease(conn, alert_id, owner)
             before = conn.total_changes
             conn.executemany(
@@ -246,7 +296,7 @@ class Journal:
         an owner known to be dead (same host, process gone).
         """
         now = self._clock()
-        with self._file.write() as conn:
+        with self._write() as conn:
             row = conn.execute(
                 "SELECT owner, expires_at FROM verrous WHERE alert_id = ?", (alert_id,)
             ).fetchone()
@@ -265,7 +315,7 @@ class Journal:
     def renew(self, alert_id: str, owner: str, ttl_seconds: float) -> bool:
         """Extend a lease this owner still holds (even just expired, if nobody took it)."""
         now = self._clock()
-        with self._file.write() as conn:
+        with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE verrous SET expires_at = ? WHERE alert_id = ? AND owner = ?",
                 (now + ttl_seconds, alert_id, owner),
@@ -273,12 +323,20 @@ class Journal:
             return cursor.rowcount == 1
 
     def release(self, alert_id: str, owner: str) -> bool:
-        """Give the lease back; False if this owner did not hold it (any more)."""
-        with self._file.write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM verrous WHERE alert_id = ? AND owner = ?", (alert_id, owner)
-            )
-            return cursor.rowcount == 1
+        """Give the lease back; False if this owner did not hold it (any more). When the journal
+        cannot be written (disk full…), the release is remembered and done by the next write
+        transaction of this process, so the next pass is not locked out until the lease expires.
+        """
+        try:
+            with self._write() as conn:
+                cursor = conn.execute(
+                    "DELETE FROM verrous WHERE alert_id = ? AND owner = ?", (alert_id, owner)
+                )
+                return cursor.rowcount == 1
+        except JournalError:
+            with self._unrecorded_lock:
+                self._unreleased.add((alert_id, owner))
+            raise
 
     def holder(self, alert_id: str) -> str | None:
         """The owner of a live lease on the alert, or None."""

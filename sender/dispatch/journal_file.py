@@ -16,7 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sender.dispatch.states import JournalBusy, JournalCorrupt, JournalError
-from sender.storage import Trouble, classify, open_wal, table_names, transaction
+from sender.storage import (
+    Trouble,
+    classify,
+    code_name,
+    open_wal,
+    os_reason,
+    table_names,
+    transaction,
+)
 
 _FORMAT = "alerte-message-journal/1"
 _MARKER = "_journal"
@@ -84,22 +92,32 @@ class JournalFile:
         if trouble is Trouble.ACCESS:
             return JournalError(
                 f"Impossible d'ouvrir ou d'écrire le journal d'envoi {self.path} : vérifiez "
-                "les droits sur le fichier et sur son dossier."
+                "les droits sur le fichier et sur son dossier, et que le disque n'est pas en "
+                "lecture seule. Nouvel essai au prochain passage.",
+                retryable=True,
             )
-        return JournalError(f"Erreur du journal d'envoi {self.path} : {exc}")
+        if trouble is Trouble.FULL:
+            return JournalError(
+                f"Le disque du journal d'envoi {self.path} est plein : envoi suspendu, rien ne "
+                "sera envoyé deux fois. Libérez de la place ; nouvel essai au prochain passage.",
+                retryable=True,
+            )
+        if trouble is Trouble.IO:
+            return JournalError(
+                f"Erreur de lecture ou d'écriture du disque sur le journal d'envoi {self.path} "
+                f"({code_name(exc)}) : envoi suspendu ; nouvel essai au prochain passage.",
+                retryable=True,
+            )
+        return JournalError(
+            f"Erreur inattendue du journal d'envoi {self.path} ({code_name(exc)}) : envoi "
+            "suspendu."
+        )
 
     def _connection(self) -> sqlite3.Connection:
         pid = os.getpid()
         if self._conn is not None and self._pid == pid:
             return self._conn
         self._conn = None  # inherited through fork(): never reuse the parent's connection
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise JournalError(
-                f"Impossible de créer le dossier du journal d'envoi {self.path.parent} "
-                f"({exc.strerror or type(exc).__name__})."
-            ) from exc
         if self.path.is_dir():
             raise JournalError(
                 f"Le chemin du journal d'envoi {self.path} est un dossier : indiquez un fichier "
@@ -109,6 +127,12 @@ class JournalFile:
             conn = open_wal(self.path, self.busy_timeout, self._check_format)
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
+        except OSError as exc:
+            raise JournalError(
+                f"Impossible de créer le journal d'envoi {self.path} ({os_reason(exc)}) : "
+                "vérifiez le disque, son espace libre et les droits sur le dossier.",
+                retryable=True,
+            ) from exc
         try:
             self._create_schema(conn)
         except BaseException:

@@ -1,20 +1,36 @@
-"""Serve the intake application with waitress (local and self-hosted deployments)."""
+"""Serve the intake application with waitress (local and self-hosted deployments).
+
+Holding connections open is the cheapest attack on a small server: with waitress's defaults,
+101 idle connections (100 allowed, closed after 120 s of silence) lock every visitor out. Here
+the server accepts up to `CONNECTION_LIMIT` connections, closes idle ones after
+`CHANNEL_TIMEOUT` seconds, and closes at once any new connection from an address that already
+holds `per_address` of them (`ALERTE_CONNEXIONS_PAR_ADRESSE`): one client, idle or trickling
+its request byte by byte, can no longer take every slot. In production the site sits behind a
+TLS reverse proxy (README), which then holds this line itself.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 from sender.config import Settings
 
+log = logging.getLogger(__name__)
+
 # Bodies above this are refused by waitress itself; ours (10 Ko, French page) is far lower.
 WAITRESS_MAX_BODY = 1024 * 1024
+CONNECTION_LIMIT = 1000  # well below the usual 1,024 open files once the per-address cap holds
+CHANNEL_TIMEOUT = 20  # seconds of silence before an idle connection is closed
+CLEANUP_INTERVAL = 5  # seconds between two sweeps for idle connections
 
 
 class IntakeServer:
@@ -94,7 +110,36 @@ class IntakeServer:
         wasyncore.close_all(self._map)
 
 
-def make_server(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 8000) -> IntakeServer:
+def _host(addr: object) -> object:
+    return addr[0] if isinstance(addr, tuple) and addr else addr
+
+
+def capped_channels(per_address: int) -> Callable[..., HTTPChannel | None]:
+    """A waitress `channel_class` that closes a new connection at once when its address
+    already holds `per_address` open ones (0: no cap)."""
+
+    def channel(server: Any, conn: Any, addr: object, adj: Any,
+                map: dict[int, Any] | None = None) -> HTTPChannel | None:
+        if per_address > 0:
+            host = _host(addr)
+            held = sum(1 for c in list(server.active_channels.values()) if _host(c.addr) == host)
+            if held >= per_address:
+                with contextlib.suppress(OSError):
+                    conn.close()
+                log.info("connexion refusée : %d connexions déjà ouvertes par une adresse", held)
+                return None
+        return HTTPChannel(server, conn, addr, adj, map=map)
+
+    return channel
+
+
+def make_server(
+    app: Callable[..., Any],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    per_address: int = Settings.connections_per_address,
+) -> IntakeServer:
     """Bind a waitress server for `app` (port 0 picks a free port; read it from `.port`)."""
     server = create_server(
         app,
@@ -104,7 +149,12 @@ def make_server(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 80
         ident="alerte-message",
         max_request_body_size=WAITRESS_MAX_BODY,
         clear_untrusted_proxy_headers=True,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        cleanup_interval=CLEANUP_INTERVAL,
+        asyncore_use_poll=True,  # select() cannot watch file descriptors above 1,023
     )
+    server.channel_class = capped_channels(per_address)
     return IntakeServer(server)
 
 
@@ -131,7 +181,7 @@ def serve(
         Path(templates_dir),
         posts_per_minute=settings.form_posts_per_minute,
     )
-    server = make_server(app, host, port)
+    server = make_server(app, host, port, per_address=settings.connections_per_address)
     print(f"Site et formulaire servis sur {server.url} — Ctrl-C pour arrêter.", flush=True)
     try:
         server.run()
