@@ -202,7 +202,8 @@ class Planner:
             for channel in self.channels:
                 plan.messages[channel] = context.composer.compose(alert, channel)
         except TemplateProblem as problem:
-            plan.verdict, plan.motif, plan.error = schema.REFUSEE, problem.message, True
+            plan.verdict, plan.motif = schema.REFUSEE, problem.message
+            plan.error = not problem.officer_text
             return plan
         plan.recipients = select_recipients(alert, context.members)
         if not plan.recipients:

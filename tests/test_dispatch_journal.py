@@ -74,14 +74,14 @@ def test_an_alert_has_started_once_any_recipient_has_a_row(journal):
 
 def test_pending_then_sent_is_never_claimed_again(journal):
     assert journal.acquire("A1", "moi", 60)
-    assert journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")]) == [A, B]
+    assert list(journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")])) == [A, B]
     assert journal.get("A1", A).state == PENDING
     journal.record("A1", [Outcome(A, SENT, "whatsapp", "wamid.1", "33612345601")])
     entry = journal.get("A1", A)
     assert (entry.state, entry.message_id, entry.wa_id) == (SENT, "wamid.1", "33612345601")
     assert entry.sent_at is not None
     # a later claim (restart) only returns what is not sent
-    assert journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")]) == [B]
+    assert list(journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")])) == [B]
     assert journal.get("A1", B).attempts == 2
     assert journal.sent_recipients("A1") == {A}
 
@@ -100,7 +100,7 @@ def test_failure_never_overwrites_sent_and_failed_is_final(journal):
     journal.record("A1", [Outcome(A, FAILED, "whatsapp", error_text="trop tard")])
     assert journal.get("A1", A).state == SENT
     # failed is final, gave_up is retried
-    assert journal.claim("A1", "moi", [(A, "sms"), (B, "sms"), (C, "sms")]) == [C]
+    assert list(journal.claim("A1", "moi", [(A, "sms"), (B, "sms"), (C, "sms")])) == [C]
     assert journal.get("A1", C).channel == "sms"
     assert journal.get("A1", C).error_text is None
 
@@ -110,7 +110,7 @@ def test_other_alert_is_independent(journal):
     journal.acquire("A2", "moi", 60)
     journal.claim("A1", "moi", [(A, "whatsapp")])
     journal.record("A1", [Outcome(A, SENT, "whatsapp", "m1")])
-    assert journal.claim("A2", "moi", [(A, "whatsapp")]) == [A]
+    assert list(journal.claim("A2", "moi", [(A, "whatsapp")])) == [A]
 
 
 def test_lease_exclusive_renewable_expiring(journal, clock):
@@ -148,7 +148,7 @@ def test_defer_keeps_sent_rows(journal):
     assert journal.defer("A1", "moi", [A, B], "plafond atteint") == 1
     assert journal.get("A1", A).state == SENT
     assert journal.get("A1", B).state == DEFERRED
-    assert journal.claim("A1", "moi", [(B, "whatsapp")]) == [B]
+    assert list(journal.claim("A1", "moi", [(B, "whatsapp")])) == [B]
 
 
 def test_daily_unique_recipients_rolling_window(journal, clock):
