@@ -40,6 +40,10 @@ SENDER_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     ALERTES: ("motif", "diffusee_le", "destinataires", "envoyes", "echecs", "remis", "lus"),
 }
 
+# Columns added after the first version: a sheet made before has them only once `initialiser`
+# has run again, so the sender writes them only where they exist.
+RECENT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {ALERTES: ("remis", "lus")}
+
 # Inscription statuses.
 ACTIF: Final = "actif"
 INVALIDE: Final = "invalide"

@@ -51,10 +51,11 @@ class HttpChannel(Channel):
             ) from None
         except AnswerLost as exc:
             log.warning("%s : réponse perdue pour %s (%s)", self.name, masked, exc)
+            service = self.service[:1].upper() + self.service[1:]
             raise UncertainError(
-                f"{self.service.capitalize()} n'a pas répondu (délai de {self.timeout:g} s "
-                "dépassé ou connexion coupée) après avoir reçu la demande : le message est "
-                "peut-être parti, il n'est pas renvoyé à l'aveugle.",
+                f"{service} n'a pas répondu (délai de {self.timeout:g} s dépassé ou connexion "
+                "coupée) après avoir reçu la demande : le message est peut-être parti, il n'est "
+                "pas renvoyé à l'aveugle.",
                 code="reponse_perdue",
             ) from None
         return answer, answer.json()

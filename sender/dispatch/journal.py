@@ -470,6 +470,21 @@ class Journal:
                 )
             }
 
+    def follow_up_recipients(self, alert_id: str, sms_codes: Collection[str] = ()) -> list[str]:
+        """The recipients of one alert `follow_ups` found (see there)."""
+        marks = ", ".join("?" for _ in sms_codes) or "NULL"
+        with self._file.read() as conn:
+            return [
+                row[0]
+                for row in conn.execute(
+                    "SELECT recipient FROM envois INDEXED BY envois_suivi "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
+                    "WHERE alert_id = ? AND state IN ('gave_up', 'failed', 'uncertain') "
+                    "AND (state = 'gave_up' OR (state = 'failed' AND channel = 'whatsapp' "
+                    f"AND error_code IN ({marks}))) ORDER BY recipient",
+                    (alert_id, *sms_codes),
+                )
+            ]
+
     def last_status_at(self) -> float | None:
         """When the latest status webhook was received (any message), or None."""
         with self._file.read() as conn:
