@@ -81,9 +81,17 @@ class DispatchReport:
         """French sentences for the alert's `motif`: re-dispatch, lost answers, limits."""
         notes: list[str] = []
         if self.retrigger:
+            reached = plural(
+                self.already_reached, "adhérent déjà atteint", "adhérents déjà atteints"
+            )
             notes.append(
                 "Nouvelle diffusion : seuls les adhérents visés pas encore atteints la "
-                f"reçoivent ({plural(self.already_reached, 'déjà atteint')}, pas renvoyée)."
+                "reçoivent"
+                + (
+                    f" ({reached} ne la reçoivent pas une seconde fois)."
+                    if self.already_reached
+                    else "."
+                )
             )
         if self.waiting:
             notes.append(

@@ -579,6 +579,12 @@ class WhatsAppEmulator(HttpEmulator):
         with self._lock:
             self._recipient_errors[number.lstrip("+")] = code
 
+    def clear_recipient(self, number: str) -> None:
+        """Messages to `number` are accepted again."""
+        with self._lock:
+            self._recipient_errors.pop(number.lstrip("+"), None)
+            self._not_on_whatsapp.discard(number.lstrip("+"))
+
     def fail_next(self, n: int = 1, *, code: int | None = None, http_status: int | None = None
                   ) -> None:
         """The next `n` requests fail with this Graph code (its usual HTTP status unless
