@@ -140,12 +140,12 @@ SMS = frozenset({"131026", "131049", "130472", "131050"})
         # with webhooks: wait for the status, then resend only if statuses do arrive
         (entry(UNCERTAIN, uncertain=1), Rules(now=1050, webhooks=True, wait=120),
          Decision.WAIT),
-        (entry(UNCERTAIN, uncertain=3), Rules(now=2000, webhooks=True, last_status_at=1500),
-         Decision.RESEND),
-        (entry(UNCERTAIN, uncertain=2), Rules(now=2000, webhooks=True, last_status_at=900),
-         Decision.UNCONFIRMED),
+        (entry(UNCERTAIN, uncertain=3),
+         Rules(now=2000, webhooks=True, confirmed_claim_at=1500), Decision.RESEND),
+        (entry(UNCERTAIN, uncertain=2),
+         Rules(now=2000, webhooks=True, confirmed_claim_at=900), Decision.UNCONFIRMED),
         (entry(UNCERTAIN, channel="sms", uncertain=2),
-         Rules(now=2000, webhooks=True, last_status_at=1500), Decision.UNCONFIRMED),
+         Rules(now=2000, webhooks=True, confirmed_claim_at=1500), Decision.UNCONFIRMED),
     ],
 )
 def test_decisions(row_, rules, expected):
@@ -157,7 +157,7 @@ def test_without_live_webhooks_never_more_than_two_copies(copies, pending, now, 
     """Whatever the history, a resend is decided only while the member has at most one
     possible copy, unless statuses arrived after the lost attempt."""
     row_ = entry(PENDING if pending else UNCERTAIN, uncertain=copies, updated=1000.0)
-    decision = decide(row_, Rules(now=now, webhooks=True, wait=120, last_status_at=last))
+    decision = decide(row_, Rules(now=now, webhooks=True, wait=120, confirmed_claim_at=last))
     if decision is Decision.RESEND and (last is None or last <= 1000.0):
         assert row_.possible_copies < 2
 

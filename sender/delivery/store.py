@@ -97,40 +97,43 @@ class DeliveryStore:
         conn: sqlite3.Connection, event: StatusEvent, now: float, report: SaveReport
     ) -> None:
         callback = decode(event.callback)
+        row = None
+        if callback is not None:
+            row = conn.execute(
+                "SELECT recipient, state, channel, attempts, delivery, delivery_code, "
+                "message_id, claimed_at FROM envois WHERE ref = ? AND alert_id = ?",
+                (callback.reference, callback.alert_id),
+            ).fetchone()
+        # The status of a row's latest copy says that messages claimed up to then came back.
+        latest = row is not None and callback is not None and callback.attempt >= int(row[3] or 0)
         cursor = conn.execute(
             "INSERT OR IGNORE INTO statuts (wamid, status, alert_id, ref, attempt, code, "
-            "sent_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "sent_at, received_at, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event.wamid, event.status,
                 callback.alert_id if callback else None,
                 callback.reference if callback else None,
                 callback.attempt if callback else None,
                 None if event.error_code is None else str(event.error_code),
-                event.timestamp, now,
+                event.timestamp, now, row[7] if latest and row is not None else None,
             ),
         )
         if cursor.rowcount == 0:
             report.duplicates += 1
             return
         report.statuses += 1
-        if callback is None:
+        if callback is None or row is None:
             report.orphans += 1
             return
-        row = conn.execute(
-            "SELECT recipient, state, channel, attempts, delivery, delivery_code, message_id "
-            "FROM envois WHERE ref = ? AND alert_id = ?",
-            (callback.reference, callback.alert_id),
-        ).fetchone()
-        if row is None:
-            report.orphans += 1
-            return
-        recipient, *view = row
-        change = apply(RowView(view[0], view[1], int(view[2] or 0), *view[3:]), event,
-                       callback.attempt)
+        recipient, state, channel, attempts, delivery, code, message_id, _claimed = row
+        change = apply(
+            RowView(state, channel, int(attempts or 0), delivery, code, message_id),
+            event, callback.attempt,
+        )
         report.applied += 1
         if change is None:
             return
-        settled = change.state != view[0]
+        settled = change.state != state
         conn.execute(
             "UPDATE envois SET delivery = ?, delivery_code = ?, delivery_at = ?, state = ?, "
             "message_id = ?, updated_at = ?, "

@@ -9,11 +9,12 @@ The rules that keep « never send twice » as close as the APIs allow (docs/arch
   round (no WhatsApp, …) goes to the SMS fallback when there is one; a failure that may come from
   a setting (HTTP 404, code 100…) is sent again when the alert is put back to « à diffuser »;
 - `uncertain` or `pending` (the answer was lost, or the process died during the send): the
-  member may have the message. With status webhooks, wait up to `wait` seconds for its status
-  (a status settles the row); once the wait is over, send again only if statuses did arrive
-  meanwhile (the webhooks work, and none came for this message: it never arrived). Without
-  webhooks (or if none arrive), send again only while the member has at most one possible copy:
-  no member ever gets more than two.
+  member may have the message. With status webhooks, wait `wait` seconds for its status (a
+  status settles the row); once the wait is over, send again only if the statuses of messages
+  sent *after* this one have arrived (the webhooks work and have caught up, and none came for
+  this message: it never reached WhatsApp). Without webhooks (or if they are behind), send
+  again only while the member has at most one possible copy: no member ever gets more than
+  two.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Rules:
     now: float
     webhooks: bool = False  # status webhooks are configured
     wait: float = 120.0  # seconds to wait for the status of an uncertain send
-    last_status_at: float | None = None  # latest status webhook received, any message
+    confirmed_claim_at: float | None = None  # latest claim time of a message with a status
     sms_codes: frozenset[str] = frozenset()  # WhatsApp codes for the SMS fallback (empty: none)
     retry_failed: bool = False  # the alert was put back to « à diffuser »
     primary: str = "whatsapp"
@@ -79,11 +80,11 @@ def _failed(entry: JournalEntry, rules: Rules) -> Decision:
 
 
 def _uncertain(entry: JournalEntry, rules: Rules) -> Decision:
-    since = entry.updated_at
     if rules.webhooks and entry.channel == "whatsapp":
-        if rules.now - since < rules.wait:
+        if rules.now - entry.updated_at < rules.wait:
             return Decision.WAIT
-        if rules.last_status_at is not None and rules.last_status_at > since:
+        claimed = entry.claimed_at if entry.claimed_at is not None else entry.updated_at
+        if rules.confirmed_claim_at is not None and rules.confirmed_claim_at > claimed:
             return Decision.RESEND
     if entry.possible_copies < MAX_COPIES_WITHOUT_STATUS:
         return Decision.RESEND

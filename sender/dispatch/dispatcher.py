@@ -149,7 +149,7 @@ class Dispatcher:
             now=time.time(),
             webhooks=self.webhooks,
             wait=self.status_wait,
-            last_status_at=self.journal.last_status_at() if self.webhooks else None,
+            confirmed_claim_at=self.journal.confirmed_claim_at() if self.webhooks else None,
             sms_codes=frozenset(str(c) for c in SMS_CODES) if self.fallback else frozenset(),
             retry_failed=retry_failed,
             primary=self.channel.name,

@@ -45,12 +45,13 @@ LOOKUP_CHUNK = 500  # recipients per IN (...) query, well below SQLite's variabl
 
 _COLUMNS = (
     "alert_id, recipient, channel, state, attempts, message_id, wa_id, error_code, error_text, "
-    "owner, created_at, updated_at, sent_at, uncertain, final, delivery, delivery_code, fallback"
+    "owner, created_at, updated_at, sent_at, uncertain, final, delivery, delivery_code, fallback, "
+    "claimed_at"
 )
 
 
 def _entry(row: Sequence) -> JournalEntry:
-    *head, uncertain, final, delivery, delivery_code, fallback = row
+    *head, uncertain, final, delivery, delivery_code, fallback, claimed_at = row
     return JournalEntry(
         *head,
         uncertain=int(uncertain or 0),
@@ -58,6 +59,7 @@ def _entry(row: Sequence) -> JournalEntry:
         delivery=delivery,
         delivery_code=delivery_code,
         fallback=bool(fallback),
+        claimed_at=claimed_at,
     )
 
 
@@ -215,21 +217,24 @@ class Journal:
                     continue
                 ref = reference(key, recipient)
                 claimed[recipient] = encode(alert_id, ref, int(attempts or 0) + 1)
-                rows.append(
-                    (alert_id, recipient, channel, owner, now, now, ref, int(recipient in reclaim))
-                )
+                rows.append((
+                    alert_id, recipient, channel, owner, now, now, now, ref,
+                    int(recipient in reclaim),
+                ))
             conn.executemany(
                 "INSERT INTO envois (alert_id, recipient, channel, state, attempts, owner, "
-                "created_at, updated_at, ref) VALUES (?, ?, ?, 'pending', 1, ?, ?, ?, ?) "
+                "created_at, updated_at, claimed_at, ref) "
+                "VALUES (?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (alert_id, recipient) DO UPDATE SET state = 'pending', "
                 "channel = excluded.channel, owner = excluded.owner, "
                 "attempts = envois.attempts + 1, updated_at = excluded.updated_at, "
+                "claimed_at = excluded.claimed_at, "
                 "ref = excluded.ref, error_code = NULL, error_text = NULL, final = NULL, "
                 "uncertain = envois.uncertain + (envois.state = 'pending'), "
                 "delivery = CASE WHEN envois.delivery = 'failed' THEN NULL "
                 "ELSE envois.delivery END "
                 "WHERE envois.state != 'sent' AND (envois.state != 'failed' OR ?)",
-                [(*row[:7], row[7]) for row in rows],
+                rows,
             )
         return claimed
 
@@ -485,8 +490,9 @@ class Journal:
                 )
             ]
 
-    def last_status_at(self) -> float | None:
-        """When the latest status webhook was received (any message), or None."""
+    def confirmed_claim_at(self) -> float | None:
+        """The latest claim time among messages whose status webhook has arrived (any alert),
+        or None: statuses of messages sent after a given time have come back."""
         with self._file.read() as conn:
-            (value,) = conn.execute("SELECT MAX(received_at) FROM statuts").fetchone()
+            (value,) = conn.execute("SELECT MAX(claimed_at) FROM statuts").fetchone()
         return None if value is None else float(value)

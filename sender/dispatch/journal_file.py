@@ -67,9 +67,11 @@ _SCHEMA = (
         code TEXT,
         sent_at INTEGER,
         received_at REAL NOT NULL,
+        claimed_at REAL,
         PRIMARY KEY (wamid, status)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS statuts_reception ON statuts (received_at)",
+    "CREATE INDEX IF NOT EXISTS statuts_envoi ON statuts (claimed_at)",
     """CREATE TABLE IF NOT EXISTS entrants (
         message_id TEXT PRIMARY KEY,
         sender TEXT NOT NULL,
@@ -90,6 +92,7 @@ _ENVOIS_V2 = (
     ("delivery_code", "TEXT"),
     ("delivery_at", "REAL"),
     ("fallback", "INTEGER NOT NULL DEFAULT 0"),
+    ("claimed_at", "REAL"),
 )
 _INDEXES_V2 = (
     "CREATE INDEX IF NOT EXISTS envois_ref ON envois (ref)",

@@ -70,6 +70,7 @@ class JournalEntry:
     delivery: str | None = None  # accepted, sent, delivered, read or failed (status webhooks)
     delivery_code: str | None = None
     fallback: bool = False  # reached by the SMS fallback
+    claimed_at: float | None = None  # when the latest send was claimed
 
     @property
     def possible_copies(self) -> int:
