@@ -144,6 +144,16 @@ SMS = frozenset({"131026", "131049", "130472", "131050"})
          Rules(now=2000, webhooks=True, confirmed_claim_at=1500), Decision.RESEND),
         (entry(UNCERTAIN, uncertain=2),
          Rules(now=2000, webhooks=True, confirmed_claim_at=900), Decision.UNCONFIRMED),
+        # the last message of an alert: no later one; after the long wait, statuses suffice
+        (entry(UNCERTAIN, uncertain=2),
+         Rules(now=1200, webhooks=True, wait=120, confirmed_claim_at=900, last_status_at=1100),
+         Decision.WAIT),
+        (entry(UNCERTAIN, uncertain=2),
+         Rules(now=1400, webhooks=True, wait=120, confirmed_claim_at=900, last_status_at=1100),
+         Decision.RESEND),
+        (entry(UNCERTAIN, uncertain=2),
+         Rules(now=1400, webhooks=True, wait=120, confirmed_claim_at=900, last_status_at=990),
+         Decision.UNCONFIRMED),
         (entry(UNCERTAIN, channel="sms", uncertain=2),
          Rules(now=2000, webhooks=True, confirmed_claim_at=1500), Decision.UNCONFIRMED),
     ],
@@ -152,13 +162,16 @@ def test_decisions(row_, rules, expected):
     assert decide(row_, rules) is expected
 
 
-@given(st.integers(0, 5), st.booleans(), st.floats(0, 5000), st.sampled_from([None, 500.0]))
-def test_without_live_webhooks_never_more_than_two_copies(copies, pending, now, last):
+@given(st.integers(0, 5), st.booleans(), st.floats(0, 5000), st.sampled_from([None, 500.0]),
+       st.sampled_from([None, 500.0]), st.booleans())
+def test_without_live_webhooks_never_more_than_two_copies(copies, pending, now, confirmed,
+                                                          last, webhooks):
     """Whatever the history, a resend is decided only while the member has at most one
     possible copy, unless statuses arrived after the lost attempt."""
     row_ = entry(PENDING if pending else UNCERTAIN, uncertain=copies, updated=1000.0)
-    decision = decide(row_, Rules(now=now, webhooks=True, wait=120, confirmed_claim_at=last))
-    if decision is Decision.RESEND and (last is None or last <= 1000.0):
+    rules = Rules(now=now, webhooks=webhooks, wait=120, confirmed_claim_at=confirmed,
+                  last_status_at=last)
+    if decide(row_, rules) is Decision.RESEND:
         assert row_.possible_copies < 2
 
 

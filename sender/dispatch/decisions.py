@@ -10,11 +10,12 @@ The rules that keep « never send twice » as close as the APIs allow (docs/arch
   a setting (HTTP 404, code 100…) is sent again when the alert is put back to « à diffuser »;
 - `uncertain` or `pending` (the answer was lost, or the process died during the send): the
   member may have the message. With status webhooks, wait `wait` seconds for its status (a
-  status settles the row); once the wait is over, send again only if the statuses of messages
-  sent *after* this one have arrived (the webhooks work and have caught up, and none came for
-  this message: it never reached WhatsApp). Without webhooks (or if they are behind), send
-  again only while the member has at most one possible copy: no member ever gets more than
-  two.
+  status settles the row); once the wait is over, send again if the statuses of messages sent
+  *after* this one have arrived (the webhooks work and have caught up, and none came for this
+  message: it never reached WhatsApp). The last messages of an alert have no later message:
+  they are sent again after `LONG_WAIT` times the wait if some status arrived since they were
+  sent (the webhooks work). Without webhooks (or if none arrive), send again only while the
+  member has at most one possible copy: no member ever gets more than two.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sender.dispatch.states import (
 )
 
 MAX_COPIES_WITHOUT_STATUS = 2
+LONG_WAIT = 3  # times the wait, for a lost answer no later message can vouch for
 
 
 class Decision(Enum):
@@ -53,6 +55,7 @@ class Rules:
     webhooks: bool = False  # status webhooks are configured
     wait: float = 120.0  # seconds to wait for the status of an uncertain send
     confirmed_claim_at: float | None = None  # latest claim time of a message with a status
+    last_status_at: float | None = None  # when the latest status webhook was received
     sms_codes: frozenset[str] = frozenset()  # WhatsApp codes for the SMS fallback (empty: none)
     retry_failed: bool = False  # the alert was put back to « à diffuser »
     primary: str = "whatsapp"
@@ -81,10 +84,16 @@ def _failed(entry: JournalEntry, rules: Rules) -> Decision:
 
 def _uncertain(entry: JournalEntry, rules: Rules) -> Decision:
     if rules.webhooks and entry.channel == "whatsapp":
-        if rules.now - entry.updated_at < rules.wait:
+        age = rules.now - entry.updated_at
+        if age < rules.wait:
             return Decision.WAIT
         claimed = entry.claimed_at if entry.claimed_at is not None else entry.updated_at
         if rules.confirmed_claim_at is not None and rules.confirmed_claim_at > claimed:
+            return Decision.RESEND
+        alive = rules.last_status_at is not None and rules.last_status_at > claimed
+        if alive and age < LONG_WAIT * rules.wait:
+            return Decision.WAIT
+        if alive:
             return Decision.RESEND
     if entry.possible_copies < MAX_COPIES_WITHOUT_STATUS:
         return Decision.RESEND

@@ -30,6 +30,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from rich.console import Console
 
@@ -62,6 +63,14 @@ LEASE_LOST_REASON = (
     "le verrou d'envoi de l'alerte a été perdu (un autre processus a pu reprendre l'envoi) ; "
     "les messages restants partiront au prochain cycle"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    """Why a run stops submitting: `pause` when it resumes by itself at the next cycle."""
+
+    reason: str
+    pause: bool = False
 
 
 class Dispatcher:
@@ -150,6 +159,7 @@ class Dispatcher:
             webhooks=self.webhooks,
             wait=self.status_wait,
             confirmed_claim_at=self.journal.confirmed_claim_at() if self.webhooks else None,
+            last_status_at=self.journal.last_status_at() if self.webhooks else None,
             sms_codes=frozenset(str(c) for c in SMS_CODES) if self.fallback else frozenset(),
             retry_failed=retry_failed,
             primary=self.channel.name,
@@ -227,12 +237,12 @@ class Dispatcher:
         outstanding: dict[Future, tuple[str, str]] = {}  # future → (recipient, channel)
         breaker = CircuitBreaker()
         position = 0
-        stop: str | None = None
+        stop: _Stop | None = None
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="envoi")
         try:
             while stop is None:
                 if lease.lost:
-                    stop = LEASE_LOST_REASON
+                    stop = _Stop(LEASE_LOST_REASON)
                     break
                 if not planned:
                     if position >= len(targets):
@@ -250,7 +260,7 @@ class Dispatcher:
                             self.journal.defer(alert_id, owner, deferred, quota.reason)
                         except LeaseLost:
                             leftovers.extend(deferred)
-                            stop = LEASE_LOST_REASON
+                            stop = _Stop(LEASE_LOST_REASON)
                             break
                         report.deferred += len(deferred)
                         view.advance(len(deferred))
@@ -270,7 +280,7 @@ class Dispatcher:
                     claimed = self.journal.claim(alert_id, owner, routes, reclaim=queues.reclaim)
                 except LeaseLost:
                     leftovers.extend(r for r, _ in batch)
-                    stop = LEASE_LOST_REASON
+                    stop = _Stop(LEASE_LOST_REASON)
                     break
                 for (recipient, route), (_, channel_name) in zip(batch, routes, strict=True):
                     if recipient not in claimed:  # settled meanwhile by someone else
@@ -283,13 +293,13 @@ class Dispatcher:
                     outstanding[future] = (recipient, channel_name)
                 self.peak_outstanding = max(self.peak_outstanding, len(outstanding))
             if stop is not None:
-                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
+                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
             while outstanding:
                 reason = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
                                        block=True)
                 if stop is None and reason is not None:
                     stop = reason
-                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
+                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
         except BaseException:
             # Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
             # finish and record them if possible; unrecorded ones stay `pending` (one possible
@@ -305,7 +315,10 @@ class Dispatcher:
             raise
         finally:
             pool.shutdown(wait=True)
-        report.stopped_reason = stop
+        if stop is not None and stop.pause:
+            report.paused_reason = stop.reason
+        elif stop is not None:
+            report.stopped_reason = stop.reason
         leftovers.extend(r for r, _ in planned)
         leftovers.extend(r for r, _ in queues.later)
         leftovers.extend(targets[position:])
@@ -329,8 +342,8 @@ class Dispatcher:
         uncertain: list[str],
         *,
         block: bool,
-    ) -> str | None:
-        """Record finished sends (one transaction); return a batch-stop reason if any.
+    ) -> _Stop | None:
+        """Record finished sends (one transaction); return why to stop submitting, if any.
         Recipients whose answer was lost go to `uncertain`, counted from the journal at the
         end (waiting for a status, to send again, or unconfirmed)."""
         if not outstanding:
@@ -351,28 +364,36 @@ class Dispatcher:
                 interrupt = interrupt or exc
         if attempts:
             self.journal.record(alert_id, [a.outcome for a in attempts])
-        stop = None
+        reasons: list[_Stop] = []
         counted = 0
         for attempt in attempts:
             outcome = attempt.outcome
+            tripped: str | None = None
             if outcome.state == SENT:
                 report.sent += 1
                 report.sent_now += 1
                 report.sent_by_fallback += attempt.via_fallback
-                stop = stop or breaker.observe(None, None)
+                breaker.observe(None, None)
             elif outcome.state == FAILED:
                 report.failed += 1
                 report.add_failure(outcome.error_text)
-                stop = stop or breaker.observe(outcome.error_code, attempt.suspect)
+                tripped = breaker.observe(outcome.error_code, attempt.suspect)
             elif outcome.state == UNCERTAIN:
                 uncertain.append(outcome.recipient)
+                pause = breaker.observe_lost()
+                if pause is not None:
+                    reasons.append(_Stop(pause, pause=True))
                 continue
             else:
                 report.not_sent += 1
                 if attempt.stop_reason is None:
                     report.add_failure(outcome.error_text)
             counted += 1
-            stop = stop or attempt.stop_reason
+            for reason in (tripped, attempt.stop_reason):
+                if reason is not None:
+                    reasons.append(_Stop(reason))
+        # A stop outranks a pause: the batch must not resume by itself.
+        stop = next((r for r in reasons if not r.pause), reasons[0] if reasons else None)
         view.advance(counted)
         if interrupt is not None:
             raise interrupt

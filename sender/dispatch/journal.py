@@ -490,6 +490,12 @@ class Journal:
                 )
             ]
 
+    def last_status_at(self) -> float | None:
+        """When the latest status webhook was received (any message), or None."""
+        with self._file.read() as conn:
+            (value,) = conn.execute("SELECT MAX(received_at) FROM statuts").fetchone()
+        return None if value is None else float(value)
+
     def confirmed_claim_at(self) -> float | None:
         """The latest claim time among messages whose status webhook has arrived (any alert),
         or None: statuses of messages sent after a given time have come back."""

@@ -31,7 +31,8 @@ class DispatchReport:
     unconfirmed: int = 0
     sent_now: int = 0  # sent by this run
     sent_by_fallback: int = 0  # sent by this run through the SMS fallback channel
-    stopped_reason: str | None = None
+    stopped_reason: str | None = None  # the batch stopped: statut « erreur »
+    paused_reason: str | None = None  # the API stopped answering: resumed at the next cycle
     busy: bool = False
     retrigger: bool = False  # the alert was put back to « à diffuser » after a first dispatch
     already_reached: int = 0  # with `retrigger`: members reached before, not sent again
@@ -75,11 +76,15 @@ class DispatchReport:
         )
         if self.stopped_reason:
             line += f" Envoi arrêté : {self.stopped_reason}"
+        elif self.paused_reason:
+            line += f" {self.paused_reason}"
         return line
 
     def notes_line(self) -> str:
         """French sentences for the alert's `motif`: re-dispatch, lost answers, limits."""
         notes: list[str] = []
+        if self.paused_reason:
+            notes.append(self.paused_reason)
         if self.retrigger:
             reached = plural(
                 self.already_reached, "adhérent déjà atteint", "adhérents déjà atteints"

@@ -174,6 +174,7 @@ class _Faults:
     burst_length: int = 10
     hang_seconds: float = 1.0
     rng: random.Random = field(default_factory=random.Random)
+    rate_lost: float = 0.0
 
 
 class HttpEmulator(ABC):
@@ -261,14 +262,17 @@ class HttpEmulator(ABC):
         burst_length: int = 10,
         hang_seconds: float = 1.0,
         seed: int | None = None,
+        rate_lost: float = 0.0,
     ) -> None:
         """Random faults: each request fails with a 5xx with probability `rate_5xx`; hangs
-        `hang_seconds` then loses its connection (never processed) with `rate_timeout`; starts a
-        run of `burst_length` rate-limit answers with `burst_130429`. All zero turns them off."""
+        `hang_seconds` then loses its connection (never processed) with `rate_timeout`; is
+        processed and then loses its connection (the answer is lost, the message accepted)
+        with `rate_lost`; starts a run of `burst_length` rate-limit answers with
+        `burst_130429`. All zero turns them off."""
         with self._lock:
             self._faults = _Faults(
                 rate_5xx, rate_timeout, burst_130429, burst_length, hang_seconds,
-                random.Random(seed),
+                random.Random(seed), rate_lost,
             )
             self._burst_left = 0
 
@@ -371,12 +375,15 @@ class HttpEmulator(ABC):
         if self._burst_left > 0:
             self._burst_left -= 1
             return ("burst", None)
-        if not (f.rate_5xx or f.rate_timeout or f.burst_rate_limit):
+        if not (f.rate_5xx or f.rate_timeout or f.burst_rate_limit or f.rate_lost):
             return None
         roll = f.rng.random()
         if roll < f.rate_timeout:
             return ("hang", f.hang_seconds)
         roll -= f.rate_timeout
+        if roll < f.rate_lost:
+            return ("drop_after", None)
+        roll -= f.rate_lost
         if roll < f.rate_5xx:
             return ("reply", self._server_error(f.rng.choice((500, 502, 503))))
         roll -= f.rate_5xx
