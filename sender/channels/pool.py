@@ -1,6 +1,6 @@
 """A keep-alive HTTP/1.1 connection pool on `http.client`, for the channels' POSTs.
 
-Two reasons for not using `requests` here (docs/architecture.md, « Envoi exactement une fois »):
+Two reasons for not using `requests` here (docs/architecture.md, "Exactly once"):
 
 - it costs about 0.6 ms of CPU per request against 0.1 ms for `http.client`, which decides
   whether one process can send 1,000 messages per second (Meta's top throughput);

@@ -28,6 +28,7 @@ from sender.channels.base import (
 )
 from sender.channels.http import HttpChannel
 from sender.cleaning.phones import whatsapp_recipient
+from sender.config import WHATSAPP_API
 from sender.errors import parse_retry_after
 from sender.text import mask_phone, one_line
 
@@ -215,7 +216,7 @@ def _suspect_http(status: int) -> str:
     if status == 404:
         return (
             "l'adresse de l'API WhatsApp semble fausse (HTTP 404 pour chaque message) : vérifier "
-            "WHATSAPP_API_URL, de la forme https://graph.facebook.com/v25.0."
+            f"WHATSAPP_API_URL, de la forme {WHATSAPP_API}."
         )
     return (
         f"WhatsApp refuse chaque message sans code d'erreur (HTTP {status}) : vérifier "

@@ -1,6 +1,6 @@
 """Meta's webhook payloads, read into typed events (pure, no I/O).
 
-Shape (docs/architecture.md, « Webhooks WhatsApp »): `{"object": "whatsapp_business_account",
+Shape (docs/architecture.md, "WhatsApp webhooks"): `{"object": "whatsapp_business_account",
 "entry": [{"id", "changes": [{"field", "value"}]}]}`. Field `messages`: `value.statuses[]`
 (`id` = wamid, `status`, `timestamp`, `recipient_id`, `biz_opaque_callback_data`, `errors[]`
 with `code`, `title`, `message`, `error_data.details`) and `value.messages[]` (`from`, `id`,

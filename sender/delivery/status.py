@@ -2,7 +2,7 @@
 
 Meta sends each status at least once and in no particular order (a `delivered` may follow a
 `failed`, a `read` may come before its `delivered`). The row's `delivery` converges to the same
-value for any order and any duplicates (docs/architecture.md, « Statuts de remise »):
+value for any order and any duplicates (docs/architecture.md, "Delivery statuses"):
 
 - `accepted` < `sent` < `delivered` < `read`: the highest rank received wins;
 - `failed` wins over `accepted` and `sent`, never over `delivered` or `read`: a later

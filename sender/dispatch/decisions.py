@@ -1,7 +1,7 @@
 """What to do with one recipient of an alert, given its journal row: pure rules.
 
-The rules that keep « never send twice » as close as the APIs allow (docs/architecture.md,
-« Exactement une fois ») live here, apart from the threads and the SQL:
+The rules that keep "never send twice" as close as the APIs allow (docs/architecture.md,
+"Exactly once") live here, apart from the threads and the SQL:
 
 - nothing recorded, `deferred`, `gave_up`: send;
 - `sent`: reached, never sent again;

@@ -4,7 +4,7 @@
 `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret), from a few worker
 threads. A payload not answered `200` is posted again a little later (Meta retries for days;
 here `max_attempts` times). The payload builders follow Meta's documented shapes (see
-docs/architecture.md, « Webhooks WhatsApp »).
+docs/architecture.md, "WhatsApp webhooks").
 """
 
 from __future__ import annotations
