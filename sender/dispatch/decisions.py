@@ -10,12 +10,12 @@ The rules that keep "never send twice" as close as the APIs allow (docs/architec
   a setting (HTTP 404, code 100…) is sent again when the alert is put back to « à diffuser »;
 - `uncertain` or `pending` (the answer was lost, or the process died during the send): the
   member may have the message. With status webhooks, wait `wait` seconds for its status (a
-  status settles the row); once the wait is over, send again if the statuses of messages sent
-  *after* this one have arrived (the webhooks work and have caught up, and none came for this
-  message: it never reached WhatsApp). The last messages of an alert have no later message:
-  they are sent again after `LONG_WAIT` times the wait if some status arrived since they were
-  sent (the webhooks work). Without webhooks (or if none arrive), send again only while the
-  member has at most one possible copy: no member ever gets more than two.
+  status settles the row); once the wait is over, send again if the statuses of messages
+  claimed with or after this one have arrived (the webhooks work and have caught up, and none
+  came for this message: it never reached WhatsApp). The last messages of an alert have no
+  later message: they are sent again after `LONG_WAIT` times the wait if some status arrived
+  since they were sent (the webhooks work). Without webhooks (or if none arrive), send again
+  only while the member has at most one possible copy: no member ever gets more than two.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def _uncertain(entry: JournalEntry, rules: Rules) -> Decision:
         if age < rules.wait:
             return Decision.WAIT
         claimed = entry.claimed_at if entry.claimed_at is not None else entry.updated_at
-        if rules.confirmed_claim_at is not None and rules.confirmed_claim_at > claimed:
+        # Claimed with or after it (one claim covers a batch sent within moments).
+        if rules.confirmed_claim_at is not None and rules.confirmed_claim_at >= claimed:
             return Decision.RESEND
         alive = rules.last_status_at is not None and rules.last_status_at > claimed
         if alive and age < LONG_WAIT * rules.wait:
