@@ -644,6 +644,14 @@ class WhatsAppEmulator(HttpEmulator):
         """Wait until every queued webhook was answered; False on timeout."""
         return self._poster is None or self._poster.flush(timeout)
 
+    def post_statuses(self) -> int:
+        """Queue the status webhooks of every message accepted so far (as if Meta reported
+        them now); returns how many messages."""
+        with self._lock:
+            for accepted in self.accepted:
+                self._report(accepted)
+            return len(self.accepted)
+
     def fail_status(self, number: str, code: int) -> None:
         """Messages to `number` are accepted, then reported `failed` with `code` (webhook)."""
         with self._lock:
