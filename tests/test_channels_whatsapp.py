@@ -538,3 +538,14 @@ def test_emulator_is_usable_from_many_threads_after_reset(wa):
     for thread in threads:
         thread.join()
     assert len(wa.accepted) == 8 and wa.status_counts[500] == 0
+
+
+def test_the_https_proxy_of_the_environment_is_used_unless_bypassed(monkeypatch):
+    from sender.channels.pool import ConnectionPool
+
+    monkeypatch.setenv("https_proxy", "http://proxy.cma.local:3128")
+    monkeypatch.setenv("no_proxy", "intranet.local")
+    assert ConnectionPool("https://graph.facebook.com/v25.0/1/messages")._proxy == (
+        "proxy.cma.local", 3128)
+    assert ConnectionPool("https://intranet.local/v25.0/1/messages")._proxy is None
+    assert ConnectionPool("http://127.0.0.1:9/v25.0/1/messages")._proxy is None  # plain HTTP

@@ -317,3 +317,27 @@ def test_a_partly_failed_alert_put_back_goes_only_to_members_not_reached(world):
     assert f"{MEMBERS - 2} adhérents déjà atteints" in row["motif"]
     again = wa.accepted_numbers()
     assert again - first == {setting_error[1:]: 1}  # only the member not reached
+
+
+def test_servir_wires_the_webhook_from_the_settings(tmp_path):
+    """`servir` and `demarrer` build their webhook with `webhook_for(settings)`."""
+    from sender.config import Settings
+    from sender.intake.app import create_app, webhook_for
+    from support.site import build_fixture_site, new_register, running
+
+    site_dir, templates = build_fixture_site(tmp_path)
+    settings = Settings(journal=tmp_path / "journal.sqlite", whatsapp_app_secret=APP_SECRET,
+                        whatsapp_verify_token=VERIFY_TOKEN)
+    register = new_register(tmp_path / "registre.sqlite")
+    app = create_app(register, site_dir, templates, webhook=webhook_for(settings))
+    with running(app) as base:
+        url = base + "webhooks/whatsapp"
+        query = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
+                 "hub.challenge": "abc"}
+        assert requests.get(url, params=query, timeout=10).text == "abc"
+        payload = envelope("messages", text_message("33612345678", "wamid.z", "STOP"), PHONE_ID)
+        assert _post(url, payload).status_code == 200
+        assert requests.get(base, timeout=10).status_code == 200  # the site is still served
+    register.close()
+    with sqlite3.connect(tmp_path / "journal.sqlite") as conn:
+        assert conn.execute("SELECT kind FROM entrants").fetchall() == [("desinscription",)]
