@@ -23,6 +23,7 @@ from rich.console import Console
 from sender import schema
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
+from sender.channels.whatsapp import SMS_CODES
 from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
 from sender.cycle import (
@@ -106,8 +107,6 @@ class Sender:
 
     def _sms_codes(self) -> tuple[str, ...]:
         """WhatsApp refusals sent again by SMS, when an SMS fallback is configured."""
-        from sender.channels.whatsapp import SMS_CODES
-
         return tuple(sorted(str(c) for c in SMS_CODES)) if self.channels.fallback else ()
 
     def _follow_ups(self) -> frozenset[str]:

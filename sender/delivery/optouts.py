@@ -16,10 +16,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sender import schema
-from sender.dates import format_french
+from sender.dates import PARIS, format_french
 from sender.delivery.incoming import OPT_OUT, OPT_OUT_KINDS
 from sender.delivery.store import DeliveryStore
 from sender.errors import AlerteError
@@ -34,14 +33,13 @@ ACKNOWLEDGEMENT = (
     "Alerte Message\u00a0: votre désinscription est enregistrée, vous ne recevrez plus nos "
     "alertes. Pour revenir, réinscrivez-vous sur le site Alerte Message."
 )
-_PARIS = ZoneInfo("Europe/Paris")
 
 Reply = Callable[[str, str], object]  # (E.164 number, text) → sends one free-form message
 
 
 def desinscription_row(sender: str, received_at: float) -> dict[str, str]:
     """The `Desinscriptions` row of one opt-out (the number in E.164)."""
-    moment = datetime.fromtimestamp(received_at, tz=_PARIS)
+    moment = datetime.fromtimestamp(received_at, tz=PARIS)
     return {
         "horodatage": format_french(moment),
         "telephone": "+" + sender.lstrip("+"),

@@ -58,7 +58,6 @@ class Rules:
     last_status_at: float | None = None  # when the latest status webhook was received
     sms_codes: frozenset[str] = frozenset()  # WhatsApp codes for the SMS fallback (empty: none)
     retry_failed: bool = False  # the alert was put back to « à diffuser »
-    primary: str = "whatsapp"
 
 
 def decide(entry: JournalEntry | None, rules: Rules) -> Decision:

@@ -162,7 +162,6 @@ class Dispatcher:
             last_status_at=self.journal.last_status_at() if self.webhooks else None,
             sms_codes=frozenset(str(c) for c in SMS_CODES) if self.fallback else frozenset(),
             retry_failed=retry_failed,
-            primary=self.channel.name,
         )
 
     def _quota(self) -> DailyQuota | None:
