@@ -345,15 +345,18 @@ def triage(plans: Iterable[AlertPlan]) -> Triage:
     return result
 
 
-def count_cells(summary: AlertSummary) -> dict[str, object]:
+def count_cells(summary: AlertSummary, *, delivery: bool = True) -> dict[str, object]:
     """The counts of an alert row, from its journal: accepted by the channel (`envoyes`),
-    failures (`echecs`), delivered and read according to the status webhooks."""
-    return {
+    failures (`echecs`), and, when status webhooks are configured (`delivery`), delivered and
+    read according to them (left empty otherwise: unknown is not zero)."""
+    cells: dict[str, object] = {
         "envoyes": summary.count(SENT),
         "echecs": summary.count("failed"),
-        "remis": summary.delivered,
-        "lus": summary.read,
     }
+    if delivery:
+        cells["remis"] = summary.delivered
+        cells["lus"] = summary.read
+    return cells
 
 
 def _done_motif(result: DispatchReport, summary: AlertSummary) -> str:
@@ -370,7 +373,12 @@ def _done_motif(result: DispatchReport, summary: AlertSummary) -> str:
 
 
 def result_cells(
-    plan: AlertPlan, result: DispatchReport, summary: AlertSummary, now: datetime
+    plan: AlertPlan,
+    result: DispatchReport,
+    summary: AlertSummary,
+    now: datetime,
+    *,
+    delivery: bool = True,
 ) -> list[CellChange]:
     """The alert row after its dispatch: « diffusée », still « en cours », or « erreur »; the
     counts come from the journal (`summary`), earlier runs and status webhooks included."""
@@ -390,15 +398,15 @@ def result_cells(
     cells["motif"] = motif
     if not plan.follow_up:
         cells["destinataires"] = result.recipients
-    cells.update(count_cells(summary))
+    cells.update(count_cells(summary, delivery=delivery))
     if status == schema.DIFFUSEE and not plan.follow_up:
         cells["diffusee_le"] = format_french(now)
     return alert_cells(plan.row, **cells)
 
 
-def status_cells(row: Row, summary: AlertSummary) -> list[CellChange]:
+def status_cells(row: Row, summary: AlertSummary, *, delivery: bool = True) -> list[CellChange]:
     """The counts a status webhook may have changed, for an alert not dispatched this cycle."""
-    return alert_cells(row, **count_cells(summary))
+    return alert_cells(row, **count_cells(summary, delivery=delivery))
 
 
 def heartbeat_cells(

@@ -163,7 +163,7 @@ class Sender:
             result = self._dispatch(plan)
             report.dispatched.append((plan, result))
             final += result_cells(plan, result, self.journal.summary(plan.alert_id),
-                                  self.clock())
+                                  self.clock(), delivery=self.settings.webhooks)
         final += self._count_cells(alert_rows, {plan.alert_id for plan in plans.ready})
         self._acknowledge_optouts()
         report.seconds = time.monotonic() - started
@@ -192,9 +192,13 @@ class Sender:
     # -- status webhooks and opt-outs ----------------------------------------------------
 
     def _count_cells(self, rows: list[Row], dispatched: set[str]) -> list[CellChange]:
-        """The counts status webhooks changed since the last cycle (all of them at the first
-        cycle), for alerts not dispatched in this one."""
-        since = 0.0 if self._counts_since is None else self._counts_since - CLOCK_MARGIN
+        """The counts status webhooks changed since the last cycle (at the first cycle, those of
+        the alerts of the last `ALERTE_PEREMPTION_HEURES`), for alerts not dispatched in this
+        one."""
+        if self._counts_since is None:
+            since = time.time() - self.settings.stale_hours * 3600
+        else:
+            since = self._counts_since - CLOCK_MARGIN
         changed = self.journal.alerts_changed_since(since) - dispatched
         if not changed:
             return []
@@ -202,7 +206,8 @@ class Sender:
         for row in rows:
             alert_id = row.get("id").strip()
             if alert_id in changed and row.get("statut").strip().lower() in FOLLOWED_STATUSES:
-                cells += status_cells(row, self.journal.summary(alert_id))
+                cells += status_cells(row, self.journal.summary(alert_id),
+                                      delivery=self.settings.webhooks)
         return cells
 
     def _record_optouts(self) -> int:

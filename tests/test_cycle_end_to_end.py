@@ -129,6 +129,8 @@ def test_sqlite_outbox_cycle_sends_each_member_once_and_writes_results(local):
     assert sorted(m["recipient"] for m in messages) == sorted(ACTIVE)
     assert {m["alert_id"] for m in messages} == {"1"}
     assert "Vol à l'étalage" in messages[0]["text"]
+    row = alert_row(register, "1")
+    assert (row["remis"], row["lus"]) == ("", "")  # no status webhook: unknown, not zero
 
     again = sender.run_once()  # nothing new: nothing sent, nothing rewritten
     assert not again.dispatched and not again.refused
