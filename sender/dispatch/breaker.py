@@ -52,5 +52,5 @@ class CircuitBreaker:
         else:
             self._code, self._count = code, 1
         if self._count >= self.threshold:
-            return f"{suspect} ({self._count} refus identiques de suite)"
+            return f"{suspect.rstrip('.')} ({self._count} refus identiques de suite)."
         return None
