@@ -3,8 +3,9 @@
 in `sender.cycle`.
 
 Google Sheets requests per cycle: one `batchGet`; one `batchUpdate` before dispatching (cleaning
-results, refusals, « en cours ») and one after (results, heartbeat). A cycle with nothing new
-costs the read only; the heartbeat in `Etat` is refreshed at most every `HEARTBEAT_SECONDS`.
+results, refusals, « en cours ») and one after (results, the counts status webhooks changed,
+heartbeat); one `append` when members opted out on WhatsApp. A cycle with nothing new costs the
+read only; the heartbeat in `Etat` is refreshed at most every `HEARTBEAT_SECONDS`.
 """
 
 from __future__ import annotations
@@ -26,25 +27,30 @@ from rich.markup import escape
 from sender import schema
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
+from sender.channels.whatsapp import SMS_CODES
 from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
 from sender.cycle import (
     ALL_TABS,
+    FOLLOWED_STATUSES,
     AlertPlan,
     CycleReport,
     Planner,
     Snapshot,
     heartbeat_cells,
     result_cells,
+    status_cells,
     triage,
 )
 from sender.dates import now as paris_now
+from sender.delivery.optouts import OptOuts
+from sender.delivery.store import DeliveryStore
 from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.journal import Journal
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, RegisterError
-from sender.register.base import CellChange, Register
+from sender.register.base import CellChange, Register, Row
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,8 @@ def _where(error: BaseException) -> str:
     return f"{type(error).__name__} ({path})"
 
 HEARTBEAT_SECONDS = 600.0
+PRUNE_SECONDS = 3600.0
+CLOCK_MARGIN = 5.0  # seconds: a status written just before a poll is read again at the next
 
 
 class Sender:
@@ -81,6 +89,9 @@ class Sender:
         self._progress = progress
         self.phone_cache = PhoneCache(settings.phone_cache_path)
         self._last_heartbeat: float | None = None  # monotonic time; None until the first one
+        self._store: DeliveryStore | None = None
+        self._counts_since: float | None = None  # journal time of the last counts written
+        self._last_prune: float | None = None
 
     @property
     def journal(self) -> Journal:
@@ -88,21 +99,40 @@ class Sender:
             self._journal = Journal.from_settings(self.settings)
         return self._journal
 
-    def planner(self, channels: tuple[str, ...] | None = None) -> Planner:
+    @property
+    def store(self) -> DeliveryStore:
+        """The webhook events (statuses, incoming messages) in the journal file."""
+        if self._store is None:
+            self._store = DeliveryStore(self.settings.journal, synchronous="NORMAL")
+        return self._store
+
+    def planner(
+        self, channels: tuple[str, ...] | None = None, follow_ups: frozenset[str] = frozenset()
+    ) -> Planner:
         return Planner(
             channels=channels or self.channels.names(),
             stale_hours=self.settings.stale_hours,
             phone=self.phone_cache,
             has_started=self.journal.has_started,
+            follow_ups=follow_ups,
         )
+
+    def _sms_codes(self) -> tuple[str, ...]:
+        """WhatsApp refusals sent again by SMS, when an SMS fallback is configured."""
+        return tuple(sorted(str(c) for c in SMS_CODES)) if self.channels.fallback else ()
+
+    def _follow_ups(self) -> frozenset[str]:
+        """« diffusée » alerts a status webhook left work for (recent ones only)."""
+        since = time.time() - self.settings.stale_hours * 3600
+        return frozenset(self.journal.follow_ups(since, self._sms_codes()))
 
     # -- read-only commands --------------------------------------------------------------
 
     def snapshot(
-        self, channels: tuple[str, ...] | None = None
+        self, channels: tuple[str, ...] | None = None, follow_ups: frozenset[str] = frozenset()
     ) -> tuple[Snapshot, list[CellChange]]:
         tables = self.register.read(ALL_TABS)
-        return self.planner(channels).snapshot(tables, self.clock())
+        return self.planner(channels, follow_ups).snapshot(tables, self.clock())
 
     def verify(self) -> list[AlertPlan]:
         """Every alert row with its verdict; nothing is written or sent."""
@@ -122,7 +152,9 @@ class Sender:
         started = time.monotonic()
         now = self.clock()
         report = CycleReport(started=now)
-        snapshot, changes = self.snapshot()
+        report.optouts = self._record_optouts()  # before the read: desinscrit from this cycle on
+        counted_at = time.time()
+        snapshot, changes = self.snapshot(follow_ups=self._follow_ups())
         report.rows = snapshot.cleaning.rows
         report.statuses = dict(snapshot.cleaning.statuses)
         report.cleaning_changes = len(snapshot.cleaning.changes)
@@ -132,16 +164,20 @@ class Sender:
         if changes:
             self.register.write(changes)  # refusals and « en cours » before anything is sent
             report.writes += 1
-        # Only the `Etat` tab is needed after this point: let the sign-up rows and the cleaning
-        # results go before dispatching (hundreds of MB at 100,000 sign-ups).
+        # Only the `Etat` tab and the alert rows are needed after this point: let the sign-up
+        # rows and the cleaning results go before dispatching (hundreds of MB at 100,000).
         etat = snapshot.tables[schema.ETAT]
+        alert_rows = snapshot.tables[schema.ALERTES].rows
         del snapshot, changes
         self.phone_cache.save()
         final: list[CellChange] = []
         for plan in plans.ready:
             result = self._dispatch(plan)
             report.dispatched.append((plan, result))
-            final += result_cells(plan, result, self.clock())
+            final += result_cells(plan, result, self.journal.summary(plan.alert_id),
+                                  self.clock(), delivery=self.settings.webhooks)
+        final += self._count_cells(alert_rows, {plan.alert_id for plan in plans.ready})
+        self._acknowledge_optouts()
         report.seconds = time.monotonic() - started
         if final or self._heartbeat_due():
             etat_changes, missing = heartbeat_cells(
@@ -160,7 +196,62 @@ class Sender:
                 # The journal knows what was sent: the next cycle writes the results again.
                 report.write_error = error.message
                 log.warning("écriture des résultats reportée : %s", error.message)
+                return report
+        self._counts_since = counted_at
+        self._prune()
         return report
+
+    # -- status webhooks and opt-outs ----------------------------------------------------
+
+    def _count_cells(self, rows: list[Row], dispatched: set[str]) -> list[CellChange]:
+        """The counts status webhooks changed since the last cycle (at the first cycle, those of
+        the alerts of the last `ALERTE_PEREMPTION_HEURES`), for alerts not dispatched in this
+        one."""
+        if self._counts_since is None:
+            since = time.time() - self.settings.stale_hours * 3600
+        else:
+            since = self._counts_since - CLOCK_MARGIN
+        changed = self.journal.alerts_changed_since(since) - dispatched
+        if not changed:
+            return []
+        cells: list[CellChange] = []
+        for row in rows:
+            alert_id = row.get("id").strip()
+            if alert_id in changed and row.get("statut").strip().lower() in FOLLOWED_STATUSES:
+                cells += status_cells(row, self.journal.summary(alert_id),
+                                      delivery=self.settings.webhooks)
+        return cells
+
+    def _record_optouts(self) -> int:
+        """Opt-outs received on WhatsApp → `Desinscriptions` (one append, only when some)."""
+        try:
+            return OptOuts(self.store, clock=time.time).record(self.register)
+        except AlerteError as error:
+            log.warning("désinscriptions WhatsApp reportées : %s", error.message)
+            return 0
+
+    def _acknowledge_optouts(self) -> None:
+        """One short answer to each member who wrote « STOP » (WhatsApp only)."""
+        if self.settings.channel != "whatsapp":
+            return
+        channel = self.channels.primary
+        reply = getattr(channel, "reply", None)
+        if reply is None:
+            return
+        try:
+            OptOuts(self.store, clock=time.time).acknowledge(reply)
+        except AlerteError as error:
+            log.warning("accusés de désinscription reportés : %s", error.message)
+
+    def _prune(self) -> None:
+        last = self._last_prune
+        if last is not None and time.monotonic() - last < PRUNE_SECONDS:
+            return
+        self._last_prune = time.monotonic()
+        try:
+            self.store.prune()
+        except AlerteError as error:
+            log.warning("nettoyage des statuts reporté : %s", error.message)
 
     def _heartbeat_due(self) -> bool:
         last = self._last_heartbeat
@@ -176,12 +267,19 @@ class Sender:
             over_limit_policy=self.settings.over_limit_policy,
             progress=self._progress,
             console=self.console,
+            webhooks=self.settings.webhooks,
+            status_wait=self.settings.status_wait,
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
         )
-        recipients = [m.numero for m in plan.recipients]
-        return dispatcher.dispatch(plan.alert_id, recipients, messages)
+        if plan.follow_up:
+            recipients = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
+        else:
+            recipients = [m.numero for m in plan.recipients]
+        return dispatcher.dispatch(
+            plan.alert_id, recipients, messages, retry_failed=plan.retrigger
+        )
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -216,3 +314,5 @@ class Sender:
         self.channels.close()
         if self._journal is not None:
             self._journal.close()
+        if self._store is not None:
+            self._store.close()

@@ -313,3 +313,21 @@ def test_formula_guard_added_by_the_register_is_not_sent():
     assert stored.startswith("'")
     assert clean(stored) == "=2 hommes armés"
     assert clean("'normal") == "'normal"
+
+
+def test_a_stop_code_in_the_sms_template_is_refused() -> None:
+    composer = Composer([{"type": "*", "canal": "sms",
+                          "texte": "{{ description }} STOP au 36173"}])
+    with pytest.raises(TemplateProblem, match="STOP au 36173") as caught:
+        composer.compose(make_alert(), "sms")
+    assert not caught.value.officer_text  # the template is wrong: statut « erreur »
+
+
+def test_an_sms_beyond_four_parts_is_refused_with_the_officers_text_to_shorten() -> None:
+    long_text = "Deux hommes se sont enfuis à pied vers la forêt, " * 4  # ê: UCS-2
+    expected = r"ferait \d parties \(\d+ caractères UCS-2"
+    with pytest.raises(TemplateProblem, match=expected) as caught:
+        DEFAULTS.compose(make_alert(description=long_text), "sms")
+    assert caught.value.officer_text and "raccourcir la description" in caught.value.message
+    # the same description fits a WhatsApp parameter: only the SMS has the limit
+    assert DEFAULTS.compose(make_alert(description=long_text), "whatsapp").parameters

@@ -95,7 +95,7 @@ def test_results_kept_in_memory_when_the_disk_fills_are_written_later(disk: Disk
                        + [Outcome(f"+3361{n:08d}", "sent", "outbox") for n in range(2000)])
     assert journal.unrecorded > 0
     filler.unlink()
-    assert journal.claim("1", "moi", [("+33600000001", "outbox")]) == []  # sent: never again
+    assert journal.claim("1", "moi", [("+33600000001", "outbox")]) == {}  # sent: never again
     assert journal.unrecorded == 0
     assert journal.sent_recipients("1") >= {"+33600000001", "+33600000002"}
     journal.close()

@@ -27,7 +27,7 @@ def cmd_servir(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
     """Everything `make run` needs: register ready, site + forms served, polling loop."""
-    from sender.intake.app import create_app
+    from sender.intake.app import create_app, webhook_for
     from sender.intake.server import make_server
 
     if args.intervalle:
@@ -41,11 +41,13 @@ def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(
         lambda: open_register(settings), site, templates,
         posts_per_minute=settings.form_posts_per_minute,
+        webhook=webhook_for(settings),
     )
     server = make_server(app, args.hote, args.port)
     thread = threading.Thread(target=server.run, name="site", daemon=True)
     thread.start()
     err.print(f"Site et formulaires : {server.url}")
+    err.print(f"Webhook WhatsApp : {server.url.rstrip('/')}/webhooks/whatsapp")
     err.print(f"Messages envoyés (canal « {settings.channel} ») : {settings.outbox}")
     err.print(
         "Pour essayer une alerte, dans un autre terminal :\n"

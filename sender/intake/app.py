@@ -4,6 +4,8 @@
 - `POST /inscription` and `POST /desinscription` are rate-limited per client, then handled by
   `forms.py`: one row appended to the register and `303 See Other` to the confirmation page, or
   `400` with the form re-rendered.
+- `GET`/`POST /webhooks/whatsapp`: Meta's WhatsApp webhook (`webhook.py`), not rate-limited
+  (Meta sends up to three times the outgoing rate), when the application was given one.
 - Every answer carries security headers; no input can produce a `500` (a genuine bug gives a
   French page and a log entry without phone numbers).
 """
@@ -21,6 +23,8 @@ from typing import Any, Final
 import jinja2
 
 from sender.cleaning.communes import current_communes
+from sender.config import Settings
+from sender.delivery.store import DeliveryStore
 from sender.intake.forms import FORMS, FormPages, FormSpec, handle_post, too_many_posts
 from sender.intake.ratelimit import SlidingWindowLimiter
 from sender.intake.responses import (
@@ -31,6 +35,8 @@ from sender.intake.responses import (
     redirect,
 )
 from sender.intake.static import content_type, decode_path, locate
+from sender.intake.webhook import PATH as WEBHOOK_PATH
+from sender.intake.webhook import WebhookEndpoint
 from sender.register.base import Register
 from sender.text import mask_numbers
 
@@ -54,6 +60,7 @@ _STATUS: Final[dict[int, str]] = {
     303: "303 See Other",
     304: "304 Not Modified",
     400: "400 Bad Request",
+    403: "403 Forbidden",
     404: "404 Not Found",
     405: "405 Method Not Allowed",
     413: "413 Content Too Large",
@@ -73,11 +80,13 @@ class IntakeApp:
         form_pages: FormPages,
         register: Callable[[], Register],
         limiter: SlidingWindowLimiter,
+        webhook: WebhookEndpoint | None = None,
     ) -> None:
         self.site_dir = site_dir
         self.form_pages = form_pages
         self.register = register
         self.limiter = limiter
+        self.webhook = webhook
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -122,6 +131,8 @@ class IntakeApp:
         path = decode_path(str(environ.get("PATH_INFO", "") or "/"))
         if path is None:
             return not_found(self.site_dir)
+        if path.rstrip("/") == WEBHOOK_PATH and self.webhook is not None:
+            return self.webhook.handle(environ, method)
         spec = FORMS.get(path.rstrip("/") or "/") if path != "/" else None
         if method == "POST":
             if spec is None:
@@ -189,13 +200,15 @@ def create_app(
     *,
     posts_per_minute: int = 10,
     clock: Callable[[], float] = time.monotonic,
+    webhook: WebhookEndpoint | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
 
     `register_factory` is a Register or a callable returning one; the callable is called on the
     first valid post (not at start-up) and its register reused, so a register that cannot be
     opened yet gives `503` pages instead of preventing the site from being served.
-    `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`.
+    `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`; `webhook`
+    answers `/webhooks/whatsapp` (see `webhook_for`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -205,4 +218,14 @@ def create_app(
     )
     form_pages = FormPages(site, templates, [c.nom for c in current_communes()])
     limiter = SlidingWindowLimiter(max(1, posts_per_minute), 60.0, clock=clock)
-    return IntakeApp(site, form_pages, _RegisterOnDemand(register_factory), limiter)
+    return IntakeApp(site, form_pages, _RegisterOnDemand(register_factory), limiter, webhook)
+
+
+def webhook_for(settings: Settings) -> WebhookEndpoint:
+    """The WhatsApp webhook of these settings: events stored in the journal file; without
+    WHATSAPP_VERIFY_TOKEN or WHATSAPP_APP_SECRET every request is refused (403)."""
+    return WebhookEndpoint(
+        lambda: DeliveryStore(settings.journal),
+        verify_token=settings.whatsapp_verify_token,
+        app_secret=settings.whatsapp_app_secret,
+    )

@@ -166,7 +166,7 @@ def serve(
     templates_dir: Path | str = Path("site/templates"),
 ) -> None:
     """Serve the built site and the forms until Ctrl-C (messages in French on stdout)."""
-    from sender.intake.app import create_app
+    from sender.intake.app import create_app, webhook_for
     from sender.register.factory import open_register
 
     site = Path(site_dir)
@@ -180,9 +180,11 @@ def serve(
         site,
         Path(templates_dir),
         posts_per_minute=settings.form_posts_per_minute,
+        webhook=webhook_for(settings),
     )
     server = make_server(app, host, port, per_address=settings.connections_per_address)
     print(f"Site et formulaire servis sur {server.url} — Ctrl-C pour arrêter.", flush=True)
+    print(f"Webhook WhatsApp : {server.url.rstrip('/')}/webhooks/whatsapp", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:

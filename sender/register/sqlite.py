@@ -2,6 +2,8 @@
 
 One table per tab, one TEXT column per header, plus `_row` as the stable row key. WAL mode and
 `BEGIN IMMEDIATE` let the intake server and the sender write at the same time without losing rows.
+A file written by an older version gets the columns the schema added since (`remis`, `lus`…)
+when it is opened, empty, without touching any row.
 """
 
 from __future__ import annotations
@@ -112,7 +114,25 @@ class SQLiteRegister(Register):
                     "le disque, son espace libre et les droits sur le dossier."
                 ) from exc
             self._local.conn = conn
+            self._add_new_columns(conn)
         return conn
+
+    def _add_new_columns(self, conn: sqlite3.Connection) -> None:
+        """Columns of the schema missing from existing tabs are added (empty); a read-only
+        file is left as it is."""
+        try:
+            tables = table_names(conn)
+            missing = any(
+                column not in self._headers(conn, tab)
+                for tab, columns in schema.COLUMNS.items()
+                if tab in tables
+                for column in columns
+            )
+            if missing:
+                with transaction(conn, self._translate, write=True):
+                    self._create_all(conn, table_names(conn), InitReport(), tabs=False)
+        except (sqlite3.Error, RegisterError):
+            return
 
     def _translate(self, exc: sqlite3.Error) -> RegisterError:
         trouble = classify(exc)
@@ -300,13 +320,25 @@ class SQLiteRegister(Register):
             self._identities.add(tab, key, record)
         return keys
 
-    def _create_all(self, conn: sqlite3.Connection, tables: set[str], report: InitReport) -> None:
+    def _create_all(
+        self,
+        conn: sqlite3.Connection,
+        tables: set[str],
+        report: InitReport,
+        *,
+        tabs: bool = True,
+    ) -> None:
+        """Create the missing tabs (unless `tabs` is False) and add missing columns."""
         self._check_marker(conn, tables)
         if _MARKER_TABLE not in tables:
+            if not tabs:
+                return
             conn.execute(f"CREATE TABLE {_MARKER_TABLE} (cle TEXT PRIMARY KEY, valeur TEXT)")
             conn.execute(f"INSERT INTO {_MARKER_TABLE} VALUES ('format', ?)", (_FORMAT,))  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
         for tab, columns in schema.COLUMNS.items():
             if tab not in tables:
+                if not tabs:
+                    continue
                 cols = ", ".join(f"{_quote(c)} TEXT NOT NULL DEFAULT ''" for c in columns)
                 conn.execute(
                     f"CREATE TABLE {_quote(tab)} (_row INTEGER PRIMARY KEY AUTOINCREMENT, {cols})"
