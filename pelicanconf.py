@@ -6,6 +6,7 @@ Production overrides live in `publishconf.py`.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,32 @@ if str(_HERE) not in sys.path:  # the `sender` package lives next to this file
     sys.path.insert(0, str(_HERE))
 
 from sender.cleaning.communes import current_communes  # noqa: E402
+from sender.errors import InputError  # noqa: E402
+from sender.reporting.store import DEFAULT_PATH as _STATISTICS  # noqa: E402
+from sender.reporting.store import read_statistics  # noqa: E402
 from sender.schema import ACTIVITES as _ACTIVITES  # noqa: E402
+from sender.website.blocks import Blocks  # noqa: E402
+from sender.website.details import read_details  # noqa: E402
+from sender.website.pictograms import pictogram  # noqa: E402
+
+# -- The CMA's legal and contact details: the ONE place they are written ----------------------
+# Each value can also come from the environment (ALERTE_CMA_ADRESSE, ALERTE_CMA_TELEPHONE,
+# ALERTE_CMA_COURRIEL, ALERTE_CMA_SIRET, ALERTE_CMA_DIRECTEUR_PUBLICATION, ALERTE_CMA_HEBERGEUR,
+# ALERTE_CMA_DPO, ALERTE_CMA_DATE_ACCESSIBILITE, ALERTE_CMA_CONSERVATION_TRACES), which wins.
+# Pages use them through markers: [[cma:telephone]], or [[bloc:contact]] for the contact block.
+# Missing ones are marked « à fournir par la CMA » here; publishconf.py refuses to build.
+CMA_COORDONNEES = {
+    "adresse": "",  # several lines allowed
+    "telephone": "",
+    "courriel": "",
+    "siret": "",
+    "directeur_publication": "",
+    "hebergeur": "",
+    "dpo": "",
+    "date_accessibilite": "",  # JJ/MM/AAAA
+    "conservation_traces": "",  # e.g. « un an »
+}
+CMA = read_details(CMA_COORDONNEES, os.environ)
 
 AUTHOR = "Chambre de Métiers et de l’Artisanat de la Lozère"
 SITENAME = "Alerte Message"
@@ -94,6 +120,23 @@ CSP_FORM_ACTION = "'self'"
 COMMUNES = [c.nom for c in current_communes()]
 ACTIVITES = list(_ACTIVITES)
 
+# The figures of « Le réseau en chiffres », written by `alerte-message statistiques`.
+STATISTIQUES = Path(os.environ.get("ALERTE_STATISTIQUES", "").strip() or _HERE / _STATISTICS)
+try:
+    _FIGURES = read_statistics(STATISTIQUES)
+except InputError as _error:  # stop the build with the French message, not a traceback
+    raise SystemExit(f"Construction du site arrêtée : {_error.message}") from None
+
+# Markers in pages ([[cma:…]], [[bloc:…]]) and pictograms, for the theme's templates.
+JINJA_FILTERS = {"blocs": Blocks(CMA, _FIGURES)}
+JINJA_GLOBALS = {"picto": pictogram}
+PARTENAIRES = [
+    "CMA de la Lozère",
+    "Police nationale",
+    "Gendarmerie nationale",
+    "Préfecture de la Lozère",
+]
+
 # Main navigation: (label, page slug; "" is the home page).
 MENU = [
     ("Accueil", ""),
@@ -103,11 +146,13 @@ MENU = [
     ("Victime d’une agression\u00a0?", "victime-agression"),
     ("Questions fréquentes", "questions-frequentes"),
     ("Actualités", "actualites"),
+    ("En chiffres", "reseau-en-chiffres"),
 ]
 FOOTER_LINKS = [
     ("Se désinscrire", "desinscription"),
+    ("Le réseau en chiffres", "reseau-en-chiffres"),
     ("Données personnelles", "donnees-personnelles"),
-    ("Accessibilité\u00a0: partiellement conforme", "accessibilite"),
+    ("Accessibilité\u00a0: non conforme", "accessibilite"),
     ("Mentions légales", "mentions-legales"),
 ]
 DISPLAY_PAGES_ON_MENU = False

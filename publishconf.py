@@ -2,6 +2,9 @@
 
 Environment:
 - ALERTE_SITE_URL: public address of the site (no trailing slash).
+- ALERTE_CMA_…: the CMA's details (see CMA_COORDONNEES in pelicanconf.py). The production build
+  stops with the French list of what is missing or invalid: a public site never shows a
+  placeholder.
 - ALERTE_APPS_SCRIPT_URL: the Apps Script web app `/exec` address (see apps-script/README.md).
   Both forms post to that one address; the form is told apart by the query string
   `?formulaire=inscription` or `?formulaire=desinscription` (Apps Script merges query-string and
@@ -18,6 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pelicanconf import *  # noqa: F403
+from pelicanconf import CMA
+from sender.website.details import DetailsMissing, require_complete
+
+try:
+    require_complete(CMA)
+except DetailsMissing as _error:  # the French list, without a traceback
+    raise SystemExit(_error.message) from None
 
 SITEURL = (os.environ.get("ALERTE_SITE_URL") or "https://alerte-message.cma-lozere.fr").rstrip("/")
 RELATIVE_URLS = False

@@ -13,9 +13,12 @@ from sender.errors import ConfigurationError
 DEFAULT_REGISTER = "data/registre.sqlite"
 DEFAULT_JOURNAL = "data/journal.sqlite"
 DEFAULT_OUTBOX = "data/outbox.jsonl"
-WHATSAPP_API = "https://graph.facebook.com/v21.0"
+# Graph API v25.0: released 2026-02-18, available until 2028-07-29 (docs/architecture.md).
+WHATSAPP_API = "https://graph.facebook.com/v25.0"
 BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+# An idle poll is one Sheets request: every 10 s is 6 a minute, a tenth of the per-user quota.
+DEFAULT_POLL_SECONDS = 10.0
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
@@ -63,11 +66,14 @@ class Settings:
     journal: Path = Path(DEFAULT_JOURNAL)
     channel: str = "outbox"
     outbox: Path = Path(DEFAULT_OUTBOX)
-    poll_seconds: float = 60.0
+    poll_seconds: float = DEFAULT_POLL_SECONDS
     stale_hours: float = 48.0
     whatsapp_token: str | None = field(default=None, repr=False)
     whatsapp_phone_id: str | None = None
     whatsapp_api: str = WHATSAPP_API
+    whatsapp_app_secret: str | None = field(default=None, repr=False)
+    whatsapp_verify_token: str | None = field(default=None, repr=False)
+    status_wait: float = 120.0
     rate_per_second: float = 80.0
     concurrency: int = 32
     daily_limit: int = 250
@@ -83,6 +89,12 @@ class Settings:
     secret: str | None = field(default=None, repr=False)  # signs the confirmation links
     confirmation_days: float = 7.0
     trusted_proxy: str | None = None  # the reverse proxy whose X-Forwarded-For is believed
+    connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
+
+    @property
+    def webhooks(self) -> bool:
+        """Status webhooks are configured (the app secret that signs them is known)."""
+        return bool(self.whatsapp_app_secret)
 
     @property
     def phone_cache_path(self) -> Path:
@@ -113,11 +125,14 @@ class Settings:
             journal=Path(env.get("ALERTE_JOURNAL", "").strip() or DEFAULT_JOURNAL),
             channel=channel,
             outbox=Path(env.get("ALERTE_OUTBOX", "").strip() or DEFAULT_OUTBOX),
-            poll_seconds=_number(env, "ALERTE_INTERVALLE", 60.0, 0.05),
+            poll_seconds=_number(env, "ALERTE_INTERVALLE", DEFAULT_POLL_SECONDS, 0.05),
             stale_hours=_number(env, "ALERTE_PEREMPTION_HEURES", 48.0, 0),
             whatsapp_token=env.get("WHATSAPP_TOKEN") or None,
             whatsapp_phone_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
             whatsapp_api=(env.get("WHATSAPP_API_URL") or WHATSAPP_API).rstrip("/"),
+            whatsapp_app_secret=env.get("WHATSAPP_APP_SECRET") or None,
+            whatsapp_verify_token=env.get("WHATSAPP_VERIFY_TOKEN") or None,
+            status_wait=_number(env, "ALERTE_ATTENTE_STATUT", 120.0, 0),
             rate_per_second=_number(env, "ALERTE_DEBIT", 80.0, 0.1),
             concurrency=int(_number(env, "ALERTE_CONCURRENCE", 32, 1)),
             daily_limit=int(_number(env, "WHATSAPP_PLAFOND_JOURNALIER", 250, 1)),
@@ -134,4 +149,5 @@ class Settings:
             secret=env.get("ALERTE_SECRET") or None,
             confirmation_days=_number(env, "ALERTE_CONFIRMATION_JOURS", 7.0, 0.01),
             trusted_proxy=_trusted_proxy(env),
+            connections_per_address=int(_number(env, "ALERTE_CONNEXIONS_PAR_ADRESSE", 20, 0)),
         )

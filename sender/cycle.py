@@ -2,24 +2,26 @@
 
 From the tables of one read, `Planner.snapshot` cleans the sign-ups and plans every `Alertes`
 row (verdict, motif, messages per channel, recipients); `Planner.plan_one` plans a single row
-with a forced status (`apercu`). The cell functions turn plans and dispatch reports into the
-register changes: refusals and « en cours » before any send (`triage`), results after the
-dispatch (`result_cells`), the `Etat` heartbeat (`heartbeat_cells`). `CycleReport` records
-what a cycle did and words its one-line summary. `runner.Sender` reads the register, sends and
-writes.
+with a forced status (`apercu`). A « diffusée » alert that status webhooks left work for (SMS
+fallback after a `failed` status…) is planned as a follow-up; an alert put back to « à
+diffuser » after a first dispatch as a re-dispatch. The cell functions turn plans, dispatch
+reports and journal summaries into the register changes: refusals and « en cours » before any
+send (`triage`), results after the dispatch (`result_cells`), counts the webhooks changed
+(`status_cells`), the `Etat` heartbeat (`heartbeat_cells`). `CycleReport` records what a cycle
+did and words its one-line summary. `runner.Sender` reads the register, sends and writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sender import schema
 from sender.alerts.compose import ComposedMessage, Composer, TemplateProblem
-from sender.alerts.model import Alert, Verdict
+from sender.alerts.model import VERDICT_IGNORED, Alert, Verdict
 from sender.alerts.officers import active_officers
-from sender.alerts.rules import check_alert
+from sender.alerts.rules import check_alert, is_to_send
 from sender.alerts.targeting import Member, member_from_row, select_recipients
 from sender.cleaning.inscriptions import (
     DEFAULT_CONFIRMATION_DAYS,
@@ -30,16 +32,20 @@ from sender.cleaning.inscriptions import (
 from sender.cleaning.phones import clean_phone
 from sender.dates import format_french
 from sender.dispatch.report import DispatchReport
+from sender.dispatch.states import SENT, AlertSummary
 from sender.errors import InputError
 from sender.register.base import CellChange, Row, Table
 from sender.register.ids import next_free_id
-from sender.text import plural
+from sender.text import fold, plural
 
 ALL_TABS = (
     schema.INSCRIPTIONS, schema.DESINSCRIPTIONS, schema.ALERTES, schema.MODELES,
     schema.HABILITATIONS, schema.ETAT,
 )
 RESUMING_STATUSES = {schema.EN_COURS}
+TO_SEND = (schema.A_DIFFUSER, "a diffuser")
+# Alerts whose counts the status webhooks may still change.
+FOLLOWED_STATUSES = (schema.DIFFUSEE, schema.EN_COURS, schema.ERREUR)
 
 
 @dataclass
@@ -54,12 +60,32 @@ class AlertPlan:
     recipients: list[Member] = field(default_factory=list)
     messages: dict[str, ComposedMessage] = field(default_factory=dict)
     error: bool = False  # template problem: statut « erreur » rather than « refusée »
+    follow_up: bool = False  # « diffusée »: only what status webhooks left to do (SMS fallback)
+    retrigger: bool = False  # put back to « à diffuser » after a first dispatch
+
+    @property
+    def shown_verdict(self) -> str:
+        """What `verifier` shows: an alert already handled (« diffusée », « en cours »,
+        « refusée », « erreur ») is shown with its status, not as « ignorée »."""
+        if self.verdict == VERDICT_IGNORED:
+            status = fold(self.row.get("statut"))
+            for known in (schema.DIFFUSEE, schema.EN_COURS, schema.REFUSEE, schema.ERREUR):
+                if status == fold(known):
+                    return known
+        return self.verdict
+
+    @property
+    def shown_motif(self) -> str:
+        """The motif found now, or the one the row already carries for a handled alert."""
+        if self.motif or self.shown_verdict == self.verdict:
+            return self.motif
+        return self.row.get("motif")
 
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.alert_id,
-            "verdict": self.verdict,
-            "motif": self.motif,
+            "verdict": self.shown_verdict,
+            "motif": self.shown_motif,
             "destinataires": len(self.recipients),
         }
 
@@ -128,6 +154,7 @@ class Planner:
         has_started: Callable[[str], bool] = lambda _alert_id: False,
         confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
         confirmation_failures: Callable[[], Mapping[tuple[str, str], str]] = dict,
+        follow_ups: Collection[str] = (),
     ) -> None:
         self.channels = channels
         self.stale_hours = stale_hours
@@ -135,6 +162,7 @@ class Planner:
         self.has_started = has_started
         self.confirmation_days = confirmation_days
         self.confirmation_failures = confirmation_failures
+        self.follow_ups = follow_ups
 
     def snapshot(
         self, tables: dict[str, Table], now: datetime
@@ -192,18 +220,49 @@ class Planner:
         values = dict(row.values)
         if forced_status is not None:
             values["statut"] = forced_status
+        if row.unreadable and is_to_send(values.get("statut")):
+            return AlertPlan(
+                row, alert_id, schema.REFUSEE,
+                f"{row.unreadable_remark().capitalize()}, puis remettre « {schema.A_DIFFUSER} ».",
+            )
         status = values.get("statut", "").strip().lower()
-        resuming = status in RESUMING_STATUSES
+        follow_up = (
+            forced_status is None and status == schema.DIFFUSEE and alert_id in self.follow_ups
+        )
+        resuming = status in RESUMING_STATUSES or follow_up
         if resuming:
             values["statut"] = schema.A_DIFFUSER
             # « en cours » typed by hand, or a crash before the first send: check afresh.
             resuming = self.has_started(alert_id)
-        if duplicate and status in (schema.A_DIFFUSER, "a diffuser"):
+        if follow_up:
+            plan = self._plan_checked(row, alert_id, values, context, now, resuming=True)
+            plan.follow_up = True
+            if plan.verdict != schema.A_DIFFUSER:
+                return AlertPlan(row, alert_id, "ignorée")
+            return plan
+        if duplicate and status in TO_SEND:
             return AlertPlan(
                 row, alert_id, schema.REFUSEE,
                 f"Identifiant « {alert_id} » déjà utilisé par une autre ligne : donner un "
                 "identifiant unique à cette alerte.",
             )
+        plan = self._plan_checked(row, alert_id, values, context, now, resuming=resuming)
+        plan.retrigger = (
+            forced_status is None and status in TO_SEND and plan.verdict == schema.A_DIFFUSER
+            and self.has_started(alert_id)
+        )
+        return plan
+
+    def _plan_checked(
+        self,
+        row: Row,
+        alert_id: str,
+        values: dict[str, str],
+        context: _Context,
+        now: datetime,
+        *,
+        resuming: bool,
+    ) -> AlertPlan:
         verdict: Verdict = check_alert(
             values, officers=context.officers, now=now,
             stale_hours=1e9 if resuming else self.stale_hours,
@@ -217,7 +276,8 @@ class Planner:
             for channel in self.channels:
                 plan.messages[channel] = context.composer.compose(alert, channel)
         except TemplateProblem as problem:
-            plan.verdict, plan.motif, plan.error = schema.REFUSEE, problem.message, True
+            plan.verdict, plan.motif = schema.REFUSEE, problem.message
+            plan.error = not problem.officer_text
             return plan
         plan.recipients = select_recipients(alert, context.members)
         if not plan.recipients:
@@ -245,6 +305,8 @@ class CycleReport:
     confirmations_sent: int = 0
     notes: list[str] = field(default_factory=list)  # confirmations held back, protection…
     protection_problem: str | None = None  # Google Sheets: the `Alertes` protection is wrong
+    optouts: int = 0  # opt-outs received on WhatsApp, written to `Desinscriptions`
+    button_confirmations: int = 0  # requests confirmed by the WhatsApp button this cycle
 
     def summary(self) -> str:
         """One French line, for the terminal and `dernier_bilan` in `Etat`."""
@@ -257,11 +319,21 @@ class CycleReport:
         if self.confirmations_sent:
             parts.append(plural(self.confirmations_sent, "message de confirmation envoyé",
                                 "messages de confirmation envoyés"))
-        done = sum(1 for _plan, result in self.dispatched if result.complete)
+        dispatched = [result for plan, result in self.dispatched if not plan.follow_up]
+        done = sum(1 for result in dispatched if result.complete)
         if done:
             parts.append(plural(done, "alerte diffusée", "alertes diffusées"))
-        if len(self.dispatched) > done:
-            parts.append(plural(len(self.dispatched) - done, "alerte en cours", "alertes en cours"))
+        if len(dispatched) > done:
+            parts.append(plural(len(dispatched) - done, "alerte en cours", "alertes en cours"))
+        by_sms = sum(r.sent_by_fallback for p, r in self.dispatched if p.follow_up)
+        if by_sms:
+            parts.append(f"{by_sms} SMS de secours après un échec WhatsApp")
+        if self.optouts:
+            parts.append(plural(self.optouts, "désinscription reçue par WhatsApp",
+                                "désinscriptions reçues par WhatsApp"))
+        if self.button_confirmations:
+            parts.append(plural(self.button_confirmations, "confirmation reçue par WhatsApp",
+                                "confirmations reçues par WhatsApp"))
         if self.refused:
             parts.append(plural(len(self.refused), "alerte refusée", "alertes refusées"))
         if self.protection_problem:
@@ -275,11 +347,13 @@ class CycleReport:
 
 
 def alert_cells(row: Row, **values: object) -> list[CellChange]:
-    """Cell changes for an alert row, only where the value differs."""
+    """Cell changes for an alert row, only where the value differs (and, for the columns added
+    since the first version, only where the tab has them)."""
+    recent = schema.RECENT_COLUMNS[schema.ALERTES]
     return [
         CellChange(schema.ALERTES, row.key, column, str(value))
         for column, value in values.items()
-        if row.get(column) != str(value)
+        if row.get(column) != str(value) and (column not in recent or column in row.values)
     ]
 
 
@@ -290,8 +364,14 @@ def refusal_cells(plan: AlertPlan) -> list[CellChange]:
 
 def in_progress_cells(plan: AlertPlan) -> list[CellChange]:
     """« en cours » with the number of recipients, written before the first send."""
+    motif = ""
+    if plan.retrigger:
+        motif = (
+            "Nouvelle diffusion en cours : seuls les adhérents visés pas encore atteints la "
+            "reçoivent."
+        )
     return alert_cells(
-        plan.row, statut=schema.EN_COURS, motif="", destinataires=len(plan.recipients)
+        plan.row, statut=schema.EN_COURS, motif=motif, destinataires=len(plan.recipients)
     )
 
 
@@ -307,9 +387,11 @@ class Triage:
 def block(plans: Iterable[AlertPlan], problem: str) -> None:
     """Refuse every plan about to be dispatched: the authority behind the rows is not proven
     (the `Alertes` protection is wrong). An officer sets the row « à diffuser » again once the
-    CMA has fixed it, so a row typed by someone else never goes out on its own."""
+    CMA has fixed it, so a row typed by someone else never goes out on its own. Follow-ups of
+    an alert already « diffusée » (SMS fallback after a failed WhatsApp status) were authorised
+    when it went out: they proceed."""
     for plan in plans:
-        if plan.verdict == schema.A_DIFFUSER:
+        if plan.verdict == schema.A_DIFFUSER and not plan.follow_up:
             plan.verdict = schema.REFUSEE
             plan.motif = (
                 f"Diffusion refusée : {problem} Une fois la protection corrigée, un agent "
@@ -318,43 +400,82 @@ def block(plans: Iterable[AlertPlan], problem: str) -> None:
 
 
 def triage(plans: Iterable[AlertPlan]) -> Triage:
-    """Refused plans get their refusal cells, plans to dispatch their « en cours » cells; the
-    others (drafts, already sent…) are left alone."""
+    """Refused plans get their refusal cells, plans to dispatch their « en cours » cells
+    (follow-ups stay « diffusée »); the others (drafts, already sent…) are left alone."""
     result = Triage()
     for plan in plans:
         if plan.verdict == schema.REFUSEE:
             result.changes += refusal_cells(plan)
             result.refused.append(plan)
         elif plan.verdict == schema.A_DIFFUSER:
-            result.changes += in_progress_cells(plan)
+            if not plan.follow_up:
+                result.changes += in_progress_cells(plan)
             result.ready.append(plan)
     return result
 
 
-def result_cells(plan: AlertPlan, result: DispatchReport, now: datetime) -> list[CellChange]:
-    """The alert row after its dispatch: « diffusée », still « en cours », or « erreur »."""
+def count_cells(summary: AlertSummary, *, delivery: bool = True) -> dict[str, object]:
+    """The counts of an alert row, from its journal: accepted by the channel (`envoyes`),
+    failures (`echecs`), and, when status webhooks are configured (`delivery`), delivered and
+    read according to them (left empty otherwise: unknown is not zero)."""
+    cells: dict[str, object] = {
+        "envoyes": summary.count(SENT),
+        "echecs": summary.count("failed"),
+    }
+    if delivery:
+        cells["remis"] = summary.delivered
+        cells["lus"] = summary.read
+    return cells
+
+
+def _done_motif(result: DispatchReport, summary: AlertSummary) -> str:
+    parts = [result.notes_line()]
+    if summary.by_sms:
+        parts.append(
+            f"Dont {plural(summary.by_sms, 'adhérent joint', 'adhérents joints')} par SMS de "
+            "secours (sans WhatsApp)."
+        )
+    if summary.count("failed"):
+        reasons = " ; ".join(f"{n} × {text}" for text, n in summary.failures[:5])
+        parts.append(f"Échecs : {reasons}")
+    return " ".join(p for p in parts if p)
+
+
+def result_cells(
+    plan: AlertPlan,
+    result: DispatchReport,
+    summary: AlertSummary,
+    now: datetime,
+    *,
+    delivery: bool = True,
+) -> list[CellChange]:
+    """The alert row after its dispatch: « diffusée », still « en cours », or « erreur »; the
+    counts come from the journal (`summary`), earlier runs and status webhooks included."""
     if result.busy:
         return []
-    reasons = " ; ".join(result.failure_lines()[:5])
+    cells: dict[str, object] = {}
     if result.stopped_reason:
         status = schema.ERREUR
         motif = f"Envoi arrêté : {result.stopped_reason}"
-    elif result.complete:
+    elif result.complete or plan.follow_up:
         status = schema.DIFFUSEE
-        motif = f"Échecs : {reasons}" if result.failed else ""
+        motif = _done_motif(result, summary)
     else:
         status = schema.EN_COURS
-        motif = " ".join(result.notes) or "Envoi à reprendre au prochain passage."
-    cells: dict[str, object] = {
-        "statut": status,
-        "motif": motif,
-        "destinataires": result.recipients,
-        "envoyes": result.sent,
-        "echecs": result.failed,
-    }
-    if status == schema.DIFFUSEE:
+        motif = result.notes_line() or "Envoi à reprendre au prochain passage."
+    cells["statut"] = status
+    cells["motif"] = motif
+    if not plan.follow_up:
+        cells["destinataires"] = result.recipients
+    cells.update(count_cells(summary, delivery=delivery))
+    if status == schema.DIFFUSEE and not plan.follow_up:
         cells["diffusee_le"] = format_french(now)
     return alert_cells(plan.row, **cells)
+
+
+def status_cells(row: Row, summary: AlertSummary, *, delivery: bool = True) -> list[CellChange]:
+    """The counts a status webhook may have changed, for an alert not dispatched this cycle."""
+    return alert_cells(row, **count_cells(summary, delivery=delivery))
 
 
 def heartbeat_cells(

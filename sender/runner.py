@@ -3,7 +3,9 @@
 in `sender.cycle`.
 
 Google Sheets requests per cycle: one `batchGet`; one `batchUpdate` before dispatching (cleaning
-results, refusals, « en cours ») and one after (results, heartbeat). A cycle with nothing new
+results, refusals, « en cours ») and one after (results, the counts status webhooks changed,
+heartbeat); one `append` when members opted out on WhatsApp; one read and one write of the
+request tabs when members tapped the confirmation button on WhatsApp. A cycle with nothing new
 costs the read only; the heartbeat in `Etat` is refreshed at most every `HEARTBEAT_SECONDS`.
 A cycle that would dispatch first reads the protections of `Alertes` and `Habilitations` (one
 metadata request): if they are not what `initialiser` set for the active officers, no alert is
@@ -18,25 +20,32 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import schedule
 from rich.console import Console
+from rich.markup import escape
 
 from sender import schema
 from sender.alerts.authority import officer_emails, protection_problem
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
+from sender.channels.whatsapp import SMS_CODES
 from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
 from sender.consent.requests import ConfirmationRequest
+from sender.consent.tokens import load_secret
 from sender.cycle import (
     ALL_TABS,
+    FOLLOWED_STATUSES,
     AlertPlan,
     CycleReport,
     Planner,
@@ -44,21 +53,35 @@ from sender.cycle import (
     block,
     heartbeat_cells,
     result_cells,
+    status_cells,
     triage,
 )
 from sender.dates import now as paris_now
+from sender.delivery.confirmations import ButtonConfirmations
+from sender.delivery.optouts import OptOuts
+from sender.delivery.store import DeliveryStore
 from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.journal import Journal
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, RegisterError
-from sender.register.base import CellChange, Register, Table
+from sender.register.base import CellChange, Register, Row, Table
 from sender.schema import ACTIF
 
 log = logging.getLogger(__name__)
 
+
+def _where(error: BaseException) -> str:
+    """The error's type and the code lines it went through, never its message (which may quote
+    a cell, a number or a message)."""
+    frames = traceback.extract_tb(error.__traceback__)[-4:]
+    path = " ← ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(error).__name__} ({path})"
+
 HEARTBEAT_SECONDS = 600.0
 PROTECTION_SECONDS = 600.0
+PRUNE_SECONDS = 3600.0
+CLOCK_MARGIN = 5.0  # seconds: a status written just before a poll is read again at the next
 LOCAL_REGISTER_NOTE = (
     "registre local : quiconque peut écrire ce fichier peut lancer une alerte (protéger le "
     "fichier et la machine)"
@@ -87,6 +110,9 @@ class Sender:
         self._progress = progress
         self.phone_cache = PhoneCache(settings.phone_cache_path)
         self._last_heartbeat: float | None = None  # monotonic time; None until the first one
+        self._store: DeliveryStore | None = None
+        self._counts_since: float | None = None  # journal time of the last counts written
+        self._last_prune: float | None = None
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
 
@@ -96,7 +122,16 @@ class Sender:
             self._journal = Journal.from_settings(self.settings)
         return self._journal
 
-    def planner(self, channels: tuple[str, ...] | None = None) -> Planner:
+    @property
+    def store(self) -> DeliveryStore:
+        """The webhook events (statuses, incoming messages) in the journal file."""
+        if self._store is None:
+            self._store = DeliveryStore(self.settings.journal, synchronous="NORMAL")
+        return self._store
+
+    def planner(
+        self, channels: tuple[str, ...] | None = None, follow_ups: frozenset[str] = frozenset()
+    ) -> Planner:
         return Planner(
             channels=channels or self.channels.names(),
             stale_hours=self.settings.stale_hours,
@@ -104,15 +139,25 @@ class Sender:
             has_started=self.journal.has_started,
             confirmation_days=self.settings.confirmation_days,
             confirmation_failures=lambda: confirmation_failures(self.journal),
+            follow_ups=follow_ups,
         )
+
+    def _sms_codes(self) -> tuple[str, ...]:
+        """WhatsApp refusals sent again by SMS, when an SMS fallback is configured."""
+        return tuple(sorted(str(c) for c in SMS_CODES)) if self.channels.fallback else ()
+
+    def _follow_ups(self) -> frozenset[str]:
+        """« diffusée » alerts a status webhook left work for (recent ones only)."""
+        since = time.time() - self.settings.stale_hours * 3600
+        return frozenset(self.journal.follow_ups(since, self._sms_codes()))
 
     # -- read-only commands --------------------------------------------------------------
 
     def snapshot(
-        self, channels: tuple[str, ...] | None = None
+        self, channels: tuple[str, ...] | None = None, follow_ups: frozenset[str] = frozenset()
     ) -> tuple[Snapshot, list[CellChange]]:
         tables = self.register.read(ALL_TABS)
-        return self.planner(channels).snapshot(tables, self.clock())
+        return self.planner(channels, follow_ups).snapshot(tables, self.clock())
 
     def verify(self) -> list[AlertPlan]:
         """Every alert row with its verdict; nothing is written or sent."""
@@ -132,11 +177,18 @@ class Sender:
         started = time.monotonic()
         now = self.clock()
         report = CycleReport(started=now)
-        snapshot, changes = self.snapshot()
+        # Before the read, so that this very cycle's cleaning applies them: opt-outs make the
+        # member `desinscrit`, taps on the confirmation button fill `confirme_le`.
+        report.optouts = self._record_optouts()
+        report.button_confirmations = self._record_button_confirmations()
+        counted_at = time.time()
+        snapshot, changes = self.snapshot(follow_ups=self._follow_ups())
         report.rows = snapshot.cleaning.rows
         report.statuses = dict(snapshot.cleaning.statuses)
         report.cleaning_changes = len(snapshot.cleaning.changes)
-        would_send = any(p.verdict == schema.A_DIFFUSER for p in snapshot.plans)
+        would_send = any(
+            p.verdict == schema.A_DIFFUSER and not p.follow_up for p in snapshot.plans
+        )
         previous = self._protection[1] if self._protection else None
         report.protection_problem = self._authority(snapshot.tables, force=would_send)
         if would_send and report.protection_problem:
@@ -147,9 +199,11 @@ class Sender:
         if changes:
             self.register.write(changes)  # refusals and « en cours » before anything is sent
             report.writes += 1
-        # Only what the confirmations and `Etat` need is kept past this point: let the sign-up
-        # rows and the cleaning results go before dispatching (hundreds of MB at 100,000).
+        # Only what the confirmations, the counts and `Etat` need is kept past this point: let
+        # the sign-up rows and the cleaning results go before dispatching (hundreds of MB at
+        # 100,000 sign-ups).
         etat = snapshot.tables[schema.ETAT]
+        alert_rows = snapshot.tables[schema.ALERTES].rows
         pending = snapshot.cleaning.pending
         members = [  # the daily limit's reserve for alerts, when confirmations wait
             r.numero for r in snapshot.cleaning.results.values() if r.statut == ACTIF
@@ -161,7 +215,10 @@ class Sender:
         for plan in plans.ready:
             result = self._dispatch(plan)
             report.dispatched.append((plan, result))
-            final += result_cells(plan, result, self.clock())
+            final += result_cells(plan, result, self.journal.summary(plan.alert_id),
+                                  self.clock(), delivery=self.settings.webhooks)
+        final += self._count_cells(alert_rows, {plan.alert_id for plan in plans.ready})
+        self._acknowledge_optouts()
         self._send_confirmations(pending, members, now, report)
         del members
         report.seconds = time.monotonic() - started
@@ -188,7 +245,12 @@ class Sender:
                 # The journal knows what was sent: the next cycle writes the results again.
                 report.write_error = error.message
                 log.warning("écriture des résultats reportée : %s", error.message)
+                return report
+        self._counts_since = counted_at
+        self._prune()
         return report
+
+    # -- authority and confirmations -----------------------------------------------------
 
     def _authority(self, tables: dict[str, Table], *, force: bool) -> str | None:
         """What is wrong with the protection of `Alertes` (Google Sheets), or None. Read afresh
@@ -232,6 +294,69 @@ class Sender:
         report.confirmations_sent = sent.sent
         report.notes.extend(sent.notes)
 
+    # -- status webhooks, opt-outs and button confirmations ------------------------------
+
+    def _count_cells(self, rows: list[Row], dispatched: set[str]) -> list[CellChange]:
+        """The counts status webhooks changed since the last cycle (at the first cycle, those of
+        the alerts of the last `ALERTE_PEREMPTION_HEURES`), for alerts not dispatched in this
+        one."""
+        if self._counts_since is None:
+            since = time.time() - self.settings.stale_hours * 3600
+        else:
+            since = self._counts_since - CLOCK_MARGIN
+        changed = self.journal.alerts_changed_since(since) - dispatched
+        if not changed:
+            return []
+        cells: list[CellChange] = []
+        for row in rows:
+            alert_id = row.get("id").strip()
+            if alert_id in changed and row.get("statut").strip().lower() in FOLLOWED_STATUSES:
+                cells += status_cells(row, self.journal.summary(alert_id),
+                                      delivery=self.settings.webhooks)
+        return cells
+
+    def _record_optouts(self) -> int:
+        """Opt-outs received on WhatsApp → `Desinscriptions` (one append, only when some)."""
+        try:
+            return OptOuts(self.store, clock=time.time).record(self.register)
+        except AlerteError as error:
+            log.warning("désinscriptions WhatsApp reportées : %s", error.message)
+            return 0
+
+    def _record_button_confirmations(self) -> int:
+        """Taps on the WhatsApp confirmation button → `confirme_le` of their request (one read
+        and one write of the request tabs, only when some)."""
+        try:
+            return ButtonConfirmations(
+                self.store, secret=lambda: load_secret(self.settings), clock=self.clock
+            ).record(self.register)
+        except AlerteError as error:
+            log.warning("confirmations WhatsApp reportées : %s", error.message)
+            return 0
+
+    def _acknowledge_optouts(self) -> None:
+        """One short answer to each member who wrote « STOP » (WhatsApp only)."""
+        if self.settings.channel != "whatsapp":
+            return
+        channel = self.channels.primary
+        reply = getattr(channel, "reply", None)
+        if reply is None:
+            return
+        try:
+            OptOuts(self.store, clock=time.time).acknowledge(reply)
+        except AlerteError as error:
+            log.warning("accusés de désinscription reportés : %s", error.message)
+
+    def _prune(self) -> None:
+        last = self._last_prune
+        if last is not None and time.monotonic() - last < PRUNE_SECONDS:
+            return
+        self._last_prune = time.monotonic()
+        try:
+            self.store.prune()
+        except AlerteError as error:
+            log.warning("nettoyage des statuts reporté : %s", error.message)
+
     def _heartbeat_due(self) -> bool:
         last = self._last_heartbeat
         return last is None or time.monotonic() - last >= HEARTBEAT_SECONDS
@@ -246,12 +371,19 @@ class Sender:
             over_limit_policy=self.settings.over_limit_policy,
             progress=self._progress,
             console=self.console,
+            webhooks=self.settings.webhooks,
+            status_wait=self.settings.status_wait,
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
         )
-        recipients = [m.numero for m in plan.recipients]
-        return dispatcher.dispatch(plan.alert_id, recipients, messages)
+        if plan.follow_up:
+            recipients = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
+        else:
+            recipients = [m.numero for m in plan.recipients]
+        return dispatcher.dispatch(
+            plan.alert_id, recipients, messages, retry_failed=plan.retrigger
+        )
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -262,7 +394,13 @@ class Sender:
             try:
                 on_cycle(self.run_once())
             except AlerteError as error:
-                self.console.print(f"[yellow]Passage ignoré :[/yellow] {error.message}")
+                self._skipped(error.message)
+            except (OSError, sqlite3.Error) as error:  # a disk problem outside the stores
+                self._skipped(f"erreur du disque ({type(error).__name__}) ; rien n'a été perdu.")
+                log.warning("passage ignoré : %s", _where(error))
+            except Exception as error:  # the loop must outlive any single pass
+                self._skipped(f"erreur inattendue ({type(error).__name__}) ; rien n'a été perdu.")
+                log.error("passage ignoré, erreur inattendue : %s", _where(error))
 
         scheduler = schedule.Scheduler()
         scheduler.every(self.settings.poll_seconds).seconds.do(cycle)
@@ -270,7 +408,15 @@ class Sender:
         while not stop.wait(scheduler.idle_seconds):
             scheduler.run_pending()
 
+    def _skipped(self, reason: str) -> None:
+        again = "" if "nouvel essai" in reason.lower() else (
+            f" Nouvel essai dans {self.settings.poll_seconds:g} s."
+        )
+        self.console.print(f"[yellow]Passage ignoré :[/yellow] {escape(reason)}{again}")
+
     def close(self) -> None:
         self.channels.close()
         if self._journal is not None:
             self._journal.close()
+        if self._store is not None:
+            self._store.close()

@@ -24,6 +24,7 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "id", "saisie_le", "service", "agent", "type", "precision", "faits_le", "signale_le",
         "commune", "lieu", "description", "auteurs", "vehicule", "cible_zone", "cible_communes",
         "cible_activites", "statut", "motif", "diffusee_le", "destinataires", "envoyes", "echecs",
+        "remis", "lus",
     ),
     MODELES: ("type", "canal", "modele_whatsapp", "langue", "texte"),
     HABILITATIONS: ("identifiant", "nom", "service", "actif", "email"),
@@ -37,8 +38,12 @@ TABS: Final = tuple(COLUMNS)
 SENDER_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     INSCRIPTIONS: ("confirme_le", "statut", "numero", "code_insee", "zone", "remarque"),
     DESINSCRIPTIONS: ("confirme_le", "traite"),
-    ALERTES: ("motif", "diffusee_le", "destinataires", "envoyes", "echecs"),
+    ALERTES: ("motif", "diffusee_le", "destinataires", "envoyes", "echecs", "remis", "lus"),
 }
+
+# Columns added after the first version: a sheet made before has them only once `initialiser`
+# has run again, so the sender writes them only where they exist.
+RECENT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {ALERTES: ("remis", "lus")}
 
 # Inscription statuses. `en attente`: a sign-up from the public form whose phone has not
 # confirmed it yet (it never receives an alert).

@@ -14,10 +14,18 @@ from sender.dates import PARIS
 
 # -- cells ------------------------------------------------------------------------------------
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets also read the full-width and small forms of = + - @ (typed with an Asian input
+# method or pasted) as the start of a formula.
+_FORMULA_STARTS = (
+    "=", "+", "-", "@", "\t", "\r",
+    "\uff1d", "\ufe66",  # ＝ ﹦
+    "\uff0b", "\ufe62",  # ＋ ﹢
+    "\uff0d", "\ufe63",  # － ﹣
+    "\uff20", "\ufe6b",  # ＠ ﹫
+)
 # Plain numbers and phone numbers (`+33612345678`, `-12,5`) are data, not formulas.
 _PLAIN_NUMBER = re.compile(r"^[+-]?[\d][\d\s.,()/]*$")
-_MAX_CELL = 5000
+MAX_CELL = 5000  # characters kept in one cell
 
 # Control characters and bidirectional overrides are dropped (tab and carriage return become
 # spaces, new lines are kept).
@@ -31,7 +39,7 @@ def is_formula(text: str) -> bool:
     return bool(text) and text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(text)
 
 
-def neutralise(text: str | None, *, max_length: int = _MAX_CELL) -> str:
+def neutralise(text: str | None, *, max_length: int = MAX_CELL) -> str:
     """Return `text` safe to store in a cell: control characters removed, formula start quoted.
 
     A leading apostrophe is what spreadsheet users themselves type to force text, so staff see
@@ -91,6 +99,15 @@ def singular_words(key: str) -> str:
 def one_line(text: str) -> str:
     """Collapse every run of whitespace (new lines included) into one space."""
     return _SPACES.sub(" ", text).strip()
+
+
+def sentence(text: str) -> str:
+    """`text` starting with a capital letter, as a sentence does (`des faux billets…` → `Des
+    faux billets…`); the rest is kept as typed."""
+    stripped = text.lstrip()
+    if stripped[:1].islower():
+        return stripped[0].upper() + stripped[1:]
+    return stripped
 
 
 def quote(text: str, limit: int = 60) -> str:
@@ -157,6 +174,17 @@ def hour(moment: datetime) -> str:
 def day_and_hour(moment: datetime) -> str:
     """`29/11/2026 à 14h05`, Europe/Paris."""
     return f"{day(moment)} à {hour(moment)}"
+
+
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)
+
+
+def month(year: int, number: int) -> str:
+    """`novembre 2026`."""
+    return f"{MONTHS[number - 1]} {year}"
 
 
 # -- phone numbers in logs --------------------------------------------------------------------

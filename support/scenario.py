@@ -13,7 +13,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from rich.console import Console
 
 from sender import schema
 from sender.config import Settings
+from sender.errors import ConfigurationError
 from sender.register.base import Register
 from sender.register.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
 from sender.register.sqlite import SQLiteRegister
@@ -29,12 +31,25 @@ from support.emulators.whatsapp import Request, WhatsAppEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "jeton-secret-de-bench-0123456789"
+APP_SECRET = "secret-d-application-de-test-0123456789"
+VERIFY_TOKEN = "jeton-de-verification-de-test"
 PHONE_ID = "106540352242922"
 AGENT = "G48001"
 AGENT_EMAIL = "adjudant.martin.g48001@gmail.com"
 PREVENTION_TEXT = "Des faux billets de 50 euros circulent : vérifiez-les avant de les accepter."
 
-# Named body parameters of the default WhatsApp templates (sender/defaults.py).
+# Google Sheets requests of one cycle of a warm sender (the API quota counts requests). An idle
+# poll reads once; when idle, the protection of `Alertes` is checked again at most every
+# 10 minutes (one more request then, `runner.PROTECTION_SECONDS`). A dispatch reads, checks that
+# protection afresh (one metadata request: the alert goes out only when `Alertes` is editable by
+# the habilitated officers alone), then writes « en cours » and the results, each write preceded
+# by one look at where the rows are now (rows are addressed by id, not by position):
+# 1 + 1 + 2 × 2 = 6.
+SHEETS_IDLE_BUDGET = 1
+SHEETS_PROTECTION_CHECK = 1
+SHEETS_DISPATCH_BUDGET = 1 + SHEETS_PROTECTION_CHECK + 2 * 2
+
+# Named body parameters of the default WhatsApp templates (sender/register/defaults.py).
 INCIDENT_PARAMETERS = ("nature", "lieu", "moment", "faits", "auteurs", "service")
 PREVENTION_PARAMETERS = ("message", "service")
 
@@ -150,6 +165,37 @@ def whatsapp_settings(tmp: Path, register: str, wa: WhatsAppEmulator, **override
         http_timeout=5.0,
     )
     return replace(settings, **overrides)
+
+
+def _no_register() -> Register:
+    raise ConfigurationError("pas de registre pour ce serveur de webhook")
+
+
+@contextmanager
+def webhook_receiver(journal: Path, *, threads: int = 4) -> Iterator[str]:
+    """The sender's intake application serving only its WhatsApp webhook (events stored in
+    `journal`), on 127.0.0.1; yields the webhook's URL."""
+    from waitress.server import create_server
+
+    from sender.delivery.store import DeliveryStore
+    from sender.intake.app import create_app
+    from sender.intake.server import IntakeServer
+    from sender.intake.webhook import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(
+        lambda: DeliveryStore(journal), verify_token=VERIFY_TOKEN, app_secret=APP_SECRET
+    )
+    app = create_app(_no_register, journal.parent, ROOT / "site" / "templates", webhook=endpoint)
+    server = IntakeServer(create_server(app, host="127.0.0.1", port=0, threads=threads,
+                                        ident="alerte-message"))
+    thread = threading.Thread(target=server.run, name="webhook", daemon=True)
+    thread.start()
+    try:
+        yield f"{server.url}webhooks/whatsapp"
+    finally:
+        server.close()
+        thread.join(timeout=10)
+        endpoint.close()
 
 
 def subprocess_env(tmp: Path, register: str, *, wa: WhatsAppEmulator | None = None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,13 @@ from sender.alerts.sandbox import MAX_OUTPUT
 from sender.channels.base import OutgoingMessage
 from sender.dates import PARIS
 from sender.errors import AlerteError
-from sender.register.defaults import WHATSAPP_TEMPLATE, default_template_rows
+from sender.register.defaults import (
+    SIGNATURE,
+    WHATSAPP_BODIES,
+    WHATSAPP_TEMPLATE,
+    default_template_rows,
+    whatsapp_text,
+)
 from sender.schema import ALERT_TYPES
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=PARIS)
@@ -74,11 +82,58 @@ def test_default_sms_reads_well() -> None:
         "Marvejols, avenue de Brazza, le 29/11/2026 à 14h05.\n"
         "Deux hommes ont volé la caisse d'une boulangerie pendant que la vendeuse servait. "
         "Auteur(s) : deux hommes, 25-30 ans. Véhicule : Clio grise.\n"
-        "Soyez vigilants. Tout renseignement au 17.\n"
-        "Gendarmerie de Marvejols"
+        "Soyez vigilants. Infos au 17.\n"
+        "Gendarmerie de Marvejols\n"
+        "Réseau Alerte Message"
     )
     assert composed.sms.encoding == "GSM-7"
     assert composed.sms.segments == 2
+
+
+@pytest.mark.parametrize("alert_type", ALERT_TYPES)
+def test_every_default_message_ends_with_the_network_signature(alert_type: str) -> None:
+    alert = make_alert(alert_type)
+    for channel in ("sms", "outbox"):
+        assert DEFAULTS.compose(alert, channel).text.endswith("\n" + SIGNATURE)
+    whatsapp = DEFAULTS.compose(alert, "whatsapp")
+    text = whatsapp_text(whatsapp.template or "", whatsapp.parameters)
+    assert text is not None and text.endswith("\n" + SIGNATURE)
+    assert "{{" not in text and "-\n" not in text
+
+
+def test_whatsapp_bodies_use_exactly_the_default_parameters() -> None:
+    for row in default_template_rows():
+        if row["canal"] != "whatsapp":
+            continue
+        names = [line.split(":", 1)[0] for line in row["texte"].splitlines()]
+        body = WHATSAPP_BODIES[row["modele_whatsapp"]]
+        assert re.findall(r"\{\{([a-z_]+)\}\}", body) == names
+        # Meta refuses a body that starts or ends with a parameter.
+        assert not body.startswith("{{") and not body.endswith("}}")
+
+
+def test_readme_quotes_the_whatsapp_bodies_to_submit_to_meta() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    readme = "\n".join(line.strip() for line in readme.splitlines())  # code blocks in a list
+    for name, body in WHATSAPP_BODIES.items():
+        assert f"`{name}`" in readme
+        assert body in readme, f"README : corps du modèle {name} absent ou différent"
+
+
+def test_whatsapp_text_is_what_the_member_reads() -> None:
+    composed = DEFAULTS.compose(make_alert("vol", auteurs="", vehicule=""), "whatsapp")
+    text = whatsapp_text(composed.template or "", composed.parameters)
+    assert text == (
+        "ALERTE : Vol\n"
+        "Lieu : Marvejols, avenue de Brazza\n"
+        "Moment : 29/11/2026 à 14h05\n"
+        "Faits : Deux hommes ont volé la caisse d'une boulangerie pendant que la vendeuse servait\n"
+        "Auteurs : non décrits\n"
+        "Soyez vigilants. Ne répondez pas à ce message : tout renseignement au 17.\n"
+        "Message de : Gendarmerie de Marvejols\n"
+        "Réseau Alerte Message"
+    )
+    assert whatsapp_text("modele_inconnu", composed.parameters) is None
 
 
 def test_default_whatsapp_parameters() -> None:
@@ -123,7 +178,7 @@ def test_parameters_are_cleaned_and_capped() -> None:
              "texte": "p: x{{ '\t\t' }}y{{ '          ' }}z ~ {{ description ~ description }}"}]
     composed = Composer(rows).compose(make_alert(description="é" * 1000), "whatsapp")
     value = composed.parameters["p"]
-    assert value.startswith("x y z ~ éé") and len(value) == 1024 and value.endswith("…")
+    assert value.startswith("x y z ~ Éé") and len(value) == 1024 and value.endswith("…")
 
 
 def test_to_message() -> None:
@@ -258,3 +313,21 @@ def test_formula_guard_added_by_the_register_is_not_sent():
     assert stored.startswith("'")
     assert clean(stored) == "=2 hommes armés"
     assert clean("'normal") == "'normal"
+
+
+def test_a_stop_code_in_the_sms_template_is_refused() -> None:
+    composer = Composer([{"type": "*", "canal": "sms",
+                          "texte": "{{ description }} STOP au 36173"}])
+    with pytest.raises(TemplateProblem, match="STOP au 36173") as caught:
+        composer.compose(make_alert(), "sms")
+    assert not caught.value.officer_text  # the template is wrong: statut « erreur »
+
+
+def test_an_sms_beyond_four_parts_is_refused_with_the_officers_text_to_shorten() -> None:
+    long_text = "Deux hommes se sont enfuis à pied vers la forêt, " * 4  # ê: UCS-2
+    expected = r"ferait \d parties \(\d+ caractères UCS-2"
+    with pytest.raises(TemplateProblem, match=expected) as caught:
+        DEFAULTS.compose(make_alert(description=long_text), "sms")
+    assert caught.value.officer_text and "raccourcir la description" in caught.value.message
+    # the same description fits a WhatsApp parameter: only the SMS has the limit
+    assert DEFAULTS.compose(make_alert(description=long_text), "whatsapp").parameters

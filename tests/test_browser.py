@@ -1,7 +1,9 @@
-"""The real built site and forms in headless Chromium: a person signs up, errors, axe-core.
+"""The real built site and forms in headless Chromium: a person signs up, errors, axe-core;
+every page and the report to the préfecture at 360 px and 1280 px.
 
-One Pelican build, one intake server and one browser for the whole module. Screenshots at
-360×800 go to test-artifacts/ at the repository root (git-ignored).
+One Pelican build (with figures made by `alerte-message statistiques` from a register with some
+history), one intake server and one browser for the whole module. Screenshots go to
+test-artifacts/ at the repository root (git-ignored): `page-<page>-<width>.png` for every page.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from sender.consent.tokens import sign
 from sender.intake.app import create_app
 from sender.runner import Sender
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
-from support.scenario import officer_rows, prevention_alert, quiet_console
+from support.network import network_register
+from support.scenario import (
+    alerte_message_bin,
+    officer_rows,
+    prevention_alert,
+    quiet_console,
+    subprocess_env,
+)
 from support.site import new_register, rows, running
 
 pytestmark = pytest.mark.browser
@@ -46,21 +55,41 @@ CHROMIUM_ARGS = [
 ]
 MOBILE = {"width": 360, "height": 800}
 SECRET = b"secret-des-tests-du-navigateur-0123456789-abcdef"
-
-
+WIDE = {"width": 1280, "height": 800}
 
 
 # -- module fixtures -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def built_site(tmp_path_factory) -> Path:
+def network(tmp_path_factory) -> dict[str, Path]:
+    """A register with history and its journal; the figures and the report made from it by the
+    real `alerte-message statistiques` and `alerte-message rapport` commands."""
+    tmp = tmp_path_factory.mktemp("reseau")
+    network_register(tmp / "registre.sqlite", tmp / "journal.sqlite").close()
+    env = subprocess_env(tmp, str(tmp / "registre.sqlite"))
+    paths = {"statistiques": tmp / "statistiques.json", "rapport": tmp / "rapport.html"}
+    for command in (
+        ["statistiques", "--sortie", str(paths["statistiques"])],
+        ["rapport", "--du", "2026-06-01", "--au", "2026-10-31", "--sortie", str(paths["rapport"])],
+    ):
+        result = subprocess.run(
+            [alerte_message_bin(), *command], env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    return paths
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory, network) -> Path:
     out = tmp_path_factory.mktemp("site") / "output"
     pelican = Path(sys.executable).with_name("pelican")
     command = [str(pelican)] if pelican.exists() else [sys.executable, "-m", "pelican"]
     result = subprocess.run(
         [*command, "content", "-s", "pelicanconf.py", "-o", str(out)],
         cwd=ROOT,
+        env={**os.environ, "ALERTE_STATISTIQUES": str(network["statistiques"])},
         capture_output=True,
         text=True,
         timeout=240,
@@ -136,9 +165,10 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport=MOBILE, locale="fr-FR", java_script_enabled=True)
+    viewport = getattr(request, "param", MOBILE)
+    context = browser.new_context(viewport=viewport, locale="fr-FR", java_script_enabled=True)
     context.set_default_timeout(15_000)
     tab = context.new_page()
     problems: list[str] = []
@@ -460,3 +490,131 @@ def test_a_form_on_another_site_cannot_post_to_ours(page, base_url, register):
         evil.shutdown()
         evil.server_close()
     assert rows(register, DESINSCRIPTIONS) == before
+
+
+# -- every page and the report, at 360 px and 1280 px ----------------------------------------
+
+
+def artifact_name(path: str) -> str:
+    return path.strip("/").replace("/", "-").removesuffix(".html") or "accueil"
+
+
+def seen_in_first_screen(page, selector: str) -> bool:
+    """True when the element is displayed entirely inside the first screen (no scrolling)."""
+    return page.eval_on_selector(
+        selector,
+        """el => { const r = el.getBoundingClientRect();
+                   const s = getComputedStyle(el);
+                   return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'
+                          && r.top >= 0 && r.bottom <= window.innerHeight; }""",
+    )
+
+
+def menu_fits_one_line(page) -> bool:
+    return page.evaluate(
+        """() => { const items = [...document.querySelectorAll('.menu-large li')];
+                   return items.length > 0
+                          && new Set(items.map(li => li.getBoundingClientRect().top)).size === 1
+                          && items.every(li => li.getBoundingClientRect().right
+                                               <= document.documentElement.clientWidth); }"""
+    )
+
+
+@pytest.mark.parametrize("page", [MOBILE, WIDE], indirect=True, ids=["360px", "1280px"])
+def test_every_page_at_phone_and_desktop_width(page, base_url, built_site):
+    """0 axe violation, no horizontal scroll, the « 17 » strip on the first screen, the menu
+    folded on a phone and on one line on a wide screen; a screenshot of each page."""
+    width = page.viewport_size["width"]
+    problems: dict[str, list[str]] = {}
+    for path in [*built_pages(built_site), "/page-qui-n-existe-pas/"]:
+        page.goto(base_url + path)
+        found = problems.setdefault(path, [])
+        report = axe_violations(page, f"{path} à {width} px")
+        if report:
+            found.append(report)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width:
+            found.append(f"défilement horizontal ({scroll} px)")
+        if not seen_in_first_screen(page, ".urgence-17 a[href='tel:17']"):
+            found.append("bandeau 17 hors du premier écran")
+        if width < 1000:
+            if not seen_in_first_screen(page, ".menu-replie summary"):
+                found.append("bouton Menu absent du premier écran")
+            if page.is_visible(".menu-large") or page.is_visible(".menu-replie .menu"):
+                found.append("menu déplié sur téléphone")
+        elif not (menu_fits_one_line(page) and not page.is_visible(".menu-replie")):
+            found.append("menu sur plusieurs lignes à 1280 px")
+        footer_bottom = page.evaluate(
+            "document.querySelector('footer').getBoundingClientRect().bottom + scrollY"
+        )
+        if footer_bottom < page.viewport_size["height"]:
+            found.append(f"bande vide sous le pied de page ({footer_bottom} px)")
+        page.screenshot(
+            path=str(ARTIFACTS / f"page-{artifact_name(path)}-{width}.png"), full_page=True
+        )
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
+def test_menu_folds_and_opens_with_the_keyboard_on_a_phone(page, base_url):
+    page.goto(base_url + "/")
+    summary = ".menu-replie summary"
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('.menu-replie summary')"):
+            break
+    else:
+        pytest.fail("le bouton Menu n'est pas atteint au clavier")
+    outline = page.eval_on_selector(summary, "el => getComputedStyle(el).outlineStyle")
+    assert outline != "none", "focus invisible sur le bouton Menu"
+    assert not page.is_visible(".menu-replie .menu a[href='/questions-frequentes/']")
+    page.keyboard.press("Enter")
+    assert page.get_attribute(".menu-replie", "open") is not None
+    assert page.is_visible(".menu-replie .menu a[href='/questions-frequentes/']")
+    page.screenshot(path=str(ARTIFACTS / "menu-ouvert-360.png"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Accueil"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Comment ça marche"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/comment-fonctionne-une-alerte/")
+    # Closed again on the new page, and Space toggles it like a button.
+    page.focus(summary)
+    page.keyboard.press("Space")
+    assert page.get_attribute(".menu-replie", "open") is not None
+    page.keyboard.press("Space")
+    assert page.get_attribute(".menu-replie", "open") is None
+
+
+@pytest.mark.parametrize("page", [WIDE], indirect=True, ids=["1280px"])
+def test_menu_by_keyboard_on_a_wide_screen(page, base_url):
+    page.goto(base_url + "/")
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Questions fréquentes":
+            break
+    else:
+        pytest.fail("le lien Questions fréquentes du menu n'est pas atteint au clavier")
+    assert page.evaluate("document.activeElement.closest('.menu-large') !== null")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/questions-frequentes/")
+    assert page.get_attribute(".menu-large a[href='/questions-frequentes/']",
+                              "aria-current") == "page"
+
+
+@pytest.mark.parametrize("page", [MOBILE, WIDE], indirect=True, ids=["360px", "1280px"])
+def test_report_reads_on_a_phone_and_a_wide_screen(page, network):
+    """The préfecture's report, opened from the file alone: accessible, no horizontal scroll."""
+    width = page.viewport_size["width"]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(network["rapport"].as_uri())
+    assert [url for url in requests if not url.startswith("file:")] == []
+    report = axe_violations(page, f"rapport à {width} px")
+    assert not report, report
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.locator("svg[role=img]").count() == 4
+    assert page.locator("table[aria-labelledby=tableau-diffusees] tbody tr").count() == 5
+    # The wide table scrolls inside its own keyboard-reachable region, not the page.
+    region = page.locator("div.tableau[aria-labelledby=tableau-diffusees]")
+    assert region.get_attribute("tabindex") == "0"
+    page.screenshot(path=str(ARTIFACTS / f"rapport-{width}.png"), full_page=True)

@@ -77,7 +77,7 @@ def test_bad_file_gives_french_error(env, capsys):
 
 @pytest.mark.parametrize("command", [[], *([c] for c in (
     "initialiser", "nettoyer", "importer", "exporter", "verifier", "apercu", "envoyer",
-    "surveiller", "servir", "demarrer"))])
+    "surveiller", "servir", "demarrer", "statistiques", "rapport"))])
 def test_help_is_french_with_an_example(command):
     result = subprocess.run(
         [sys.executable, "-m", "sender", *command, "--help"],
@@ -86,3 +86,19 @@ def test_help_is_french_with_an_example(command):
     assert "Utilisation" in result.stdout
     assert "Exemple" in result.stdout
     assert "show this help" not in result.stdout
+
+
+def test_apercu_shows_the_signed_message_a_member_reads(env, capsys):
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "exemples"
+    run(capsys, "initialiser")
+    run(capsys, "importer", "--onglet", "Habilitations", str(examples / "habilitations.csv"))
+    run(capsys, "importer", "--onglet", "Alertes", str(examples / "alerte-prevention.csv"))
+    code, out, _ = run(capsys, "apercu", "1")
+    assert code == 0
+    assert "Ce que lit l'adhérent" in out
+    whatsapp = out.split("Ce que lit l'adhérent :")[1]
+    assert whatsapp.lstrip().startswith("PRÉVENTION\nDes faux billets de 50 euros")
+    assert "Réseau Alerte Message" in whatsapp.split("──")[0]
+    assert out.count("Réseau Alerte Message") == 2  # WhatsApp and SMS

@@ -26,9 +26,13 @@ from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from support.emulators.sheets import SheetsEmulator, local_client
 from support.scenario import (
+    APP_SECRET,
+    SHEETS_DISPATCH_BUDGET,
+    SHEETS_IDLE_BUDGET,
     TimedWhatsAppEmulator,
     alert_row,
     quiet_console,
+    webhook_receiver,
     whatsapp_settings,
 )
 
@@ -128,6 +132,8 @@ def test_sqlite_outbox_cycle_sends_each_member_once_and_writes_results(local):
     assert sorted(m["recipient"] for m in messages) == sorted(ACTIVE)
     assert {m["alert_id"] for m in messages} == {"1"}
     assert "Vol à l'étalage" in messages[0]["text"]
+    row = alert_row(register, "1")
+    assert (row["remis"], row["lus"]) == ("", "")  # no status webhook: unknown, not zero
 
     again = sender.run_once()  # nothing new: nothing sent, nothing rewritten
     assert not again.dispatched and not again.refused
@@ -208,13 +214,13 @@ def test_sheets_whatsapp_cycle_with_request_budget(sheets: SheetsEmulator, tmp_p
             idle_requests = sheets.total_requests
         finally:
             sender.close()
-    # Read, protection check, two writes; the first cycle also appends the `Etat` rows (one
-    # header read + one append).
-    assert dispatch_requests <= 4 + 2
-    assert idle_requests == 1
+    # Read, protection check, two writes each with its look; the first cycle also appends the
+    # `Etat` rows (one read + one append).
+    assert dispatch_requests <= SHEETS_DISPATCH_BUDGET + 2
+    assert idle_requests == SHEETS_IDLE_BUDGET
 
 
-def test_sheets_dispatch_costs_at_most_four_requests_on_a_warm_sender(
+def test_sheets_dispatch_stays_within_budget_on_a_warm_sender(
     sheets: SheetsEmulator, tmp_path: Path
 ):
     key = "1Ab" + uuid.uuid4().hex + "warm"
@@ -234,12 +240,61 @@ def test_sheets_dispatch_costs_at_most_four_requests_on_a_warm_sender(
             operations.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
             sheets.reset_counts()
             sender.run_once()
-            # read, protection check, writes before and after the dispatch
-            assert sheets.total_requests <= 4
+            # read, protection check, writes before and after the dispatch (each with its look)
+            assert sheets.total_requests <= SHEETS_DISPATCH_BUDGET
             assert len(wa.accepted) == len(ACTIVE)
+            sheets.reset_counts()
+            sender.run_once()
+            assert sheets.total_requests == SHEETS_IDLE_BUDGET
+        finally:
+            sender.close()
+    _check_rows(register)
+
+
+def test_sheets_status_counts_and_opt_outs_stay_within_the_request_budget(
+    sheets: SheetsEmulator, tmp_path: Path
+):
+    """Statuses that arrive after the dispatch cost one batched write at the next poll; an idle
+    poll still costs the read only; opt-outs received on WhatsApp cost one append."""
+    key = "1Ab" + uuid.uuid4().hex + "statuts"
+    sheets.create_spreadsheet(key)
+    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
+    register.initialise()
+    (tmp_path / "membres.csv").write_text(MEMBERS_CSV, encoding="utf-8")
+    (tmp_path / "agents.csv").write_text(OFFICERS_CSV, encoding="utf-8")
+    operations.import_file(register, tmp_path / "membres.csv")
+    operations.import_file(register, tmp_path / "agents.csv", tab=schema.HABILITATIONS)
+    operations.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
+    with TimedWhatsAppEmulator() as wa, webhook_receiver(tmp_path / "journal.sqlite") as url:
+        settings = whatsapp_settings(tmp_path, key, wa, whatsapp_app_secret=APP_SECRET)
+        sender = Sender(register, settings, console=quiet_console(), progress=False)
+        try:
+            sender.run_once()  # dispatch; no status so far
+            wa.webhooks(url, APP_SECRET, delay=0.0, read=1.0)
+            assert wa.post_statuses() == 5  # Meta reports the five messages now
+            assert wa.flush_webhooks()
+            sheets.reset_counts()
+            sender.run_once()
+            # the read, then one write with the counts, preceded by its look at where rows are
+            assert sheets.total_requests == 3
+            row = alert_row(register, "1")
+            assert (row["remis"], row["lus"]) == ("5", "5")
+            sheets.reset_counts()
+            sender.run_once()
+            assert sheets.total_requests == 1  # idle poll: the read only
+
+            wa.incoming_text(ACTIVE[0], "stop")
+            assert wa.flush_webhooks()
+            sheets.reset_counts()
+            sender.run_once()
+            # the append (tab check, header read, append), the read, the cleaning's write and
+            # its look at where rows are
+            assert sheets.total_requests <= 6
+            members = register.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS].as_dicts()
+            assert {m["numero"]: m["statut"] for m in members}[ACTIVE[0]] == schema.DESINSCRIT
             sheets.reset_counts()
             sender.run_once()
             assert sheets.total_requests == 1
         finally:
             sender.close()
-    _check_rows(register)
+    assert [r.to for r in wa.replies] == [ACTIVE[0][1:]]

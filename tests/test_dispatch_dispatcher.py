@@ -431,7 +431,7 @@ def test_unknown_policy_is_refused_in_french():
 def test_not_on_whatsapp_goes_to_sms_fallback(tmp_path):
     targets = numbers(20)
     not_on_wa = RecipientError("numéro absent de WhatsApp", code="131026", try_sms=True)
-    refused = RecipientError("le membre a bloqué les messages", code="131050")
+    refused = RecipientError("le membre a bloqué les messages", code="131047")
     errors = dict.fromkeys(targets[:5], not_on_wa) | dict.fromkeys(targets[5:8], refused)
     channel, sms = FakeChannel(errors=errors), FakeChannel("sms")
     report = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
@@ -444,7 +444,7 @@ def test_not_on_whatsapp_goes_to_sms_fallback(tmp_path):
     journal = Journal(tmp_path / "journal.sqlite")
     assert journal.get("A1", targets[0]).channel == "sms"
     assert journal.get("A1", targets[0]).state == SENT
-    assert journal.get("A1", targets[6]).error_code == "131050"
+    assert journal.get("A1", targets[6]).error_code == "131047"
     # a second run sends nothing: failures are final
     again = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
     assert again.sent_now == 0 and again.failed == 3

@@ -19,6 +19,7 @@ from sender.dispatch.states import (
     GAVE_UP,
     PENDING,
     SENT,
+    UNCERTAIN,
     JournalBusy,
     JournalCorrupt,
     LeaseLost,
@@ -74,14 +75,14 @@ def test_an_alert_has_started_once_any_recipient_has_a_row(journal):
 
 def test_pending_then_sent_is_never_claimed_again(journal):
     assert journal.acquire("A1", "moi", 60)
-    assert journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")]) == [A, B]
+    assert list(journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")])) == [A, B]
     assert journal.get("A1", A).state == PENDING
     journal.record("A1", [Outcome(A, SENT, "whatsapp", "wamid.1", "33612345601")])
     entry = journal.get("A1", A)
     assert (entry.state, entry.message_id, entry.wa_id) == (SENT, "wamid.1", "33612345601")
     assert entry.sent_at is not None
     # a later claim (restart) only returns what is not sent
-    assert journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")]) == [B]
+    assert list(journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")])) == [B]
     assert journal.get("A1", B).attempts == 2
     assert journal.sent_recipients("A1") == {A}
 
@@ -100,7 +101,7 @@ def test_failure_never_overwrites_sent_and_failed_is_final(journal):
     journal.record("A1", [Outcome(A, FAILED, "whatsapp", error_text="trop tard")])
     assert journal.get("A1", A).state == SENT
     # failed is final, gave_up is retried
-    assert journal.claim("A1", "moi", [(A, "sms"), (B, "sms"), (C, "sms")]) == [C]
+    assert list(journal.claim("A1", "moi", [(A, "sms"), (B, "sms"), (C, "sms")])) == [C]
     assert journal.get("A1", C).channel == "sms"
     assert journal.get("A1", C).error_text is None
 
@@ -110,7 +111,7 @@ def test_other_alert_is_independent(journal):
     journal.acquire("A2", "moi", 60)
     journal.claim("A1", "moi", [(A, "whatsapp")])
     journal.record("A1", [Outcome(A, SENT, "whatsapp", "m1")])
-    assert journal.claim("A2", "moi", [(A, "whatsapp")]) == [A]
+    assert list(journal.claim("A2", "moi", [(A, "whatsapp")])) == [A]
 
 
 def test_lease_exclusive_renewable_expiring(journal, clock):
@@ -148,7 +149,7 @@ def test_defer_keeps_sent_rows(journal):
     assert journal.defer("A1", "moi", [A, B], "plafond atteint") == 1
     assert journal.get("A1", A).state == SENT
     assert journal.get("A1", B).state == DEFERRED
-    assert journal.claim("A1", "moi", [(B, "whatsapp")]) == [B]
+    assert list(journal.claim("A1", "moi", [(B, "whatsapp")])) == [B]
 
 
 def test_daily_unique_recipients_rolling_window(journal, clock):
@@ -337,3 +338,61 @@ def test_sent_is_absorbing_whatever_the_sequence(tmp_path_factory, operations):
                     sent.add(who)
             for number in sent:
                 assert journal.get("A1", number).state == SENT
+
+
+# -- format 1 journals (before status webhooks) ------------------------------------------------
+
+_FORMAT_1 = (
+    "CREATE TABLE _journal (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
+    "INSERT INTO _journal VALUES ('format', 'alerte-message-journal/1')",
+    """CREATE TABLE envois (alert_id TEXT NOT NULL, recipient TEXT NOT NULL, channel TEXT,
+        state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, message_id TEXT, wa_id TEXT,
+        error_code TEXT, error_text TEXT, owner TEXT, created_at REAL NOT NULL,
+        updated_at REAL NOT NULL, sent_at REAL, PRIMARY KEY (alert_id, recipient))
+        WITHOUT ROWID""",
+    "CREATE INDEX envois_fenetre ON envois (updated_at)",
+    """CREATE TABLE verrous (alert_id TEXT PRIMARY KEY, owner TEXT NOT NULL,
+        acquired_at REAL NOT NULL, expires_at REAL NOT NULL)""",
+)
+
+
+def test_a_format_1_journal_is_upgraded_in_place_without_losing_rows(tmp_path):
+    """The wrong-URL alert of a format-1 journal: its HTTP 404 failures become retryable, a
+    member without WhatsApp stays final, the member reached stays reached."""
+    path = tmp_path / "journal.sqlite"
+    conn = sqlite3.connect(path)
+    for statement in _FORMAT_1:
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO envois (alert_id, recipient, channel, state, attempts, error_code, "
+        "created_at, updated_at, message_id) VALUES (?, ?, 'whatsapp', ?, 1, ?, 1, 1, ?)",
+        [("7", A, "failed", "http_404", None), ("7", B, "failed", "131026", None),
+         ("7", C, "sent", None, "wamid.1")],
+    )
+    conn.commit()
+    conn.close()
+    with Journal(path) as journal:
+        a, b, c = (journal.get("7", n) for n in (A, B, C))
+        assert (a.state, a.final) == (FAILED, False)
+        assert (b.state, b.final) == (FAILED, True)
+        assert (c.state, c.message_id) == (SENT, "wamid.1")
+        journal.acquire("7", "moi", 60)
+        assert list(journal.claim("7", "moi", [(A, "whatsapp"), (B, "whatsapp")],
+                                  reclaim={A})) == [A]
+    with sqlite3.connect(path) as conn:
+        (fmt,) = conn.execute("SELECT valeur FROM _journal WHERE cle = 'format'").fetchone()
+        assert fmt == "alerte-message-journal/2"
+        assert {"statuts", "entrants"} <= {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_a_claim_counts_a_crashed_send_as_a_possible_copy(journal):
+    journal.acquire("A1", "moi", 60)
+    first = journal.claim("A1", "moi", [(A, "whatsapp")])
+    assert first[A].endswith(":1:A1")  # attempt 1 in the callback
+    # the process dies: the row stays pending; the next claim counts one possible copy
+    second = journal.claim("A1", "moi", [(A, "whatsapp")])
+    assert second[A].endswith(":2:A1")
+    assert journal.get("A1", A).uncertain == 1
+    journal.record("A1", [Outcome(A, UNCERTAIN, "whatsapp", error_code="reponse_perdue")])
+    assert journal.get("A1", A).uncertain == 2 and journal.get("A1", A).possible_copies == 2

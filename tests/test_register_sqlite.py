@@ -9,7 +9,9 @@ import pytest
 from sender.errors import RegisterCorrupt
 from sender.register.base import CellChange
 from sender.register.sqlite import SQLiteRegister
-from sender.schema import INSCRIPTIONS
+from sender.schema import ALERTES, COLUMNS, INSCRIPTIONS
+
+ALERTES_COLUMNS = COLUMNS[ALERTES]
 
 
 def _append_many(path, worker, count):
@@ -65,3 +67,25 @@ def test_initialise_twice_changes_nothing(tmp_path):
     register = SQLiteRegister(tmp_path / "r.sqlite")
     assert register.initialise().changed
     assert not register.initialise().changed
+
+
+def test_a_register_made_before_remis_and_lus_gets_them_without_losing_data(tmp_path):
+    path = tmp_path / "ancien.sqlite"
+    old = [c for c in ALERTES_COLUMNS if c not in ("remis", "lus")]
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE _registre (cle TEXT PRIMARY KEY, valeur TEXT)")
+    conn.execute("INSERT INTO _registre VALUES ('format', 'alerte-message/1')")
+    columns = ", ".join(f'"{c}" TEXT NOT NULL DEFAULT \'\'' for c in old)
+    conn.execute(f'CREATE TABLE "Alertes" (_row INTEGER PRIMARY KEY AUTOINCREMENT, {columns})')
+    conn.execute('INSERT INTO "Alertes" (id, statut, envoyes) VALUES (\'7\', \'diffusée\', \'40\')')
+    conn.commit()
+    conn.close()
+    register = SQLiteRegister(path)
+    table = register.read([ALERTES])[ALERTES]
+    assert {"remis", "lus"} <= set(table.headers)
+    (row,) = table.rows
+    assert (row.get("id"), row.get("statut"), row.get("envoyes"), row.get("remis")) == (
+        "7", "diffusée", "40", "")
+    register.write([CellChange(ALERTES, row.key, "remis", "38")])
+    assert register.read([ALERTES])[ALERTES].rows[0].get("remis") == "38"
+    register.close()

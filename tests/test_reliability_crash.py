@@ -125,3 +125,38 @@ def test_two_concurrent_senders_on_the_same_alert_send_no_duplicate(setup):
     row = alert_row(register)
     register.close()
     assert row["envoyes"] == str(MEMBERS)
+
+
+@pytest.mark.slow
+def test_kill_9_with_status_webhooks_sends_nobody_twice(tmp_path: Path):
+    """With webhooks, the messages in flight at the kill are settled by their statuses (or
+    sent again once the statuses of later messages came back): no duplicate at all."""
+    from support.scenario import APP_SECRET, webhook_receiver
+
+    path = tmp_path / "registre.sqlite"
+    sqlite_register(path, MEMBERS, alert=prevention_alert()).close()
+    with TimedWhatsAppEmulator(rate_limit=150, latency=0.05) as wa, \
+            webhook_receiver(tmp_path / "journal.sqlite") as url:
+        wa.webhooks(url, APP_SECRET, delay=0.05, duplicate=0.2, reorder=0.3)
+        wa.faults(rate_lost=0.05, seed=3)  # some answers lost after acceptance, too
+        env = subprocess_env(tmp_path, str(path), wa=wa, ALERTE_DEBIT="150",
+                             ALERTE_CONCURRENCE=str(CONCURRENCY), WHATSAPP_APP_SECRET=APP_SECRET,
+                             ALERTE_ATTENTE_STATUT="1")
+        process = _start(env, tmp_path / "envoyer.log")
+        try:
+            assert _wait_until(lambda: len(wa.accepted) >= 40 or process.poll() is not None)
+            assert process.poll() is None, "the dispatch ended before it could be killed"
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        for _ in range(10):
+            subprocess.run([alerte_message_bin(), "envoyer", "--une-fois"], env=env,
+                           capture_output=True, timeout=120, check=True)
+            if _status(path) == schema.DIFFUSEE:
+                break
+            time.sleep(1.0)  # ALERTE_ATTENTE_STATUT: lost answers wait for their status
+        assert _status(path) == schema.DIFFUSEE
+        assert wa.duplicates() == 0
+        assert wa.missed(mobile(i) for i in range(MEMBERS)) == 0

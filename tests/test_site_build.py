@@ -1,7 +1,8 @@
 """Build the public site with Pelican and check what a visitor (and the intake server) relies on.
 
-Both builds run once per module: `pelicanconf.py` (development: forms post to the local intake)
-and `publishconf.py` (production: forms post to the Apps Script web app from the environment).
+Both builds run once per module: `pelicanconf.py` (development: forms post to the local intake,
+missing CMA details are marked, no figures yet) and `publishconf.py` (production: forms post to
+the Apps Script web app, every CMA detail comes from the environment, figures published).
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent
 MAX_PAGE_BYTES = 60 * 1024
 APPS_SCRIPT_URL = "https://script.google.com/macros/s/AKfycbTEST/exec"
 PROD_SITE_URL = "https://alerte.example.test"
+CMA_ENV = {
+    "ALERTE_CMA_ADRESSE": "1 place Test\n48000 Mende",
+    "ALERTE_CMA_TELEPHONE": "04 66 00 00 01",
+    "ALERTE_CMA_COURRIEL": "alerte@cma48.example.test",
+    "ALERTE_CMA_SIRET": "180 004 800 00009",
+    "ALERTE_CMA_DIRECTEUR_PUBLICATION": "Camille Testeur, président",
+    "ALERTE_CMA_HEBERGEUR": "Hébergeur Test, 1 rue du Serveur, 75000 Paris, 01 00 00 00 00",
+    "ALERTE_CMA_DPO": "Délégué Test, dpo@cma48.example.test",
+    "ALERTE_CMA_DATE_ACCESSIBILITE": "15/01/2027",
+    "ALERTE_CMA_CONSERVATION_TRACES": "un an après l'envoi",
+}
 
 EXPECTED_PAGES = [
     "index.html",
@@ -52,16 +64,23 @@ VOID = {
 CSP_START = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
 
 
-def _build(out: Path, settings: str, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(
+def _run_pelican(out: Path, settings: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTE_")}
+    return subprocess.run(
         [sys.executable, "-m", "pelican", "content", "-s", settings, "-o", str(out), "-q"],
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**clean_env, **env},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def _build(out: Path, settings: str, env: dict[str, str] | None = None) -> None:
+    # Never the developer's own data/statistiques.json: each build says which figures it uses.
+    env = {"ALERTE_STATISTIQUES": str(out.parent / "pas-de-chiffres.json"), **(env or {})}
+    result = _run_pelican(out, settings, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ERROR" not in result.stdout + result.stderr, result.stdout + result.stderr
 
@@ -74,9 +93,34 @@ def dev_site(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def prod_site(tmp_path_factory) -> Path:
+def figures(tmp_path_factory) -> Path:
+    """A figures file written by the library from a register with some history."""
+    from sender.dates import now
+    from sender.reporting.aggregate import statistics
+    from sender.reporting.store import write_statistics
+    from sender.schema import ALERTES, INSCRIPTIONS
+    from support.network import network_register
+
+    tmp = tmp_path_factory.mktemp("chiffres")
+    register = network_register(tmp / "registre.sqlite")
+    tables = register.read([INSCRIPTIONS, ALERTES])
+    register.close()
+    path = tmp / "statistiques.json"
+    write_statistics(
+        statistics(tables[INSCRIPTIONS].as_dicts(), tables[ALERTES].as_dicts(), now()), path
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def prod_site(tmp_path_factory, figures) -> Path:
     out = tmp_path_factory.mktemp("site-prod")
-    env = {"ALERTE_APPS_SCRIPT_URL": APPS_SCRIPT_URL, "ALERTE_SITE_URL": PROD_SITE_URL}
+    env = {
+        "ALERTE_APPS_SCRIPT_URL": APPS_SCRIPT_URL,
+        "ALERTE_SITE_URL": PROD_SITE_URL,
+        "ALERTE_STATISTIQUES": str(figures),
+        **CMA_ENV,
+    }
     _build(out, "publishconf.py", env)
     return out
 
@@ -431,3 +475,205 @@ def test_production_links_stay_on_site(prod_site):
                 if target is not None and not target.is_file():
                     problems.append(f"{path.relative_to(prod_site)}: broken {ref}")
     assert not problems, "\n".join(problems)
+
+
+# --- the CMA's details: marked in development, required in production ---------------------------
+
+PLACEHOLDER_PAGES = (
+    "mentions-legales/index.html", "donnees-personnelles/index.html", "accessibilite/index.html",
+)
+CONTACT_PAGES = (
+    "questions-frequentes/index.html", "victime-agression/index.html",
+    "accessibilite/index.html", "sessions-information-formation/index.html",
+    "donnees-personnelles/index.html", "merci-inscription/index.html",
+)
+
+
+def test_development_build_marks_missing_details_discreetly(dev_site):
+    from sender.website.details import DETAILS
+
+    css = (dev_site / "theme/css/site.css").read_text("utf-8")
+    assert "mark" not in re.findall(r"[a-z-]+(?=\{)", css)  # no yellow <mark> styling
+    legal = "".join((dev_site / p).read_text("utf-8") for p in PLACEHOLDER_PAGES)
+    for detail in DETAILS:
+        assert f"[{detail.label}&#160;: à fournir par la CMA]" in legal.replace("\xa0", "&#160;"), (
+            detail.key
+        )
+    for path in html_files(dev_site):
+        html = path.read_text("utf-8")
+        assert "<mark>" not in html and "À compléter" not in html, path
+        assert "[[" not in html, f"marqueur non remplacé dans {path}"
+
+
+def test_production_build_shows_the_real_details_everywhere(prod_site):
+    for path in html_files(prod_site):
+        html = path.read_text("utf-8")
+        assert "à fournir" not in html and "[[" not in html, path
+        assert 'href="tel:0466000001"' in html and "mailto:alerte@cma48.example.test" in html
+    legal = (prod_site / "mentions-legales/index.html").read_text("utf-8")
+    assert "180 004 800 00009" in legal and "Camille Testeur, président" in legal
+    assert "1 place Test<br>48000 Mende" in legal and "Hébergeur Test" in legal
+    data = (prod_site / "donnees-personnelles/index.html").read_text("utf-8")
+    assert "Délégué Test, dpo@cma48.example.test" in data and "un an après l&#x27;envoi" in data
+    assert "15/01/2027" in (prod_site / "accessibilite/index.html").read_text("utf-8")
+    for page in CONTACT_PAGES:
+        html = (prod_site / page).read_text("utf-8")
+        assert "04 66 00 00 01" in html and "alerte@cma48.example.test" in html, page
+
+
+def test_production_build_refuses_missing_details_with_a_french_list(tmp_path):
+    from sender.website.details import DETAILS
+
+    env = {"ALERTE_APPS_SCRIPT_URL": APPS_SCRIPT_URL, **CMA_ENV}
+    del env["ALERTE_CMA_DPO"], env["ALERTE_CMA_HEBERGEUR"]
+    env["ALERTE_CMA_SIRET"] = "123 456"
+    result = _run_pelican(tmp_path / "out", "publishconf.py", env)
+    assert result.returncode != 0
+    assert "Site de production non construit" in result.stderr
+    assert "ALERTE_CMA_DPO" in result.stderr and "ALERTE_CMA_HEBERGEUR" in result.stderr
+    assert "ALERTE_CMA_SIRET — 14 chiffres attendus" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "out" / "index.html").exists()
+    # And nothing at all: every detail listed, each with its variable.
+    result = _run_pelican(tmp_path / "out", "publishconf.py", {})
+    assert result.returncode != 0
+    for detail in DETAILS:
+        assert detail.variable in result.stderr
+
+
+def test_details_checks():
+    from sender.website.details import missing, read_details
+
+    details = read_details({"telephone": "04 66 00 00 02"}, {"ALERTE_CMA_TELEPHONE": ""})
+    assert details["telephone"] == "04 66 00 00 02"  # the block, when the variable is empty
+    details = read_details({"telephone": "04 66 00 00 02"}, {"ALERTE_CMA_TELEPHONE": "0466000003"})
+    assert details["telephone"] == "0466000003"  # the environment wins
+    complete = read_details({}, CMA_ENV)
+    assert missing(complete) == []
+    for key, bad in (("siret", "18000480000008"), ("courriel", "pas-une-adresse"),
+                     ("telephone", "04 66"), ("date_accessibilite", "bientôt")):
+        problems = missing({**complete, key: bad})
+        assert len(problems) == 1 and bad in problems[0], key
+    with pytest.raises(Exception, match="rubrique inconnue"):
+        read_details({"siren": "1"}, {})
+
+
+# --- pages true to the software -------------------------------------------------------------------
+
+
+def _text(site: Path, page: str) -> str:
+    html = (site / page).read_text("utf-8").replace("\xa0", " ").replace("&#8239;", " ")
+    return re.sub(r"\s+", " ", html)
+
+
+def test_example_alert_is_the_message_the_sender_composes(dev_site):
+    from html import escape
+
+    from sender.register.defaults import SIGNATURE
+    from sender.website.example import example_messages
+
+    messages = example_messages()
+    html = (dev_site / "comment-fonctionne-une-alerte/index.html").read_text("utf-8")
+    for text in (messages.whatsapp, messages.sms):
+        assert "<br>\n".join(escape(line) for line in text.splitlines()) in html
+        assert text.endswith(SIGNATURE)
+    assert "Sur WhatsApp" in html and "Par SMS, si le mobile n’a pas WhatsApp" in html
+
+
+def test_pages_say_what_the_software_does(dev_site):
+    everything = " ".join(_text(dev_site, p.relative_to(dev_site).as_posix())
+                          for p in html_files(dev_site))
+    assert "vérifie chaque demande" not in everything
+    assert "Remplissez-le à nouveau" not in everything
+    assert "partiellement conforme" not in everything
+    faq = _text(dev_site, "questions-frequentes/index.html")
+    answer = faq.split("Faut-il avoir WhatsApp ?</h3>")[1].split("</p>")[0]
+    assert "<p>Non." in answer and "SMS" in answer
+    assert "Réseau Alerte Message" in faq
+    for page in ("inscription/index.html", "merci-inscription/index.html",
+                 "questions-frequentes/index.html"):
+        text = _text(dev_site, page)
+        assert "message de confirmation" in text and "lien" in text, page
+    merci = _text(dev_site, "merci-inscription/index.html")
+    assert "même numéro" in merci and "met à jour vos informations" in merci
+    sessions = parse(dev_site / "sessions-information-formation/index.html")
+    news = [ref for tag, _, ref in sessions.refs if tag == "a" and "actualites" in ref]
+    assert news and all(ref.rstrip("/").endswith(("/actualites", "actualites/index.html"))
+                        for ref in news), news
+
+
+def test_legal_texts(dev_site):
+    accessibility = _text(dev_site, "accessibilite/index.html")
+    assert "<strong>non conforme</strong>" in accessibility and "aucun audit" in accessibility
+    assert "Plan de mise en accessibilité" in accessibility and 'class="contact"' in accessibility
+    data = _text(dev_site, "donnees-personnelles/index.html")
+    for right in ("accéder", "rectifier", "effacer", "limitation", "portabilité", "opposer"):
+        assert f"<strong>{right}</strong>" in data, right
+    for fact in ("Data Privacy Framework", "clauses contractuelles types", "article 28",
+                 "Meta", "Google", "Brevo", "États-Unis", "délégué à la protection des données",
+                 "traces d’envoi des alertes sont conservées", "effacées dans un délai d’un mois"):
+        assert fact in data, fact
+    footer_links = {label for label, _ in __import__("pelicanconf").FOOTER_LINKS}
+    assert "Accessibilité\u00a0: non conforme" in footer_links
+
+
+def test_header_banner_menu_and_pictograms(dev_site):
+    from sender.reporting.charts import CHART_CSS
+
+    for path in html_files(dev_site):
+        html = path.read_text("utf-8")
+        name = path.relative_to(dev_site).as_posix()
+        header = html.split("<header", 1)[1].split("</header>", 1)[0]
+        assert 'href="tel:17"' in header.split("</p>", 1)[0], name  # the strip comes first
+        for partner in ("CMA de la Lozère", "Police nationale", "Gendarmerie nationale",
+                        "Préfecture de la Lozère"):
+            assert partner in header, (name, partner)
+        assert header.count('aria-label="Menu principal"') == 2  # wide and folded
+        assert "<details class=\"menu-replie\">" in header and "<summary>" in header
+    home = (dev_site / "index.html").read_text("utf-8")
+    home = home.split('<ul class="types-alerte">')[1].split("</ul>")[0]
+    pictos = re.findall(r'<svg class="picto"[^>]*aria-hidden="true" focusable="false"', home)
+    assert len(pictos) == 5
+    assert CHART_CSS in (dev_site / "theme/css/site.css").read_text("utf-8").replace("\n", "")
+
+
+def test_figures_page_without_figures_says_so(dev_site):
+    text = _text(dev_site, "reseau-en-chiffres/index.html")
+    assert "Pas encore de chiffres publiés" in text and "class=\"barres\"" not in text
+
+
+def test_figures_page_with_figures(prod_site):
+    page = parse(prod_site / "reseau-en-chiffres/index.html")
+    html = (prod_site / "reseau-en-chiffres/index.html").read_text("utf-8")
+    charts = re.findall(r'<svg class="barres"[^>]*role="img" aria-labelledby="([^"]+)"', html)
+    assert len(charts) == 4
+    for ids in charts:
+        assert set(ids.split()) <= page.ids
+    assert html.count("<table>") == 4 and html.count('<th scope="col">') == 8
+    # No group of fewer than 5 people, and the merge is said.
+    for trade in ("Bijouterie, horlogerie", "Tabac, presse", "Pharmacie, optique, santé"):
+        assert trade not in html
+    assert "3 activités sont regroupées dans « Autres »" in html.replace("\xa0", " ")
+    assert "99 adhérents actifs" in html
+
+
+def test_unreadable_figures_stop_the_build_in_french(tmp_path):
+    bad = tmp_path / "statistiques.json"
+    bad.write_text('{"format": "autre"}', "utf-8")
+    result = _run_pelican(tmp_path / "out", "pelicanconf.py", {"ALERTE_STATISTIQUES": str(bad)})
+    assert result.returncode != 0
+    assert "n'est pas un fichier de chiffres d'Alerte Message" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_pages_stay_light_with_figures_and_details(prod_site):
+    weights = {}
+    for path in html_files(prod_site):
+        page = parse(path)
+        total = path.stat().st_size
+        for ref in page.stylesheets + page.scripts:
+            target = local_target(prod_site, path, ref, PROD_SITE_URL)
+            assert target is not None and target.is_file(), ref
+            total += target.stat().st_size
+        weights[path.relative_to(prod_site).as_posix()] = total
+    assert {name: size for name, size in weights.items() if size > MAX_PAGE_BYTES} == {}

@@ -16,10 +16,10 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from sender.alerts.model import Alert, normalise_type
 from sender.alerts.sandbox import MAX_OUTPUT, Refused, TooLong, compile_template, render
 from sender.channels.base import OutgoingMessage
-from sender.channels.smslength import SmsSize, sms_size
+from sender.channels.smslength import MAX_ALERT_PARTS, SmsSize, sms_size, stop_code
 from sender.channels.whatsapp import clean_parameter
 from sender.errors import AlerteError
-from sender.text import clean, day, day_and_hour, fold, hour, one_line
+from sender.text import clean, day, day_and_hour, fold, hour, one_line, sentence
 
 MAX_VALUE = 2000  # characters of one context value
 
@@ -30,12 +30,18 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
 class TemplateProblem(AlerteError):
-    """A `Modeles` row cannot produce a message; `message` says what to fix, in French."""
+    """A `Modeles` row cannot produce a message; `message` says what to fix, in French.
 
-    def __init__(self, message: str, *, alert_type: str = "", canal: str = "") -> None:
+    `officer_text` is True when the officer's own text is the problem (an SMS too long): the
+    alert is then « refusée » rather than « erreur »."""
+
+    def __init__(
+        self, message: str, *, alert_type: str = "", canal: str = "", officer_text: bool = False
+    ) -> None:
         super().__init__(message)
         self.alert_type = alert_type
         self.canal = canal
+        self.officer_text = officer_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +81,7 @@ def template_context(alert: Alert) -> dict[str, str]:
         "faits_le": day_and_hour(faits) if faits else "",
         "faits_date": day(faits) if faits else "",
         "faits_heure": hour(faits) if faits else "",
-        "description": alert.description,
+        "description": sentence(alert.description),
         "auteurs": alert.auteurs,
         "vehicule": alert.vehicule,
         "service": alert.service,
@@ -91,6 +97,33 @@ def _tidy(text: str) -> str:
         if line or (tidy and tidy[-1]):
             tidy.append(line)
     return "\n".join(tidy).strip()
+
+
+def _check_sms(text: str, size: SmsSize, alert_type: str) -> None:
+    """An alert SMS never carries a STOP code and has at most `MAX_ALERT_PARTS` parts."""
+    mention = stop_code(text)
+    if mention:
+        raise TemplateProblem(
+            f"Modèle « {alert_type} » / sms : le texte contient « {one_line(mention)} ». Une "
+            "mention STOP fait traiter le SMS comme publicitaire (retenu la nuit et le "
+            "dimanche) : la retirer de l'onglet Modeles.",
+            alert_type=alert_type,
+            canal="sms",
+        )
+    if size.segments > MAX_ALERT_PARTS:
+        raise TemplateProblem(
+            f"Le SMS de cette alerte ferait {size.segments} parties ({size.describe()}), "
+            f"{MAX_ALERT_PARTS} au plus : raccourcir la description, les auteurs ou le véhicule"
+            + (
+                " (un seul caractère comme ê, ç, « ou ’ fait passer tout le SMS à 70 "
+                "caractères par partie)."
+                if size.encoding == "UCS-2"
+                else "."
+            ),
+            alert_type=alert_type,
+            canal="sms",
+            officer_text=True,
+        )
 
 
 # -- the composer ----------------------------------------------------------------------------
@@ -154,7 +187,10 @@ class Composer:
         text = _tidy(text)
         if not text:
             raise self._problem(alert.type, canal, "le texte produit est vide")
-        return ComposedMessage(channel, text, None, row.language, {}, sms_size(text))
+        size = sms_size(text)
+        if channel == "sms":
+            _check_sms(text, size, alert.type)
+        return ComposedMessage(channel, text, None, row.language, {}, size)
 
     # -- internals ------------------------------------------------------------------------------
 

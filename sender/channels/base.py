@@ -2,6 +2,10 @@
 
 An adapter implements `_send_once` (one HTTP call or one write). `Channel.deliver` wraps it with
 the token bucket and the retry policy, so adapters never sleep or loop themselves.
+
+A request whose answer is lost after it left (timeout while waiting, connection cut) raises
+`UncertainError`: the provider may have accepted it, and neither API has an idempotency key, so
+`deliver` never repeats it; the dispatcher decides (see `dispatch/decisions.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class OutgoingMessage:
     language: str = "fr"
     parameters: Mapping[str, str] = field(default_factory=dict)  # named body parameters
     button_payload: str | None = None  # payload of the template's quick-reply button
+    callback: str | None = None  # echoed by WhatsApp status webhooks (`biz_opaque_callback_data`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class Scope(Enum):
     RETRY = "retry"  # try this recipient again later
     RECIPIENT = "recipient"  # give up for this recipient, carry on with the others
     BATCH = "batch"  # stop the whole dispatch (token, account, template problem)
+    UNCERTAIN = "uncertain"  # the request left, its answer was lost: it may have been accepted
 
 
 class ChannelError(AlerteError):
@@ -53,11 +59,20 @@ class ChannelError(AlerteError):
         code: str | None = None,
         retry_after: float | None = None,
         try_sms: bool = False,
+        final: bool = True,
+        suspect: str | None = None,
     ) -> None:
         super().__init__(message, retryable=self.scope is Scope.RETRY)
         self.code = code
         self.retry_after = retry_after
         self.try_sms = try_sms
+        # A recipient error is `final` when it is about this member (no WhatsApp, opted out…):
+        # putting the alert back to « à diffuser » does not send to them again. Errors that may
+        # come from a setting (wrong address, wrong number id, template parameters) are not.
+        self.final = final
+        # When the same error repeated for many members means a configuration problem, the
+        # French likely cause for the officer (the dispatcher's circuit breaker stops on it).
+        self.suspect = suspect
 
 
 class RetryableError(ChannelError):
@@ -74,6 +89,12 @@ class RecipientError(ChannelError):
 
 class BatchStopError(ChannelError):
     scope = Scope.BATCH
+
+
+class UncertainError(ChannelError):
+    """The request left but its answer was lost: the message may have been accepted."""
+
+    scope = Scope.UNCERTAIN
 
 
 class TokenBucket:
@@ -140,13 +161,24 @@ class Channel(ABC):
         message: OutgoingMessage,
         on_retry: Callable[[ChannelError], None] | None = None,
     ) -> SendResult:
-        """Send with throttling and bounded retries; raise the last error when giving up."""
+        """Send with throttling and bounded retries; raise the last error when giving up.
+
+        Only errors the provider answered (rate limits, 5xx) or requests that never left are
+        retried here; an `UncertainError` is raised at once (never a blind resend)."""
+        return self.retrying(lambda: self._send_once(message), on_retry)
+
+    def retrying(
+        self,
+        once: Callable[[], SendResult],
+        on_retry: Callable[[ChannelError], None] | None = None,
+    ) -> SendResult:
+        """Run `once` (one request) with the token bucket and the retry policy."""
         attempt = 0
         while True:
             attempt += 1
             self.bucket.acquire()
             try:
-                result = self._send_once(message)
+                result = once()
             except RetryableError as error:
                 if isinstance(error, RateLimited):
                     self.bucket.slow_down()

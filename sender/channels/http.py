@@ -1,27 +1,22 @@
-"""What the HTTP channels (WhatsApp, SMS) share: a pooled session and one POST attempt whose
-network failures become retryable errors with a French message."""
+"""What the HTTP channels (WhatsApp, SMS) share: a connection pool and one POST attempt whose
+network failures become French errors that say whether the request may have been accepted.
+
+- the request never left (connection refused, connect timeout…): `RetryableError`, sent again
+  by `Channel.deliver` — the provider cannot have acted on it;
+- the request left and its answer was lost (timeout while waiting, connection cut):
+  `UncertainError`, never repeated blindly (see `dispatch/decisions.py`).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-
-from sender.channels.base import Channel, RetryableError
+from sender.channels.base import Channel, RetryableError, UncertainError
+from sender.channels.pool import AnswerLost, ConnectionPool, HttpAnswer, NotSent
 
 log = logging.getLogger(__name__)
-
-
-def pooled_session(pool_size: int) -> requests.Session:
-    """A session whose connection pool matches the dispatcher's concurrency; no urllib3
-    retries (the channel's own policy decides)."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 class HttpChannel(Channel):
@@ -35,40 +30,35 @@ class HttpChannel(Channel):
         headers: dict[str, str],
         *,
         pool_size: int = 64,
-        session: requests.Session | None = None,
         **base_kwargs: Any,
     ) -> None:
         super().__init__(**base_kwargs)
         self.url = url
         self._headers = headers
-        self.session = session or pooled_session(pool_size)
+        self.pool = ConnectionPool(url, size=pool_size, timeout=self.timeout)
 
-    def _post(self, payload: dict[str, Any], masked: str) -> tuple[requests.Response, Any]:
-        """One POST; returns the response and its JSON body (None when not JSON)."""
+    def _post(self, payload: dict[str, Any], masked: str) -> tuple[HttpAnswer, Any]:
+        """One POST; returns the answer and its JSON body (None when not JSON)."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            response = self.session.post(
-                self.url, json=payload, headers=self._headers, timeout=self.timeout
-            )
-        except requests.Timeout as exc:
-            log.warning("%s : pas de réponse pour %s (%s)", self.name, masked, type(exc).__name__)
+            answer = self.pool.post(body, self._headers)
+        except NotSent as exc:
+            log.warning("%s : requête non partie pour %s (%s)", self.name, masked, exc)
             raise RetryableError(
-                f"{self.service.capitalize()} n'a pas répondu dans les {self.timeout:g} "
-                "secondes : nouvel essai.",
-                code="timeout",
-            ) from None
-        except requests.RequestException as exc:
-            log.warning(
-                "%s : connexion interrompue pour %s (%s)", self.name, masked, type(exc).__name__
-            )
-            raise RetryableError(
-                f"La connexion à {self.service} a échoué ou a été coupée : nouvel essai.",
+                f"La connexion à {self.service} a échoué avant l'envoi de la demande : nouvel "
+                "essai.",
                 code="connexion",
             ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return response, body
+        except AnswerLost as exc:
+            log.warning("%s : réponse perdue pour %s (%s)", self.name, masked, exc)
+            service = self.service[:1].upper() + self.service[1:]
+            raise UncertainError(
+                f"{service} n'a pas répondu (délai de {self.timeout:g} s dépassé ou connexion "
+                "coupée) après avoir reçu la demande : le message est peut-être parti, il n'est "
+                "pas renvoyé à l'aveugle.",
+                code="reponse_perdue",
+            ) from None
+        return answer, answer.json()
 
     def close(self) -> None:
-        self.session.close()
+        self.pool.close()

@@ -1,22 +1,26 @@
 """The default channel: each message becomes one JSON line in a local file and a printed line.
 
 Used by `make run`, dry runs and demonstrations: nothing leaves the machine. Lines are appended
-and flushed under a lock (no fsync: a crash may lose the last lines, never corrupt earlier ones).
+whole under a lock (no fsync: a crash may lose the last lines, never corrupt earlier ones); the
+file is private (0600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from sender.channels.base import BatchStopError, Channel, OutgoingMessage, SendResult
+from sender.storage import open_private_append, os_reason
 from sender.text import mask_phone
 
 PREVIEW_LENGTH = 90
@@ -41,16 +45,26 @@ class OutboxChannel(Channel):
         self.console = console if console is not None else Console(highlight=False)
         self.quiet = quiet
         self._lock = threading.Lock()
-        self._file: IO[str] | None = None
+        self._fd: int | None = None
 
     def __repr__(self) -> str:
         return f"OutboxChannel(path={str(self.path)!r})"
 
-    def _open(self) -> IO[str]:
-        if self._file is None or self._file.closed:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
-        return self._file
+    def _append(self, line: bytes) -> None:
+        """Append one whole line; on a full or failing disk, cut a partial line off again so
+        the file stays one JSON object per line."""
+        if self._fd is None:
+            self._fd = open_private_append(self.path)  # 0600: numbers and messages
+        fd = self._fd
+        before = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, line)
+            while written < len(line):
+                written += os.write(fd, line[written:])
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, before)
+            raise
 
     def _send_once(self, message: OutgoingMessage) -> SendResult:
         message_id = f"outbox-{uuid.uuid4().hex}"
@@ -65,17 +79,14 @@ class OutboxChannel(Channel):
             "time": datetime.now().astimezone().isoformat(timespec="seconds"),
             "id": message_id,
         }
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
             try:
-                handle = self._open()
-                handle.write(line)
-                handle.flush()
+                self._append(line)
             except OSError as exc:
                 raise BatchStopError(
                     f"Impossible d'écrire dans le fichier de sortie « {self.path} » "
-                    f"({exc.strerror or type(exc).__name__}) : vérifier le disque et les droits "
-                    "d'accès.",
+                    f"({os_reason(exc)}) : vérifier le disque et les droits d'accès.",
                     code="outbox_disque",
                 ) from exc
             if not self.quiet:
@@ -94,9 +105,10 @@ class OutboxChannel(Channel):
 
     def close(self) -> None:
         with self._lock:
-            if self._file is not None and not self._file.closed:
-                self._file.close()
-            self._file = None
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+            self._fd = None
 
 
 def _label(message_id: str) -> str:

@@ -20,9 +20,10 @@ from sender.channels.base import (
     RecipientError,
     RetryableError,
     SendResult,
+    UncertainError,
 )
 from sender.channels.http import HttpChannel
-from sender.channels.smslength import sms_size
+from sender.channels.smslength import sms_size, stop_code
 from sender.errors import ConfigurationError, parse_retry_after
 from sender.text import mask_phone
 
@@ -120,6 +121,13 @@ class SmsChannel(HttpChannel):
                 "Le texte du SMS est vide : vérifier le modèle SMS dans l'onglet Modeles.",
                 code="texte_vide",
             )
+        mention = stop_code(text)
+        if mention:
+            raise BatchStopError(
+                f"Le texte du SMS contient « {mention} » : une mention STOP fait traiter le SMS "
+                "comme publicitaire (retenu la nuit et le dimanche). La retirer du modèle SMS.",
+                code="mention_stop",
+            )
         size = sms_size(text)
         payload = {
             "sender": self.sender_name,
@@ -131,21 +139,21 @@ class SmsChannel(HttpChannel):
         }
         masked = mask_phone(message.recipient)
         response, body = self._post(payload, masked)
-        if 200 <= response.status_code < 300:
+        if 200 <= response.status < 300:
             message_id = body.get("messageId") if isinstance(body, dict) else None
             if message_id is None:
                 log.warning("SMS : réponse sans identifiant pour %s", masked)
-                raise RecipientError(
-                    "La passerelle SMS a répondu sans identifiant de message : l'envoi n'est "
-                    "pas confirmé.",
+                raise UncertainError(
+                    "La passerelle SMS a répondu sans identifiant de message : le SMS est "
+                    "peut-être parti, il n'est pas renvoyé à l'aveugle.",
                     code="reponse_illisible",
                 )
             log.debug("SMS : message accepté pour %s (%s)", masked, size.describe())
             return SendResult(channel=self.name, message_id=str(message_id),
                               segments=size.segments)
         error = classify_error(
-            response.status_code, body, sender_name=self.sender_name, headers=response.headers
+            response.status, body, sender_name=self.sender_name, headers=response.headers
         )
-        log.warning("SMS : échec pour %s (HTTP %s, %s)", masked, response.status_code,
+        log.warning("SMS : échec pour %s (HTTP %s, %s)", masked, response.status,
                     error.scope.value)
         raise error

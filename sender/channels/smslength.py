@@ -1,8 +1,18 @@
-"""SMS length: GSM-7 (160 characters, 153 per part) or UCS-2 (70, 67 per part)."""
+"""What an alert SMS may be: its length in GSM-7 (160 characters, 153 per part) or UCS-2 (70, 67
+per part), at most `MAX_ALERT_PARTS` parts, and never a STOP code (docs/architecture.md)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Each part is billed and a long SMS reads badly on a phone: 4 parts are 612 GSM-7 characters or
+# 268 UCS-2 ones, far more than an alert needs.
+MAX_ALERT_PARTS = 4
+
+# « STOP au 36173 », « STOP SMS 36111 », « stop : 36200 »: an opt-out short code, the mark of a
+# marketing SMS (held at night and on Sundays).
+_STOP_CODE = re.compile(r"\bSTOP\b[\s:]*(?:(?:au|à|sms)\b[\s:]*)*\+?\d{4,6}\b", re.IGNORECASE)
 
 _GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -34,3 +44,9 @@ def sms_size(text: str) -> SmsSize:
         return SmsSize(encoding, 0, 0)
     segments = 1 if units <= single else -(-units // per_part)
     return SmsSize(encoding, units, segments)
+
+
+def stop_code(text: str) -> str | None:
+    """The STOP mention found in `text` (« STOP au 36173 »), or None."""
+    match = _STOP_CODE.search(text)
+    return match.group(0) if match else None

@@ -1,9 +1,12 @@
-"""WhatsApp Cloud API adapter: one approved template message per member.
+"""WhatsApp Cloud API adapter: one approved template message per member, and short free-form
+replies (acknowledgements) within the 24-hour window a member's own message opens.
 
-`POST {api_base}/{phone-number-id}/messages` with a bearer token. Errors are classified as in
-docs/architecture.md: retry (throughput, pair rate, maintenance, 5xx, network), give up for this
-member (not on WhatsApp → SMS fallback, opted out…) or stop the whole batch (token, account,
-template).
+`POST {api_base}/{phone-number-id}/messages` with a bearer token. Every message carries the
+`biz_opaque_callback_data` the dispatcher gives it, echoed by the status webhooks. Errors are
+classified as in docs/architecture.md: retry (throughput, pair rate, maintenance, 5xx, network),
+give up for this member (not on WhatsApp → SMS fallback, opted out…), suspect (an error that,
+repeated, means a wrong setting: the dispatcher's circuit breaker stops on it) or stop the whole
+batch (token, account, template).
 Every error carries a French sentence for the officer; logs never show the token nor a full number.
 """
 
@@ -13,8 +16,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from sender.channels.base import (
     BatchStopError,
     ChannelError,
@@ -23,9 +24,11 @@ from sender.channels.base import (
     RecipientError,
     RetryableError,
     SendResult,
+    UncertainError,
 )
 from sender.channels.http import HttpChannel
 from sender.cleaning.phones import whatsapp_recipient
+from sender.config import WHATSAPP_API
 from sender.errors import parse_retry_after
 from sender.text import mask_phone, one_line
 
@@ -81,12 +84,26 @@ def build_payload(message: OutgoingMessage) -> dict[str, Any]:
         )
     if components:
         template["components"] = components
-    return {
+    payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": whatsapp_recipient(message.recipient),
         "type": "template",
         "template": template,
+    }
+    if message.callback:
+        payload["biz_opaque_callback_data"] = message.callback
+    return payload
+
+
+def build_text_payload(recipient: str, text: str) -> dict[str, Any]:
+    """A free-form text message (allowed only within 24 h of the member's last message)."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": whatsapp_recipient(recipient),
+        "type": "text",
+        "text": {"preview_url": False, "body": text},
     }
 
 
@@ -134,6 +151,16 @@ _BATCH = {
     "l'administrateur doit l'enregistrer.",
     131008: "Il manque un paramètre obligatoire dans la demande envoyée à WhatsApp "
     "(code 131008) : le modèle ou le texte de l'alerte est incomplet.",
+    33: "Le numéro expéditeur WhatsApp n'existe plus ou l'identifiant est faux (code 33) : "
+    "vérifier la variable WHATSAPP_PHONE_NUMBER_ID.",
+    131037: "Le nom affiché du numéro expéditeur WhatsApp n'est pas encore approuvé par Meta "
+    "(code 131037) : l'administrateur doit le faire approuver dans le gestionnaire WhatsApp.",
+    131063: "WhatsApp refuse les envois de ce compte (code 131063) : l'administrateur doit "
+    "vérifier l'état du compte et du numéro expéditeur dans le gestionnaire WhatsApp.",
+    131064: "WhatsApp refuse les envois de ce compte (code 131064) : l'administrateur doit "
+    "vérifier l'état du compte et du numéro expéditeur dans le gestionnaire WhatsApp.",
+    130497: "Le compte WhatsApp Business n'a pas le droit d'écrire aux numéros de ce pays "
+    "(code 130497) : diffusion arrêtée, l'administrateur doit contacter Meta.",
 }
 # Template problems: the same failure would repeat for every member, so the batch stops.
 _TEMPLATE = {
@@ -152,9 +179,11 @@ _TEMPLATE = {
     "approuver un autre.",
     132018: "Un paramètre du modèle WhatsApp « {t} » contient un retour à la ligne, une "
     "tabulation ou trop d'espaces (code 132018).",
+    132008: "Les paramètres envoyés ne correspondent pas au modèle WhatsApp « {t} » "
+    "(code 132008) : corriger les noms de paramètres dans l'onglet Modeles.",
 }
 _RECIPIENT = {
-    131026: "Ce numéro n'a pas WhatsApp (code 131026).",
+    131026: "Ce numéro n'a pas WhatsApp, ou son application est trop ancienne (code 131026).",
     131050: "Ce destinataire a choisi de ne plus recevoir de messages d'entreprise sur WhatsApp "
     "(code 131050).",
     131047: "WhatsApp refuse ce message : plus de 24 heures depuis la dernière réponse du "
@@ -163,12 +192,50 @@ _RECIPIENT = {
     131021: "Le destinataire est le numéro expéditeur lui-même (code 131021).",
     131030: "Ce numéro n'est pas dans la liste des destinataires autorisés du compte de test "
     "WhatsApp (code 131030).",
-    131009: "WhatsApp refuse une valeur de ce message (code 131009).",
-    131051: "WhatsApp ne prend pas en charge ce type de message (code 131051).",
     130472: "Ce numéro fait partie d'une expérimentation de Meta : message non remis "
     "(code 130472).",
-    100: "WhatsApp refuse un paramètre de ce message (code 100).",
 }
+RECIPIENT_CODES = frozenset(_RECIPIENT)
+# Refusals about the member that an SMS may get round (the SMS fallback is tried).
+SMS_CODES = frozenset({131026, 131049, 130472, 131050})
+
+# The same parameters go to every member: these errors, repeated, point at a setting. Each has
+# the per-message text and the likely cause for the officer once the circuit breaker trips.
+_SUSPECT = {
+    100: (
+        "WhatsApp refuse un paramètre de ce message (code 100).",
+        "WhatsApp refuse un paramètre de chaque message (code 100) : vérifier "
+        "WHATSAPP_PHONE_NUMBER_ID et, dans l'onglet Modeles, que les paramètres portent les noms "
+        "du modèle approuvé par Meta.",
+    ),
+    135000: (
+        "Erreur générique de WhatsApp pour ce message (code 135000).",
+        "WhatsApp renvoie une erreur générique pour chaque message (code 135000) : le plus "
+        "souvent, les paramètres de l'onglet Modeles ne correspondent pas au modèle approuvé.",
+    ),
+    131009: (
+        "WhatsApp refuse une valeur de ce message (code 131009).",
+        "WhatsApp refuse une valeur de chaque message (code 131009) : vérifier les paramètres du "
+        "modèle dans l'onglet Modeles.",
+    ),
+    131051: (
+        "WhatsApp ne prend pas en charge ce type de message (code 131051).",
+        "WhatsApp refuse le type de chaque message (code 131051) : vérifier le modèle dans "
+        "l'onglet Modeles.",
+    ),
+}
+
+
+def _suspect_http(status: int) -> str:
+    if status == 404:
+        return (
+            "l'adresse de l'API WhatsApp semble fausse (HTTP 404 pour chaque message) : vérifier "
+            f"WHATSAPP_API_URL, de la forme {WHATSAPP_API}."
+        )
+    return (
+        f"WhatsApp refuse chaque message sans code d'erreur (HTTP {status}) : vérifier "
+        "WHATSAPP_API_URL et WHATSAPP_PHONE_NUMBER_ID."
+    )
 
 
 def classify_error(
@@ -201,7 +268,7 @@ def classify_error(
             code=label,
         )
     if code in _RECIPIENT:
-        return RecipientError(_RECIPIENT[code], code=label, try_sms=code == 131026)
+        return RecipientError(_RECIPIENT[code], code=label, try_sms=code in SMS_CODES)
     if status == 429:
         return RateLimited(
             "WhatsApp demande de ralentir (HTTP 429) : l'envoi ralentit puis reprend.",
@@ -216,8 +283,34 @@ def classify_error(
             + " : nouvel essai.",
             code=label, retry_after=retry_after,
         )
-    detail = f"code {code}, HTTP {status}" if code is not None else f"HTTP {status}"
-    return RecipientError(f"WhatsApp a refusé ce message ({detail}).", code=label)
+    if code in _SUSPECT:
+        text, cause = _SUSPECT[code]
+        return RecipientError(text, code=label, final=False, suspect=cause)
+    if code is None:
+        return RecipientError(
+            f"WhatsApp a refusé ce message (HTTP {status}).",
+            code=label, final=False, suspect=_suspect_http(status),
+        )
+    return RecipientError(
+        f"WhatsApp a refusé ce message (code {code}, HTTP {status}).",
+        code=label,
+        final=False,
+        suspect=f"WhatsApp refuse chaque message avec une erreur inconnue (code {code}) : "
+        "l'administrateur doit chercher ce code dans la liste des erreurs de Meta.",
+    )
+
+
+def status_error(code: object) -> ChannelError:
+    """The error of a `failed` status webhook, classified like a synchronous answer."""
+    number = code if isinstance(code, int) else None
+    if number is None and isinstance(code, str) and code.isdigit():
+        number = int(code)
+    if number is None:
+        return RecipientError(
+            "WhatsApp signale que ce message n'a pas été remis (sans code d'erreur).",
+            code="echec_sans_code", final=False,
+        )
+    return classify_error(400, {"error": {"code": number}})
 
 
 class WhatsAppChannel(HttpChannel):
@@ -233,14 +326,12 @@ class WhatsAppChannel(HttpChannel):
         token: str,
         *,
         pool_size: int = 64,
-        session: requests.Session | None = None,
         **base_kwargs: Any,
     ) -> None:
         super().__init__(
             f"{api_base.rstrip('/')}/{phone_number_id}/messages",
             {"Authorization": f"Bearer {token}"},
             pool_size=pool_size,
-            session=session,
             **base_kwargs,
         )
 
@@ -248,17 +339,27 @@ class WhatsAppChannel(HttpChannel):
         return f"WhatsAppChannel(url={self.url!r})"
 
     def _send_once(self, message: OutgoingMessage) -> SendResult:
-        payload = build_payload(message)
-        masked = mask_phone(message.recipient)
-        response, body = self._post(payload, masked)
-        if 200 <= response.status_code < 300:
-            return self._result(body, masked)
-        error = classify_error(
-            response.status_code, body, template=message.template, headers=response.headers
+        return self._post_message(
+            build_payload(message), mask_phone(message.recipient), message.template
         )
+
+    def reply(self, recipient: str, text: str) -> SendResult:
+        """A free-form text to a member who wrote to us less than 24 h ago (acknowledgements);
+        with the same throttling and retries as alert messages."""
+        payload = build_text_payload(recipient, text)
+        masked = mask_phone(recipient)
+        return self.retrying(lambda: self._post_message(payload, masked, None))
+
+    def _post_message(
+        self, payload: dict[str, Any], masked: str, template: str | None
+    ) -> SendResult:
+        answer, body = self._post(payload, masked)
+        if 200 <= answer.status < 300:
+            return self._result(body, masked)
+        error = classify_error(answer.status, body, template=template, headers=answer.headers)
         log.warning(
             "WhatsApp : échec pour %s (HTTP %s, code %s, %s)",
-            masked, response.status_code, error.code, error.scope.value,
+            masked, answer.status, error.code, error.scope.value,
         )
         raise error
 
@@ -267,8 +368,9 @@ class WhatsAppChannel(HttpChannel):
             message_id = str(body["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
             log.warning("WhatsApp : réponse sans identifiant pour %s", masked)
-            raise RecipientError(
-                "WhatsApp a répondu sans identifiant de message : l'envoi n'est pas confirmé.",
+            raise UncertainError(
+                "WhatsApp a répondu sans identifiant de message : le message est peut-être "
+                "parti, il n'est pas renvoyé à l'aveugle.",
                 code="reponse_illisible",
             ) from None
         wa_id = None

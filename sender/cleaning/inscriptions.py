@@ -289,6 +289,8 @@ class _Cleaner:
                 outcome = outcome._replace(
                     remarque=_join(correction_notes[row.key], commune_note)
                 )
+            if row.unreadable:
+                outcome = _unreadable_outcome(row, outcome, commune_note)
             report.results[row.key] = outcome
             statuses[outcome.statut] += 1
             before = len(changes)
@@ -320,7 +322,9 @@ class _Cleaner:
         for row in desinscriptions.rows:
             result = self.phone(row.get("telephone"))
             when = _moment(row.get("horodatage"))
-            if result.numero is None:
+            if "telephone" in row.unreadable:
+                outcome = f"non traitée : {row.unreadable_remark()}"
+            elif result.numero is None:
                 outcome = f"non traitée : {result.remarque}"
             elif _unsubscription_awaits(row):
                 outcome = self._unsubscription_waiting(row, result.numero, when, reachable, report)
@@ -472,6 +476,16 @@ def _member_remark(row: Row, commune_note: str) -> str:
     if stored.startswith(CORRECTION_PREFIX):
         return stored if not commune_note or commune_note in stored else _join(stored, commune_note)
     return commune_note
+
+
+def _unreadable_outcome(row: Row, outcome: RowResult, commune_note: str) -> RowResult:
+    """A row with unreadable cells keeps its result with a remark; without a readable phone
+    number it cannot receive anything: `invalide`."""
+    remark = row.unreadable_remark()
+    if "telephone" in row.unreadable:
+        return RowResult(schema.INVALIDE, "", outcome.code_insee, outcome.zone,
+                         _join(remark, commune_note))
+    return outcome._replace(remarque=_join(outcome.remarque, remark))
 
 
 def _member_outcome(

@@ -12,6 +12,7 @@ from pathlib import Path
 import phonenumbers
 
 from sender.cleaning.phones import PhoneResult, clean_phone
+from sender.storage import private_file
 
 _VERSION = phonenumbers.__version__
 
@@ -28,7 +29,7 @@ class PhoneCache:
 
     def _connect(self) -> sqlite3.Connection:
         assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         conn = sqlite3.connect(self.path, timeout=15)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(
@@ -45,7 +46,7 @@ class PhoneCache:
                     (_VERSION,),
                 ):
                     self._known[raw] = PhoneResult(numero or None, bool(ok), remarque or "")
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             self._known = {}  # a cache is disposable: start afresh rather than fail
 
     def __call__(self, raw: str) -> PhoneResult:
@@ -69,6 +70,6 @@ class PhoneCache:
                         for raw, r in self._new.items()
                     ],
                 )
-        except sqlite3.Error:
-            return
+        except (sqlite3.Error, OSError):
+            return  # full or read-only disk: kept in memory, saved by a later call
         self._new.clear()

@@ -16,9 +16,11 @@ from sender.cli.alert_commands import (
 )
 from sender.cli.common import err
 from sender.cli.register_commands import cmd_exporter, cmd_importer, cmd_initialiser, cmd_nettoyer
+from sender.cli.report_commands import cmd_rapport, cmd_statistiques
 from sender.cli.site_commands import cmd_demarrer, cmd_script_google, cmd_servir
 from sender.config import Settings
 from sender.errors import AlerteError
+from sender.reporting.store import DEFAULT_PATH as DEFAULT_STATISTICS
 
 frenchargs.install()
 
@@ -28,6 +30,8 @@ EPILOG = """Exemples :
   alerte-message nettoyer
   alerte-message verifier
   alerte-message surveiller
+  alerte-message statistiques
+  alerte-message rapport --du 2026-01-01 --au 2026-06-30
 
 Le registre est choisi par la variable ALERTE_REGISTRE : un fichier SQLite (par défaut
 data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION_CREDENTIALS)."""
@@ -107,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument(
         "--intervalle", type=float, metavar="SECONDES",
-        help="délai entre deux passages (par défaut ALERTE_INTERVALLE ou 60 s)",
+        help="délai entre deux passages (par défaut ALERTE_INTERVALLE ou 10 s)",
     )
     for name, handler, summary, example in (
         ("servir", cmd_servir, "sert le site construit et reçoit les formulaires",
@@ -144,6 +148,32 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = sub.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="tableau JSON d'objets")
     fmt.add_argument("--csv", action="store_true", help="CSV séparé par des points-virgules")
+    sub = command(
+        "statistiques", cmd_statistiques,
+        "écrit les chiffres publics du réseau (adhérents par zone et par activité, alertes "
+        "par type et par mois) pour la page « Le réseau en chiffres » ; aucun groupe de moins "
+        "de 5 personnes n'y figure",
+        "alerte-message statistiques --sortie data/statistiques.json && make site",
+    )
+    sub.add_argument(
+        "--sortie", metavar="FICHIER", default=str(DEFAULT_STATISTICS),
+        help=f"fichier JSON à écrire (par défaut {DEFAULT_STATISTICS}, lu par la construction "
+        "du site)",
+    )
+    sub = command(
+        "rapport", cmd_rapport,
+        "écrit le rapport d'activité d'une période pour la préfecture : un seul fichier HTML "
+        "(graphiques, délais, destinataires, remis et lus, refus et leur motif)",
+        "alerte-message rapport --du 2026-01-01 --au 2026-06-30 --sortie rapport-semestre.html",
+    )
+    sub.add_argument("--du", required=True, metavar="AAAA-MM-JJ",
+                     help="premier jour de la période (date du signalement)")
+    sub.add_argument("--au", required=True, metavar="AAAA-MM-JJ",
+                     help="dernier jour de la période, inclus")
+    sub.add_argument(
+        "--sortie", metavar="FICHIER",
+        help="fichier HTML à écrire (par défaut rapport-AAAA-MM-JJ-AAAA-MM-JJ.html)",
+    )
     return parser
 
 

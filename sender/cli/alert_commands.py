@@ -8,6 +8,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from sender import schema
@@ -15,6 +16,7 @@ from sender.cli.common import err, out, print_json
 from sender.config import Settings
 from sender.dates import format_french
 from sender.register import open_register
+from sender.register.defaults import whatsapp_text
 
 if TYPE_CHECKING:
     from sender.cycle import CycleReport
@@ -42,12 +44,16 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     table = RichTable(title="Alertes")
     for column in ("id", "verdict", "destinataires", "motif"):
         table.add_column(column, overflow="fold")
-    colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red"}
+    colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red", schema.ERREUR: "red",
+               schema.DIFFUSEE: "blue", schema.EN_COURS: "yellow"}
     for plan in plans:
-        colour = colours.get(plan.verdict, "dim")
+        verdict = plan.shown_verdict
+        colour = colours.get(verdict, "dim")
+        recipients = plan.row.get("destinataires") if verdict != plan.verdict else str(
+            len(plan.recipients))
         table.add_row(
-            plan.alert_id, f"[{colour}]{plan.verdict}[/{colour}]",
-            str(len(plan.recipients)), plan.motif,
+            escape(plan.alert_id), f"[{colour}]{verdict}[/{colour}]",
+            escape(recipients or "0"), escape(plan.shown_motif),
         )
     out.print(table)
     return 0
@@ -67,6 +73,10 @@ def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
             out.print(f"Modèle WhatsApp : {message.template} ({message.language})")
             for name, value in message.parameters.items():
                 out.print(f"  {name} = {value}")
+            text = whatsapp_text(message.template, message.parameters)
+            if text is not None:
+                out.print("Ce que lit l'adhérent :", style="bold")
+                out.print(text, markup=False, highlight=False)
         else:
             out.print(message.text, markup=False, highlight=False)
             out.print(f"[dim]{message.sms.describe()}[/dim]")

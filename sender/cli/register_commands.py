@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from sender import schema
@@ -99,8 +100,13 @@ def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print_json(report.rows)
         return 0
-    err.print(f"{plural(len(report.rows), 'ligne importée', 'lignes importées')} "
-              f"dans l'onglet {tab}.")
+    line = f"{plural(report.added, 'ligne importée', 'lignes importées')} dans l'onglet {tab}"
+    if report.already:
+        line += (
+            f" ; {plural(report.already, 'ligne déjà présente', 'lignes déjà présentes')} "
+            "dans le registre, non ajoutée" + ("s" if report.already > 1 else "")
+        )
+    err.print(line + ".")
     if report.cleaning is not None:
         _print_cleaning(report.cleaning)
         problems = [
@@ -131,10 +137,33 @@ def cmd_exporter(args: argparse.Namespace, settings: Settings) -> int:
     elif args.json:
         print_json(rows)
     else:
-        view = RichTable(title=f"{tab} ({len(rows)} lignes)")
-        for header in table.headers:
-            view.add_column(header, overflow="fold")
+        columns = [c for c in SHOWN_COLUMNS.get(tab, table.headers) if c in table.headers]
+        view = RichTable(title=f"{tab} ({plural(len(rows), 'ligne', 'lignes')})",
+                         show_lines=False, expand=False)
+        for header in columns:
+            view.add_column(header, overflow="ellipsis", no_wrap=header in NO_WRAP,
+                            max_width=WIDEST.get(header))
         for row in rows:
-            view.add_row(*(row[h] for h in table.headers))
-        out.print(view)
+            view.add_row(*(escape(row[h]) for h in columns))
+        out.print(view, soft_wrap=False)
+        hidden = len(table.headers) - len(columns)
+        if hidden:
+            err.print(
+                f"{plural(hidden, 'autre colonne', 'autres colonnes')} : « --csv » ou "
+                "« --json » pour tout voir."
+            )
     return 0
+
+
+# What `exporter` shows without --csv/--json: the columns a person reads, in a table that fits
+# 80 columns (long cells are cut with « … »).
+SHOWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    schema.INSCRIPTIONS: ("id", "nom", "entreprise", "commune", "numero", "statut", "remarque"),
+    schema.ALERTES: ("id", "type", "commune", "statut", "diffusee_le", "envoyes", "motif"),
+    schema.DESINSCRIPTIONS: ("horodatage", "telephone", "traite"),
+    schema.MODELES: ("type", "canal", "modele_whatsapp", "texte"),
+    schema.HABILITATIONS: ("identifiant", "nom", "service", "actif"),
+    schema.ETAT: ("cle", "valeur", "mis_a_jour"),
+}
+NO_WRAP = frozenset({"id", "numero", "statut", "telephone", "envoyes", "actif", "cle"})
+WIDEST = {"remarque": 24, "motif": 24, "texte": 30, "valeur": 40, "entreprise": 16, "nom": 16}

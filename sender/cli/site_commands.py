@@ -42,10 +42,14 @@ def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
             err.print("  (registre créé avec ses onglets et ses modèles de message)")
     site, templates = _site_dirs(args)
     app = make_app(settings, site, templates)
-    server = make_server(app, args.hote, args.port, trusted_proxy=settings.trusted_proxy)
+    server = make_server(
+        app, args.hote, args.port,
+        trusted_proxy=settings.trusted_proxy, per_address=settings.connections_per_address,
+    )
     thread = threading.Thread(target=server.run, name="site", daemon=True)
     thread.start()
     err.print(f"Site et formulaires : {server.url}")
+    err.print(f"Webhook WhatsApp : {server.url.rstrip('/')}/webhooks/whatsapp")
     err.print(f"Messages envoyés (canal « {settings.channel} ») : {settings.outbox}")
     err.print(
         "Pour essayer une alerte, dans un autre terminal :\n"

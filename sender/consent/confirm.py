@@ -6,16 +6,17 @@ digest of its number) and its `confirme_le` cell is written, once: a second use 
 finds it filled and changes nothing. The sender turns the confirmation into `actif` (or applies
 the unsubscription) at its next cycle.
 
-The WhatsApp webhook passes each incoming message (`entry[].changes[].value.messages[]`) to
-`confirm_button`: a tap on the template's quick-reply button arrives as `type: "button"` with
-the token in `button.payload`, and counts only when it comes from the very number the message
-was sent to (`from`).
+A tap on the WhatsApp template's quick-reply button arrives at the webhook as an incoming
+message (`entry[].changes[].value.messages[]`) of `type: "button"` with the token in
+`button.payload`; the webhook stores it (`delivery.incoming` classifies it) and the next cycle
+passes the stored taps to `confirm_buttons` (`delivery.confirmations`), all in one read and one
+write. A tap counts only when it comes from the very number the message was sent to (`from`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -63,6 +64,66 @@ def check_token(secret: bytes, text: str, now: datetime) -> ConfirmResult:
     return ConfirmResult(Outcome.CONFIRMED, token.kind)
 
 
+def _verified(
+    secret: bytes, text: str, now: datetime, from_number: str | None
+) -> Token | ConfirmResult:
+    """The token of `text`, or the result that ends its confirmation there (bad signature,
+    expired, or answered from another number than the one it was sent to)."""
+    try:
+        token = verify(secret, text, now.timestamp())
+    except TokenExpired as expired:
+        return ConfirmResult(Outcome.EXPIRED, expired.token.kind)
+    except TokenInvalid:
+        return ConfirmResult(Outcome.INVALID)
+    if from_number is not None:
+        digits = "".join(ch for ch in from_number if ch.isdigit())
+        if not digits or number_digest(secret, "+" + digits) != token.number:
+            return ConfirmResult(Outcome.INVALID, token.kind)
+    return token
+
+
+def _tab(token: Token) -> str:
+    return schema.INSCRIPTIONS if token.kind == INSCRIPTION else schema.DESINSCRIPTIONS
+
+
+def _confirm_all(
+    register: Register,
+    answers: Sequence[tuple[str, str | None]],
+    *,
+    secret: bytes,
+    now: datetime,
+) -> list[ConfirmResult]:
+    """Confirm each (token text, answering number or None): one read of the tabs concerned and
+    one write of every `confirme_le` filled, none when there is nothing to read or fill."""
+    checked = [_verified(secret, text, now, number) for text, number in answers]
+    tabs = sorted({_tab(c) for c in checked if isinstance(c, Token)})
+    if not tabs:
+        return [c for c in checked if isinstance(c, ConfirmResult)]
+    results: list[ConfirmResult] = []
+    stamp = format_iso(now)
+    with _LOCK:
+        tables = register.read(tabs)
+        filled: set[tuple[str, int]] = set()
+        changes: list[CellChange] = []
+        for item in checked:
+            if isinstance(item, ConfirmResult):
+                results.append(item)
+                continue
+            tab = _tab(item)
+            rows = [r for r in tables[tab].rows if _matches(r, item, secret)]
+            if not rows:
+                results.append(ConfirmResult(Outcome.UNKNOWN, item.kind))
+            elif any(r.get("confirme_le").strip() or (tab, r.key) in filled for r in rows):
+                results.append(ConfirmResult(Outcome.ALREADY, item.kind))
+            else:
+                filled.update((tab, r.key) for r in rows)
+                changes += [CellChange(tab, r.key, "confirme_le", stamp) for r in rows]
+                results.append(ConfirmResult(Outcome.CONFIRMED, item.kind))
+        if changes:
+            register.write(changes)
+    return results
+
+
 def confirm_token(
     register: Register,
     text: str,
@@ -74,26 +135,7 @@ def confirm_token(
     """Confirm the request of token `text`; `from_number` (E.164, or WhatsApp's digits) is the
     phone that answered when the confirmation comes from the WhatsApp button. Raises
     RegisterError when the register cannot be read or written (nothing was confirmed)."""
-    try:
-        token = verify(secret, text, now.timestamp())
-    except TokenExpired as expired:
-        return ConfirmResult(Outcome.EXPIRED, expired.token.kind)
-    except TokenInvalid:
-        return ConfirmResult(Outcome.INVALID)
-    if from_number is not None:
-        digits = "".join(ch for ch in from_number if ch.isdigit())
-        if not digits or number_digest(secret, "+" + digits) != token.number:
-            return ConfirmResult(Outcome.INVALID, token.kind)
-    tab = schema.INSCRIPTIONS if token.kind == INSCRIPTION else schema.DESINSCRIPTIONS
-    with _LOCK:
-        rows = [r for r in register.read([tab])[tab].rows if _matches(r, token, secret)]
-        if not rows:
-            return ConfirmResult(Outcome.UNKNOWN, token.kind)
-        if any(r.get("confirme_le").strip() for r in rows):
-            return ConfirmResult(Outcome.ALREADY, token.kind)
-        stamp = format_iso(now)
-        register.write([CellChange(tab, r.key, "confirme_le", stamp) for r in rows])
-    return ConfirmResult(Outcome.CONFIRMED, token.kind)
+    return _confirm_all(register, [(text, from_number)], secret=secret, now=now)[0]
 
 
 def _matches(row: Row, token: Token, secret: bytes) -> bool:
@@ -106,17 +148,37 @@ def _matches(row: Row, token: Token, secret: bytes) -> bool:
     return numero is not None and number_digest(secret, numero) == token.number
 
 
-def confirm_button(
-    register: Register, message: Mapping[str, object], *, secret: bytes, now: datetime
-) -> ConfirmResult | None:
-    """The confirmation carried by an incoming WhatsApp message, or None when the message is
-    not a quick-reply button tap with a payload (any other message is the webhook's business)."""
+def button_answer(message: Mapping[str, object]) -> tuple[str, str] | None:
+    """(token, answering number) of an incoming WhatsApp message that is a tap on a
+    quick-reply button with a payload, else None."""
     if message.get("type") != "button":
         return None
     button = message.get("button")
     payload = button.get("payload") if isinstance(button, Mapping) else None
     if not isinstance(payload, str) or not payload:
         return None
-    return confirm_token(
-        register, payload, secret=secret, now=now, from_number=str(message.get("from") or "")
+    return payload, str(message.get("from") or "")
+
+
+def confirm_buttons(
+    register: Register,
+    messages: Sequence[Mapping[str, object]],
+    *,
+    secret: bytes,
+    now: datetime,
+) -> list[ConfirmResult | None]:
+    """The confirmation carried by each incoming WhatsApp message (None for a message that is
+    not a button tap with a payload), with one read and one write of the register for all."""
+    answers = [button_answer(m) for m in messages]
+    done = iter(
+        _confirm_all(register, [a for a in answers if a is not None], secret=secret, now=now)
     )
+    return [None if a is None else next(done) for a in answers]
+
+
+def confirm_button(
+    register: Register, message: Mapping[str, object], *, secret: bytes, now: datetime
+) -> ConfirmResult | None:
+    """The confirmation carried by an incoming WhatsApp message, or None when the message is
+    not a quick-reply button tap with a payload (any other message is the webhook's business)."""
+    return confirm_buttons(register, [message], secret=secret, now=now)[0]

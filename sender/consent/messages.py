@@ -16,6 +16,7 @@ from typing import Final
 
 from sender.channels.base import OutgoingMessage
 from sender.consent.tokens import DESINSCRIPTION, INSCRIPTION
+from sender.register.defaults import SIGNATURE
 from sender.text import day_and_hour
 
 TEMPLATES: Final = {
@@ -37,7 +38,6 @@ WITHOUT_ANSWER: Final = {
     INSCRIPTION: "Sans confirmation, vous ne recevrez aucune alerte.",
     DESINSCRIPTION: "Sans confirmation, vous continuez à recevoir les alertes.",
 }
-SIGNATURE: Final = "Alerte Message (CMA Lozère)"
 SITE_SENTENCES: Final = (*ASK.values(), *WITHOUT_ANSWER.values())
 
 
@@ -45,20 +45,27 @@ def confirmation_url(site_url: str, token: str) -> str:
     return f"{site_url.rstrip('/')}/confirmer?jeton={token}"
 
 
+def _opening(kind: str) -> str:
+    ask = ASK[kind]
+    return ask[:1].upper() + ask[1:]
+
+
 def text_of(kind: str, url: str, deadline: datetime) -> str:
     """The SMS and outbox text: GSM-7 characters only (no « ç », « ê », « ’ »), so that with a
-    link of about 100 characters it fits two SMS parts (2 × 153)."""
+    link of about 100 characters it fits two SMS parts (2 × 153). Like every message of the
+    network, it ends with the signature « Réseau Alerte Message »."""
     return (
-        f"{SIGNATURE} : {ASK[kind]} avant le {day_and_hour(deadline)} : {url}\n"
-        f"{WITHOUT_ANSWER[kind]}"
+        f"{_opening(kind)} avant le {day_and_hour(deadline)} : {url}\n"
+        f"{WITHOUT_ANSWER[kind]}\n{SIGNATURE}"
     )
 
 
 def whatsapp_body(kind: str) -> str:
-    """The template body to have approved by Meta (utility category), with its parameters."""
+    """The template body to have approved by Meta (utility category), with its parameters; it
+    ends with the network's signature, like the alert templates."""
     return (
-        f"{SIGNATURE} : {ASK[kind]} en touchant « {BUTTON} » ou en ouvrant ce lien avant le "
-        "{{date_limite}} : {{lien}}. " + WITHOUT_ANSWER[kind]
+        f"{_opening(kind)} en touchant « {BUTTON} » ou en ouvrant ce lien avant le "
+        "{{date_limite}} : {{lien}}\n" + WITHOUT_ANSWER[kind] + "\n" + SIGNATURE
     )
 
 

@@ -100,6 +100,8 @@ class ConfirmationSender:
             over_limit_policy="reporter",
             progress=False,
             console=Console(quiet=True),
+            webhooks=self.settings.webhooks,
+            status_wait=self.settings.status_wait,
         )
         for request in chosen.to_send:
             deadline = request.expires_at or now + timedelta(days=self.settings.confirmation_days)

@@ -3,12 +3,17 @@
 `Dispatcher.dispatch(alert_id, recipients, compose)`:
 
 1. takes the alert's lease in the journal (another live owner → nothing is sent);
-2. walks the recipients in chunks: those already `sent` or `failed` are counted, not resent;
-   the daily limit routes the others (primary channel, SMS instead, or `deferred`);
-3. claims recipients (`pending`) just before submitting them to a thread pool, never more than
-   `2 × concurrency` outstanding sends, and records each result just after it (group commit);
-4. a recipient error with `try_sms` goes to the fallback SMS channel; a batch error stops new
-   submissions, lets in-flight sends finish and be recorded;
+2. walks the recipients in chunks and asks `decisions.decide` what to do with each one's journal
+   row: reached and final failures are counted, not resent; sends whose answer was lost wait
+   for their status webhook or are sent again after every fresh send (never a third copy
+   without a status); the daily limit routes the others (primary channel, SMS instead, or
+   `deferred`);
+3. claims recipients (`pending`, with the callback string of their message) just before
+   submitting them to a thread pool, never more than `2 × concurrency` outstanding sends, and
+   records each result just after it (group commit);
+4. a recipient error with `try_sms` goes to the fallback SMS channel; a batch error, or the
+   same suspect error for `breaker.THRESHOLD` members in a row, stops new submissions, lets
+   in-flight sends finish and be recorded;
 5. releases the lease, even on exceptions, and returns a `DispatchReport`.
 
 `compose(channel_name, recipient)` builds the message for a channel, so the SMS fallback can use
@@ -25,15 +30,19 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from rich.console import Console
 
 from sender.channels.base import Channel
+from sender.channels.whatsapp import SMS_CODES
+from sender.dispatch.breaker import CircuitBreaker
+from sender.dispatch.decisions import Decision, Rules, decide
 from sender.dispatch.journal import LOOKUP_CHUNK, Journal
 from sender.dispatch.lease import AlertLease
 from sender.dispatch.messages import Compose
 from sender.dispatch.progress import ProgressView
-from sender.dispatch.quota import PRIMARY, DailyQuota
+from sender.dispatch.quota import FALLBACK, PRIMARY, DailyQuota
 from sender.dispatch.report import BUSY_REASON, DispatchReport
 from sender.dispatch.sending import Attempt, send
 from sender.dispatch.states import (
@@ -41,6 +50,7 @@ from sender.dispatch.states import (
     FAILED,
     GAVE_UP,
     SENT,
+    UNCERTAIN,
     JournalEntry,
     LeaseLost,
     Outcome,
@@ -53,6 +63,14 @@ LEASE_LOST_REASON = (
     "le verrou d'envoi de l'alerte a été perdu (un autre processus a pu reprendre l'envoi) ; "
     "les messages restants partiront au prochain cycle"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    """Why a run stops submitting: `pause` when it resumes by itself at the next cycle."""
+
+    reason: str
+    pause: bool = False
 
 
 class Dispatcher:
@@ -70,6 +88,8 @@ class Dispatcher:
         progress: bool | None = None,
         console: Console | None = None,
         lease_seconds: float = 120.0,
+        webhooks: bool = False,
+        status_wait: float = 120.0,
     ) -> None:
         if concurrency < 1:
             raise ConfigurationError(
@@ -86,25 +106,36 @@ class Dispatcher:
         self.console = console if console is not None else Console(highlight=False)
         self.progress = self.console.is_terminal if progress is None else progress
         self.lease_seconds = lease_seconds
+        self.webhooks = webhooks
+        self.status_wait = status_wait
         self.max_outstanding = 2 * concurrency
         self.peak_outstanding = 0  # largest number of submitted, unrecorded sends (for tests)
 
     # -- public ----------------------------------------------------------------------------
 
     def dispatch(
-        self, alert_id: str, recipients: Iterable[str], compose: Compose
+        self,
+        alert_id: str,
+        recipients: Iterable[str],
+        compose: Compose,
+        *,
+        retry_failed: bool = False,
     ) -> DispatchReport:
-        """Send the alert to every recipient (E.164) not yet served; see the module docstring."""
+        """Send the alert to every recipient (E.164) not yet served; see the module docstring.
+
+        `retry_failed`: the alert was put back to « à diffuser »; members whose failure may come
+        from a setting are sent to again (never one already reached)."""
         started = time.monotonic()
         targets = list(dict.fromkeys(r for r in recipients if r))
-        report = DispatchReport(alert_id, recipients=len(targets))
+        report = DispatchReport(alert_id, recipients=len(targets), retrigger=retry_failed)
         view = ProgressView(self.console, fancy=self.progress)
         lease = AlertLease(self.journal, alert_id, self.lease_seconds)
+        rules = self._rules(retry_failed)
         if not lease.acquire():
             report.busy = True
             report.stopped_reason = BUSY_REASON
             log.info("Alerte %s : %s.", alert_id, BUSY_REASON)
-            self._tally(alert_id, targets, report, view)
+            self._tally(alert_id, targets, report, view, rules)
             report.elapsed = time.monotonic() - started
             view.finish(report)
             return report
@@ -112,7 +143,7 @@ class Dispatcher:
         with lease.kept():
             view.start(alert_id, len(targets))
             try:
-                self._run(lease, targets, compose, report, view)
+                self._run(lease, targets, compose, report, view, rules)
             finally:
                 view.stop()
         report.elapsed = time.monotonic() - started
@@ -121,6 +152,17 @@ class Dispatcher:
         return report
 
     # -- planning --------------------------------------------------------------------------
+
+    def _rules(self, retry_failed: bool) -> Rules:
+        return Rules(
+            now=time.time(),
+            webhooks=self.webhooks,
+            wait=self.status_wait,
+            confirmed_claim_at=self.journal.confirmed_claim_at() if self.webhooks else None,
+            last_status_at=self.journal.last_status_at() if self.webhooks else None,
+            sms_codes=frozenset(str(c) for c in SMS_CODES) if self.fallback else frozenset(),
+            retry_failed=retry_failed,
+        )
 
     def _quota(self) -> DailyQuota | None:
         if self.daily_limit is None:
@@ -138,23 +180,40 @@ class Dispatcher:
         alert_id: str,
         chunk: Sequence[str],
         quota: DailyQuota | None,
-        planned: deque[tuple[str, str]],
+        queues: _Queues,
         report: DispatchReport,
         view: ProgressView,
+        rules: Rules,
     ) -> list[str]:
         """Count recipients already settled, queue those to send; return those to defer."""
         known = self.journal.lookup(alert_id, chunk)
         deferred: list[str] = []
         settled = 0
         for recipient in chunk:
-            if _count_settled(report, known.get(recipient)):
+            entry = known.get(recipient)
+            decision = decide(entry, rules)
+            if _count(report, entry, decision):
                 settled += 1
+                if decision is Decision.REACHED and rules.retry_failed:
+                    report.already_reached += 1
+                continue
+            if decision is Decision.SMS:
+                queues.reclaim.add(recipient)
+                queues.planned.append((recipient, FALLBACK))
+                continue
+            if entry is not None and entry.state == FAILED:
+                queues.reclaim.add(recipient)  # sent again: the alert was put back
+            fallback_name = self.fallback.name if self.fallback is not None else None
+            if decision is Decision.RESEND and entry is not None and entry.channel == fallback_name:
+                queues.later.append((recipient, FALLBACK))
                 continue
             route = PRIMARY if quota is None else quota.route(recipient)
             if route is None:
                 deferred.append(recipient)
+            elif decision is Decision.RESEND:
+                queues.later.append((recipient, route))
             else:
-                planned.append((recipient, route))
+                queues.planned.append((recipient, route))
         view.advance(settled)
         return deferred
 
@@ -167,39 +226,47 @@ class Dispatcher:
         compose: Compose,
         report: DispatchReport,
         view: ProgressView,
+        rules: Rules,
     ) -> None:
         alert_id, owner = lease.alert_id, lease.owner
         quota = self._quota()
-        planned: deque[tuple[str, str]] = deque()
+        queues = _Queues()
+        planned = queues.planned
         leftovers: list[str] = []  # not handled by this run: tallied from the journal
         outstanding: dict[Future, tuple[str, str]] = {}  # future → (recipient, channel)
+        breaker = CircuitBreaker()
         position = 0
-        stop: str | None = None
+        stop: _Stop | None = None
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="envoi")
         try:
             while stop is None:
                 if lease.lost:
-                    stop = LEASE_LOST_REASON
+                    stop = _Stop(LEASE_LOST_REASON)
                     break
                 if not planned:
                     if position >= len(targets):
-                        break
+                        if not queues.later:
+                            break
+                        planned.extend(queues.later)  # lost answers: after every fresh send
+                        queues.later.clear()
+                        continue
                     chunk = targets[position : position + LOOKUP_CHUNK]
                     position += len(chunk)
-                    deferred = self._plan(alert_id, chunk, quota, planned, report, view)
+                    deferred = self._plan(alert_id, chunk, quota, queues, report, view, rules)
                     if deferred:
                         assert quota is not None
                         try:
                             self.journal.defer(alert_id, owner, deferred, quota.reason)
                         except LeaseLost:
                             leftovers.extend(deferred)
-                            stop = LEASE_LOST_REASON
+                            stop = _Stop(LEASE_LOST_REASON)
                             break
                         report.deferred += len(deferred)
                         view.advance(len(deferred))
                     continue
                 full = len(outstanding) >= self.max_outstanding
-                stop = self._collect(alert_id, outstanding, report, view, block=full)
+                stop = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
+                                     block=full)
                 if stop is not None:
                     break
                 free = self.max_outstanding - len(outstanding)
@@ -209,45 +276,52 @@ class Dispatcher:
                     for r, route in batch
                 ]
                 try:
-                    claimed = set(self.journal.claim(alert_id, owner, routes))
+                    claimed = self.journal.claim(alert_id, owner, routes, reclaim=queues.reclaim)
                 except LeaseLost:
                     leftovers.extend(r for r, _ in batch)
-                    stop = LEASE_LOST_REASON
+                    stop = _Stop(LEASE_LOST_REASON)
                     break
                 for (recipient, route), (_, channel_name) in zip(batch, routes, strict=True):
                     if recipient not in claimed:  # settled meanwhile by someone else
                         leftovers.append(recipient)
                         continue
                     future = pool.submit(
-                        send, self.channel, self.fallback, recipient, route, compose
+                        send, self.channel, self.fallback, recipient, route, compose,
+                        claimed[recipient],
                     )
                     outstanding[future] = (recipient, channel_name)
                 self.peak_outstanding = max(self.peak_outstanding, len(outstanding))
             if stop is not None:
-                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
+                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
             while outstanding:
-                reason = self._collect(alert_id, outstanding, report, view, block=True)
+                reason = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
+                                       block=True)
                 if stop is None and reason is not None:
                     stop = reason
-                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop))
+                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
         except BaseException:
             # Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
-            # finish and record them if possible; unrecorded ones stay `pending` (resent later).
+            # finish and record them if possible; unrecorded ones stay `pending` (one possible
+            # copy each, see decisions.py).
             for future in outstanding:
                 future.cancel()
             pool.shutdown(wait=True)
             try:
                 finished = {f: r for f, r in outstanding.items() if not f.cancelled()}
-                self._collect(alert_id, finished, report, view, block=False)
+                self._collect(alert_id, finished, report, view, breaker, leftovers, block=False)
             except BaseException:  # noqa: S110 - best effort, the first error is re-raised
                 pass
             raise
         finally:
             pool.shutdown(wait=True)
-        report.stopped_reason = stop
+        if stop is not None and stop.pause:
+            report.paused_reason = stop.reason
+        elif stop is not None:
+            report.stopped_reason = stop.reason
         leftovers.extend(r for r, _ in planned)
+        leftovers.extend(r for r, _ in queues.later)
         leftovers.extend(targets[position:])
-        self._tally(alert_id, leftovers, report, view)
+        self._tally(alert_id, leftovers, report, view, self._rules(rules.retry_failed))
         if quota is not None:
             report.notes.extend(quota.notes())
 
@@ -263,10 +337,14 @@ class Dispatcher:
         outstanding: dict[Future, tuple[str, str]],
         report: DispatchReport,
         view: ProgressView,
+        breaker: CircuitBreaker,
+        uncertain: list[str],
         *,
         block: bool,
-    ) -> str | None:
-        """Record finished sends (one transaction); return a batch-stop reason if any."""
+    ) -> _Stop | None:
+        """Record finished sends (one transaction); return why to stop submitting, if any.
+        Recipients whose answer was lost go to `uncertain`, counted from the journal at the
+        end (waiting for a status, to send again, or unconfirmed)."""
         if not outstanding:
             return None
         if block:
@@ -285,22 +363,37 @@ class Dispatcher:
                 interrupt = interrupt or exc
         if attempts:
             self.journal.record(alert_id, [a.outcome for a in attempts])
-        stop = None
+        reasons: list[_Stop] = []
+        counted = 0
         for attempt in attempts:
             outcome = attempt.outcome
+            tripped: str | None = None
             if outcome.state == SENT:
                 report.sent += 1
                 report.sent_now += 1
                 report.sent_by_fallback += attempt.via_fallback
+                breaker.observe(None, None)
             elif outcome.state == FAILED:
                 report.failed += 1
                 report.add_failure(outcome.error_text)
+                tripped = breaker.observe(outcome.error_code, attempt.suspect)
+            elif outcome.state == UNCERTAIN:
+                uncertain.append(outcome.recipient)
+                pause = breaker.observe_lost()
+                if pause is not None:
+                    reasons.append(_Stop(pause, pause=True))
+                continue
             else:
                 report.not_sent += 1
                 if attempt.stop_reason is None:
                     report.add_failure(outcome.error_text)
-            stop = stop or attempt.stop_reason
-        view.advance(len(attempts))
+            counted += 1
+            for reason in (tripped, attempt.stop_reason):
+                if reason is not None:
+                    reasons.append(_Stop(reason))
+        # A stop outranks a pause: the batch must not resume by itself.
+        stop = next((r for r in reasons if not r.pause), reasons[0] if reasons else None)
+        view.advance(counted)
         if interrupt is not None:
             raise interrupt
         return stop
@@ -329,14 +422,16 @@ class Dispatcher:
         recipients: Sequence[str],
         report: DispatchReport,
         view: ProgressView,
+        rules: Rules,
     ) -> None:
-        """Count recipients this run did not handle, by their journal state."""
+        """Count recipients this run did not settle, by their journal row."""
         for start in range(0, len(recipients), LOOKUP_CHUNK):
             chunk = recipients[start : start + LOOKUP_CHUNK]
             known = self.journal.lookup(alert_id, chunk)
             for recipient in chunk:
                 entry = known.get(recipient)
-                if _count_settled(report, entry):
+                decision = decide(entry, rules)
+                if _count(report, entry, decision):
                     continue
                 if entry is not None and entry.state == DEFERRED:
                     report.deferred += 1
@@ -345,13 +440,28 @@ class Dispatcher:
             view.advance(len(chunk))
 
 
-def _count_settled(report: DispatchReport, entry: JournalEntry | None) -> bool:
-    """Count a recipient the journal has as `sent` or `failed` (final); False for any other."""
-    if entry is not None and entry.state == SENT:
+class _Queues:
+    """What a run has planned: fresh sends, sends whose answer was lost (after every fresh
+    send) and `failed` rows it decided to send again (SMS fallback, alert put back)."""
+
+    def __init__(self) -> None:
+        self.planned: deque[tuple[str, str]] = deque()
+        self.later: list[tuple[str, str]] = []
+        self.reclaim: set[str] = set()
+
+
+def _count(report: DispatchReport, entry: JournalEntry | None, decision: Decision) -> bool:
+    """Count a recipient settled for now (reached, failed, waiting for a status, unconfirmed);
+    False when it is still to be sent."""
+    if decision is Decision.REACHED:
         report.sent += 1
-        return True
-    if entry is not None and entry.state == FAILED:
+    elif decision is Decision.FAILED:
         report.failed += 1
-        report.add_failure(entry.error_text)
-        return True
-    return False
+        report.add_failure(entry.error_text if entry is not None else None)
+    elif decision is Decision.WAIT:
+        report.waiting += 1
+    elif decision is Decision.UNCONFIRMED:
+        report.unconfirmed += 1
+    else:
+        return False
+    return True

@@ -1,9 +1,13 @@
 """The dispatch journal: one local SQLite row per (alert, recipient), written around every send.
 
-A row goes `pending` just BEFORE a send and `sent`, `failed` or `gave_up` just AFTER it, so a
-restart after a crash (even `kill -9`) resends only what is not recorded as `sent`; a recipient
-already `sent` for an alert is never claimed again. `deferred` holds back recipients beyond the
-WhatsApp daily limit until a later cycle.
+A row goes `pending` just BEFORE a send and `sent`, `failed`, `gave_up` or `uncertain` just
+AFTER it, so a restart after a crash (even `kill -9`) knows what may have left; a recipient
+already `sent` for an alert is never claimed again. Whether a `pending` or `uncertain` row is
+sent again is the dispatcher's decision (`decisions.py`): it counts the possible copies.
+`deferred` holds back recipients beyond the WhatsApp daily limit until a later cycle.
+
+Each claim gives the row a callback string (`delivery/callback.py`) that WhatsApp echoes in the
+status webhooks; `delivery/store.py` applies those statuses to the same rows.
 
 The journal also holds one lease per alert (`verrous` table), which keeps two dispatchers off
 the same alert: `claim` and `defer` check it in their own transaction.
@@ -15,22 +19,27 @@ in `states`.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from sender.config import Settings
+from sender.delivery.callback import encode, reference
 from sender.dispatch.journal_file import JournalFile
 from sender.dispatch.states import (
     FAILED,
-    FINAL_STATES,
     GAVE_UP,
     PENDING,
     SENT,
+    UNCERTAIN,
     AlertSummary,
     JournalEntry,
+    JournalError,
     LeaseLost,
     Outcome,
 )
@@ -39,8 +48,22 @@ LOOKUP_CHUNK = 500  # recipients per IN (...) query, well below SQLite's variabl
 
 _COLUMNS = (
     "alert_id, recipient, channel, state, attempts, message_id, wa_id, error_code, error_text, "
-    "owner, created_at, updated_at, sent_at"
+    "owner, created_at, updated_at, sent_at, uncertain, final, delivery, delivery_code, fallback, "
+    "claimed_at"
 )
+
+
+def _entry(row: Sequence) -> JournalEntry:
+    *head, uncertain, final, delivery, delivery_code, fallback, claimed_at = row
+    return JournalEntry(
+        *head,
+        uncertain=int(uncertain or 0),
+        final=final is None or bool(final),
+        delivery=delivery,
+        delivery_code=delivery_code,
+        fallback=bool(fallback),
+        claimed_at=claimed_at,
+    )
 
 
 def _timestamp(value: datetime | float | None, default: float) -> float:
@@ -79,6 +102,10 @@ class Journal:
     ) -> None:
         self._file = JournalFile(path, busy_timeout=busy_timeout)
         self._clock = clock
+        self._key: bytes | None = None
+        self._unrecorded: dict[tuple[str, str], Outcome] = {}
+        self._unreleased: set[tuple[str, str]] = set()  # leases to give back (same reason)
+        self._unrecorded_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Journal:
@@ -113,7 +140,7 @@ class Journal:
                 f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? AND recipient = ?",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 (alert_id, recipient),
             ).fetchone()
-        return JournalEntry(*row) if row else None
+        return _entry(row) if row else None
 
     def entries(self, alert_id: str) -> list[JournalEntry]:
         """Every row of an alert (for tests, exports and the CLI; not for 100,000-row loops)."""
@@ -122,15 +149,12 @@ class Journal:
                 f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? ORDER BY recipient",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 (alert_id,),
             ).fetchall()
-        return [JournalEntry(*row) for row in rows]
+        return [_entry(row) for row in rows]
 
     def lookup(self, alert_id: str, recipients: Sequence[str]) -> dict[str, JournalEntry]:
         """Rows for the given recipients that exist (any number of recipients, chunked)."""
         with self._file.read() as conn:
-            return {
-                row[1]: JournalEntry(*row)
-                for row in _rows_of(conn, _COLUMNS, alert_id, recipients)
-            }
+            return {row[1]: _entry(row) for row in _rows_of(conn, _COLUMNS, alert_id, recipients)}
 
     def has_started(self, alert_id: str) -> bool:
         """True once any recipient of the alert has a row (claimed, sent, deferred…)."""
@@ -148,34 +172,74 @@ class Journal:
                 )
             }
 
-    def claim(self, alert_id: str, owner: str, routes: Sequence[tuple[str, str]]) -> list[str]:
-        """Mark recipients `pending` on their channel BEFORE sending; return those claimed.
+    def callback_key(self) -> bytes:
+        """The key of the recipients' references in callback strings (created once per file)."""
+        if self._key is None:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO _journal (cle, valeur) VALUES ('cle_rappel', ?)",
+                    (secrets.token_hex(32),),
+                )
+                (value,) = conn.execute(
+                    "SELECT valeur FROM _journal WHERE cle = 'cle_rappel'"
+                ).fetchone()
+            self._key = bytes.fromhex(value)
+        return self._key
 
-        `routes` holds (recipient, channel name) pairs. Rows already `sent` or `failed` are not
-        claimed. The lease is checked in the same transaction: raises `LeaseLost` if not held.
+    def claim(
+        self,
+        alert_id: str,
+        owner: str,
+        routes: Sequence[tuple[str, str]],
+        *,
+        reclaim: Collection[str] = (),
+    ) -> dict[str, str | None]:
+        """Mark recipients `pending` on their channel BEFORE sending; return those claimed, each
+        with the callback string its message must carry.
+
+        `routes` holds (recipient, channel name) pairs. Rows already `sent` are never claimed;
+        `failed` rows only when listed in `reclaim` (SMS fallback due, alert put back to « à
+        diffuser »). A `pending` row claimed again counts one more possible copy. The lease is
+        checked in the same transaction: raises `LeaseLost` if not held.
         """
         if not routes:
-            return []
+            return {}
         now = self._clock()
-        claimed: list[str] = []
-        with self._file.write() as conn:
+        key = self.callback_key()
+        claimed: dict[str, str | None] = {}
+        with self._write() as conn:
             self._assert_lease(conn, alert_id, owner)
             recipients = [recipient for recipient, _ in routes]
-            states = dict(_rows_of(conn, "recipient, state", alert_id, recipients))
+            current = {
+                r: (state, attempts)
+                for r, state, attempts in _rows_of(
+                    conn, "recipient, state, attempts", alert_id, recipients
+                )
+            }
             rows = []
             for recipient, channel in routes:
-                if states.get(recipient) in FINAL_STATES:
+                state, attempts = current.get(recipient, (None, 0))
+                if state == SENT or (state == FAILED and recipient not in reclaim):
                     continue
-                claimed.append(recipient)
-                rows.append((alert_id, recipient, channel, owner, now, now))
+                ref = reference(key, recipient)
+                claimed[recipient] = encode(alert_id, ref, int(attempts or 0) + 1)
+                rows.append((
+                    alert_id, recipient, channel, owner, now, now, now, ref,
+                    int(recipient in reclaim),
+                ))
             conn.executemany(
                 "INSERT INTO envois (alert_id, recipient, channel, state, attempts, owner, "
-                "created_at, updated_at) VALUES (?, ?, ?, 'pending', 1, ?, ?, ?) "
+                "created_at, updated_at, claimed_at, ref) "
+                "VALUES (?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (alert_id, recipient) DO UPDATE SET state = 'pending', "
                 "channel = excluded.channel, owner = excluded.owner, "
                 "attempts = envois.attempts + 1, updated_at = excluded.updated_at, "
-                "error_code = NULL, error_text = NULL "
-                "WHERE envois.state NOT IN ('sent', 'failed')",
+                "claimed_at = excluded.claimed_at, "
+                "ref = excluded.ref, error_code = NULL, error_text = NULL, final = NULL, "
+                "uncertain = envois.uncertain + (envois.state = 'pending'), "
+                "delivery = CASE WHEN envois.delivery = 'failed' THEN NULL "
+                "ELSE envois.delivery END "
+                "WHERE envois.state != 'sent' AND (envois.state != 'failed' OR ?)",
                 rows,
             )
         return claimed
@@ -183,43 +247,108 @@ class Journal:
     def record(self, alert_id: str, outcomes: Iterable[Outcome]) -> None:
         """Write the results of sends, AFTER them, in one transaction (group commit).
 
-        A `sent` result is always written (it is the truth, even if the lease was lost); a
-        failure never overwrites a `sent` row.
+        A `sent` result is always written (it is the truth, even if the lease was lost), except
+        over a `failed` status webhook of the same WhatsApp message that arrived first; a
+        failure never overwrites a `sent` row, nor a WhatsApp row a status webhook already
+        settled. An `uncertain` result adds one possible copy.
+
+        When the write fails (disk full, read-only, I/O error) the results are kept in memory
+        and written first by the next write transaction of this process: a message already sent
+        is never claimed again, and nothing is lost while the process lives (after a crash it is
+        a `pending` row, like any send in flight).
         """
+        batch = [(alert_id, o) for o in outcomes]
+        for _, outcome in batch:
+            if outcome.state not in (SENT, FAILED, GAVE_UP, PENDING, UNCERTAIN):
+                raise ValueError(f"état de résultat inconnu : {outcome.state!r}")
+        if not batch:
+            return
+        try:
+            with self._write() as conn:
+                self._write_outcomes(conn, batch)
+        except JournalError:
+            with self._unrecorded_lock:
+                for alert, outcome in batch:
+                    self._unrecorded[(alert, outcome.recipient)] = outcome
+            raise
+
+    @property
+    def unrecorded(self) -> int:
+        """Results kept in memory because the journal could not be written (disk full…)."""
+        with self._unrecorded_lock:
+            return len(self._unrecorded)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that first writes what a failed `record` or `release` left
+        behind."""
+        with self._file.write() as conn:
+            with self._unrecorded_lock:
+                pending = [(alert, o) for (alert, _), o in self._unrecorded.items()]
+                leases = list(self._unreleased)
+            if pending:
+                self._write_outcomes(conn, pending)
+            if leases:
+                conn.executemany(
+                    "DELETE FROM verrous WHERE alert_id = ? AND owner = ?", leases
+                )
+            yield conn
+        if pending or leases:
+            with self._unrecorded_lock:
+                for alert, outcome in pending:
+                    if self._unrecorded.get((alert, outcome.recipient)) is outcome:
+                        del self._unrecorded[(alert, outcome.recipient)]
+                self._unreleased.difference_update(leases)
+
+    def _write_outcomes(
+        self, conn: sqlite3.Connection, batch: Sequence[tuple[str, Outcome]]
+    ) -> None:
         now = self._clock()
         sent, others = [], []
-        for o in outcomes:
+        for alert_id, o in batch:
             if o.state == SENT:
-                sent.append((o.channel, o.message_id, o.wa_id, now, now, alert_id, o.recipient))
+                sent.append((
+                    o.channel, o.channel, o.channel, o.message_id, o.wa_id, now, now,
+                    int(o.fallback), o.channel, alert_id, o.recipient,
+                ))
             else:
-                if o.state not in (FAILED, GAVE_UP, PENDING):
-                    raise ValueError(f"état de résultat inconnu : {o.state!r}")
-                others.append(
-                    (o.state, o.channel, o.error_code, o.error_text, now, alert_id, o.recipient)
-                )
-        if not sent and not others:
-            return
-        with self._file.write() as conn:
-            if sent:
-                conn.executemany(
-                    "UPDATE envois SET state = 'sent', channel = ?, message_id = ?, wa_id = ?, "
-                    "error_code = NULL, error_text = NULL, sent_at = ?, updated_at = ? "
-                    "WHERE alert_id = ? AND recipient = ?",
-                    sent,
-                )
-            if others:
-                conn.executemany(
-                    "UPDATE envois SET state = ?, channel = ?, error_code = ?, error_text = ?, "
-                    "updated_at = ? WHERE alert_id = ? AND recipient = ? AND state != 'sent'",
-                    others,
-                )
+                others.append((
+                    o.state, o.channel, o.error_code, o.error_text, int(o.final), now,
+                    o.state, alert_id, o.recipient, o.channel,
+                ))
+        if sent:
+            conn.executemany(
+                "UPDATE envois SET "
+                "state = CASE WHEN ? = 'whatsapp' AND delivery = 'failed' THEN state "
+                "ELSE 'sent' END, "
+                "channel = CASE WHEN ? = 'whatsapp' AND delivery = 'failed' THEN channel "
+                "ELSE ? END, "
+                "message_id = ?, wa_id = ?, sent_at = ?, updated_at = ?, "
+                "error_code = CASE WHEN state = 'failed' AND delivery = 'failed' "
+                "THEN error_code END, "
+                "error_text = CASE WHEN state = 'failed' AND delivery = 'failed' "
+                "THEN error_text END, "
+                "fallback = ?, "
+                "delivery = CASE WHEN ? = 'whatsapp' THEN COALESCE(delivery, 'accepted') "
+                "ELSE delivery END "
+                "WHERE alert_id = ? AND recipient = ?",
+                sent,
+            )
+        if others:
+            conn.executemany(
+                "UPDATE envois SET state = ?, channel = ?, error_code = ?, error_text = ?, "
+                "final = ?, updated_at = ?, uncertain = uncertain + (? = 'uncertain') "
+                "WHERE alert_id = ? AND recipient = ? AND state != 'sent' "
+                "AND NOT (? = 'whatsapp' AND delivery IS NOT NULL)",
+                others,
+            )
 
     def defer(self, alert_id: str, owner: str, recipients: Sequence[str], reason: str) -> int:
         """Hold recipients back (daily limit) for a later dispatch; return how many rows."""
         if not recipients:
             return 0
         now = self._clock()
-        with self._file.write() as conn:
+        with self._write() as conn:
             self._assert_lease(conn, alert_id, owner)
             before = conn.total_changes
             conn.executemany(
@@ -246,7 +375,7 @@ class Journal:
         an owner known to be dead (same host, process gone).
         """
         now = self._clock()
-        with self._file.write() as conn:
+        with self._write() as conn:
             row = conn.execute(
                 "SELECT owner, expires_at FROM verrous WHERE alert_id = ?", (alert_id,)
             ).fetchone()
@@ -265,7 +394,7 @@ class Journal:
     def renew(self, alert_id: str, owner: str, ttl_seconds: float) -> bool:
         """Extend a lease this owner still holds (even just expired, if nobody took it)."""
         now = self._clock()
-        with self._file.write() as conn:
+        with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE verrous SET expires_at = ? WHERE alert_id = ? AND owner = ?",
                 (now + ttl_seconds, alert_id, owner),
@@ -273,12 +402,20 @@ class Journal:
             return cursor.rowcount == 1
 
     def release(self, alert_id: str, owner: str) -> bool:
-        """Give the lease back; False if this owner did not hold it (any more)."""
-        with self._file.write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM verrous WHERE alert_id = ? AND owner = ?", (alert_id, owner)
-            )
-            return cursor.rowcount == 1
+        """Give the lease back; False if this owner did not hold it (any more). When the journal
+        cannot be written (disk full…), the release is remembered and done by the next write
+        transaction of this process, so the next pass is not locked out until the lease expires.
+        """
+        try:
+            with self._write() as conn:
+                cursor = conn.execute(
+                    "DELETE FROM verrous WHERE alert_id = ? AND owner = ?", (alert_id, owner)
+                )
+                return cursor.rowcount == 1
+        except JournalError:
+            with self._unrecorded_lock:
+                self._unreleased.add((alert_id, owner))
+            raise
 
     def holder(self, alert_id: str) -> str | None:
         """The owner of a live lease on the alert, or None."""
@@ -302,7 +439,10 @@ class Journal:
     # -- daily limit and summaries ---------------------------------------------------------
 
     def _window_query(self, channel: str | None) -> tuple[str, tuple]:
-        where = "((state = 'sent' AND sent_at >= ?) OR (state = 'pending' AND updated_at >= ?))"
+        where = (
+            "((state = 'sent' AND sent_at >= ?) "
+            "OR (state IN ('pending', 'uncertain') AND updated_at >= ?))"
+        )
         if channel is None:
             return where, ()
         return where + " AND channel = ?", (channel,)
@@ -312,7 +452,7 @@ class Journal:
     ) -> int:
         """Unique numbers contacted since `since` (default: the last 24 h), on `channel` if given.
 
-        Counts `sent` rows and `pending` ones (possibly sent before a crash), across all alerts:
+        Counts `sent` rows and `pending` or `uncertain` ones (possibly sent), across all alerts:
         this is what the WhatsApp messaging-limit tier counts.
         """
         start = _timestamp(since, self._clock() - 86_400)
@@ -371,18 +511,103 @@ class Journal:
             )
 
     def summary(self, alert_id: str) -> AlertSummary:
-        """Counts by state and French reasons of `failed` / `gave_up` rows for one alert."""
+        """Counts by state, French reasons of `failed` / `gave_up` rows, and what the status
+        webhooks said (delivered, read) for one alert."""
         with self._file.read() as conn:
-            counts = dict(
-                conn.execute(
-                    "SELECT state, COUNT(*) FROM envois WHERE alert_id = ? GROUP BY state",
-                    (alert_id,),
-                ).fetchall()
-            )
+            rows = conn.execute(
+                "SELECT state, COUNT(*), SUM(delivery IN ('delivered', 'read')), "
+                "SUM(delivery = 'read'), SUM(fallback) FROM envois WHERE alert_id = ? "
+                "GROUP BY state",
+                (alert_id,),
+            ).fetchall()
             failures = conn.execute(
                 "SELECT COALESCE(error_text, 'raison inconnue'), COUNT(*) AS n FROM envois "
                 "WHERE alert_id = ? AND state IN ('failed', 'gave_up') "
                 "GROUP BY 1 ORDER BY n DESC, 1",
                 (alert_id,),
             ).fetchall()
-        return AlertSummary(alert_id, counts, [(text, int(n)) for text, n in failures])
+        counts = {state: int(n) for state, n, *_ in rows}
+        by_sms = sum(int(sms or 0) for state, _n, _d, _r, sms in rows if state == SENT)
+        return AlertSummary(
+            alert_id,
+            counts,
+            [(text, int(n)) for text, n in failures],
+            delivered=sum(int(d or 0) for _s, _n, d, _r, _f in rows),
+            read=sum(int(r or 0) for _s, _n, _d, r, _f in rows),
+            by_sms=by_sms,
+        )
+
+    def send_times(self, alert_ids: Sequence[str]) -> dict[str, tuple[float, float, int]]:
+        """First and last `sent_at` and the number of `sent` rows, per alert that has any (for
+        the report to the préfecture). Times are Unix timestamps."""
+        found: dict[str, tuple[float, float, int]] = {}
+        ids = list(alert_ids)
+        with self._file.read() as conn:
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[start : start + LOOKUP_CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                for alert_id, first, last, count in conn.execute(
+                    "SELECT alert_id, MIN(sent_at), MAX(sent_at), COUNT(*) FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                    f"WHERE state = 'sent' AND sent_at IS NOT NULL AND alert_id IN ({marks}) "
+                    "GROUP BY alert_id",
+                    tuple(chunk),
+                ):
+                    found[alert_id] = (float(first), float(last), int(count))
+        return found
+
+    # -- what the status webhooks changed --------------------------------------------------
+
+    def alerts_changed_since(self, since: float) -> set[str]:
+        """Alerts with a row written (send, status webhook) at or after `since`."""
+        with self._file.read() as conn:
+            return {
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT alert_id FROM envois WHERE updated_at >= ?", (since,)
+                )
+            }
+
+    def follow_ups(self, since: float, sms_codes: Collection[str] = ()) -> set[str]:
+        """Alerts with rows updated since `since` that a status webhook left to send again:
+        `gave_up` (a transient `failed` status) or, when `sms_codes` is given (an SMS fallback
+        is configured), WhatsApp refusals with one of these codes."""
+        marks = ", ".join("?" for _ in sms_codes) or "NULL"
+        with self._file.read() as conn:
+            return {
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT alert_id FROM envois INDEXED BY envois_suivi "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
+                    "WHERE state IN ('gave_up', 'failed', 'uncertain') AND updated_at >= ? "
+                    "AND (state = 'gave_up' OR (state = 'failed' AND channel = 'whatsapp' "
+                    f"AND error_code IN ({marks})))",
+                    (since, *sms_codes),
+                )
+            }
+
+    def follow_up_recipients(self, alert_id: str, sms_codes: Collection[str] = ()) -> list[str]:
+        """The recipients of one alert `follow_ups` found (see there)."""
+        marks = ", ".join("?" for _ in sms_codes) or "NULL"
+        with self._file.read() as conn:
+            return [
+                row[0]
+                for row in conn.execute(
+                    "SELECT recipient FROM envois INDEXED BY envois_suivi "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
+                    "WHERE alert_id = ? AND state IN ('gave_up', 'failed', 'uncertain') "
+                    "AND (state = 'gave_up' OR (state = 'failed' AND channel = 'whatsapp' "
+                    f"AND error_code IN ({marks}))) ORDER BY recipient",
+                    (alert_id, *sms_codes),
+                )
+            ]
+
+    def last_status_at(self) -> float | None:
+        """When the latest status webhook was received (any message), or None."""
+        with self._file.read() as conn:
+            (value,) = conn.execute("SELECT MAX(received_at) FROM statuts").fetchone()
+        return None if value is None else float(value)
+
+    def confirmed_claim_at(self) -> float | None:
+        """The latest claim time among messages whose status webhook has arrived (any alert),
+        or None: statuses of messages sent after a given time have come back."""
+        with self._file.read() as conn:
+            (value,) = conn.execute("SELECT MAX(claimed_at) FROM statuts").fetchone()
+        return None if value is None else float(value)

@@ -1,9 +1,18 @@
 """The journal's SQLite file: opening, schema, format check, transactions and French errors.
 
 Concurrency: WAL mode, a busy timeout, `BEGIN IMMEDIATE` for every write, one connection per
-process guarded by a lock (threads share it).
+process guarded by a lock (threads share it). The webhook receiver opens it with
+`synchronous=FULL`: its `200` means the status is on disk, not only in the WAL.
 
 The file is never overwritten nor deleted: a file that is not a journal raises `JournalCorrupt`.
+A format-1 journal (before status webhooks) is upgraded in place, in one transaction: new
+columns and tables are added, no row is lost, and `failed` rows whose code may come from a
+setting (HTTP 404, code 100…) become retryable.
+
+Tables: `envois` (one row per alert and recipient), `verrous` (one lease per alert), `statuts`
+(every status webhook received, once per message and status: the duplicates Meta sends are
+recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `_journal` (format
+and the key of the callback references).
 """
 
 from __future__ import annotations
@@ -15,11 +24,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sender.channels.whatsapp import RECIPIENT_CODES
 from sender.dispatch.states import JournalBusy, JournalCorrupt, JournalError
-from sender.storage import Trouble, classify, open_wal, table_names, transaction
+from sender.storage import (
+    Trouble,
+    classify,
+    code_name,
+    open_wal,
+    os_reason,
+    table_names,
+    transaction,
+)
 
-_FORMAT = "alerte-message-journal/1"
+_FORMAT = "alerte-message-journal/2"
+_READABLE = ("alerte-message-journal/1", _FORMAT)
 _MARKER = "_journal"
+_TABLES = frozenset({"envois", "verrous", "statuts", "entrants", _MARKER})
 
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
@@ -46,16 +66,61 @@ _SCHEMA = (
         acquired_at REAL NOT NULL,
         expires_at REAL NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS statuts (
+        wamid TEXT NOT NULL,
+        status TEXT NOT NULL,
+        alert_id TEXT,
+        ref TEXT,
+        attempt INTEGER,
+        code TEXT,
+        sent_at INTEGER,
+        received_at REAL NOT NULL,
+        claimed_at REAL,
+        PRIMARY KEY (wamid, status)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS statuts_reception ON statuts (received_at)",
+    "CREATE INDEX IF NOT EXISTS statuts_envoi ON statuts (claimed_at)",
+    """CREATE TABLE IF NOT EXISTS entrants (
+        message_id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT,
+        sent_at INTEGER,
+        received_at REAL NOT NULL,
+        recorded_at REAL,
+        answered_at REAL
+    )""",
 )
+# Columns format 2 adds to `envois` (format 1 files get them by ALTER TABLE).
+_ENVOIS_V2 = (
+    ("ref", "TEXT"),
+    ("uncertain", "INTEGER NOT NULL DEFAULT 0"),
+    ("final", "INTEGER"),
+    ("delivery", "TEXT"),
+    ("delivery_code", "TEXT"),
+    ("delivery_at", "REAL"),
+    ("fallback", "INTEGER NOT NULL DEFAULT 0"),
+    ("claimed_at", "REAL"),
+)
+_INDEXES_V2 = (
+    "CREATE INDEX IF NOT EXISTS envois_ref ON envois (ref)",
+    "CREATE INDEX IF NOT EXISTS envois_suivi ON envois (alert_id) "
+    "WHERE state IN ('gave_up', 'failed', 'uncertain')",
+)
+# Refusals about the member: the only `failed` rows of a format-1 journal that stay final.
+FINAL_CODES = tuple(sorted(str(code) for code in RECIPIENT_CODES))
 
 
 class JournalFile:
     """One process's connection to the journal file and its transactions (`Journal` holds one
     and runs its queries through `read` and `write`)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 15.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 15.0, synchronous: str = "NORMAL"
+    ) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self.synchronous = "FULL" if synchronous.upper() == "FULL" else "NORMAL"
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
@@ -84,22 +149,32 @@ class JournalFile:
         if trouble is Trouble.ACCESS:
             return JournalError(
                 f"Impossible d'ouvrir ou d'écrire le journal d'envoi {self.path} : vérifiez "
-                "les droits sur le fichier et sur son dossier."
+                "les droits sur le fichier et sur son dossier, et que le disque n'est pas en "
+                "lecture seule. Nouvel essai au prochain passage.",
+                retryable=True,
             )
-        return JournalError(f"Erreur du journal d'envoi {self.path} : {exc}")
+        if trouble is Trouble.FULL:
+            return JournalError(
+                f"Le disque du journal d'envoi {self.path} est plein : envoi suspendu, rien ne "
+                "sera envoyé deux fois. Libérez de la place ; nouvel essai au prochain passage.",
+                retryable=True,
+            )
+        if trouble is Trouble.IO:
+            return JournalError(
+                f"Erreur de lecture ou d'écriture du disque sur le journal d'envoi {self.path} "
+                f"({code_name(exc)}) : envoi suspendu ; nouvel essai au prochain passage.",
+                retryable=True,
+            )
+        return JournalError(
+            f"Erreur inattendue du journal d'envoi {self.path} ({code_name(exc)}) : envoi "
+            "suspendu."
+        )
 
     def _connection(self) -> sqlite3.Connection:
         pid = os.getpid()
         if self._conn is not None and self._pid == pid:
             return self._conn
         self._conn = None  # inherited through fork(): never reuse the parent's connection
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise JournalError(
-                f"Impossible de créer le dossier du journal d'envoi {self.path.parent} "
-                f"({exc.strerror or type(exc).__name__})."
-            ) from exc
         if self.path.is_dir():
             raise JournalError(
                 f"Le chemin du journal d'envoi {self.path} est un dossier : indiquez un fichier "
@@ -109,7 +184,15 @@ class JournalFile:
             conn = open_wal(self.path, self.busy_timeout, self._check_format)
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
+        except OSError as exc:
+            raise JournalError(
+                f"Impossible de créer le journal d'envoi {self.path} ({os_reason(exc)}) : "
+                "vérifiez le disque, son espace libre et les droits sur le dossier.",
+                retryable=True,
+            ) from exc
         try:
+            if self.synchronous == "FULL":
+                conn.execute("PRAGMA synchronous = FULL")
             self._create_schema(conn)
         except BaseException:
             conn.close()
@@ -117,18 +200,38 @@ class JournalFile:
         self._conn, self._pid = conn, pid
         return conn
 
+    def _current(self, conn: sqlite3.Connection) -> bool:
+        if not _TABLES.issubset(table_names(conn)):
+            return False
+        row = conn.execute("SELECT valeur FROM _journal WHERE cle = 'format'").fetchone()
+        return row is not None and row[0] == _FORMAT
+
     def _create_schema(self, conn: sqlite3.Connection) -> None:
         try:
-            complete = {"envois", "verrous", _MARKER} <= table_names(conn)
+            if self._current(conn):
+                return
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
-        if complete:
-            return
         with transaction(conn, self._translate, write=True):
             for statement in _SCHEMA:
                 conn.execute(statement)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(envois)")}
+            upgraded = [(name, kind) for name, kind in _ENVOIS_V2 if name not in columns]
+            for name, kind in upgraded:
+                conn.execute(f"ALTER TABLE envois ADD COLUMN {name} {kind}")
+            for statement in _INDEXES_V2:
+                conn.execute(statement)
+            if upgraded:
+                marks = ", ".join("?" for _ in FINAL_CODES)
+                conn.execute(
+                    f"UPDATE envois SET final = (error_code IN ({marks})) "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
+                    "WHERE state = 'failed'",
+                    FINAL_CODES,
+                )
             conn.execute(
-                "INSERT OR IGNORE INTO _journal (cle, valeur) VALUES ('format', ?)", (_FORMAT,)
+                "INSERT INTO _journal (cle, valeur) VALUES ('format', ?) "
+                "ON CONFLICT (cle) DO UPDATE SET valeur = excluded.valeur",
+                (_FORMAT,),
             )
 
     def _check_format(self, conn: sqlite3.Connection, tables: set[str]) -> None:
@@ -141,7 +244,7 @@ class JournalFile:
                 "ALERTE_JOURNAL."
             )
         row = conn.execute("SELECT valeur FROM _journal WHERE cle = 'format'").fetchone()
-        if row is not None and row[0] != _FORMAT:
+        if row is not None and row[0] not in _READABLE:
             raise JournalCorrupt(
                 f"Le journal d'envoi {self.path} est au format « {row[0]} », que cette version "
                 f"ne sait pas lire (attendu : « {_FORMAT} »). Il n'a pas été modifié."

@@ -14,8 +14,11 @@ class DispatchReport:
     """Outcome of `Dispatcher.dispatch` for one alert.
 
     `sent`, `failed` and `deferred` count every targeted recipient by its journal state, earlier
-    runs included; `not_sent` is everything else (interrupted, or transient failures retried at
-    the next dispatch). `recipients == sent + failed + deferred + not_sent`.
+    runs included; `waiting` are sends whose answer was lost and whose status webhook may still
+    come; `unconfirmed` are sends whose answer was lost and that are not sent again (no member
+    gets more than two copies); `not_sent` is everything else (interrupted, or transient
+    failures retried at the next dispatch).
+    `recipients == sent + failed + deferred + waiting + unconfirmed + not_sent`.
     """
 
     alert_id: str
@@ -24,18 +27,23 @@ class DispatchReport:
     failed: int = 0
     deferred: int = 0
     not_sent: int = 0
+    waiting: int = 0
+    unconfirmed: int = 0
     sent_now: int = 0  # sent by this run
     sent_by_fallback: int = 0  # sent by this run through the SMS fallback channel
-    stopped_reason: str | None = None
+    stopped_reason: str | None = None  # the batch stopped: statut « erreur »
+    paused_reason: str | None = None  # the API stopped answering: resumed at the next cycle
     busy: bool = False
+    retrigger: bool = False  # the alert was put back to « à diffuser » after a first dispatch
+    already_reached: int = 0  # with `retrigger`: members reached before, not sent again
     failure_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
     @property
     def complete(self) -> bool:
-        """True when every recipient is sent or definitively failed."""
-        return not self.busy and self.sent + self.failed == self.recipients
+        """True when every recipient is sent, definitively failed or left unconfirmed."""
+        return not self.busy and self.sent + self.failed + self.unconfirmed == self.recipients
 
     def add_failure(self, reason: str | None) -> None:
         text = reason or "raison inconnue"
@@ -56,6 +64,10 @@ class DispatchReport:
         parts.append(plural(self.failed, "échec"))
         if self.deferred:
             parts.append(plural(self.deferred, "reporté"))
+        if self.waiting:
+            parts.append(f"{self.waiting} en attente de confirmation")
+        if self.unconfirmed:
+            parts.append(plural(self.unconfirmed, "non confirmé", "non confirmés"))
         if self.not_sent:
             parts.append(plural(self.not_sent, "non envoyé", "non envoyés"))
         line = (
@@ -64,7 +76,41 @@ class DispatchReport:
         )
         if self.stopped_reason:
             line += f" Envoi arrêté : {self.stopped_reason}"
+        elif self.paused_reason:
+            line += f" {self.paused_reason}"
         return line
+
+    def notes_line(self) -> str:
+        """French sentences for the alert's `motif`: re-dispatch, lost answers, limits."""
+        notes: list[str] = []
+        if self.paused_reason:
+            notes.append(self.paused_reason)
+        if self.retrigger:
+            reached = plural(
+                self.already_reached, "adhérent déjà atteint", "adhérents déjà atteints"
+            )
+            notes.append(
+                "Nouvelle diffusion : seuls les adhérents visés pas encore atteints la "
+                "reçoivent"
+                + (
+                    f" ({reached} ne la reçoivent pas une seconde fois)."
+                    if self.already_reached
+                    else "."
+                )
+            )
+        if self.waiting:
+            notes.append(
+                f"{plural(self.waiting, 'envoi', 'envois')} sans réponse de WhatsApp : en "
+                "attente de son accusé (webhook) avant tout renvoi."
+            )
+        if self.unconfirmed:
+            notes.append(
+                f"{plural(self.unconfirmed, 'envoi non confirmé', 'envois non confirmés')} "
+                "(réponse perdue deux fois) : pas de nouvel essai, pour ne jamais envoyer plus "
+                "de deux fois le même message."
+            )
+        notes.extend(self.notes)
+        return " ".join(notes)
 
     def describe(self) -> str:
         """Several French lines: summary, notes, failure reasons."""

@@ -2,20 +2,22 @@
 
 This is where channel errors become journal states: a recipient error is `failed` (or goes to
 the SMS fallback when the channel says SMS may reach the member), a transient or batch error is
-`gave_up` (retried by the next dispatch), and a batch error on the primary channel (or a bug
-in an adapter) also stops the dispatch. `send` never raises an ordinary exception: it returns
+`gave_up` (retried by the next dispatch), a lost answer is `uncertain` (never resent here), and
+a batch error on the primary channel (or a bug in an adapter) also stops the dispatch. A
+recipient error that may come from a setting is `failed` but not final, and its likely cause
+goes to the dispatcher's circuit breaker. `send` never raises an ordinary exception: it returns
 an `Attempt` for the dispatcher to record.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sender.channels.base import Channel, ChannelError, Scope
 from sender.dispatch.messages import Compose
 from sender.dispatch.quota import FALLBACK, PRIMARY
-from sender.dispatch.states import FAILED, GAVE_UP, SENT, Outcome
+from sender.dispatch.states import FAILED, GAVE_UP, SENT, UNCERTAIN, Outcome
 from sender.errors import AlerteError
 from sender.text import mask_numbers, mask_phone
 
@@ -29,16 +31,26 @@ class Attempt:
     outcome: Outcome
     via_fallback: bool = False
     stop_reason: str | None = None  # set when the whole batch must stop
+    suspect: str | None = None  # likely cause of a suspect error (for the circuit breaker)
 
 
 def send(
-    primary: Channel, fallback: Channel | None, recipient: str, route: str, compose: Compose
+    primary: Channel,
+    fallback: Channel | None,
+    recipient: str,
+    route: str,
+    compose: Compose,
+    callback: str | None = None,
 ) -> Attempt:
-    """Runs in a worker thread: one recipient, never raises an ordinary exception."""
+    """Runs in a worker thread: one recipient, never raises an ordinary exception. `callback`
+    goes with the message (echoed by WhatsApp's status webhooks)."""
     channel = primary if route == PRIMARY else fallback
     assert channel is not None
     try:
-        result = channel.deliver(compose(channel.name, recipient))
+        message = compose(channel.name, recipient)
+        if callback is not None:
+            message = replace(message, callback=callback)
+        result = channel.deliver(message)
     except ChannelError as error:
         to_sms = error.scope is Scope.RECIPIENT and error.try_sms and route == PRIMARY
         if to_sms and fallback is not None:
@@ -70,9 +82,12 @@ def send(
             ),
             stop_reason=reason,
         )
+    via_fallback = route == FALLBACK
     return Attempt(
-        Outcome(recipient, SENT, channel.name, result.message_id, result.wa_id),
-        via_fallback=route == FALLBACK,
+        Outcome(
+            recipient, SENT, channel.name, result.message_id, result.wa_id, fallback=via_fallback
+        ),
+        via_fallback=via_fallback,
     )
 
 
@@ -84,7 +99,9 @@ def _send_fallback(
         result = fallback.deliver(compose(fallback.name, recipient))
     except AlerteError as error:
         state = FAILED
-        if isinstance(error, ChannelError) and error.scope is not Scope.RECIPIENT:
+        if isinstance(error, ChannelError) and error.scope is Scope.UNCERTAIN:
+            state = UNCERTAIN
+        elif isinstance(error, ChannelError) and error.scope is not Scope.RECIPIENT:
             state = GAVE_UP  # the SMS gateway may come back: retry at the next dispatch
         text = f"{first.message} ; SMS de secours impossible : {error.message}"
         code = getattr(error, "code", None) or type(error).__name__
@@ -98,7 +115,7 @@ def _send_fallback(
             )
         )
     return Attempt(
-        Outcome(recipient, SENT, fallback.name, result.message_id, result.wa_id),
+        Outcome(recipient, SENT, fallback.name, result.message_id, result.wa_id, fallback=True),
         via_fallback=True,
     )
 
@@ -106,6 +123,11 @@ def _send_fallback(
 def _failure(recipient: str, channel: Channel, error: ChannelError, *, fallback: bool) -> Attempt:
     code = error.code or type(error).__name__
     text = mask_numbers(error.message)
+    if error.scope is Scope.UNCERTAIN:
+        log.info("Envoi incertain %s pour %s : %s", channel.name, mask_phone(recipient), code)
+        return Attempt(
+            Outcome(recipient, UNCERTAIN, channel.name, error_code=code, error_text=text)
+        )
     if error.scope is Scope.BATCH and not fallback:
         return Attempt(
             Outcome(recipient, GAVE_UP, channel.name, error_code=code, error_text=text),
@@ -113,4 +135,9 @@ def _failure(recipient: str, channel: Channel, error: ChannelError, *, fallback:
         )
     state = FAILED if error.scope is Scope.RECIPIENT else GAVE_UP
     log.info("Échec %s pour %s : %s", channel.name, mask_phone(recipient), code)
-    return Attempt(Outcome(recipient, state, channel.name, error_code=code, error_text=text))
+    return Attempt(
+        Outcome(
+            recipient, state, channel.name, error_code=code, error_text=text, final=error.final
+        ),
+        suspect=error.suspect if state == FAILED else None,
+    )

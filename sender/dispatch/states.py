@@ -1,11 +1,17 @@
 """What the dispatch journal stores: row states, rows, send outcomes, summaries and errors.
 
 States:
-- `pending`  — claimed by a dispatcher, the send may be in flight (or was, before a crash);
-- `sent`     — the channel accepted the message (final);
-- `failed`   — definitive failure for this recipient (final: not retried);
-- `gave_up`  — transient failure or interrupted batch: retried by the next dispatch;
-- `deferred` — held back by the daily limit: sent by a later dispatch.
+- `pending`   — claimed by a dispatcher, the send may be in flight (or was, before a crash: a
+                copy may have left, so it counts as one possible copy, like `uncertain`);
+- `uncertain` — the request left and its answer was lost: the member may have the message
+                (`uncertain` counts such possible copies; see `decisions.py`);
+- `sent`      — the channel accepted the message (final); `delivery` then follows the status
+                webhooks: accepted → sent → delivered → read, or failed (see `delivery/`);
+- `failed`    — failure for this recipient, with its code; `final` says whether it is about
+                the member (never retried) or may come from a setting (sent again when the
+                alert is put back to « à diffuser »);
+- `gave_up`   — transient failure or interrupted batch: retried by the next dispatch;
+- `deferred`  — held back by the daily limit: sent by a later dispatch.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from dataclasses import dataclass, field
 from sender.errors import AlerteError
 
 PENDING = "pending"
+UNCERTAIN = "uncertain"
 SENT = "sent"
 FAILED = "failed"
 GAVE_UP = "gave_up"
 DEFERRED = "deferred"
-STATES = (PENDING, SENT, FAILED, GAVE_UP, DEFERRED)
+STATES = (PENDING, UNCERTAIN, SENT, FAILED, GAVE_UP, DEFERRED)
 FINAL_STATES = frozenset({SENT, FAILED})
 
 
@@ -58,6 +65,17 @@ class JournalEntry:
     created_at: float
     updated_at: float
     sent_at: float | None
+    uncertain: int = 0  # sends whose answer was lost (possible copies)
+    final: bool = True  # for `failed`: about the member, never sent again
+    delivery: str | None = None  # accepted, sent, delivered, read or failed (status webhooks)
+    delivery_code: str | None = None
+    fallback: bool = False  # reached by the SMS fallback
+    claimed_at: float | None = None  # when the latest send was claimed
+
+    @property
+    def possible_copies(self) -> int:
+        """Copies the member may have received without us knowing (lost answers, crashes)."""
+        return self.uncertain + (self.state == PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +83,27 @@ class Outcome:
     """The result of one send, to be recorded after it (see `Journal.record`)."""
 
     recipient: str
-    state: str  # SENT, FAILED or GAVE_UP
+    state: str  # SENT, FAILED, GAVE_UP, UNCERTAIN or PENDING
     channel: str
     message_id: str | None = None
     wa_id: str | None = None
     error_code: str | None = None
     error_text: str | None = None
+    final: bool = True  # for FAILED: a refusal about the member (see JournalEntry.final)
+    fallback: bool = False  # SENT through the SMS fallback
 
 
 @dataclass(frozen=True)
 class AlertSummary:
-    """Counts by state and French failure reasons (with counts, most frequent first)."""
+    """Counts by state and French failure reasons (with counts, most frequent first), and what
+    the status webhooks said: delivered (`delivered` or `read`), read, reached by SMS."""
 
     alert_id: str
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, int]] = field(default_factory=list)
+    delivered: int = 0
+    read: int = 0
+    by_sms: int = 0
 
     @property
     def total(self) -> int:

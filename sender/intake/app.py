@@ -8,6 +8,8 @@
   re-rendered.
 - `GET /confirmer?jeton=…` shows the confirmation button, `POST /confirmer` confirms
   (`confirmation.py`).
+- `GET`/`POST /webhooks/whatsapp`: Meta's WhatsApp webhook (`webhook.py`), not rate-limited
+  (Meta sends up to three times the outgoing rate), when the application was given one.
 - Every answer carries security headers; no input can produce a `500` (a genuine bug gives a
   French page and a log entry without phone numbers).
 """
@@ -26,7 +28,9 @@ from typing import Any, Final
 import jinja2
 
 from sender.cleaning.communes import current_communes
+from sender.config import Settings
 from sender.dates import now as paris_now
+from sender.delivery.store import DeliveryStore
 from sender.errors import AlerteError, ConfigurationError
 from sender.intake import confirmation, pages
 from sender.intake.forms import (
@@ -48,6 +52,8 @@ from sender.intake.responses import (
     redirect,
 )
 from sender.intake.static import content_type, decode_path, locate
+from sender.intake.webhook import PATH as WEBHOOK_PATH
+from sender.intake.webhook import WebhookEndpoint
 from sender.register.base import Register
 from sender.text import mask_numbers
 
@@ -97,6 +103,7 @@ class IntakeApp:
         secret: Callable[[], bytes],
         site_url: str | None = None,
         now: Callable[[], datetime] = paris_now,
+        webhook: WebhookEndpoint | None = None,
     ) -> None:
         self.site_dir = site_dir
         self.form_pages = form_pages
@@ -105,6 +112,7 @@ class IntakeApp:
         self.secret = secret
         self.site_url = site_url
         self.now = now
+        self.webhook = webhook
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -151,6 +159,8 @@ class IntakeApp:
         if path is None:
             return not_found(self.site_dir)
         route = path.rstrip("/") or "/"
+        if route == WEBHOOK_PATH and self.webhook is not None:
+            return self.webhook.handle(environ, method)
         if route == confirmation.PATH:
             return self._confirmation(environ, method)
         spec = FORMS.get(route) if path != "/" else None
@@ -264,6 +274,7 @@ def create_app(
     secret: Callable[[], bytes] | bytes | None = None,
     site_url: str | None = None,
     now: Callable[[], datetime] = paris_now,
+    webhook: WebhookEndpoint | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -272,7 +283,8 @@ def create_app(
     opened yet gives `503` pages instead of preventing the site from being served.
     `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`.
     `secret` signs the confirmation links (bytes, or a callable called when a link is used:
-    `consent.tokens.load_secret`); `site_url` is the public address posts may also come from.
+    `consent.tokens.load_secret`); `site_url` is the public address posts may also come from;
+    `webhook` answers `/webhooks/whatsapp` (see `webhook_for`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -284,7 +296,7 @@ def create_app(
     limiter = SlidingWindowLimiter(max(1, posts_per_minute), 60.0, clock=clock)
     return IntakeApp(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
-        secret=_secret_provider(secret), site_url=site_url, now=now,
+        secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
     )
 
 
@@ -305,3 +317,13 @@ def _secret_provider(secret: Callable[[], bytes] | bytes | None) -> Callable[[],
         raise ConfigurationError("Aucun secret de confirmation n’est configuré (ALERTE_SECRET).")
 
     return missing
+
+
+def webhook_for(settings: Settings) -> WebhookEndpoint:
+    """The WhatsApp webhook of these settings: events stored in the journal file; without
+    WHATSAPP_VERIFY_TOKEN or WHATSAPP_APP_SECRET every request is refused (403)."""
+    return WebhookEndpoint(
+        lambda: DeliveryStore(settings.journal),
+        verify_token=settings.whatsapp_verify_token,
+        app_secret=settings.whatsapp_app_secret,
+    )

@@ -1,20 +1,38 @@
-"""Serve the intake application with waitress (local and self-hosted deployments)."""
+"""Serve the intake application with waitress (local and self-hosted deployments).
+
+Holding connections open is the cheapest attack on a small server: with waitress's defaults,
+101 idle connections (100 allowed, closed after 120 s of silence) lock every visitor out. Here
+the server accepts up to `CONNECTION_LIMIT` connections, closes idle ones after
+`CHANNEL_TIMEOUT` seconds, and closes at once any new connection from an address that already
+holds `per_address` of them (`ALERTE_CONNEXIONS_PAR_ADRESSE`): one client, idle or trickling
+its request byte by byte, can no longer take every slot. In production the site sits behind a
+TLS reverse proxy (README), which then holds this line itself: the trusted proxy's address
+(`ALERTE_PROXY_DE_CONFIANCE`) is not capped.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 from sender.config import Settings
 
+log = logging.getLogger(__name__)
+
 # Bodies above this are refused by waitress itself; ours (10 Ko, French page) is far lower.
 WAITRESS_MAX_BODY = 1024 * 1024
+CONNECTION_LIMIT = 1000  # well below the usual 1,024 open files once the per-address cap holds
+CHANNEL_TIMEOUT = 20  # seconds of silence before an idle connection is closed
+CLEANUP_INTERVAL = 5  # seconds between two sweeps for idle connections
 
 
 class IntakeServer:
@@ -94,19 +112,55 @@ class IntakeServer:
         wasyncore.close_all(self._map)
 
 
+def _host(addr: object) -> object:
+    return addr[0] if isinstance(addr, tuple) and addr else addr
+
+
+def _same_address(host: object, other: str) -> bool:
+    try:
+        return ipaddress.ip_address(str(host)) == ipaddress.ip_address(other)
+    except ValueError:
+        return False
+
+
+def capped_channels(
+    per_address: int, exempt: str | None = None
+) -> Callable[..., HTTPChannel | None]:
+    """A waitress `channel_class` that closes a new connection at once when its address
+    already holds `per_address` open ones (0: no cap). `exempt`, the trusted reverse proxy,
+    carries every visitor's connections and is not capped: the proxy holds that line itself."""
+
+    def channel(server: Any, conn: Any, addr: object, adj: Any,
+                map: dict[int, Any] | None = None) -> HTTPChannel | None:
+        host = _host(addr)
+        if per_address > 0 and not (exempt and _same_address(host, exempt)):
+            held = sum(1 for c in list(server.active_channels.values()) if _host(c.addr) == host)
+            if held >= per_address:
+                with contextlib.suppress(OSError):
+                    conn.close()
+                log.info("connexion refusée : %d connexions déjà ouvertes par une adresse", held)
+                return None
+        return HTTPChannel(server, conn, addr, adj, map=map)
+
+    return channel
+
+
 def make_server(
     app: Callable[..., Any],
     host: str = "127.0.0.1",
     port: int = 8000,
     *,
     trusted_proxy: str | None = None,
+    per_address: int = Settings.connections_per_address,
 ) -> IntakeServer:
     """Bind a waitress server for `app` (port 0 picks a free port; read it from `.port`).
 
     With `trusted_proxy` (ALERTE_PROXY_DE_CONFIANCE), requests coming from that address get
     the client address its `X-Forwarded-For` names (the last hop, which that proxy added), so
     the per-address form limit counts visitors, not the proxy; from any other address, and
-    without the setting, forwarding headers are dropped.
+    without the setting, forwarding headers are dropped. `per_address`
+    (ALERTE_CONNEXIONS_PAR_ADRESSE) caps the open connections of one address, except the
+    trusted proxy's.
     """
     proxy: dict[str, Any] = {}
     if trusted_proxy:
@@ -123,8 +177,13 @@ def make_server(
         ident="alerte-message",
         max_request_body_size=WAITRESS_MAX_BODY,
         clear_untrusted_proxy_headers=True,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        cleanup_interval=CLEANUP_INTERVAL,
+        asyncore_use_poll=True,  # select() cannot watch file descriptors above 1,023
         **proxy,
     )
+    server.channel_class = capped_channels(per_address, exempt=trusted_proxy)
     return IntakeServer(server)
 
 
@@ -133,7 +192,7 @@ def make_app(
 ) -> Callable[..., Any]:
     """The intake application as `servir` and `demarrer` run it, from the settings."""
     from sender.consent.tokens import load_secret
-    from sender.intake.app import create_app
+    from sender.intake.app import create_app, webhook_for
     from sender.register.factory import open_register
 
     return create_app(
@@ -143,6 +202,7 @@ def make_app(
         posts_per_minute=settings.form_posts_per_minute,
         secret=lambda: load_secret(settings),
         site_url=settings.site_url,
+        webhook=webhook_for(settings),
     )
 
 
@@ -161,8 +221,12 @@ def serve(
             "(lancez « make site »). Seuls les formulaires répondront."
         )
     app = make_app(settings, site, Path(templates_dir))
-    server = make_server(app, host, port, trusted_proxy=settings.trusted_proxy)
+    server = make_server(
+        app, host, port,
+        trusted_proxy=settings.trusted_proxy, per_address=settings.connections_per_address,
+    )
     print(f"Site et formulaire servis sur {server.url} — Ctrl-C pour arrêter.", flush=True)
+    print(f"Webhook WhatsApp : {server.url.rstrip('/')}/webhooks/whatsapp", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:

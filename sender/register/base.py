@@ -18,11 +18,27 @@ from sender.register.protection import Protection
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """One data row. `unreadable` names the columns whose cell could not be read (bytes that
+    are not text, written by another program): their value reads as empty, and the row — only
+    this row — gets a remark."""
+
     key: int
     values: Mapping[str, str]
+    unreadable: tuple[str, ...] = ()
 
     def get(self, column: str) -> str:
         return self.values.get(column, "") or ""
+
+    def unreadable_remark(self) -> str:
+        """French remark naming the unreadable cells of this row (empty when there is none)."""
+        if not self.unreadable:
+            return ""
+        names = ", ".join(f"« {column} »" for column in self.unreadable)
+        where = "colonnes" if len(self.unreadable) > 1 else "colonne"
+        return (
+            f"cellule illisible ({where} {names} : caractères invalides, sans doute écrits par "
+            "un autre logiciel) : la ressaisir"
+        )
 
 
 @dataclass(slots=True)

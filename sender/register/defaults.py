@@ -11,15 +11,25 @@ comparisons, `~`, and the filters `upper`, `lower`, `capitalize`, `title`, `trim
 and arithmetic are refused (see sender/alerts/sandbox.py).
 
 For the WhatsApp channel, `texte` holds one line per named body parameter of the approved
-template, `nom: expression Jinja`.
+template, `nom: expression Jinja`. The fixed body text of each template is approved by Meta, not
+stored in the register: `WHATSAPP_BODIES` holds the text to submit (the README quotes it and the
+site renders its example alert with it).
+
+Every message ends with `SIGNATURE`, so that members recognise real alerts from the network.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 from sender.schema import ALERT_TYPES
 
 WHATSAPP_TEMPLATE = "alerte_commercants"
 WHATSAPP_PREVENTION_TEMPLATE = "prevention_commercants"
+
+# The last line of every message, SMS and WhatsApp (GSM-7 only, so it costs no UCS-2 switch).
+SIGNATURE = "Réseau Alerte Message"
 
 # SMS texts use only GSM-7 characters of their own (é, è, à and É are GSM-7; ç, ê, « », ’ and —
 # are not, hence the straight apostrophe and no guillemets): a short alert then costs 160
@@ -32,8 +42,9 @@ _SMS_INCIDENT = "\n".join(
         "{{ description|phrase }}"
         "{% if auteurs %} Auteur(s) : {{ auteurs|phrase }}{% endif %}"
         "{% if vehicule %} Véhicule : {{ vehicule|phrase }}{% endif %}",
-        "Soyez vigilants. Tout renseignement au 17.",
+        "Soyez vigilants. Infos au 17.",
         "{{ service }}",
+        SIGNATURE,
     )
 )
 _SMS_PREVENTION = "\n".join(
@@ -41,6 +52,7 @@ _SMS_PREVENTION = "\n".join(
         "PRÉVENTION{% if commune %} - {{ commune }}{% endif %}",
         "{{ description|phrase }}",
         "{{ service }}",
+        SIGNATURE,
     )
 )
 
@@ -58,6 +70,42 @@ _WHATSAPP_INCIDENT = "\n".join(
 _WHATSAPP_PREVENTION = "\n".join(
     ("message: {{ description }}", "service: {{ service or 'Forces de l’ordre' }}")
 )
+
+# The body text submitted to Meta for approval, with the named parameters above. Meta refuses a
+# body that starts or ends with a parameter: the fixed first line and the signature frame them.
+WHATSAPP_BODIES: dict[str, str] = {
+    WHATSAPP_TEMPLATE: "\n".join(
+        (
+            "ALERTE : {{nature}}",
+            "Lieu : {{lieu}}",
+            "Moment : {{moment}}",
+            "Faits : {{faits}}",
+            "Auteurs : {{auteurs}}",
+            "Soyez vigilants. Ne répondez pas à ce message : tout renseignement au 17.",
+            "Message de : {{service}}",
+            SIGNATURE,
+        )
+    ),
+    WHATSAPP_PREVENTION_TEMPLATE: "\n".join(
+        (
+            "PRÉVENTION",
+            "{{message}}",
+            "Message de : {{service}}",
+            SIGNATURE,
+        )
+    ),
+}
+
+_BODY_PARAMETER = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}")
+
+
+def whatsapp_text(template: str, parameters: Mapping[str, str]) -> str | None:
+    """The message a member reads on WhatsApp: the approved body of `template` with its named
+    parameters filled in; None for a template whose body is not one of `WHATSAPP_BODIES`."""
+    body = WHATSAPP_BODIES.get(template)
+    if body is None:
+        return None
+    return _BODY_PARAMETER.sub(lambda match: parameters.get(match.group(1), "-"), body)
 
 
 def default_template_rows() -> list[dict[str, str]]:

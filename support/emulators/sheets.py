@@ -41,7 +41,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +50,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import gspread
 import requests
+
+from support.emulators.sheets_schema import Invalid, discovery
 
 GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 
@@ -83,21 +85,26 @@ OWNER = "cma.lozere.registre@gmail.com"
 
 
 class ApiError(Exception):
-    """An error answered in Google's JSON shape."""
+    """An error answered in Google's JSON shape (with `google.rpc.BadRequest` field violations
+    when a field is to blame, as Google does)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str,
+                 violations: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.violations = violations or []
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "status": STATUS_NAMES.get(self.code, "UNKNOWN"),
-            }
+        error: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "status": STATUS_NAMES.get(self.code, "UNKNOWN"),
         }
+        if self.violations:
+            error["details"] = [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                 "fieldViolations": self.violations}]
+        return {"error": error}
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -318,8 +325,14 @@ class SpreadsheetState:
     owner: str = OWNER
 
     def by_title(self, title: str) -> SheetState | None:
+        """Like Google: titles are unique whatever their case, and ranges name them in any case
+        (an exact match first)."""
         for sheet in self.sheets:
             if sheet.title == title:
+                return sheet
+        folded = title.casefold()
+        for sheet in self.sheets:
+            if sheet.title.casefold() == folded:
                 return sheet
         return None
 
@@ -444,6 +457,7 @@ class SheetsEmulator:
         self._lock = threading.RLock()
         self._spreadsheets: dict[str, SpreadsheetState] = {}
         self._faults: deque[_Fault] = deque()
+        self._edits: list[list[Any]] = []  # [action, kinds or None, requests to let by]
         self._rng: random.Random | None = None
         self._rates = (0.0, 0.0, 0.0)
         self.requests: Counter[str] = Counter()
@@ -546,6 +560,95 @@ class SheetsEmulator:
         with self._lock:
             self._spreadsheets[key].allowed = allowed
 
+    # staff editing the sheet while the sender works (between two of its requests)
+
+    def between(self, action: Callable[[], None], *, kinds: Iterable[str] | None = None,
+                skip: int = 0) -> None:
+        """Run `action` — an edit as a clerk makes it (`sort_rows`, `insert_rows`…) — just
+        before the next request (of `kinds`, if given) is handled, once `skip` such requests
+        have gone by."""
+        with self._lock:
+            self._edits.append([action, frozenset(kinds) if kinds else None, skip])
+
+    def _run_edits(self, kind: str) -> None:
+        with self._lock:
+            due = []
+            for edit in list(self._edits):
+                if edit[1] is not None and kind not in edit[1]:
+                    continue
+                if edit[2] > 0:
+                    edit[2] -= 1
+                    continue
+                self._edits.remove(edit)
+                due.append(edit[0])
+            for action in due:
+                action()
+
+    def _column(self, sheet: SheetState, column: str | int) -> int:
+        """0-based index of a header name (row 1) or of a 1-based column number."""
+        if isinstance(column, int):
+            return column - 1
+        return [str(v) for v in (sheet.rows[0] if sheet.rows else [])].index(column)
+
+    def sort_rows(self, key: str, tab: str, column: str | int, *, reverse: bool = False) -> None:
+        """Sort the rows below the header by one column, as « Trier la feuille de A à Z »."""
+        with self._lock:
+            sheet = self.sheet(key, tab)
+            index = self._column(sheet, column)
+            body = [r for r in sheet.rows[1:] if any(not _is_empty(v) for v in r)]
+            blanks = len(sheet.rows) - 1 - len(body)
+
+            def value(row: list[Any]) -> str:
+                cell = row[index] if index < len(row) else ""
+                return str(_render(cell, "FORMATTED_VALUE"))
+
+            body.sort(key=value, reverse=reverse)
+            sheet.rows[1:] = body + [[] for _ in range(blanks)]
+
+    def insert_rows(self, key: str, tab: str, before: int, count: int = 1,
+                    values: Sequence[Sequence[Any]] = ()) -> None:
+        """Insert `count` rows above sheet row `before` (1-based), filled with `values`."""
+        with self._lock:
+            sheet = self.sheet(key, tab)
+            while len(sheet.rows) < before - 1:
+                sheet.rows.append([])
+            new = [list(values[i]) if i < len(values) else [] for i in range(count)]
+            sheet.rows[before - 1:before - 1] = new
+            sheet.row_count += count
+
+    def delete_rows(self, key: str, tab: str, row: int, count: int = 1) -> None:
+        """Delete `count` sheet rows from row `row` (1-based); the rows below move up."""
+        with self._lock:
+            sheet = self.sheet(key, tab)
+            del sheet.rows[row - 1:row - 1 + count]
+            sheet.row_count -= count
+
+    def insert_columns(self, key: str, tab: str, before: int, count: int = 1,
+                       headers: Sequence[str] = ()) -> None:
+        """Insert `count` columns left of column `before` (1-based), with these headers."""
+        with self._lock:
+            sheet = self.sheet(key, tab)
+            for number, row in enumerate(sheet.rows):
+                while len(row) < before - 1:
+                    row.append("")
+                cells = list(headers) + [""] * (count - len(headers)) if number == 0 else (
+                    [""] * count)
+                row[before - 1:before - 1] = cells
+            sheet.column_count += count
+
+    def move_column(self, key: str, tab: str, column: str | int, before: int) -> None:
+        """Move one column (by header or 1-based number) left of column `before` (1-based, in
+        the sheet as it was), as dragging a column header does."""
+        with self._lock:
+            sheet = self.sheet(key, tab)
+            index = self._column(sheet, column)
+            width = max(len(r) for r in sheet.rows) if sheet.rows else 0
+            target = before - 1 if before - 1 < index else before - 2
+            for row in sheet.rows:
+                row.extend([""] * (width - len(row)))
+                cell = row.pop(index)
+                row.insert(target, cell)
+
     # faults
 
     def fail_next(self, n: int = 1, status: int = 429, message: str | None = None, *,
@@ -641,6 +744,11 @@ class SheetsEmulator:
 
     def handle(self, kind: str, key: str, range_text: str | None,
                query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        try:  # what Google refuses before looking at the spreadsheet
+            discovery().check_query(kind, query)
+            discovery().check_body(kind, body)
+        except Invalid as exc:
+            raise ApiError(400, exc.message, exc.violations()) from None
         with self._lock:
             state = self._spreadsheets.get(key)
             if state is None:
@@ -822,17 +930,28 @@ class SheetsEmulator:
         }
 
     def _do_values_append(self, state, range_text, query, body) -> dict[str, Any]:
+        """Google's table detection: the table is the first block of consecutive non-empty rows
+        at or below the range's first row (within its columns); values go on the row after it,
+        or on the range's first row when there is no table. A blank row inside the data ends
+        the table, so an append from A1 lands in the first blank row."""
         option = self._input_option(self._param(query, "valueInputOption", ""))
         insert = self._param(query, "insertDataOption", "OVERWRITE")
         ref = state.parse_range(range_text)
         sheet = ref.sheet
-        c0, c1 = ref.c0, ref.c1
-        last = -1
-        for index, row in enumerate(sheet.rows):
+        c0, c1 = ref.c0, (None if ref.single else ref.c1)
+
+        def filled(index: int) -> bool:
+            row = sheet.rows[index] if index < len(sheet.rows) else []
             span = row[c0:c1] if c1 is not None else row[c0:]
-            if any(not _is_empty(v) for v in span):
-                last = index
-        start = max(last + 1, ref.r0 if not ref.single else 0)
+            return any(not _is_empty(v) for v in span)
+
+        top = next((i for i in range(ref.r0, len(sheet.rows)) if filled(i)), None)
+        if top is None:
+            start = ref.r0
+        else:
+            start = top
+            while start < len(sheet.rows) and filled(start):
+                start += 1
         body = body or {}
         values = body.get("values", [])
         if body.get("majorDimension") == "COLUMNS":
@@ -857,9 +976,12 @@ class SheetsEmulator:
         updates = self._apply_write(write_ref, values, option)
         result: dict[str, Any] = {"spreadsheetId": state.key, "updates": {
             "spreadsheetId": state.key, **updates}}
-        if last >= 0:
-            used = max((len(r) for r in sheet.rows[: last + 1]), default=1)
-            result["tableRange"] = a1_range(sheet.title, 0, last + 1, c0, max(used, c0 + 1))
+        if top is not None:
+            first = sheet.rows[top]
+            end = c0
+            while end < len(first) and not _is_empty(first[end]):
+                end += 1
+            result["tableRange"] = a1_range(sheet.title, top, start, c0, max(end, c0 + 1))
         return result
 
     def _clear(self, ref: GridRef) -> str:
@@ -889,9 +1011,9 @@ class SheetsEmulator:
                 raise ApiError(400, f"Invalid requests[{number}]: exactly one kind expected")
             (name, payload), = request.items()
             method = getattr(self, f"_req_{name}", None)
-            if method is None:
-                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{name}" at '
-                                    f"'requests[{number}]': Cannot find field.")
+            if method is None:  # a valid request the emulator does not play (yet)
+                raise ApiError(501, f"Invalid requests[{number}].{name}: not implemented by "
+                                    "the emulator.")
             replies.append(method(work, number, payload))
         state.sheets = work.sheets
         state.next_protected_id = work.next_protected_id
@@ -909,8 +1031,11 @@ class SheetsEmulator:
 
     def _req_addSheet(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
         props = payload.get("properties", {})
+        if props.get("sheetId") is not None and int(props["sheetId"]) < 0:
+            raise ApiError(400, f"Invalid requests[{number}].addSheet: Invalid sheetId "
+                                f"{props['sheetId']}: sheet IDs must be non-negative.")
         title = props.get("title") or f"Feuille {len(work.sheets) + 1}"
-        if work.by_title(title) is not None:
+        if work.by_title(title) is not None:  # whatever the case, as Google
             raise ApiError(400, f"Invalid requests[{number}].addSheet: A sheet with the name "
                                 f'"{title}" already exists. Please enter another name.')
         sheet_id = props.get("sheetId")
@@ -946,9 +1071,15 @@ class SheetsEmulator:
         if not fields:
             raise ApiError(400, f"Invalid requests[{number}].updateSheetProperties: "
                                 "You must specify at least one field to update.")
+        self._mask(number, "updateSheetProperties", "SheetProperties", fields)
         grid = props.get("gridProperties", {})
-        for path in (f.strip() for f in fields.split(",")):
+        for path in (f.strip().replace("/", ".") for f in fields.split(",")):
             if path in ("*", "title") and "title" in props:
+                other = work.by_title(props["title"])
+                if other is not None and other is not sheet:
+                    raise ApiError(400, f"Invalid requests[{number}].updateSheetProperties: A "
+                                        f'sheet with the name "{props["title"]}" already '
+                                        "exists. Please enter another name.")
                 sheet.title = props["title"]
             if path in ("*", "gridProperties", "gridProperties.frozenRowCount"):
                 sheet.frozen_rows = int(grid.get("frozenRowCount", 0))
@@ -982,6 +1113,7 @@ class SheetsEmulator:
         if not payload.get("fields"):
             raise ApiError(400, f"Invalid requests[{number}].repeatCell: "
                                 "At least one field must be specified.")
+        self._mask(number, "repeatCell", "CellData", payload["fields"])
         sheet.formats.append(payload)
         fmt = payload.get("cell", {}).get("userEnteredFormat", {}).get("numberFormat", {})
         if fmt.get("type") == "TEXT":
@@ -991,8 +1123,18 @@ class SheetsEmulator:
             ))
         return {}
 
+    @staticmethod
+    def _mask(number: int, name: str, schema: str, fields: str) -> None:
+        try:
+            discovery().check_mask(schema, fields)
+        except Invalid as exc:
+            raise ApiError(400, f"Invalid requests[{number}].{name}: {exc.message}") from None
+
     def _req_addProtectedRange(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
         protected = dict(payload.get("protectedRange", {}))
+        if protected.get("warningOnly") and protected.get("editors"):
+            raise ApiError(400, f"Invalid requests[{number}].addProtectedRange: Editors are not "
+                                "supported with warning_only protection.")
         sheet = self._grid_sheet(work, number, "addProtectedRange", protected.get("range", {}))
         _check_editors(number, "addProtectedRange", protected)
         protected["protectedRangeId"] = work.next_protected_id
@@ -1197,6 +1339,7 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.record(method, split.path, "unknown", exc.code, None)
             self._send(exc.code, exc.payload())
             return
+        emulator._run_edits(kind)
         fault = emulator._take_fault(kind)
         if fault is not None and fault.action == "drop":
             emulator.record(method, split.path, kind, 0, "drop")

@@ -3,10 +3,17 @@
 It listens on 127.0.0.1 (port chosen by the OS), speaks HTTP/1.1 with keep-alive so a pool of
 clients can push hundreds of messages per second, validates template messages roughly like the
 Graph API does, and injects the faults a real network has: throughput errors (130429), 5xx,
-dropped connections, slow or hanging answers.
+dropped connections, slow or hanging answers, and stalls (requests accepted, answers held).
+
+Like Meta, it can post signed status webhooks for the messages it accepts (`webhooks`):
+asynchronously, after a delay, with duplicates, out of order, and `failed` statuses with the
+codes given per number. Members' own messages (« STOP ») and the `user_preferences` opt-out are
+posted on request; free-form text messages are accepted only within 24 h of the member's last
+message, as on the real API.
 
     with WhatsAppEmulator(token="t", phone_number_id="123") as wa:
         wa.add_template("alerte_commerces", parameters=["type", "commune"])
+        wa.webhooks("http://127.0.0.1:8000/webhooks/whatsapp", "app-secret")
         channel = WhatsAppChannel(wa.base_url, "123", "t")
         ...
         assert wa.accepted_count("33612345678") == 1
@@ -15,6 +22,7 @@ dropped connections, slow or hanging answers.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import random
 import re
@@ -28,6 +36,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
+
+from support.emulators.webhooks import (
+    WebhookPoster,
+    button_message,
+    envelope,
+    preference_stop,
+    status_item,
+    text_message,
+)
 
 # --------------------------------------------------------------------------------------------
 # Generic machinery shared by the emulators
@@ -158,6 +175,7 @@ class _Faults:
     burst_length: int = 10
     hang_seconds: float = 1.0
     rng: random.Random = field(default_factory=random.Random)
+    rate_lost: float = 0.0
 
 
 class HttpEmulator(ABC):
@@ -183,6 +201,7 @@ class HttpEmulator(ABC):
         self._scripted: deque[tuple[str, Any]] = deque()
         self._faults = _Faults()
         self._burst_left = 0
+        self._stall_until = 0.0
         self.set_rate_limit(rate_limit, rate_burst)
         self.in_flight = 0  # requests received and not yet answered
         self._reset_counters()
@@ -244,14 +263,17 @@ class HttpEmulator(ABC):
         burst_length: int = 10,
         hang_seconds: float = 1.0,
         seed: int | None = None,
+        rate_lost: float = 0.0,
     ) -> None:
         """Random faults: each request fails with a 5xx with probability `rate_5xx`; hangs
-        `hang_seconds` then loses its connection (never processed) with `rate_timeout`; starts a
-        run of `burst_length` rate-limit answers with `burst_130429`. All zero turns them off."""
+        `hang_seconds` then loses its connection (never processed) with `rate_timeout`; is
+        processed and then loses its connection (the answer is lost, the message accepted)
+        with `rate_lost`; starts a run of `burst_length` rate-limit answers with
+        `burst_130429`. All zero turns them off."""
         with self._lock:
             self._faults = _Faults(
                 rate_5xx, rate_timeout, burst_130429, burst_length, hang_seconds,
-                random.Random(seed),
+                random.Random(seed), rate_lost,
             )
             self._burst_left = 0
 
@@ -269,6 +291,12 @@ class HttpEmulator(ABC):
         """Hang `seconds` then drop the connection, without processing, for the next `n`."""
         self._script("hang", n, seconds)
 
+    def stall(self, seconds: float) -> None:
+        """For the next `seconds`, process every request (messages are accepted) but hold its
+        answer until the stall is over: clients with a shorter timeout lose the answer."""
+        with self._lock:
+            self._stall_until = time.monotonic() + seconds
+
     def _script(self, kind: str, n: int, payload: Any) -> None:
         with self._lock:
             self._scripted.extend((kind, payload) for _ in range(n))
@@ -279,6 +307,7 @@ class HttpEmulator(ABC):
             self._scripted.clear()
             self._faults = _Faults()
             self._burst_left = 0
+            self._stall_until = 0.0
             self._reset_counters()
             self._reset_records()
 
@@ -330,6 +359,10 @@ class HttpEmulator(ABC):
         else:
             reply = self.handle(request)
         with self._lock:
+            stalled = self._stall_until - time.monotonic()
+        if stalled > 0:
+            time.sleep(stalled)
+        with self._lock:
             self.status_counts[reply.status] += 1
         if kind == "drop_after":
             with self._lock:
@@ -343,12 +376,15 @@ class HttpEmulator(ABC):
         if self._burst_left > 0:
             self._burst_left -= 1
             return ("burst", None)
-        if not (f.rate_5xx or f.rate_timeout or f.burst_rate_limit):
+        if not (f.rate_5xx or f.rate_timeout or f.burst_rate_limit or f.rate_lost):
             return None
         roll = f.rng.random()
         if roll < f.rate_timeout:
             return ("hang", f.hang_seconds)
         roll -= f.rate_timeout
+        if roll < f.rate_lost:
+            return ("drop_after", None)
+        roll -= f.rate_lost
         if roll < f.rate_5xx:
             return ("reply", self._server_error(f.rng.choice((500, 502, 503))))
         roll -= f.rate_5xx
@@ -429,6 +465,7 @@ GRAPH_ERRORS: dict[int, tuple[str, str]] = {
     133010: ("Phone number Not Registered", "The sending number is not registered."),
 }
 
+BUTTON_TEXT = "Je confirme"  # what a quick-reply tap reports as the button's text
 _HTTP_FOR_CODE = {190: 401, 10: 403, 200: 403, 1: 500, 2: 503, 131000: 500, 131016: 503}
 _PATH = re.compile(r"^/(v\d+\.\d+)/([^/?#]+)/messages/?(?:\?.*)?$")
 _DIGITS = re.compile(r"^\d{6,15}$")
@@ -440,7 +477,28 @@ class Accepted(NamedTuple):
     template: str
     parameters: dict[str, str]
     wamid: str
+    callback: str | None = None
     button_payload: str | None = None  # the quick-reply button's payload, when the template has one
+
+
+class Reply24h(NamedTuple):
+    """A free-form text message sent within a member's 24-hour window."""
+
+    to: str
+    body: str
+    wamid: str
+
+
+@dataclass
+class _WebhookPlan:
+    """How the emulator reports statuses (see `WhatsAppEmulator.webhooks`)."""
+
+    delay: float = 0.05
+    duplicate: float = 0.0
+    reorder: float = 0.0
+    read: float = 0.0
+    failed: dict[str, int] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
 
 
 @dataclass(frozen=True)
@@ -474,6 +532,14 @@ def graph_error(
     return Reply(status or _HTTP_FOR_CODE.get(code, 400), {"error": error}, headers)
 
 
+def _accepted(to: str, wamid: str) -> Reply:
+    return Reply(200, {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": to, "wa_id": to}],
+        "messages": [{"id": wamid}],
+    })
+
+
 class WhatsAppEmulator(HttpEmulator):
     """Emulates `POST /vNN.N/{phone-number-id}/messages` of the WhatsApp Cloud API."""
 
@@ -482,7 +548,7 @@ class WhatsAppEmulator(HttpEmulator):
         *,
         token: str = "test-token",
         phone_number_id: str = "106540352242922",
-        version: str = "v21.0",
+        version: str = "v25.0",
         latency: float = 0.0,
         rate_limit: float | None = None,
         rate_burst: float | None = None,
@@ -495,6 +561,10 @@ class WhatsAppEmulator(HttpEmulator):
         self.templates: dict[str, Template] = {}
         self._not_on_whatsapp: set[str] = set()
         self._recipient_errors: dict[str, int] = {}
+        self._windows: dict[str, float] = {}  # number → monotonic end of its 24-hour window
+        self._poster: WebhookPoster | None = None
+        self._plan = _WebhookPlan()
+        self._incoming = itertools.count(1)
         super().__init__(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst)
 
     @property
@@ -522,6 +592,12 @@ class WhatsAppEmulator(HttpEmulator):
         with self._lock:
             self._recipient_errors[number.lstrip("+")] = code
 
+    def clear_recipient(self, number: str) -> None:
+        """Messages to `number` are accepted again."""
+        with self._lock:
+            self._recipient_errors.pop(number.lstrip("+"), None)
+            self._not_on_whatsapp.discard(number.lstrip("+"))
+
     def fail_next(self, n: int = 1, *, code: int | None = None, http_status: int | None = None
                   ) -> None:
         """The next `n` requests fail with this Graph code (its usual HTTP status unless
@@ -532,10 +608,137 @@ class WhatsAppEmulator(HttpEmulator):
             reply = self._server_error(http_status or 500)
         self._script("reply", n, reply)
 
+    # -- webhooks ---------------------------------------------------------------------------
+
+    def webhooks(
+        self,
+        url: str,
+        app_secret: str,
+        *,
+        delay: float = 0.05,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        read: float = 0.0,
+        failed: Mapping[str, int] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Post signed status webhooks to `url` for every message accepted from now on:
+        `sent` after `delay` seconds, `delivered` after twice that, `read` (with probability
+        `read`) after three times. Numbers in `failed` (digits → Graph code) get one `failed`
+        status with that code instead. Each status is posted twice with probability
+        `duplicate`; with probability `reorder` the statuses of a message come in reverse
+        order."""
+        self.stop_webhooks()
+        with self._lock:
+            self._poster = WebhookPoster(url, app_secret)
+            self._plan = _WebhookPlan(
+                delay, duplicate, reorder, read,
+                {n.lstrip("+"): c for n, c in (failed or {}).items()}, random.Random(seed),
+            )
+
+    def stop_webhooks(self) -> None:
+        with self._lock:
+            poster, self._poster = self._poster, None
+        if poster is not None:
+            poster.close()
+
+    @property
+    def poster(self) -> WebhookPoster | None:
+        return self._poster
+
+    def flush_webhooks(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued webhook was answered; False on timeout."""
+        return self._poster is None or self._poster.flush(timeout)
+
+    def post_statuses(self) -> int:
+        """Queue the status webhooks of every message accepted so far (as if Meta reported
+        them now); returns how many messages."""
+        with self._lock:
+            for accepted in self.accepted:
+                self._report(accepted)
+            return len(self.accepted)
+
+    def fail_status(self, number: str, code: int) -> None:
+        """Messages to `number` are accepted, then reported `failed` with `code` (webhook)."""
+        with self._lock:
+            self._plan.failed[number.lstrip("+")] = code
+
+    def incoming_text(self, sender: str, body: str) -> str:
+        """A member sends `body` to the business: post the webhook and open the member's
+        24-hour window. Returns the message id."""
+        number = sender.lstrip("+")
+        message_id = f"wamid.entrant{next(self._incoming)}"
+        with self._lock:
+            self._windows[number] = time.monotonic() + 24 * 3600
+        self._post_now(envelope("messages", text_message(number, message_id, body),
+                                self.phone_number_id))
+        return message_id
+
+    def tap_button(self, number: str) -> str:
+        """The member taps the quick-reply button of the last message with one sent to
+        `number`: post the webhook (`type: button`, its payload) and open the member's 24-hour
+        window. Returns the message id."""
+        to = number.lstrip("+")
+        with self._lock:
+            tapped = next(
+                (a for a in reversed(self.accepted) if a.to == to and a.button_payload), None
+            )
+            if tapped is None:
+                raise LookupError(f"no message with a button was accepted for {to}")
+            self._windows[to] = time.monotonic() + 24 * 3600
+        message_id = f"wamid.entrant{next(self._incoming)}"
+        assert tapped.button_payload is not None
+        self._post_now(envelope(
+            "messages",
+            button_message(to, message_id, tapped.button_payload, BUTTON_TEXT, tapped.wamid,
+                           business=self.phone_number_id),
+            self.phone_number_id,
+        ))
+        return message_id
+
+    def preference_stop(self, wa_id: str) -> None:
+        """A member stops marketing messages in WhatsApp: post the user_preferences webhook."""
+        self._post_now(envelope("user_preferences", preference_stop(wa_id.lstrip("+")),
+                                self.phone_number_id))
+
+    def _post_now(self, payload: dict[str, Any]) -> None:
+        if self._poster is None:
+            raise RuntimeError("webhooks not configured: call webhooks(url, secret) first")
+        self._poster.post_at(time.monotonic(), payload)
+
+    def _report(self, accepted: Accepted) -> None:
+        """Queue the status webhooks of one accepted message (called with the lock held)."""
+        poster, plan = self._poster, self._plan
+        if poster is None:
+            return
+        rng = plan.rng
+        code = plan.failed.get(accepted.to)
+        if code is not None:
+            title, details = GRAPH_ERRORS.get(code, ("Unknown error", "Unknown error."))
+            items = [status_item(accepted.wamid, "failed", accepted.to, accepted.callback,
+                                 code=code, title=title, details=details)]
+        else:
+            names = ["sent", "delivered"] + (["read"] if rng.random() < plan.read else [])
+            items = [status_item(accepted.wamid, n, accepted.to, accepted.callback)
+                     for n in names]
+        if len(items) > 1 and rng.random() < plan.reorder:
+            items.reverse()
+        now = time.monotonic()
+        for step, item in enumerate(items, start=1):
+            payload = envelope("messages", {"statuses": [item]}, self.phone_number_id)
+            poster.post_at(now + plan.delay * step, payload)
+            if rng.random() < plan.duplicate:
+                poster.post_at(now + plan.delay * (step + rng.random() * 3), payload)
+
+    def stop(self) -> None:
+        self.stop_webhooks()
+        super().stop()
+
     # -- records ----------------------------------------------------------------------------
 
     def _reset_records(self) -> None:
         self.accepted: list[Accepted] = []
+        self.replies: list[Reply24h] = []
         self._per_recipient: Counter[str] = Counter()
 
     def accepted_count(self, to: str) -> int:
@@ -558,9 +761,12 @@ class WhatsAppEmulator(HttpEmulator):
 
     def handle(self, request: Request) -> Reply:
         match = _PATH.match(request.path)
-        if request.method != "POST" or match is None:
+        if match is None or match.group(1) != self.version:
+            # A wrong WHATSAPP_API_URL (no version, a typo): the server knows no such page.
+            return Reply(404, b"<html><body><h1>404 Not Found</h1></body></html>")
+        if request.method != "POST":
             return graph_error(100, status=400, subcode=33,
-                               details="Unsupported request: unknown path or method.")
+                               details="Unsupported request: unknown method.")
         auth = request.headers.get("Authorization", "")
         if auth != f"Bearer {self.token}":
             return graph_error(190)
@@ -588,9 +794,10 @@ class WhatsAppEmulator(HttpEmulator):
         if not isinstance(to, str) or not _DIGITS.match(to):
             return graph_error(100, details="Parameter 'to' must be digits only.")
         kind = payload.get("type", "text")
+        if kind == "text":
+            return self._free_form(to, payload)
         if kind != "template":
-            # Business-initiated free-form messages are refused outside the 24-hour window.
-            return graph_error(131047)
+            return graph_error(131051)
         template = payload.get("template")
         if not isinstance(template, dict) or not template.get("name"):
             return graph_error(131008, details="Parameter 'template.name' is required.")
@@ -615,14 +822,30 @@ class WhatsAppEmulator(HttpEmulator):
         if forced is not None:
             return graph_error(forced)
         wamid = "wamid." + secrets.token_urlsafe(24)
+        callback = payload.get("biz_opaque_callback_data")
+        if not isinstance(callback, str):
+            callback = None
+        accepted = Accepted(to, name, params, wamid, callback, button)
         with self._lock:
-            self.accepted.append(Accepted(to, name, params, wamid, button))
+            self.accepted.append(accepted)
             self._per_recipient[to] += 1
-        return Reply(200, {
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": to}],
-            "messages": [{"id": wamid}],
-        })
+            self._report(accepted)
+        return _accepted(to, wamid)
+
+    def _free_form(self, to: str, payload: dict[str, Any]) -> Reply:
+        """Free-form text: only within 24 h of the member's last message (else 131047)."""
+        text = payload.get("text")
+        body = text.get("body") if isinstance(text, dict) else None
+        if not isinstance(body, str) or not body.strip():
+            return graph_error(131008, details="Parameter 'text.body' is required.")
+        with self._lock:
+            open_until = self._windows.get(to, 0.0)
+        if time.monotonic() > open_until:
+            return graph_error(131047)
+        wamid = "wamid." + secrets.token_urlsafe(24)
+        with self._lock:
+            self.replies.append(Reply24h(to, body, wamid))
+        return _accepted(to, wamid)
 
     @staticmethod
     def _button_payload(components: Any, known: Template) -> tuple[str | None, Reply | None]:

@@ -5,9 +5,11 @@ Request budget (quota: 60 reads and 60 writes per minute and per user):
 - `read`: one `values:batchGet` for all requested tabs; the sheet's tab list comes from one
   metadata request per instance (refreshed at most every `metadata_ttl` seconds when a requested
   tab is missing, or at once when the sheet no longer has a tab we knew).
-- `write`: one `values:batchUpdate` (RAW); none when there is nothing to write.
-- `append`: one `values:batchGet` for fresh headers (whole tab when ids must be assigned), then
-  one `values:append` (RAW, INSERT_ROWS).
+- `write`: one `values:batchGet` of where the rows are now (header row and `id` column, or the
+  whole tab), then one `values:batchUpdate` (RAW) addressing rows by identity
+  (`register.identity`); none when there is nothing to write.
+- `append`: one `values:batchGet` of the tab (headers, next free id, last row with data), then
+  one `values:append` (RAW, INSERT_ROWS) from the row below the last one with data.
 - `initialise`: metadata + one `values:batchGet`, then at most one `:batchUpdate` (new tabs and
   formatting) and one `values:batchUpdate` (headers, default templates); nothing is written when
   the register is already complete.
@@ -24,16 +26,25 @@ error translation), `session` (API calls, cached tab list), `rows` (headers, tab
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import gspread
-from gspread.utils import absolute_range_name
+from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sender import schema
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable, RetryPolicy
 from sender.register.base import CellChange, InitReport, Register, Table
+from sender.register.identity import (
+    IDENTITY_COLUMN,
+    Identities,
+    RowIdentity,
+    locate,
+    locate_by_id,
+    needs_content,
+)
 from sender.register.ids import fill_ids, next_free_id
 from sender.register.protection import PROTECTED_TABS, Protection
 from sender.register.protection import parse as parse_protection
@@ -47,7 +58,6 @@ from sender.register.sheets.protecting import (
 from sender.register.sheets.retry import Ambiguous, Refused, Retrier
 from sender.register.sheets.rows import (
     find_block,
-    has_column,
     header_positions,
     lines_of,
     require_column,
@@ -56,11 +66,14 @@ from sender.register.sheets.rows import (
 from sender.register.sheets.session import SheetsSession
 from sender.text import neutralise
 
+log = logging.getLogger(__name__)
+
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 
 
 class GoogleSheetsRegister(Register):
-    """Tabs of a Google Sheet; row keys are sheet row numbers (2 for the first data row)."""
+    """Tabs of a Google Sheet; row keys are the sheet row numbers of the last read (2 for the
+    first data row); writes find those rows again by identity."""
 
     def __init__(
         self,
@@ -88,6 +101,8 @@ class GoogleSheetsRegister(Register):
         )
         # Header positions seen by the last read of each tab: name → 0-based column.
         self._positions: dict[str, dict[str, int]] = {}
+        # What identifies each row of the last read (see `register.identity`).
+        self._identities = Identities()
 
     @classmethod
     def from_service_account(
@@ -114,10 +129,15 @@ class GoogleSheetsRegister(Register):
             return f"Google Sheet « {self._sheet.title} » {short} (Google Sheets)"
         return f"Google Sheet {short} (Google Sheets)"
 
-    def _table(self, tab: str, values: list[list[Any]]) -> Table:
+    def _table(self, tab: str, values: list[list[Any]], *, remember: bool = True) -> Table:
+        """The tab's rows from fetched values; `remember` their identities (a read), or not
+        (a look at where rows are now, before a write)."""
         positions = header_positions(values[0] if values else [])
         self._positions[tab] = positions
-        return table_of(tab, positions, values)
+        table = table_of(tab, positions, values)
+        if remember:
+            self._identities.remember(tab, table.rows)
+        return table
 
     # -- Register API --------------------------------------------------------------------
 
@@ -160,50 +180,128 @@ class GoogleSheetsRegister(Register):
             break
         return {tab: tables[tab] if tab in tables else Table.absent(tab) for tab in wanted}
 
-    def _positions_for(
-        self, tabs: set[str], *, stale: Iterable[str] = ()
-    ) -> dict[str, dict[str, int]]:
-        """Header positions from the last read; `stale` tabs (or unread ones) are fetched."""
-        missing = sorted({t for t in tabs if t not in self._positions} | set(stale))
-        if missing:
-            known = self._sheet.fresh_tabs(missing)
-            absent = [t for t in missing if t not in known]
-            if absent:
-                raise RegisterError(
-                    f"L'onglet « {absent[0]} » n'existe pas dans la feuille Google : lancez "
-                    "« alerte-message initialiser »."
-                )
-            values = self._sheet.batch_get([absolute_range_name(t, "1:1") for t in missing])
-            for tab, rows in zip(missing, values, strict=False):
-                self._positions[tab] = header_positions(rows[0] if rows else [])
-        return {t: self._positions[t] for t in tabs}
-
     def write(self, changes: Iterable[CellChange]) -> int:
+        """One `values:batchGet` of where the rows are now (header row and `id` column, or the
+        whole tab when ids cannot tell the rows apart), then one `values:batchUpdate` (RAW)
+        that targets each row by identity and each column by its current header: sorting,
+        inserting or deleting rows and inserting or moving columns since the read never puts
+        a value on another row or column. A row deleted since the read is skipped (logged)."""
         pending = list(changes)
         if not pending:
             return 0
-        tabs = {c.tab for c in pending}
-        positions = self._positions_for(tabs)
-        unknown = {c.tab for c in pending if not has_column(positions[c.tab], c.column)}
-        if unknown:  # staff may have added a column since our last read
-            positions = self._positions_for(tabs, stale=unknown)
-        cells: dict[str, dict[int, dict[int, str]]] = {}
         for change in pending:
             if change.key < 2:
                 raise RegisterError(
                     f"Ligne {change.key} invalide dans l'onglet « {change.tab} » : la ligne 1 "
                     "porte les en-têtes."
                 )
+        tabs = sorted({c.tab for c in pending})
+        known = self._sheet.fresh_tabs(tabs)
+        absent = [t for t in tabs if t not in known]
+        if absent:
+            raise RegisterError(
+                f"L'onglet « {absent[0]} » n'existe pas dans la feuille Google : lancez "
+                "« alerte-message initialiser »."
+            )
+        wanted: dict[str, dict[int, RowIdentity]] = {}
+        for change in pending:
+            identity = self._identities.get(change.tab, change.key)
+            if identity is not None:
+                wanted.setdefault(change.tab, {})[change.key] = identity
+        positions, moved = self._where_now(tabs, wanted)
+        cells: dict[str, dict[int, dict[int, str]]] = {}
+        lost: dict[str, set[int]] = {}
+        for change in pending:
+            if change.key in moved.get(change.tab, {}):
+                row_number = moved[change.tab][change.key]
+                if row_number is None:
+                    lost.setdefault(change.tab, set()).add(change.key)
+                    continue
+            else:  # a key this register did not read: the row number itself
+                row_number = change.key
             index = require_column(positions[change.tab], change.tab, change.column)
-            row = cells.setdefault(change.tab, {}).setdefault(change.key, {})
+            row = cells.setdefault(change.tab, {}).setdefault(row_number, {})
             row[index] = neutralise(change.value)
+        for tab, keys in lost.items():
+            log.warning(
+                "Feuille Google, onglet %s : %d ligne(s) supprimée(s) ou méconnaissable(s) "
+                "depuis la lecture ; leurs cellules ne sont pas écrites.", tab, len(keys),
+            )
         data = [item for tab, rows in cells.items() for item in cell_ranges(tab, rows)]
-        self._sheet.call(
-            self._http.values_batch_update,
-            self.key,
-            {"valueInputOption": "RAW", "data": data},
-        )
+        if data:
+            self._sheet.call(
+                self._http.values_batch_update,
+                self.key,
+                {"valueInputOption": "RAW", "data": data},
+            )
+        self._after_write(pending, moved)
         return sum(len(row) for rows in cells.values() for row in rows.values())
+
+    def _where_now(
+        self, tabs: list[str], wanted: dict[str, dict[int, RowIdentity]]
+    ) -> tuple[dict[str, dict[str, int]], dict[str, dict[int, int | None]]]:
+        """Current header positions of `tabs`, and the current row number of each wanted row
+        (None: gone). One request; a second only when the `id` column itself moved."""
+        ranges: list[str] = []
+        ids_column: dict[str, int] = {}
+        for tab in tabs:
+            column = IDENTITY_COLUMN.get(tab)
+            last = self._positions.get(tab, {}).get(column or "")
+            identities = list(wanted.get(tab, {}).values())
+            if identities and column and last is not None and not needs_content(tab, identities):
+                ids_column[tab] = last
+                letter = rowcol_to_a1(1, last + 1)[:-1]
+                ranges += [absolute_range_name(tab, "1:1"),
+                           absolute_range_name(tab, f"{letter}:{letter}")]
+            elif identities:
+                ranges.append(absolute_range_name(tab))
+            else:
+                ranges.append(absolute_range_name(tab, "1:1"))
+        fetched = iter(self._sheet.batch_get(ranges))
+        positions: dict[str, dict[str, int]] = {}
+        moved: dict[str, dict[int, int | None]] = {}
+        again: list[str] = []
+        for tab in tabs:
+            identities = wanted.get(tab, {})
+            if tab in ids_column:
+                header, column_values = next(fetched), next(fetched)
+                found = header_positions(header[0] if header else [])
+                column = IDENTITY_COLUMN[tab]
+                if found.get(column) != ids_column[tab]:
+                    again.append(tab)  # the id column itself moved: read the whole tab
+                    continue
+                positions[tab] = found
+                pairs = (
+                    (number, str(cells[0]) if cells else "")
+                    for number, cells in enumerate(column_values[1:], start=2)
+                )
+                moved[tab] = locate_by_id(tab, identities, pairs)
+            else:
+                values = next(fetched)
+                table = self._table(tab, values, remember=False)
+                positions[tab] = self._positions[tab]
+                if identities:
+                    rows = [(r.key, r.values) for r in table.rows]
+                    moved[tab] = locate(tab, identities, rows)
+        if again:
+            for tab, values in zip(again, self._sheet.batch_get(
+                    [absolute_range_name(t) for t in again]), strict=False):
+                table = self._table(tab, values, remember=False)
+                positions[tab] = self._positions[tab]
+                moved[tab] = locate(tab, wanted[tab], [(r.key, r.values) for r in table.rows])
+        for tab, found in positions.items():
+            self._positions[tab] = found
+        return positions, moved
+
+    def _after_write(
+        self, changes: list[CellChange], moved: dict[str, dict[int, int | None]]
+    ) -> None:
+        """A written `id` (or `cle`) is the row's identity from now on."""
+        for change in changes:
+            if change.column != IDENTITY_COLUMN.get(change.tab):
+                continue
+            if moved.get(change.tab, {}).get(change.key) is not None:
+                self._identities.set_ident(change.tab, change.key, change.value)
 
     def append(self, tab: str, rows: Sequence[Mapping[str, str]]) -> list[int]:
         rows = list(rows)
@@ -216,10 +314,9 @@ class GoogleSheetsRegister(Register):
             if tab not in schema.COLUMNS:
                 raise RegisterError(f"L'onglet « {tab} » n'existe pas dans la feuille Google.")
             self._initialise(templates=False)
-        needs_id = any(not str(r.get("id", "") or "").strip() for r in rows) and (
-            "id" in schema.COLUMNS.get(tab, ()) or "id" in self._positions.get(tab, {})
-        )
-        (values,) = self._sheet.batch_get([absolute_range_name(tab, None if needs_id else "1:1")])
+        # The whole tab: its last row with data is where the new rows go (and its ids, the
+        # next free one). `values:append` from A1 would put them after the first blank row.
+        (values,) = self._sheet.batch_get([absolute_range_name(tab)])
         positions = header_positions(values[0] if values else [])
         if not positions:
             raise RegisterError(
@@ -228,48 +325,55 @@ class GoogleSheetsRegister(Register):
             )
         self._positions[tab] = positions
         records = [{h: neutralise(str(r.get(h, "") or "")) for h in positions} for r in rows]
-        if needs_id and "id" in positions:
+        if "id" in positions and any(not r["id"].strip() for r in records):
             column = positions["id"]
             fill_ids(records, next_free_id(row[column] for row in values[1:] if column < len(row)))
         body_rows = lines_of(records, positions)
+        after = max(len(values), 1)  # trailing blank rows are never returned
         try:
-            first = self._append_values(tab, body_rows)
+            first = self._append_values(tab, body_rows, after)
         except Ambiguous:
-            return self._recover_append(tab, body_rows)
+            first = self._recover_append(tab, body_rows, after)
         if first is None:
             raise RegisterError(
                 f"Réponse inattendue de Google Sheets après l'ajout dans « {tab} » : "
                 "vérifiez les dernières lignes de l'onglet."
             )
-        return list(range(first, first + len(body_rows)))
+        keys = list(range(first, first + len(body_rows)))
+        for key, record in zip(keys, records, strict=True):
+            self._identities.add(tab, key, record)
+        return keys
 
-    def _append_values(self, tab: str, body_rows: list[list[str]]) -> int | None:
-        """One `values:append` (RAW, INSERT_ROWS), never blindly retried; the row number where
-        Google says the lines went, `None` when its answer does not say."""
+    def _append_values(self, tab: str, body_rows: list[list[str]], after: int) -> int | None:
+        """One `values:append` (RAW, INSERT_ROWS) searching for its table from the row below
+        the last one with data (`after`): blank rows inside the data never attract the new
+        rows, and rows another writer appended meanwhile are kept (ours go below them). Never
+        blindly retried; the row number where Google says the lines went, `None` when its
+        answer does not say."""
         response = self._sheet.call(
             self._http.values_append,
             self.key,
-            absolute_range_name(tab, "A1"),
+            absolute_range_name(tab, f"A{after + 1}"),
             {"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
             {"majorDimension": "ROWS", "values": body_rows},
             idempotent=False,
         )
         return first_row(response.get("updates", {}).get("updatedRange", ""))
 
-    def _recover_append(self, tab: str, body_rows: list[list[str]]) -> list[int]:
+    def _recover_append(self, tab: str, body_rows: list[list[str]], after: int) -> int | None:
         """After an ambiguous failure: find our rows at the end of the tab, or append again."""
         for _ in range(self._retry.policy.max_attempts):
             (values,) = self._sheet.batch_get([absolute_range_name(tab)])
             found = find_block(values, body_rows)
             if found is not None:
-                return list(range(found, found + len(body_rows)))
+                return found
             try:
-                first = self._append_values(tab, body_rows)
+                first = self._append_values(tab, body_rows, max(len(values), after))
             except Ambiguous:
                 self._retry.sleep(self._retry.policy.base_delay)
                 continue
             if first is not None:
-                return list(range(first, first + len(body_rows)))
+                return first
         raise RegisterUnavailable(
             f"Google Sheets ne répond pas pendant l'ajout dans « {tab} » ; les lignes ont "
             "peut-être été enregistrées : vérifiez l'onglet avant de recommencer."

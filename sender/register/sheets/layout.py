@@ -38,13 +38,21 @@ class TabInfo:
     protected: list[dict[str, Any]] = field(default_factory=list)
 
 
+_SCHEMA_TABS = {tab.casefold(): tab for tab in schema.COLUMNS}
+
+
 def tabs_of(meta: Mapping[str, Any]) -> dict[str, TabInfo]:
-    """Tab title → `TabInfo`, from a spreadsheet metadata response (`METADATA_FIELDS`)."""
+    """Tab title → `TabInfo`, from a spreadsheet metadata response (`METADATA_FIELDS`).
+
+    Google keeps tab titles unique whatever their case and reads ranges in any case: a tab
+    renamed `inscriptions` is the register's `Inscriptions` (and `initialiser` must not try to
+    add a second one, which Google would refuse)."""
     tabs: dict[str, TabInfo] = {}
     for sheet in meta.get("sheets", []):
         props = sheet.get("properties", {})
         grid = props.get("gridProperties", {})
-        tabs[props.get("title", "")] = TabInfo(
+        title = str(props.get("title", ""))
+        tabs[_SCHEMA_TABS.get(title.casefold(), title)] = TabInfo(
             sheet_id=int(props.get("sheetId", 0)),
             row_count=int(grid.get("rowCount", DEFAULT_ROWS)),
             column_count=int(grid.get("columnCount", DEFAULT_COLUMNS)),
