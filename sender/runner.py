@@ -4,8 +4,9 @@ in `sender.cycle`.
 
 Google Sheets requests per cycle: one `batchGet`; one `batchUpdate` before dispatching (cleaning
 results, refusals, « en cours ») and one after (results, the counts status webhooks changed,
-heartbeat); one `append` when members opted out on WhatsApp; one read and one write of the
-request tabs when members tapped the confirmation button on WhatsApp. A cycle with nothing new
+heartbeat), each write preceded by one look at where its rows are now; one `append` when
+members opted out on WhatsApp; one read and one write (with its look) of the request tabs when
+members tapped the confirmation button on WhatsApp. A cycle with nothing new
 costs the read only; the heartbeat in `Etat` is refreshed at most every `HEARTBEAT_SECONDS`.
 A cycle that would dispatch first reads the protections of `Alertes` and `Habilitations` (one
 metadata request): if they are not what `initialiser` set for the active officers, no alert is

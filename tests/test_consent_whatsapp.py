@@ -1,9 +1,11 @@
 """Confirmation messages through WhatsApp (real requests against the emulator): an approved
 utility template with a quick-reply button carrying the token, after the alerts, within the
-daily limit of unique numbers, never at the expense of an alert."""
+daily limit of unique numbers, never at the expense of an alert; the member's tap on the button
+comes back as a signed webhook (real HTTP to the intake's `/webhooks/whatsapp`) and confirms."""
 
 from __future__ import annotations
 
+import uuid
 from contextlib import closing
 from pathlib import Path
 
@@ -11,22 +13,26 @@ import pytest
 
 from sender import schema
 from sender.consent.messages import TEMPLATES
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
+from support.emulators.sheets import SheetsEmulator, local_client
 from support.scenario import (
+    APP_SECRET,
     TimedWhatsAppEmulator,
     alert_row,
     fill,
     mobile,
     prevention_alert,
     quiet_console,
+    webhook_receiver,
     whatsapp_settings,
 )
 
 SECRET = "secret-de-test-pour-les-liens-de-confirmation-0123456789"
 
 
-def signups(register: SQLiteRegister, count: int) -> None:
+def signups(register: SQLiteRegister | GoogleSheetsRegister, count: int) -> None:
     register.append(schema.INSCRIPTIONS, [
         {"horodatage": "2026-11-29T10:0{i}:00+01:00", "source": "formulaire",
          "nom": f"Nouveau {i}", "commune": "Mende", "telephone": f"07 56 12 34 5{i}"}
@@ -42,12 +48,21 @@ def wa():
         yield emulator
 
 
-def make_sender(tmp: Path, wa, limit: int) -> tuple[SQLiteRegister, Sender]:
+def make_sender(
+    tmp: Path, wa, limit: int, *, webhooks: bool = False
+) -> tuple[SQLiteRegister, Sender]:
     register = SQLiteRegister(tmp / "registre.sqlite")
     fill(register, 3)  # three active members, already clean
     settings = whatsapp_settings(tmp, str(tmp / "registre.sqlite"), wa, daily_limit=limit,
-                                 secret=SECRET, site_url="https://alerte.example")
+                                 secret=SECRET, site_url="https://alerte.example",
+                                 whatsapp_app_secret=APP_SECRET if webhooks else None)
     return register, Sender(register, settings, console=quiet_console(), progress=False)
+
+
+def signup_row(register: SQLiteRegister, nom: str) -> dict[str, str]:
+    (row,) = [r for r in register.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS].as_dicts()
+              if r["nom"] == nom]
+    return row
 
 
 def test_template_carries_the_link_and_the_button_payload(tmp_path: Path, wa):
@@ -93,3 +108,96 @@ def test_room_left_by_the_alerts_goes_to_confirmations_after_them(tmp_path: Path
         assert templates[3:] == [TEMPLATES["inscription"]]
         assert sender.run_once().confirmations_sent == 0  # the limit is reached for today
     register.close()
+
+
+# -- the « Je confirme » button, through the webhook ------------------------------------------
+
+
+def test_tapping_the_button_makes_the_member_actif_then_alerted(tmp_path: Path, wa):
+    register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
+    signups(register, 1)
+    number = "+33756123450"
+    with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
+        assert sender.run_once().confirmations_sent == 1
+        assert signup_row(register, "Nouveau 0")["statut"] == schema.EN_ATTENTE
+        wa.webhooks(url, APP_SECRET, delay=0.0)
+        wa.tap_button(number)  # Meta posts `type: button` with the token as payload, signed
+        assert wa.flush_webhooks()
+        assert signup_row(register, "Nouveau 0")["confirme_le"] == ""  # the cycle confirms
+
+        report = sender.run_once()
+        assert report.button_confirmations == 1
+        assert "1 confirmation reçue par WhatsApp" in report.summary()
+        row = signup_row(register, "Nouveau 0")
+        assert row["statut"] == schema.ACTIF and row["confirme_le"]
+
+        register.append(schema.ALERTES, [prevention_alert("1")])
+        sender.run_once()
+        assert alert_row(register, "1")["statut"] == schema.DIFFUSEE
+        alerted = [a.to for a in wa.accepted if a.template == "prevention_commercants"]
+        assert number[1:] in alerted
+    register.close()
+
+
+def test_a_second_tap_or_a_replayed_webhook_changes_nothing(tmp_path: Path, wa):
+    register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
+    signups(register, 1)
+    with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
+        sender.run_once()
+        wa.webhooks(url, APP_SECRET, delay=0.0)
+        wa.tap_button("+33756123450")
+        assert wa.flush_webhooks()
+        assert sender.run_once().button_confirmations == 1
+        stamp = signup_row(register, "Nouveau 0")["confirme_le"]
+
+        wa.tap_button("+33756123450")  # the member taps again the next day
+        assert wa.flush_webhooks()
+        again = sender.run_once()
+        assert again.button_confirmations == 0
+        assert signup_row(register, "Nouveau 0")["confirme_le"] == stamp
+        assert sender.run_once().button_confirmations == 0  # each tap is handled once
+    register.close()
+
+
+def test_without_a_tap_the_member_stays_en_attente_and_is_never_alerted(tmp_path: Path, wa):
+    register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
+    signups(register, 1)
+    with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
+        sender.run_once()
+        wa.webhooks(url, APP_SECRET, delay=0.0)
+        wa.incoming_text("+33756123450", "oui je confirme")  # text is not the button
+        assert wa.flush_webhooks()
+        register.append(schema.ALERTES, [prevention_alert("1")])
+        report = sender.run_once()
+        assert report.button_confirmations == 0
+        assert signup_row(register, "Nouveau 0")["statut"] == schema.EN_ATTENTE
+        alerted = [a.to for a in wa.accepted if a.template == "prevention_commercants"]
+        assert "33756123450" not in alerted and len(alerted) == 3
+    register.close()
+
+
+def test_a_tap_costs_google_sheets_one_read_and_one_write_with_its_look(tmp_path: Path, wa):
+    with SheetsEmulator() as sheets:
+        key = "1Ab" + uuid.uuid4().hex + "bouton"
+        sheets.create_spreadsheet(key)
+        register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
+        fill(register, 3)
+        signups(register, 1)
+        settings = whatsapp_settings(tmp_path, key, wa, secret=SECRET,
+                                     site_url="https://alerte.example",
+                                     whatsapp_app_secret=APP_SECRET)
+        sender = Sender(register, settings, console=quiet_console(), progress=False)
+        with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
+            assert sender.run_once().confirmations_sent == 1
+            sender.run_once()  # statuses and heartbeat settled: the next poll is idle
+            wa.webhooks(url, APP_SECRET, delay=0.0)
+            wa.tap_button("+33756123450")
+            assert wa.flush_webhooks()
+            sheets.reset_counts()
+            assert sender.run_once().button_confirmations == 1
+            # the tap: read of the request tabs, look, write of `confirme_le`; then the cycle:
+            # read, look, write of the cleaning (`actif`)
+            assert sheets.total_requests == 3 + 3
+            sheets.reset_counts()
+            sender.run_once()
+            assert sheets.total_requests == 1  # handled taps cost nothing more

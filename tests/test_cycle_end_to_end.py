@@ -264,6 +264,7 @@ def test_sheets_status_counts_and_opt_outs_stay_within_the_request_budget(
     (tmp_path / "agents.csv").write_text(OFFICERS_CSV, encoding="utf-8")
     operations.import_file(register, tmp_path / "membres.csv")
     operations.import_file(register, tmp_path / "agents.csv", tab=schema.HABILITATIONS)
+    register.initialise()  # the officers' accounts become the editors of `Alertes`
     operations.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
     with TimedWhatsAppEmulator() as wa, webhook_receiver(tmp_path / "journal.sqlite") as url:
         settings = whatsapp_settings(tmp_path, key, wa, whatsapp_app_secret=APP_SECRET)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sender.channels.smslength import stop_code
 from sender.delivery.callback import decode, encode, reference
-from sender.delivery.incoming import OPT_OUT, OPT_OUT_PREFERENCE, classify
+from sender.delivery.incoming import CONFIRMATION, OPT_OUT, OPT_OUT_PREFERENCE, classify
 from sender.delivery.payload import StatusEvent, parse
 from sender.delivery.signature import handshake, sign, valid_signature
 from sender.delivery.status import RowView, apply, merge
@@ -26,7 +26,13 @@ from sender.dispatch.states import (
     UNCERTAIN,
     JournalEntry,
 )
-from support.emulators.webhooks import envelope, preference_stop, status_item, text_message
+from support.emulators.webhooks import (
+    button_message,
+    envelope,
+    preference_stop,
+    status_item,
+    text_message,
+)
 
 STATUSES = ("accepted", "sent", "delivered", "read", "failed")
 
@@ -262,6 +268,18 @@ def test_opt_out_words_in_any_case_with_or_without_accents(text):
 @pytest.mark.parametrize("text", ["stop merci", "Bonjour", "arrêtez", ""])
 def test_other_texts_are_not_opt_outs(text):
     assert classify({"type": "text", "text": {"body": text}}) is None
+
+
+def test_a_tap_on_the_quick_reply_button_is_a_confirmation_with_its_payload():
+    value = button_message("33612345678", "wamid.in3", "i.12.abc.tpp1aw.sig", "Je confirme",
+                           "wamid.sent", business="1")
+    (message,) = parse(envelope("messages", value, "1")).incoming
+    assert (message.sender, message.kind, message.body) == (
+        "33612345678", CONFIRMATION, "i.12.abc.tpp1aw.sig"
+    )
+    for empty in ({"type": "button", "button": {"text": "Je confirme"}},
+                  {"type": "button", "button": {"payload": ""}}, {"type": "button"}):
+        assert classify(empty) is None
 
 
 def test_classifiers_can_be_extended():

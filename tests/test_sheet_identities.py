@@ -78,6 +78,7 @@ def _register(sheets: SheetsEmulator, *, clean: bool) -> tuple[GoogleSheetsRegis
     register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
     register.initialise()
     register.append(schema.HABILITATIONS, officer_rows())
+    register.initialise()  # the officer's account becomes the editor of `Alertes` (issue 10)
     register.append(schema.INSCRIPTIONS, member_rows(MEMBERS, clean=clean))
     return register, key
 
