@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.smsgateway import SmsGatewayEmulator
 from support.scenario import (
     APP_SECRET,
     TimedWhatsAppEmulator,
@@ -201,3 +203,30 @@ def test_a_tap_costs_google_sheets_one_read_and_one_write_with_its_look(tmp_path
             sheets.reset_counts()
             sender.run_once()
             assert sheets.total_requests == 1  # handled taps cost nothing more
+
+
+def test_a_confirmation_whatsapp_reports_failed_later_goes_by_sms_once(tmp_path: Path, wa):
+    """Accepted by WhatsApp, then a `failed` status (131026: no WhatsApp on this number): the
+    next cycle sends the same confirmation by SMS, and never again."""
+    register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
+    sender.close()
+    signups(register, 1)
+    number = "+33756123450"
+    with SmsGatewayEmulator(api_key="cle-sms") as gateway, \
+            webhook_receiver(tmp_path / "journal.sqlite") as url:
+        settings = replace(sender.settings, sms_api_key="cle-sms", sms_api=gateway.api_url,
+                           sms_fallback=True)
+        wa.webhooks(url, APP_SECRET, delay=0.0, failed={number: 131026})
+        with closing(Sender(register, settings, console=quiet_console(),
+                            progress=False)) as again:
+            assert again.run_once().confirmations_sent == 1  # accepted by WhatsApp
+            assert wa.flush_webhooks() and gateway.accepted == []
+            again.run_once()
+            (sms,) = gateway.accepted
+            assert "+" + sms.recipient.lstrip("+") == number
+            assert "/confirmer?jeton=" in sms.content
+            assert sms.content.endswith("Réseau Alerte Message")
+            again.run_once()
+            assert len(gateway.accepted) == 1  # never twice
+            assert "n'a pas pu" not in signup_row(register, "Nouveau 0")["remarque"]
+    register.close()

@@ -5,11 +5,17 @@ Each request is one dispatch of one recipient through the journal (`Dispatcher`)
 `confirmation-<kind>-<ref>`: the journal makes it once-only across restarts and crashes, and its
 rows count in the WhatsApp daily limit like an alert's. The token of the link is signed just
 before the send and expires with the request (its `horodatage` plus the validity).
+
+With status webhooks, WhatsApp may accept a message and report later that it failed (the number
+has no WhatsApp, 131026…). When an SMS fallback is configured, such a confirmation is not
+settled: the next cycle sends it again and the dispatcher routes it to SMS, as it does for an
+alert (`dispatch.decisions`); it is never sent twice by SMS.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +23,7 @@ from datetime import datetime, timedelta
 from rich.console import Console
 
 from sender.channels.factory import ConfiguredChannels
+from sender.channels.whatsapp import SMS_CODES
 from sender.config import Settings
 from sender.consent import planning
 from sender.consent.messages import ConfirmationMessage, confirmation_url
@@ -72,6 +79,8 @@ class ConfirmationSender:
         if not pending:
             return report
         settled = self.journal.settled_with_prefix(planning.PREFIX)
+        for pair in self._for_sms():
+            settled.pop(pair, None)
         recent = self.journal.recent_by_recipient(planning.PREFIX)
         limit = self.channels.daily_limit
         contacted: set[str] = set()
@@ -123,3 +132,17 @@ class ConfirmationSender:
                 mask_phone(request.numero), "envoyée" if result.sent_now else "non envoyée",
             )
         return report
+
+    def _for_sms(self) -> set[tuple[str, str]]:
+        """(message id, number) of the confirmations WhatsApp refused after accepting them
+        (status webhook) with a refusal an SMS gets round, when an SMS fallback exists."""
+        if self.channels.fallback is None:
+            return set()
+        codes = tuple(sorted(str(c) for c in SMS_CODES))
+        since = time.time() - self.settings.confirmation_days * 86_400
+        return {
+            (message_id, number)
+            for message_id in self.journal.follow_ups(since, codes)
+            if message_id.startswith(planning.PREFIX)
+            for number in self.journal.follow_up_recipients(message_id, codes)
+        }
