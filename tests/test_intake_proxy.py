@@ -1,11 +1,14 @@
 """The per-address form limit behind a reverse proxy (ALERTE_PROXY_DE_CONFIANCE), over HTTP.
 
 Without the setting, `X-Forwarded-For` is ignored (anyone could send one); with it, requests from
-the proxy are counted under the client address the proxy adds, IPv6 clients per /64.
+the proxy are counted under the client address the proxy adds, IPv6 clients per /64, and the
+proxy's own connections — every visitor's — are not capped per address
+(ALERTE_CONNEXIONS_PAR_ADRESSE).
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from sender.config import Settings
 from sender.intake.app import create_app
 from sender.intake.server import make_server
 from support.site import build_fixture_site, new_register
@@ -64,3 +68,27 @@ def test_ipv6_visitors_are_counted_per_64(tmp_path: Path):
         next_network = post(url, "2001:db8:48:2::1")
     assert same_network == [303, 303, 429]
     assert next_network == 303
+
+
+def _answer_on_connection_number(url: str, held: int) -> bytes:
+    """Open `held` connections from 127.0.0.1, then ask for the home page on the last one."""
+    port = int(url.rsplit(":", 1)[1])
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(held)]
+    try:
+        last = sockets[-1]
+        try:
+            last.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return last.recv(64)
+        except (ConnectionResetError, BrokenPipeError):
+            return b""
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_the_trusted_proxy_is_not_capped_like_one_visitor(tmp_path: Path):
+    held = Settings.connections_per_address + 5
+    with serving(tmp_path, "127.0.0.1") as url:
+        assert _answer_on_connection_number(url, held).startswith(b"HTTP/1.1 ")
+    with serving(tmp_path / "sans-proxy", None) as url:
+        assert _answer_on_connection_number(url, held) == b""  # closed at once: over the cap
