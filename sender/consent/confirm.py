@@ -55,13 +55,10 @@ class ConfirmResult:
 def check_token(secret: bytes, text: str, now: datetime) -> ConfirmResult:
     """The token alone (no register access): INVALID, EXPIRED, or CONFIRMED meaning « may be
     confirmed » — what the page shown before the button needs."""
-    try:
-        token = verify(secret, text, now.timestamp())
-    except TokenExpired as expired:
-        return ConfirmResult(Outcome.EXPIRED, expired.token.kind)
-    except TokenInvalid:
-        return ConfirmResult(Outcome.INVALID)
-    return ConfirmResult(Outcome.CONFIRMED, token.kind)
+    verified = _verified(secret, text, now, None)
+    if isinstance(verified, ConfirmResult):
+        return verified
+    return ConfirmResult(Outcome.CONFIRMED, verified.kind)
 
 
 def _verified(

@@ -90,6 +90,16 @@ def _rows_of(
         )
 
 
+def _follow_up_condition(code_count: int) -> str:
+    """SQL condition of the rows a status webhook left to send again: `gave_up` (a transient
+    `failed` status), or WhatsApp refusals with one of `code_count` bound codes."""
+    marks = ", ".join("?" for _ in range(code_count)) or "NULL"
+    return (
+        "state IN ('gave_up', 'failed', 'uncertain') AND (state = 'gave_up' OR "
+        f"(state = 'failed' AND channel = 'whatsapp' AND error_code IN ({marks})))"
+    )
+
+
 class Journal:
     """Per-recipient dispatch journal in one SQLite file (see the module docstring)."""
 
@@ -571,30 +581,25 @@ class Journal:
         """Alerts with rows updated since `since` that a status webhook left to send again:
         `gave_up` (a transient `failed` status) or, when `sms_codes` is given (an SMS fallback
         is configured), WhatsApp refusals with one of these codes."""
-        marks = ", ".join("?" for _ in sms_codes) or "NULL"
         with self._file.read() as conn:
             return {
                 row[0]
                 for row in conn.execute(
                     "SELECT DISTINCT alert_id FROM envois INDEXED BY envois_suivi "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
-                    "WHERE state IN ('gave_up', 'failed', 'uncertain') AND updated_at >= ? "
-                    "AND (state = 'gave_up' OR (state = 'failed' AND channel = 'whatsapp' "
-                    f"AND error_code IN ({marks})))",
+                    f"WHERE updated_at >= ? AND {_follow_up_condition(len(sms_codes))}",
                     (since, *sms_codes),
                 )
             }
 
     def follow_up_recipients(self, alert_id: str, sms_codes: Collection[str] = ()) -> list[str]:
         """The recipients of one alert `follow_ups` found (see there)."""
-        marks = ", ".join("?" for _ in sms_codes) or "NULL"
         with self._file.read() as conn:
             return [
                 row[0]
                 for row in conn.execute(
                     "SELECT recipient FROM envois INDEXED BY envois_suivi "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
-                    "WHERE alert_id = ? AND state IN ('gave_up', 'failed', 'uncertain') "
-                    "AND (state = 'gave_up' OR (state = 'failed' AND channel = 'whatsapp' "
-                    f"AND error_code IN ({marks}))) ORDER BY recipient",
+                    f"WHERE alert_id = ? AND {_follow_up_condition(len(sms_codes))} "
+                    "ORDER BY recipient",
                     (alert_id, *sms_codes),
                 )
             ]
