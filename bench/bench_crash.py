@@ -18,9 +18,7 @@ end « diffusée ».
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import subprocess
 import tempfile
 import time
@@ -34,6 +32,7 @@ from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     alerte_message_bin,
+    kill_mid_dispatch,
     mobile,
     prevention_alert,
     sqlite_register,
@@ -74,19 +73,8 @@ def run(recipients: int = RECIPIENTS, kills: int = KILLS, seed: int = 48,
         try:
             while done_kills < kills and runs < kills * 3:
                 runs += 1
-                before = len(wa.accepted)
-                process = subprocess.Popen(command, env=env, stdout=logs, stderr=logs)
-                deadline = time.monotonic() + 30
-                if rng.random() < 0.2:
-                    time.sleep(rng.uniform(0.05, 0.8))  # maybe still starting up
-                else:
-                    while (len(wa.accepted) == before and process.poll() is None
-                           and time.monotonic() < deadline):
-                        time.sleep(0.005)
-                    time.sleep(rng.uniform(0.0, 0.35))
-                if process.poll() is None:
-                    os.kill(process.pid, signal.SIGKILL)
-                    process.wait(timeout=30)
+                before = kill_mid_dispatch(command, env, logs, wa, rng)
+                if before is not None:
                     done_kills += 1
                     time.sleep(0.15)  # let the emulator finish requests already received
                     in_flight += _unrecorded(tmp / "journal.sqlite", wa, "1", before)

@@ -38,36 +38,48 @@ class TimedSender(Sender):
         return super()._dispatch(plan)
 
 
-def run(recipients: int = RECIPIENTS) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="bench-envoi-") as directory, \
-            TimedWhatsAppEmulator(rate_limit=LIMIT, latency=LATENCY) as wa:
-        tmp = Path(directory)
-        register = sqlite_register(tmp / "registre.sqlite", recipients, alert=prevention_alert())
-        settings = whatsapp_settings(tmp, str(tmp / "registre.sqlite"), wa,
-                                     rate_per_second=LIMIT, concurrency=CONCURRENCY)
-        sender = TimedSender(register, settings, console=quiet_console(), progress=False)
-        try:
-            sender.run_once()
-        finally:
-            sender.close()
-        row = alert_row(register)
-        register.close()
-        accepted = len(wa.accepted)
-        if row["statut"] != schema.DIFFUSEE or accepted != recipients:
-            raise RuntimeError(
-                f"dispatch incomplete: statut={row['statut']!r}, accepted={accepted}"
-            )
-        assert sender.dispatch_started is not None and wa.last_accept is not None
-        seconds = wa.last_accept - sender.dispatch_started
-    ideal = recipients / LIMIT
+def dispatch_one_alert(
+    tmp: Path, wa: object, recipients: int, limit: float, concurrency: int
+) -> float:
+    """Send one prevention alert to `recipients` members through `wa` (any WhatsApp emulator
+    with a `base_url`); return the monotonic time the dispatcher started. Raises when the row
+    did not end « diffusée »."""
+    register = sqlite_register(tmp / "registre.sqlite", recipients, alert=prevention_alert())
+    settings = whatsapp_settings(tmp, str(tmp / "registre.sqlite"), wa,  # type: ignore[arg-type]
+                                 rate_per_second=limit, concurrency=concurrency)
+    sender = TimedSender(register, settings, console=quiet_console(), progress=False)
+    try:
+        sender.run_once()
+    finally:
+        sender.close()
+    row = alert_row(register)
+    register.close()
+    if row["statut"] != schema.DIFFUSEE or sender.dispatch_started is None:
+        raise RuntimeError(f"dispatch incomplete: statut={row['statut']!r}")
+    return sender.dispatch_started
+
+
+def figures(recipients: int, limit: float, latency: float, seconds: float) -> dict[str, float]:
+    """The table row of a dispatch benchmark: time to the last accepted message vs the ideal."""
+    ideal = recipients / limit
     return {
         "recipients": recipients,
-        "limit_per_s": LIMIT,
-        "latency_ms": LATENCY * 1000,
+        "limit_per_s": limit,
+        "latency_ms": latency * 1000,
         "seconds": round(seconds, 3),
         "ideal_seconds": round(ideal, 3),
         "ratio": round(seconds / ideal, 3),
     }
+
+
+def run(recipients: int = RECIPIENTS) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-envoi-") as directory, \
+            TimedWhatsAppEmulator(rate_limit=LIMIT, latency=LATENCY) as wa:
+        started = dispatch_one_alert(Path(directory), wa, recipients, LIMIT, CONCURRENCY)
+        if len(wa.accepted) != recipients or wa.last_accept is None:
+            raise RuntimeError(f"dispatch incomplete: accepted={len(wa.accepted)}")
+        seconds = wa.last_accept - started
+    return figures(recipients, LIMIT, LATENCY, seconds)
 
 
 if __name__ == "__main__":

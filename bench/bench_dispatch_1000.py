@@ -11,19 +11,10 @@ the ideal is recipients / limit = 10 s.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
-from sender import schema
-from sender.runner import Sender
+from bench.bench_dispatch import dispatch_one_alert, figures
 from support.emulators.process import EmulatorProcess
-from support.scenario import (
-    alert_row,
-    prevention_alert,
-    quiet_console,
-    sqlite_register,
-    whatsapp_settings,
-)
 
 RECIPIENTS = 10_000
 LIMIT = 1000.0
@@ -31,45 +22,15 @@ LATENCY = 0.05
 CONCURRENCY = 128
 
 
-class _TimedSender(Sender):
-    dispatch_started: float | None = None
-
-    def _dispatch(self, plan):  # type: ignore[override]
-        self.dispatch_started = time.monotonic()
-        return super()._dispatch(plan)
-
-
 def run(recipients: int = RECIPIENTS) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-envoi-1000-") as directory, \
             EmulatorProcess(rate=LIMIT, latency=LATENCY) as wa:
-        tmp = Path(directory)
-        register = sqlite_register(tmp / "registre.sqlite", recipients, alert=prevention_alert())
-        settings = whatsapp_settings(tmp, str(tmp / "registre.sqlite"), wa,  # type: ignore[arg-type]
-                                     rate_per_second=LIMIT, concurrency=CONCURRENCY)
-        sender = _TimedSender(register, settings, console=quiet_console(), progress=False)
-        try:
-            sender.run_once()
-        finally:
-            sender.close()
-        row = alert_row(register)
-        register.close()
+        started = dispatch_one_alert(Path(directory), wa, recipients, LIMIT, CONCURRENCY)
         stats = wa.stats()
-        if row["statut"] != schema.DIFFUSEE or stats["accepted"] != recipients:
-            raise RuntimeError(
-                f"dispatch incomplete: statut={row['statut']!r}, accepted={stats['accepted']}"
-            )
-        assert sender.dispatch_started is not None and stats["last_accept"] is not None
-        seconds = stats["last_accept"] - sender.dispatch_started
-    ideal = recipients / LIMIT
-    return {
-        "recipients": recipients,
-        "limit_per_s": LIMIT,
-        "latency_ms": LATENCY * 1000,
-        "duplicates": stats["duplicates"],
-        "seconds": round(seconds, 3),
-        "ideal_seconds": round(ideal, 3),
-        "ratio": round(seconds / ideal, 3),
-    }
+        if stats["accepted"] != recipients or stats["last_accept"] is None:
+            raise RuntimeError(f"dispatch incomplete: accepted={stats['accepted']}")
+        seconds = stats["last_accept"] - started
+    return {**figures(recipients, LIMIT, LATENCY, seconds), "duplicates": stats["duplicates"]}
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ was lost waits 3 s for its status before being resent.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -36,6 +34,7 @@ from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     alerte_message_bin,
+    kill_mid_dispatch,
     mobile,
     prevention_alert,
     sqlite_register,
@@ -84,19 +83,7 @@ def run(recipients: int = RECIPIENTS, kills: int = KILLS, seed: int = 48,
             try:
                 while done_kills < kills and runs < kills * 3:
                     runs += 1
-                    before = len(wa.accepted)
-                    process = subprocess.Popen(command, env=env, stdout=logs, stderr=logs)
-                    deadline = time.monotonic() + 30
-                    if rng.random() < 0.2:
-                        time.sleep(rng.uniform(0.05, 0.8))  # maybe still starting up
-                    else:
-                        while (len(wa.accepted) == before and process.poll() is None
-                               and time.monotonic() < deadline):
-                            time.sleep(0.005)
-                        time.sleep(rng.uniform(0.0, 0.35))
-                    if process.poll() is None:
-                        os.kill(process.pid, signal.SIGKILL)
-                        process.wait(timeout=30)
+                    if kill_mid_dispatch(command, env, logs, wa, rng) is not None:
                         done_kills += 1
                 finished = False
                 for _ in range(FINAL_RUNS):

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+import random
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -196,6 +199,30 @@ def webhook_receiver(journal: Path, *, threads: int = 4) -> Iterator[str]:
         server.close()
         thread.join(timeout=10)
         endpoint.close()
+
+
+def kill_mid_dispatch(
+    command: list[str], env: Mapping[str, str], logs: Any, wa: WhatsAppEmulator,
+    rng: random.Random,
+) -> int | None:
+    """Start `command`, let it run a random moment (in one run out of five maybe still starting
+    up, otherwise once it has sent something), then `kill -9` it. Returns how many messages the
+    emulator had accepted before the start when it was killed, None when it ended first."""
+    before = len(wa.accepted)
+    process = subprocess.Popen(command, env=dict(env), stdout=logs, stderr=logs)
+    deadline = time.monotonic() + 30
+    if rng.random() < 0.2:
+        time.sleep(rng.uniform(0.05, 0.8))
+    else:
+        while (len(wa.accepted) == before and process.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.35))
+    if process.poll() is not None:
+        return None
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    return before
 
 
 def subprocess_env(tmp: Path, register: str, *, wa: WhatsAppEmulator | None = None,
