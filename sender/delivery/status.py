@@ -24,7 +24,6 @@ from sender.delivery.payload import StatusEvent
 from sender.dispatch.states import FAILED, GAVE_UP, PENDING, SENT, UNCERTAIN
 
 RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3}
-POSITIVE = frozenset({"sent", "delivered", "read"})
 _REACHED = frozenset({"delivered", "read"})
 
 

@@ -26,8 +26,6 @@ SENT = "sent"
 FAILED = "failed"
 GAVE_UP = "gave_up"
 DEFERRED = "deferred"
-STATES = (PENDING, UNCERTAIN, SENT, FAILED, GAVE_UP, DEFERRED)
-FINAL_STATES = frozenset({SENT, FAILED})
 
 
 class JournalError(AlerteError):

@@ -30,7 +30,6 @@ _DRAWINGS: dict[str, str] = {
     "reseau": '<circle cx="12" cy="12" r="2"/><path d="M8.5 8.5a5 5 0 0 0 0 7M15.5 8.5a5 5 0 '
               '0 1 0 7M5.6 5.6a9 9 0 0 0 0 12.8M18.4 5.6a9 9 0 0 1 0 12.8"/>',
 }
-NAMES = tuple(_DRAWINGS)
 
 
 def pictogram(name: str, size: int = 32, css_class: str = "picto") -> str:

@@ -45,10 +45,6 @@ def find_column(positions: Mapping[str, int], column: str) -> int | None:
     return None
 
 
-def has_column(positions: Mapping[str, int], column: str) -> bool:
-    return find_column(positions, column) is not None
-
-
 def require_column(positions: Mapping[str, int], tab: str, column: str) -> int:
     """Like `find_column`, raising a French `RegisterError` when the column is missing."""
     index = find_column(positions, column)
