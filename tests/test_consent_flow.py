@@ -20,7 +20,7 @@ import requests
 from sender import schema
 from sender.channels.outbox import OutboxChannel
 from sender.config import Settings
-from sender.consent.confirm import Outcome, confirm_button, confirm_token
+from sender.consent.confirm import Outcome, confirm_buttons, confirm_token
 from sender.consent.messages import SITE_SENTENCES, TEMPLATES, WITHOUT_ANSWER
 from sender.dates import now as paris_now
 from sender.intake.app import create_app
@@ -372,10 +372,10 @@ def test_webhook_message_with_the_button_reply_confirms(world: World):
     payload = world.confirmations()[0]["button_payload"]
     now = world.clock()
     text = {"from": "33612345678", "type": "text", "text": {"body": "oui"}}
-    assert confirm_button(world.register, text, secret=SECRET, now=now) is None
+    assert confirm_buttons(world.register, [text], secret=SECRET, now=now) == [None]
     tap = {"from": "33612345678", "id": "wamid.x", "type": "button",
            "button": {"payload": payload, "text": "Je confirme"}}
-    result = confirm_button(world.register, tap, secret=SECRET, now=now)
+    [result] = confirm_buttons(world.register, [tap], secret=SECRET, now=now)
     assert result is not None and result.outcome is Outcome.CONFIRMED
     world.cycle()
     assert world.rows()[0]["statut"] == schema.ACTIF

@@ -172,10 +172,3 @@ def confirm_buttons(
     )
     return [None if a is None else next(done) for a in answers]
 
-
-def confirm_button(
-    register: Register, message: Mapping[str, object], *, secret: bytes, now: datetime
-) -> ConfirmResult | None:
-    """The confirmation carried by an incoming WhatsApp message, or None when the message is
-    not a quick-reply button tap with a payload (any other message is the webhook's business)."""
-    return confirm_buttons(register, [message], secret=secret, now=now)[0]
