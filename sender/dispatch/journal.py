@@ -172,16 +172,6 @@ class Journal:
             row = conn.execute("SELECT 1 FROM envois WHERE alert_id = ? LIMIT 1", (alert_id,))
             return row.fetchone() is not None
 
-    def sent_recipients(self, alert_id: str) -> set[str]:
-        with self._file.read() as conn:
-            return {
-                row[0]
-                for row in conn.execute(
-                    "SELECT recipient FROM envois WHERE alert_id = ? AND state = 'sent'",
-                    (alert_id,),
-                )
-            }
-
     def callback_key(self) -> bytes:
         """The key of the recipients' references in callback strings (created once per file)."""
         if self._key is None:
