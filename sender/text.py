@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sender.dates import PARIS
 
@@ -161,9 +161,11 @@ def duration(delta: timedelta) -> str:
     return f"{hours} h {rest:02d}"
 
 
-def day(moment: datetime) -> str:
-    """`29/11/2026`, Europe/Paris."""
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y")
+def day(moment: date) -> str:
+    """`29/11/2026`: a datetime in Europe/Paris, a plain date as it is."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(PARIS)
+    return moment.strftime("%d/%m/%Y")
 
 
 def hour(moment: datetime) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
 
-from sender.text import plural, thousands
+from sender.text import day, plural, thousands
 
 ROW_HEIGHT = 46
 LONGEST_BAR = 80  # % of the width: room is left for the value after the longest bar
@@ -169,6 +169,6 @@ def statistics_sections(document: Mapping[str, object], *, level: int = 2, prefi
 def day_text(iso: str) -> str:
     """`2026-11-30` → `30/11/2026`; the text unchanged when it is not such a date."""
     try:
-        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+        return day(date.fromisoformat(iso))
     except ValueError:
         return escape(iso)

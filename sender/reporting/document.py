@@ -84,7 +84,7 @@ def _broadcast_row(line: AlertLine) -> list[str]:
 
 def render_report(report: Report) -> str:
     """The whole HTML document."""
-    period = f"du {report.first.strftime('%d/%m/%Y')} au {report.last.strftime('%d/%m/%Y')}"
+    period = f"du {day(report.first)} au {day(report.last)}"
     title = f"Alerte Message – rapport d’activité {period}"
     prevention = sum(1 for line in report.broadcast if line.type_label == "Prévention")
     summary = [
