@@ -55,7 +55,7 @@ from sender.intake.static import content_type, decode_path, locate
 from sender.intake.webhook import PATH as WEBHOOK_PATH
 from sender.intake.webhook import WebhookEndpoint
 from sender.register.base import Register
-from sender.text import mask_numbers
+from sender.text import mask_numbers, plural
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class IntakeApp:
             seconds = self.limiter.retry_after(wait)
             return message_response(
                 self.site_dir, 429, "Trop d’envois",
-                [f"Patientez environ {seconds} seconde{'s' if seconds > 1 else ''}, puis "
+                [f"Patientez environ {plural(seconds, 'seconde')}, puis "
                  "réessayez avec le même lien."],
                 links=pages.HOME_LINKS, headers=[("Retry-After", str(seconds))],
             )

@@ -24,7 +24,7 @@ from sender.intake.responses import Response, message_response, redirect
 from sender.intake.validation import FormOutcome, validate_signup, validate_unsubscribe
 from sender.register.base import Register
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
-from sender.text import mask_numbers, mask_phone
+from sender.text import mask_numbers, mask_phone, plural
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def too_many_posts(site_dir: Path, spec: FormSpec, seconds: int) -> Response:
         [
             "Ce formulaire a été envoyé trop de fois depuis votre connexion en peu de "
             "temps. Rien n’a été enregistré pour ce dernier envoi.",
-            f"Patientez environ {seconds} seconde{'s' if seconds > 1 else ''}, puis "
+            f"Patientez environ {plural(seconds, 'seconde')}, puis "
             "réessayez.",
         ],
         headers=[("Retry-After", str(seconds))],
