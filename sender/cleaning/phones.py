@@ -191,3 +191,8 @@ def clear_caches() -> None:
 def whatsapp_recipient(e164: str) -> str:
     """WhatsApp Cloud API wants digits without the plus sign."""
     return e164.lstrip("+")
+
+
+def from_whatsapp(wa_id: str) -> str:
+    """The E.164 number of a WhatsApp id (its digits, without the plus sign)."""
+    return "+" + wa_id.lstrip("+")

@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import Enum
 
 from sender import schema
-from sender.cleaning.phones import clean_phone
+from sender.cleaning.phones import clean_phone, from_whatsapp
 from sender.consent.tokens import (
     INSCRIPTION,
     Token,
@@ -74,7 +74,7 @@ def _verified(
         return ConfirmResult(Outcome.INVALID)
     if from_number is not None:
         digits = "".join(ch for ch in from_number if ch.isdigit())
-        if not digits or number_digest(secret, "+" + digits) != token.number:
+        if not digits or number_digest(secret, from_whatsapp(digits)) != token.number:
             return ConfirmResult(Outcome.INVALID, token.kind)
     return token
 

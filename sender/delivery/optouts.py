@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sender import schema
+from sender.cleaning.phones import from_whatsapp
 from sender.dates import PARIS, format_french
 from sender.delivery.incoming import OPT_OUT, OPT_OUT_KINDS
 from sender.delivery.store import DeliveryStore
@@ -42,7 +43,7 @@ def desinscription_row(sender: str, received_at: float) -> dict[str, str]:
     moment = datetime.fromtimestamp(received_at, tz=PARIS)
     return {
         "horodatage": format_french(moment),
-        "telephone": "+" + sender.lstrip("+"),
+        "telephone": from_whatsapp(sender),
         "source": SOURCE_WHATSAPP,
         "traite": "",
     }
@@ -80,7 +81,7 @@ class OptOuts:
                 continue  # one answer per member, even for « STOP » sent twice
             answered.add(message.sender)
             try:
-                reply("+" + message.sender.lstrip("+"), ACKNOWLEDGEMENT)
+                reply(from_whatsapp(message.sender), ACKNOWLEDGEMENT)
             except AlerteError as error:
                 log.warning(
                     "Accusé de désinscription non envoyé à %s : %s",
