@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sender import schema
 from sender.register.base import Row
+from sender.register.ids import numeric_id
 
 IDENTITY_COLUMN: dict[str, str] = {
     schema.INSCRIPTIONS: "id",
@@ -76,8 +77,8 @@ class _TabIdentities:
 
     def put(self, key: int, identity: RowIdentity) -> None:
         ident = identity.ident
-        plain = (identity.fingerprint == NO_FINGERPRINT and ident.isascii() and ident.isdigit()
-                 and len(ident) <= 18 and str(int(ident)) == ident)
+        number = numeric_id(ident) if identity.fingerprint == NO_FINGERPRINT else None
+        plain = number is not None and str(number) == ident
         if plain and (not self.keys or key > self.keys[-1]) and key not in self.other:
             self.keys.append(key)
             self.idents.append(int(ident))
