@@ -374,7 +374,7 @@ def test_daily_limit_defers_with_policy_reporter(tmp_path):
     channel = FakeChannel()
     earlier = numbers(2, start=1000) + numbers(1)  # numbers(1)[0] is also in this alert
     Dispatcher(journal, channel, console=quiet()).dispatch("A0", earlier, compose("A0"))
-    assert journal.daily_unique_recipients(channel="whatsapp") == 3
+    assert len(journal.contacted_since(channel="whatsapp")) == 3
 
     dispatcher = Dispatcher(journal, channel, console=quiet(), daily_limit=6)
     report = dispatcher.dispatch("A1", numbers(10), compose())
@@ -408,8 +408,8 @@ def test_daily_limit_sends_the_rest_by_sms_with_policy_sms(tmp_path):
     assert any("par SMS au lieu de WhatsApp" in note for note in report.notes)
     assert "dont 6 par SMS de secours" in report.summary_line()
     journal = Journal(tmp_path / "journal.sqlite")
-    assert journal.daily_unique_recipients(channel="whatsapp") == 4
-    assert journal.daily_unique_recipients(channel="sms") == 6
+    assert len(journal.contacted_since(channel="whatsapp")) == 4
+    assert len(journal.contacted_since(channel="sms")) == 6
 
 
 def test_policy_sms_without_fallback_defers_and_says_why(tmp_path):

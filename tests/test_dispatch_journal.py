@@ -152,7 +152,7 @@ def test_defer_keeps_sent_rows(journal):
     assert list(journal.claim("A1", "moi", [(B, "whatsapp")])) == [B]
 
 
-def test_daily_unique_recipients_rolling_window(journal, clock):
+def test_contacted_since_rolling_window(journal, clock):
     for alert in ("A1", "A2"):
         journal.acquire(alert, "moi", 10**6)
     journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")])
@@ -160,12 +160,12 @@ def test_daily_unique_recipients_rolling_window(journal, clock):
     clock.now += 3600 * 20
     journal.claim("A2", "moi", [(A, "whatsapp"), (C, "sms")])  # A again: same unique user
     journal.record("A2", [Outcome(A, SENT, "whatsapp", "m3"), Outcome(C, SENT, "sms", "s1")])
-    assert journal.daily_unique_recipients(channel="whatsapp") == 2
-    assert journal.daily_unique_recipients() == 3
+    assert len(journal.contacted_since(channel="whatsapp")) == 2
+    assert len(journal.contacted_since()) == 3
     assert journal.contacted_since(channel="sms") == {C}
     clock.now += 3600 * 5  # 25 h after A1: only A2's sends remain in the window
-    assert journal.daily_unique_recipients(channel="whatsapp") == 1
-    assert journal.daily_unique_recipients(since=0.0, channel="whatsapp") == 2
+    assert len(journal.contacted_since(channel="whatsapp")) == 1
+    assert len(journal.contacted_since(since=0.0, channel="whatsapp")) == 2
 
 
 def test_failed_sends_do_not_count_but_pending_do(journal):

@@ -447,27 +447,14 @@ class Journal:
             return where, ()
         return where + " AND channel = ?", (channel,)
 
-    def daily_unique_recipients(
-        self, since: datetime | float | None = None, channel: str | None = None
-    ) -> int:
-        """Unique numbers contacted since `since` (default: the last 24 h), on `channel` if given.
-
-        Counts `sent` rows and `pending` or `uncertain` ones (possibly sent), across all alerts:
-        this is what the WhatsApp messaging-limit tier counts.
-        """
-        start = _timestamp(since, self._clock() - 86_400)
-        where, extra = self._window_query(channel)
-        with self._file.read() as conn:
-            (count,) = conn.execute(
-                f"SELECT COUNT(DISTINCT recipient) FROM envois WHERE {where}",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-                (start, start, *extra),
-            ).fetchone()
-        return int(count)
-
     def contacted_since(
         self, since: datetime | float | None = None, channel: str | None = None
     ) -> set[str]:
-        """The numbers counted by `daily_unique_recipients` (contacting them again is free)."""
+        """Unique numbers contacted since `since` (default: the last 24 h), on `channel` if given.
+
+        Counts `sent` rows and `pending` or `uncertain` ones (possibly sent), across all alerts:
+        this is what the WhatsApp messaging-limit tier counts (contacting them again is free).
+        """
         start = _timestamp(since, self._clock() - 86_400)
         where, extra = self._window_query(channel)
         with self._file.read() as conn:
