@@ -31,6 +31,7 @@ from typing import Final
 
 from sender.config import Settings
 from sender.errors import AlerteError, ConfigurationError
+from sender.storage import PRIVATE_FILE, private_dir
 
 INSCRIPTION: Final = "inscription"
 DESINSCRIPTION: Final = "desinscription"
@@ -148,8 +149,8 @@ def _secret_file(path: Path) -> bytes:
         return _read_secret(path)
     draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        private_dir(path.parent)
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(secrets.token_urlsafe(48) + "\n")
         with contextlib.suppress(FileExistsError):  # another process was first: use theirs
