@@ -12,9 +12,19 @@ from pathlib import Path
 import phonenumbers
 
 from sender.cleaning.phones import PhoneResult, clean_phone
-from sender.storage import private_file
+from sender.storage import open_wal, transaction
 
 _VERSION = phonenumbers.__version__
+_BUSY_TIMEOUT = 15.0  # seconds
+
+
+def _any_file(_conn: sqlite3.Connection, _tables: set[str]) -> None:
+    """A cache accepts whatever file is there: it only reads and writes its own table."""
+
+
+def _unchanged(exc: sqlite3.Error) -> Exception:
+    """SQLite errors stay as they are: `save` and `_load` give up on any of them."""
+    return exc
 
 
 class PhoneCache:
@@ -27,25 +37,30 @@ class PhoneCache:
         if path is not None and path.exists():
             self._load()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
         assert self.path is not None
-        private_file(self.path)
-        conn = sqlite3.connect(self.path, timeout=15)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS numeros_vus (saisie TEXT PRIMARY KEY, version TEXT, "
-            "numero TEXT, ok INTEGER, remarque TEXT)"
-        )
+        conn = open_wal(self.path, _BUSY_TIMEOUT, _any_file)
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS numeros_vus (saisie TEXT PRIMARY KEY, version TEXT, "
+                "numero TEXT, ok INTEGER, remarque TEXT)"
+            )
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _load(self) -> None:
         try:
-            with self._connect() as conn:
+            conn = self._open()
+            try:
                 for raw, numero, ok, remarque in conn.execute(
                     "SELECT saisie, numero, ok, remarque FROM numeros_vus WHERE version = ?",
                     (_VERSION,),
                 ):
                     self._known[raw] = PhoneResult(numero or None, bool(ok), remarque or "")
+            finally:
+                conn.close()
         except (sqlite3.Error, OSError):
             self._known = {}  # a cache is disposable: start afresh rather than fail
 
@@ -62,14 +77,18 @@ class PhoneCache:
         if self.path is None or not self._new:
             return
         try:
-            with self._connect() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO numeros_vus VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (raw, _VERSION, r.numero or "", int(r.ok), r.remarque)
-                        for raw, r in self._new.items()
-                    ],
-                )
+            conn = self._open()
+            try:
+                with transaction(conn, _unchanged, write=True):
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO numeros_vus VALUES (?, ?, ?, ?, ?)",
+                        [
+                            (raw, _VERSION, r.numero or "", int(r.ok), r.remarque)
+                            for raw, r in self._new.items()
+                        ],
+                    )
+            finally:
+                conn.close()
         except (sqlite3.Error, OSError):
             return  # full or read-only disk: kept in memory, saved by a later call
         self._new.clear()
