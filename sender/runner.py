@@ -37,7 +37,7 @@ from sender import schema
 from sender.alerts.authority import officer_emails, protection_problem
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
-from sender.channels.whatsapp import SMS_CODES
+from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
 from sender.consent.outgoing import ConfirmationSender
@@ -145,7 +145,7 @@ class Sender:
 
     def _sms_codes(self) -> tuple[str, ...]:
         """WhatsApp refusals sent again by SMS, when an SMS fallback is configured."""
-        return tuple(sorted(str(c) for c in SMS_CODES)) if self.channels.fallback else ()
+        return SMS_CODE_TEXTS if self.channels.fallback else ()
 
     def _follow_ups(self) -> frozenset[str]:
         """« diffusée » alerts a status webhook left work for (recent ones only)."""

@@ -198,6 +198,7 @@ _RECIPIENT = {
 RECIPIENT_CODES = frozenset(_RECIPIENT)
 # Refusals about the member that an SMS may get round (the SMS fallback is tried).
 SMS_CODES = frozenset({131026, 131049, 130472, 131050})
+SMS_CODE_TEXTS = tuple(sorted(str(c) for c in SMS_CODES))  # as the journal stores error codes
 
 # The same parameters go to every member: these errors, repeated, point at a setting. Each has
 # the per-message text and the likely cause for the officer once the circuit breaker trips.

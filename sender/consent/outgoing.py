@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from rich.console import Console
 
 from sender.channels.factory import ConfiguredChannels
-from sender.channels.whatsapp import SMS_CODES
+from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.config import Settings
 from sender.consent import planning
 from sender.consent.messages import ConfirmationMessage, confirmation_url
@@ -138,11 +138,10 @@ class ConfirmationSender:
         (status webhook) with a refusal an SMS gets round, when an SMS fallback exists."""
         if self.channels.fallback is None:
             return set()
-        codes = tuple(sorted(str(c) for c in SMS_CODES))
         since = time.time() - self.settings.confirmation_days * 86_400
         return {
             (message_id, number)
-            for message_id in self.journal.follow_ups(since, codes)
+            for message_id in self.journal.follow_ups(since, SMS_CODE_TEXTS)
             if message_id.startswith(planning.PREFIX)
-            for number in self.journal.follow_up_recipients(message_id, codes)
+            for number in self.journal.follow_up_recipients(message_id, SMS_CODE_TEXTS)
         }

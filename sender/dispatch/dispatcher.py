@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from sender.channels.base import Channel
-from sender.channels.whatsapp import SMS_CODES
+from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.dispatch.breaker import CircuitBreaker
 from sender.dispatch.decisions import Decision, Rules, decide
 from sender.dispatch.journal import LOOKUP_CHUNK, Journal
@@ -160,7 +160,7 @@ class Dispatcher:
             wait=self.status_wait,
             confirmed_claim_at=self.journal.confirmed_claim_at() if self.webhooks else None,
             last_status_at=self.journal.last_status_at() if self.webhooks else None,
-            sms_codes=frozenset(str(c) for c in SMS_CODES) if self.fallback else frozenset(),
+            sms_codes=frozenset(SMS_CODE_TEXTS) if self.fallback else frozenset(),
             retry_failed=retry_failed,
         )
 
