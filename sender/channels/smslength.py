@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sender.text import plural
+
 # Each part is billed and a long SMS reads badly on a phone: 4 parts are 612 GSM-7 characters or
 # 268 UCS-2 ones, far more than an alert needs.
 MAX_ALERT_PARTS = 4
@@ -28,8 +30,7 @@ class SmsSize:
     segments: int
 
     def describe(self) -> str:
-        parts = "partie" if self.segments == 1 else "parties"
-        return f"{self.units} caractères {self.encoding}, {self.segments} {parts}"
+        return f"{self.units} caractères {self.encoding}, {plural(self.segments, 'partie')}"
 
 
 def sms_size(text: str) -> SmsSize:
