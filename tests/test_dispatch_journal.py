@@ -175,6 +175,20 @@ def test_failed_sends_do_not_count_but_pending_do(journal):
     assert journal.contacted_since(channel="whatsapp") == {B}
 
 
+def test_recent_messages_per_number_count_lost_answers_like_the_daily_window(journal):
+    ids = ("confirmation-inscription-1", "confirmation-inscription-2", "confirmation-inscription-3")
+    for message_id in ids:
+        journal.acquire(message_id, "moi", 60)
+        journal.claim(message_id, "moi", [(A, "whatsapp")])
+    journal.record(ids[0], [Outcome(A, SENT, "whatsapp", "m1")])
+    journal.record(ids[1], [Outcome(A, UNCERTAIN, "whatsapp", error_code="reponse_perdue")])
+    # ids[2] stays pending (a crash during the send): maybe sent too
+    journal.acquire("A1", "moi", 60)
+    journal.claim("A1", "moi", [(A, "whatsapp")])
+    journal.record("A1", [Outcome(A, SENT, "whatsapp", "m4")])  # not a confirmation
+    assert journal.recent_by_recipient("confirmation-") == {A: 3}
+
+
 def test_summary_counts_and_french_reasons(journal):
     journal.acquire("A1", "moi", 60)
     numbers = [f"+336123456{i:02d}" for i in range(6)]
