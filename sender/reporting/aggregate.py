@@ -20,7 +20,7 @@ from datetime import date, datetime
 from sender.alerts.model import normalise_type
 from sender.dates import PARIS, DateError, format_french, parse_datetime
 from sender.schema import ACTIF, ACTIVITES, ALERT_TYPES, DIFFUSEE
-from sender.text import clean, fold, month, plural
+from sender.text import clean, day, fold, month, plural
 
 FORMAT = "alerte-message-statistiques/1"
 THRESHOLD = 5
@@ -238,6 +238,14 @@ def statistics(
     }
 
 
+def _french_day(value: object) -> str:
+    """`2025-12-01` as `01/12/2025`; anything else as it is."""
+    try:
+        return day(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
 def summary(document: Mapping[str, object]) -> list[str]:
     """What a figures document says, in a few French lines (for the command line)."""
     members = document.get("adherents")
@@ -250,7 +258,7 @@ def summary(document: Mapping[str, object]) -> list[str]:
         if isinstance(total, int)
         else f"moins de {document.get('seuil', THRESHOLD)} adhérents actifs (non montré)",
         f"{plural(int(alerts.get('total') or 0), 'alerte diffusée', 'alertes diffusées')} "
-        f"du {alerts.get('du')} au {alerts.get('au')}",
+        f"du {_french_day(alerts.get('du'))} au {_french_day(alerts.get('au'))}",
     ]
     merged = sum(
         int(part.get("regroupes") or 0)
