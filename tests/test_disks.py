@@ -27,6 +27,7 @@ from sender.errors import AlerteError
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from support.scenario import alert_row, fill, prevention_alert
+from support.unavailable import unavailable
 
 
 class Disk:
@@ -65,7 +66,7 @@ def disk(tmp_path: Path) -> Iterator[Disk]:
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (root needed): {result.stderr.strip()}")
+        unavailable(f"cannot mount a tmpfs here (root needed): {result.stderr.strip()}")
     try:
         yield Disk(mount_point)
     finally:

@@ -31,6 +31,7 @@ from support.scenario import (
     subprocess_env,
     whatsapp_settings,
 )
+from support.unavailable import unavailable
 
 
 def _fresh_boot_prefix() -> list[str] | None:
@@ -53,7 +54,7 @@ def _fresh_boot_prefix() -> list[str] | None:
 def test_first_cycle_writes_the_heartbeat_on_a_freshly_booted_host(tmp_path: Path) -> None:
     prefix = _fresh_boot_prefix()
     if prefix is None:
-        pytest.skip("time namespaces unavailable here (unshare --time): covered by the next test")
+        unavailable("time namespaces unavailable here (unshare --time): covered by the next test")
     path = tmp_path / "registre.sqlite"
     SQLiteRegister(path).initialise()
     result = subprocess.run(
