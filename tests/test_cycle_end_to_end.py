@@ -220,10 +220,11 @@ def test_sheets_whatsapp_cycle_with_request_budget(sheets: SheetsEmulator, tmp_p
     assert idle_requests == SHEETS_IDLE_BUDGET
 
 
-def test_sheets_dispatch_stays_within_budget_on_a_warm_sender(
-    sheets: SheetsEmulator, tmp_path: Path
-):
-    key = "1Ab" + uuid.uuid4().hex + "warm"
+def _members_and_officers(
+    sheets: SheetsEmulator, key: str, tmp_path: Path
+) -> GoogleSheetsRegister:
+    """A new sheet with the example members and officers; `initialise` runs again once the
+    officers are in, so their accounts become the editors of `Alertes`."""
     sheets.create_spreadsheet(key)
     register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
     register.initialise()
@@ -232,6 +233,14 @@ def test_sheets_dispatch_stays_within_budget_on_a_warm_sender(
     operations.import_file(register, tmp_path / "membres.csv")
     operations.import_file(register, tmp_path / "agents.csv", tab=schema.HABILITATIONS)
     register.initialise()
+    return register
+
+
+def test_sheets_dispatch_stays_within_budget_on_a_warm_sender(
+    sheets: SheetsEmulator, tmp_path: Path
+):
+    key = "1Ab" + uuid.uuid4().hex + "warm"
+    register = _members_and_officers(sheets, key, tmp_path)
     with TimedWhatsAppEmulator() as wa:
         sender = Sender(register, whatsapp_settings(tmp_path, key, wa),
                         console=quiet_console(), progress=False)
@@ -257,14 +266,7 @@ def test_sheets_status_counts_and_opt_outs_stay_within_the_request_budget(
     """Statuses that arrive after the dispatch cost one batched write at the next poll; an idle
     poll still costs the read only; opt-outs received on WhatsApp cost one append."""
     key = "1Ab" + uuid.uuid4().hex + "statuts"
-    sheets.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
-    register.initialise()
-    (tmp_path / "membres.csv").write_text(MEMBERS_CSV, encoding="utf-8")
-    (tmp_path / "agents.csv").write_text(OFFICERS_CSV, encoding="utf-8")
-    operations.import_file(register, tmp_path / "membres.csv")
-    operations.import_file(register, tmp_path / "agents.csv", tab=schema.HABILITATIONS)
-    register.initialise()  # the officers' accounts become the editors of `Alertes`
+    register = _members_and_officers(sheets, key, tmp_path)
     operations.import_file(register, _alerts_csv(tmp_path), tab=schema.ALERTES)
     with TimedWhatsAppEmulator() as wa, webhook_receiver(tmp_path / "journal.sqlite") as url:
         settings = whatsapp_settings(tmp_path, key, wa, whatsapp_app_secret=APP_SECRET)

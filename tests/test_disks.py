@@ -103,6 +103,15 @@ def test_results_kept_in_memory_when_the_disk_fills_are_written_later(disk: Disk
     journal.close()
 
 
+def _everyone_reached_once(loop: Loop, tmp_path: Path, register: SQLiteRegister,
+                           members: int) -> None:
+    """The loop survived, every member got exactly one message, the alert is « diffusée »."""
+    assert loop.failed is None
+    counts = _outbox_counts(tmp_path / "outbox.jsonl")
+    assert len(counts) == members and set(counts.values()) == {1}
+    assert alert_row(register)["statut"] == schema.DIFFUSEE
+
+
 def _outbox_counts(path: Path) -> Counter[str]:
     if not path.exists():
         return Counter()
@@ -182,10 +191,7 @@ def test_surveiller_skips_passes_while_the_journal_disk_is_full_then_sends_each_
     finally:
         loop.close()
         sender.close()
-    assert loop.failed is None
-    counts = _outbox_counts(tmp_path / "outbox.jsonl")
-    assert len(counts) == 3000 and set(counts.values()) == {1}
-    assert alert_row(register)["statut"] == schema.DIFFUSEE
+    _everyone_reached_once(loop, tmp_path, register, 3000)
     assert "cannot rollback" not in screen.getvalue()
     assert "disk" not in screen.getvalue().lower()
 
@@ -213,10 +219,7 @@ def test_surveiller_skips_passes_while_the_journal_disk_is_read_only(
     finally:
         loop.close()
         sender.close()
-    assert loop.failed is None
-    counts = _outbox_counts(tmp_path / "outbox.jsonl")
-    assert len(counts) == 50 and set(counts.values()) == {1}
-    assert alert_row(register)["statut"] == schema.DIFFUSEE
+    _everyone_reached_once(loop, tmp_path, register, 50)
 
 
 def test_register_on_a_read_only_disk_gives_a_french_retryable_error(

@@ -67,10 +67,8 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
                                 stdout=handle, stderr=handle)
 
 
-@pytest.mark.slow
-def test_kill_9_mid_dispatch_then_restart_reaches_everyone_once(setup):
-    tmp, path, wa, env = setup
-    log = tmp / "envoyer.log"
+def _kill_after_40_messages(env: dict[str, str], log: Path, wa) -> None:
+    """Start `envoyer --une-fois`, `kill -9` it once the emulator accepted 40 messages."""
     process = _start(env, log)
     try:
         assert _wait_until(lambda: len(wa.accepted) >= 40 or process.poll() is not None)
@@ -80,6 +78,13 @@ def test_kill_9_mid_dispatch_then_restart_reaches_everyone_once(setup):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.mark.slow
+def test_kill_9_mid_dispatch_then_restart_reaches_everyone_once(setup):
+    tmp, path, wa, env = setup
+    log = tmp / "envoyer.log"
+    _kill_after_40_messages(env, log, wa)
     assert _wait_until(lambda: wa.in_flight == 0, timeout=10)  # received requests finish
     accepted_before = wa.accepted_numbers()
     assert 0 < sum(accepted_before.values()) < MEMBERS
@@ -142,15 +147,7 @@ def test_kill_9_with_status_webhooks_sends_nobody_twice(tmp_path: Path):
         env = subprocess_env(tmp_path, str(path), wa=wa, ALERTE_DEBIT="150",
                              ALERTE_CONCURRENCE=str(CONCURRENCY), WHATSAPP_APP_SECRET=APP_SECRET,
                              ALERTE_ATTENTE_STATUT="1")
-        process = _start(env, tmp_path / "envoyer.log")
-        try:
-            assert _wait_until(lambda: len(wa.accepted) >= 40 or process.poll() is not None)
-            assert process.poll() is None, "the dispatch ended before it could be killed"
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        _kill_after_40_messages(env, tmp_path / "envoyer.log", wa)
         for _ in range(10):
             subprocess.run([alerte_message_bin(), "envoyer", "--une-fois"], env=env,
                            capture_output=True, timeout=120, check=True)
