@@ -14,7 +14,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # the `sender` package lives next to this file
     sys.path.insert(0, str(_HERE))
 
-from sender.cleaning.communes import current_communes  # noqa: E402
+from sender.domain.communes import current_communes  # noqa: E402
 from sender.errors import InputError  # noqa: E402
 from sender.reporting.store import DEFAULT_PATH as _STATISTICS  # noqa: E402
 from sender.reporting.store import read_statistics  # noqa: E402

@@ -3,8 +3,8 @@
  *
  * The same intake as the Python server (sender/intake): the same validation, the same French
  * messages, the same stored rows. Its logic is a port of sender/intake/validation.py,
- * sender/cleaning/phones.py (and the part of the phonenumbers library it uses) and
- * sender/cleaning/communes.py; every list, message and numbering plan comes from generated.gs,
+ * sender/domain/phones.py (and the part of the phonenumbers library it uses) and
+ * sender/domain/communes.py; every list, message and numbering plan comes from generated.gs,
  * which `alerte-message script-google` writes from the Python side (never edit it by hand).
  * `make test` runs this file under Node with fakes of SpreadsheetApp, LockService, HtmlService
  * and Utilities against the same table of sign-ups as the Python intake.
@@ -270,7 +270,7 @@ function escape_(text) {
     .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-// ---- Communes (port of sender/cleaning/communes.py) -----------------------------------------
+// ---- Communes (port of sender/domain/communes.py) -----------------------------------------
 
 /** Comparison key: no accents, no case, punctuation and spaces collapsed (text.fold). */
 function fold_(text) {
@@ -306,7 +306,7 @@ function matchCommune_(name) {
   return names.length === 1 ? names[0] : null;
 }
 
-// ---- Phones (port of sender/cleaning/phones.py and of phonenumbers' parse) ------------------
+// ---- Phones (port of sender/domain/phones.py and of phonenumbers' parse) ------------------
 
 var PH_ = GENERATED.phone;
 var PP_ = PH_.patterns;

@@ -8,9 +8,9 @@ import time
 import phonenumbers
 
 from sender.cleaning.inscriptions import clean_inscriptions
-from sender.cleaning.phones import clear_caches
-from sender.register.base import Row, Table
+from sender.domain.phones import clear_caches
 from sender.schema import COLUMNS, INSCRIPTIONS
+from sender.tables import Row, Table
 from support.datasets import signups
 
 

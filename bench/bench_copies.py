@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from sender import schema
-from sender.dispatch.journal import Journal
+from sender.journal.journal import Journal
 from sender.runner import Sender
 from support.scenario import (
     TimedWhatsAppEmulator,

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from sender import schema
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import SENT
+from sender.journal.journal import Journal
+from sender.journal.states import SENT
 from sender.register.sqlite import SQLiteRegister
 from support.scenario import (
     TimedWhatsAppEmulator,

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from sender import schema
-from sender.register.base import CellChange
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
+from sender.tables import CellChange
 from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,

@@ -22,8 +22,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sender.delivery.signature import sign
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import SENT, Outcome
+from sender.journal.journal import Journal
+from sender.journal.states import SENT, Outcome
 from support.emulators.webhooks import envelope, status_item
 from support.scenario import APP_SECRET, PHONE_ID, mobile, webhook_receiver
 

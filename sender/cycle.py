@@ -29,13 +29,13 @@ from sender.cleaning.inscriptions import (
     PhoneCleaner,
     clean_inscriptions,
 )
-from sender.cleaning.phones import clean_phone
 from sender.dates import format_french
 from sender.dispatch.report import DispatchReport
-from sender.dispatch.states import SENT, AlertSummary
+from sender.domain.phones import clean_phone
 from sender.errors import InputError
-from sender.register.base import CellChange, Row, Table
+from sender.journal.states import SENT, AlertSummary
 from sender.register.ids import next_free_id
+from sender.tables import CellChange, Row, Table
 from sender.text import fold, plural
 
 ALL_TABS = (

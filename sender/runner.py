@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sender import schema
-from sender.alerts.authority import officer_emails, protection_problem
+from sender.alerts.authority import protection_problem
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
 from sender.channels.whatsapp import SMS_CODE_TEXTS
@@ -62,12 +62,14 @@ from sender.delivery.confirmations import ButtonConfirmations
 from sender.delivery.optouts import OptOuts
 from sender.delivery.store import DeliveryStore
 from sender.dispatch.dispatcher import Dispatcher
-from sender.dispatch.journal import Journal
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, RegisterError
-from sender.register.base import CellChange, Register, Row, Table
+from sender.journal.journal import Journal
+from sender.register.base import Register
+from sender.register.protection import officer_emails
 from sender.schema import ACTIF
+from sender.tables import CellChange, Row, Table
 
 log = logging.getLogger(__name__)
 

@@ -86,6 +86,18 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", bare).strip()
 
 
+_TRUTHY = frozenset(
+    {"oui", "o", "vrai", "x", "1", "true", "yes", "y", "actif", "active", "ok"}
+)
+_TICKS = frozenset("✓✔☑✅")
+
+
+def is_truthy(text: str | None) -> bool:
+    """The `actif` column: oui, OUI, vrai, x, 1, true, ✓ … count as yes."""
+    value = clean(text)
+    return value in _TICKS or fold(value) in _TRUTHY
+
+
 def singular_words(key: str) -> str:
     """`fold` output with a crude French singular: trailing s/x dropped from words of 4+ letters."""
     return " ".join(

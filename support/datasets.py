@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from sender.cleaning.communes import current_communes
+from sender.domain.communes import current_communes
 from sender.schema import ACTIVITES
 
 

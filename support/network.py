@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sender import schema
 from sender.dates import PARIS
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import SENT, Outcome
+from sender.journal.journal import Journal
+from sender.journal.states import SENT, Outcome
 from sender.register.sqlite import SQLiteRegister
 from support.scenario import AGENT, mobile, officer_rows
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from sender.errors import RegisterUnavailable
 from sender.intake.server import make_server
-from sender.register.base import CellChange, InitReport, Register, Row, Table
+from sender.register.base import InitReport, Register
 from sender.schema import COLUMNS
+from sender.tables import CellChange, Row, Table
 
 PAGE = """<!DOCTYPE html>
 <html lang="fr">

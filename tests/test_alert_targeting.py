@@ -11,7 +11,7 @@ from sender.alerts.targeting import (
     select_recipients,
     split_activities,
 )
-from sender.cleaning.communes import match_commune
+from sender.domain.communes import match_commune
 
 MENDE = "48095"
 MARVEJOLS = "48092"

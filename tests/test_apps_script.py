@@ -21,8 +21,8 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from sender import schema
-from sender.cleaning.communes import match_commune, name_index
-from sender.cleaning.phones import clean_phone
+from sender.domain.communes import match_commune, name_index
+from sender.domain.phones import clean_phone
 from sender.intake import appsscript
 from sender.intake.validation import clean_text, validate_signup, validate_unsubscribe
 from sender.register.sqlite import SQLiteRegister

@@ -1,8 +1,8 @@
 """Cleaning of the Inscriptions tab: statuses, duplicates, unsubscriptions, communes, increments."""
 
 from sender.cleaning.inscriptions import clean_inscriptions
-from sender.register.base import Row, Table
 from sender.schema import COLUMNS, DESINSCRIPTIONS, INSCRIPTIONS
+from sender.tables import Row, Table
 
 
 def table(name, rows):

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from sender.register.operations import clean_register
+from sender.operations import clean_register
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.schema import COLUMNS, INSCRIPTIONS
 from support.datasets import signups

@@ -16,20 +16,19 @@ from sender.cleaning.inscriptions import clean_inscriptions
 from sender.config import Settings
 from sender.consent import planning
 from sender.consent.messages import TEMPLATES, confirmation_url, text_of, whatsapp_body
-from sender.consent.requests import ConfirmationRequest
+from sender.consent.requests import ConfirmationRequest, request_ref
 from sender.consent.tokens import (
     TokenExpired,
     TokenInvalid,
     load_secret,
     number_digest,
-    request_ref,
     sign,
     verify,
 )
 from sender.errors import ConfigurationError
 from sender.intake.origin import is_cross_site
 from sender.intake.ratelimit import client_key
-from sender.register.base import Row, Table
+from sender.tables import Row, Table
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"s" * 48

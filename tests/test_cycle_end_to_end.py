@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from sender import schema
+from sender import operations, schema
 from sender.channels.outbox import OutboxChannel
 from sender.config import Settings
 from sender.dates import format_french, now
 from sender.errors import InputError
-from sender.register import operations
-from sender.register.base import CellChange, Register
+from sender.register.base import Register
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
+from sender.tables import CellChange
 from support.emulators.sheets import SheetsEmulator, local_client
 from support.scenario import (
     APP_SECRET,

@@ -10,14 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sender.channels.smslength import stop_code
-from sender.delivery.callback import decode, encode, reference
 from sender.delivery.incoming import CONFIRMATION, OPT_OUT, OPT_OUT_PREFERENCE, classify
 from sender.delivery.payload import StatusEvent, parse
 from sender.delivery.signature import handshake, sign, valid_signature
 from sender.delivery.status import RowView, apply, merge
 from sender.dispatch.breaker import CircuitBreaker
 from sender.dispatch.decisions import Decision, Rules, decide
-from sender.dispatch.states import (
+from sender.journal.callback import decode, encode, reference
+from sender.journal.states import (
     DEFERRED,
     FAILED,
     GAVE_UP,

@@ -19,8 +19,8 @@ import requests
 
 from sender import schema
 from sender.delivery.signature import sign
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import FAILED, SENT
+from sender.journal.journal import Journal
+from sender.journal.states import FAILED, SENT
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from support.emulators.smsgateway import SmsGatewayEmulator
@@ -291,7 +291,7 @@ def test_a_wrong_api_url_stops_with_erreur_and_the_fixed_alert_reaches_everyone_
 
 
 def _status_change(register: SQLiteRegister, status: str):
-    from sender.register.base import CellChange
+    from sender.tables import CellChange
 
     row = register.read([schema.ALERTES])[schema.ALERTES].rows[0]
     return CellChange(schema.ALERTES, row.key, "statut", status)

@@ -21,9 +21,9 @@ from rich.console import Console
 
 from sender import schema
 from sender.config import Settings
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import SENT, JournalError, Outcome
 from sender.errors import AlerteError
+from sender.journal.journal import Journal
+from sender.journal.states import SENT, JournalError, Outcome
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from support.scenario import alert_row, fill, prevention_alert

@@ -34,10 +34,10 @@ from sender.channels.base import (
 )
 from sender.config import Settings
 from sender.dispatch.dispatcher import Dispatcher
-from sender.dispatch.journal import Journal
 from sender.dispatch.messages import AlertMessages
-from sender.dispatch.states import DEFERRED, GAVE_UP, PENDING, SENT, JournalCorrupt
 from sender.errors import ConfigurationError, InputError
+from sender.journal.journal import Journal
+from sender.journal.states import DEFERRED, GAVE_UP, PENDING, SENT, JournalCorrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 

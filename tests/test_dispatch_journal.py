@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sender.config import Settings
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import (
+from sender.journal.journal import Journal
+from sender.journal.states import (
     DEFERRED,
     FAILED,
     GAVE_UP,

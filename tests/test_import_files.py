@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sender import schema
+from sender import operations, schema
 from sender.errors import InputError
-from sender.register import operations
 from sender.register.files import read_table
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
@@ -148,7 +147,7 @@ def test_alerts_imported_twice_are_not_added_once_sent(register: SQLiteRegister,
                     "7;Gendarmerie;G48001;prévention;Faux billets;toutes;à diffuser\n", "utf-8")
     operations.import_file(register, path, tab=schema.ALERTES)
     row = register.read([schema.ALERTES])[schema.ALERTES].rows[0]
-    from sender.register.base import CellChange
+    from sender.tables import CellChange
 
     register.write([CellChange(schema.ALERTES, row.key, "statut", schema.DIFFUSEE)])
     again = operations.import_file(register, path, tab=schema.ALERTES)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sender.cleaning.phones import clean_phone
+from sender.domain.phones import clean_phone
 from sender.text import mask_phone
 
 MOBILE = "+33612345678"

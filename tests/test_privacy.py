@@ -14,7 +14,7 @@ from sender import schema
 from sender.channels.base import OutgoingMessage
 from sender.channels.outbox import OutboxChannel
 from sender.cleaning.phonecache import PhoneCache
-from sender.dispatch.journal import Journal
+from sender.journal.journal import Journal
 from sender.register.sqlite import SQLiteRegister
 from support.scenario import quiet_console
 

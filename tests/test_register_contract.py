@@ -11,9 +11,10 @@ import pytest
 
 from sender import schema
 from sender.errors import RegisterError
-from sender.register.base import CellChange, Register
+from sender.register.base import Register
 from sender.register.defaults import default_template_rows
 from sender.register.sqlite import SQLiteRegister
+from sender.tables import CellChange
 from sender.text import neutralise
 from support.emulators.sheets import SheetsEmulator, local_client
 

@@ -11,10 +11,10 @@ import pytest
 
 from sender import schema
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
-from sender.register.base import CellChange
 from sender.register.defaults import default_template_rows
 from sender.register.factory import parse_sheet_key
 from sender.register.sheets.client import GoogleSheetsRegister
+from sender.tables import CellChange
 from sender.text import neutralise
 from support.emulators.sheets import Cell, SheetsEmulator, local_client
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from sender.errors import RegisterCorrupt
-from sender.register.base import CellChange
 from sender.register.sqlite import SQLiteRegister
 from sender.schema import ALERTES, COLUMNS, INSCRIPTIONS
+from sender.tables import CellChange
 
 ALERTES_COLUMNS = COLUMNS[ALERTES]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from sender import schema
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import PENDING, SENT
+from sender.journal.journal import Journal
+from sender.journal.states import PENDING, SENT
 from sender.register.sqlite import SQLiteRegister
 from support.scenario import (
     TimedWhatsAppEmulator,

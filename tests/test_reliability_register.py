@@ -18,17 +18,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sender import schema
+from sender import operations, schema
 from sender.channels.outbox import OutboxChannel
 from sender.cli import main
 from sender.config import Settings
 from sender.errors import RegisterCorrupt, RegisterUnavailable
-from sender.register import operations
 from sender.register import sqlite as sqlite_backend
-from sender.register.base import CellChange, Register
+from sender.register.base import Register
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
+from sender.tables import CellChange
 from sender.text import is_formula
 from support.emulators.sheets import Cell, SheetsEmulator, local_client
 from support.scenario import (

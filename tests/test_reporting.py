@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from sender.cli import main
 from sender.dates import PARIS
-from sender.dispatch.journal import Journal
 from sender.errors import InputError
+from sender.journal.journal import Journal
 from sender.reporting.aggregate import (
     OTHERS,
     THRESHOLD,

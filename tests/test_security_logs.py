@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sender import schema
-from sender.register import operations
+from sender import operations, schema
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from sender.text import mask_phone

@@ -19,9 +19,9 @@ from sender.alerts.rules import check_alert
 from sender.channels.outbox import OutboxChannel
 from sender.config import Settings
 from sender.dates import now
-from sender.register.base import CellChange
 from sender.register.defaults import default_template_rows
 from sender.runner import Sender
+from sender.tables import CellChange
 from support.scenario import prevention_alert, quiet_console, sqlite_register
 
 SECRET = "s3cr3t-ne-doit-jamais-sortir-7f1c"

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from sender import schema
-from sender.register.base import CellChange
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
+from sender.tables import CellChange
 from support.emulators.sheets import SheetsEmulator, local_client
 from support.scenario import (
     SHEETS_DISPATCH_BUDGET,

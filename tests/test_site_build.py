@@ -352,7 +352,7 @@ def test_page_weight_with_css_and_js(dev_site):
 
 
 def test_signup_form_contract(dev_site):
-    from sender.cleaning.communes import current_communes
+    from sender.domain.communes import current_communes
 
     path = dev_site / "inscription/index.html"
     html = path.read_text("utf-8")
@@ -401,7 +401,7 @@ def test_atom_feed_is_well_formed(dev_site):
 
 @pytest.mark.parametrize("autoescape", [False, True])
 def test_partials_render_errors_with_plain_jinja2(autoescape):
-    from sender.cleaning.communes import current_communes
+    from sender.domain.communes import current_communes
     from sender.schema import ACTIVITES
 
     # The partials escape every value themselves, with or without autoescape.

@@ -10,26 +10,12 @@ stays as a second key. Pure functions; see `register.protection` for the data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from sender import schema
-from sender.alerts.officers import is_truthy
-from sender.register.protection import Protection, is_email, normalise_email, ours
-from sender.text import clean
+from sender.register.protection import Protection, ours
 
 _FIX = "la CMA doit relancer « alerte-message initialiser »"
-
-
-def officer_emails(habilitations_rows: Iterable[Mapping[str, object]]) -> set[str]:
-    """The Google accounts (column `email`) of the active officers."""
-    emails = set()
-    for row in habilitations_rows:
-        email = clean(row.get("email"))
-        if clean(row.get("identifiant")) and is_truthy(clean(row.get("actif"))) and is_email(
-            email
-        ):
-            emails.add(normalise_email(email))
-    return emails
 
 
 def _tab_problem(tab: str, protections: Sequence[Protection], allowed: set[str]) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from sender.cleaning.communes import Commune
+from sender.domain.communes import Commune
 from sender.schema import A_DIFFUSER, ALERT_TYPES, ESCROQUERIE_PRECISIONS, REFUSEE
 from sender.text import fold, singular_words
 

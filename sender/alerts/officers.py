@@ -6,24 +6,13 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 
 from sender.alerts.model import Officer
-from sender.text import clean, fold, quote
-
-_TRUTHY = frozenset(
-    {"oui", "o", "vrai", "x", "1", "true", "yes", "y", "actif", "active", "ok"}
-)
-_TICKS = frozenset("✓✔☑✅")
+from sender.text import clean, is_truthy, quote
 
 
 def normalise_identifiant(text: str | None) -> str:
     """Key for officer identifiants: no case, no spaces (« g 1234 » is « G1234 »)."""
     value = unicodedata.normalize("NFKC", clean(text)[:200])
     return "".join(value.split()).casefold()
-
-
-def is_truthy(text: str | None) -> bool:
-    """The `actif` column: oui, OUI, vrai, x, 1, true, ✓ … count as yes."""
-    value = clean(text)
-    return value in _TICKS or fold(value) in _TRUTHY
 
 
 def active_officers(habilitations_rows: Iterable[Mapping[str, object]]) -> dict[str, Officer]:

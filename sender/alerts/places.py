@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from sender.alerts.fields import MAX_LENGTHS
 from sender.alerts.targeting import split_activities
-from sender.cleaning.communes import Commune, match_commune, split_names
+from sender.domain.communes import Commune, match_commune, split_names
 from sender.text import fold, quote
 
 MAX_TARGET_COMMUNES = 160  # more names than Lozère has communes (152 + former ones listed once)

@@ -27,8 +27,8 @@ from sender.channels.base import (
     UncertainError,
 )
 from sender.channels.http import HttpChannel
-from sender.cleaning.phones import whatsapp_recipient
 from sender.config import WHATSAPP_API
+from sender.domain.phones import whatsapp_recipient
 from sender.errors import parse_retry_after
 from sender.text import mask_phone, one_line
 

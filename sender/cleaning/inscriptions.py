@@ -26,14 +26,19 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sender import schema
-from sender.cleaning.communes import match_commune, normalise_name
-from sender.cleaning.phones import PhoneResult, clean_phone
-from sender.consent.requests import DESINSCRIPTION, INSCRIPTION, ConfirmationRequest, expiry
-from sender.consent.tokens import request_ref
+from sender.consent.requests import (
+    DESINSCRIPTION,
+    INSCRIPTION,
+    ConfirmationRequest,
+    expiry,
+    request_ref,
+)
 from sender.dates import DateError, format_french, parse_datetime
 from sender.dates import now as paris_now
-from sender.register.base import CellChange, Row, Table
+from sender.domain.communes import match_commune, normalise_name
+from sender.domain.phones import PhoneResult, clean_phone
 from sender.register.ids import next_free_id
+from sender.tables import CellChange, Row, Table
 from sender.text import quote
 
 PhoneCleaner = Callable[[str], PhoneResult]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from sender.cleaning.phones import PhoneResult, clean_phone
+from sender.domain.phones import PhoneResult, clean_phone
 from sender.storage import open_wal, transaction
 
 _VERSION = phonenumbers.__version__

@@ -11,12 +11,12 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from sender import schema
+from sender import operations, schema
 from sender.cleaning.inscriptions import CleaningReport
 from sender.cleaning.phonecache import PhoneCache
 from sender.cli.common import err, out, print_json
 from sender.config import Settings
-from sender.register import open_register, operations
+from sender.register import open_register
 from sender.text import plural
 
 
@@ -67,8 +67,8 @@ def _consent(settings: Settings) -> dict[str, Any]:
     """The cleaning's view of confirmations: their validity, and the messages that failed (from
     the dispatch journal, when it can be read)."""
     from sender.consent.outgoing import failures
-    from sender.dispatch.journal import Journal
-    from sender.dispatch.states import JournalError
+    from sender.journal.journal import Journal
+    from sender.journal.states import JournalError
 
     options: dict[str, Any] = {"confirmation_days": settings.confirmation_days}
     with contextlib.suppress(JournalError), Journal.from_settings(settings) as journal:

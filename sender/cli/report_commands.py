@@ -71,7 +71,7 @@ def cmd_rapport(args: argparse.Namespace, settings: Settings) -> int:
     send_times: dict[str, tuple[float, float, int]] = {}
     journal_used = settings.journal.is_file()
     if journal_used:
-        from sender.dispatch.journal import Journal
+        from sender.journal.journal import Journal
 
         with Journal.from_settings(settings) as journal:
             send_times = journal.send_times(ids)

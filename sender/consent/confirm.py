@@ -22,18 +22,19 @@ from datetime import datetime
 from enum import Enum
 
 from sender import schema
-from sender.cleaning.phones import clean_phone, from_whatsapp
+from sender.consent.requests import request_ref
 from sender.consent.tokens import (
     INSCRIPTION,
     Token,
     TokenExpired,
     TokenInvalid,
     number_digest,
-    request_ref,
     verify,
 )
 from sender.dates import format_iso
-from sender.register.base import CellChange, Register, Row
+from sender.domain.phones import clean_phone, from_whatsapp
+from sender.register.base import Register
+from sender.tables import CellChange, Row
 
 _LOCK = threading.Lock()  # two clicks on the same link in one process: one write
 

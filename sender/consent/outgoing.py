@@ -30,8 +30,8 @@ from sender.consent.messages import ConfirmationMessage, confirmation_url
 from sender.consent.requests import ConfirmationRequest
 from sender.consent.tokens import load_secret, sign
 from sender.dispatch.dispatcher import Dispatcher
-from sender.dispatch.journal import Journal
 from sender.errors import AlerteError
+from sender.journal.journal import Journal
 from sender.text import mask_phone, plural
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,13 @@ message with a signed link (`messages.py`), and following it writes `confirme_le
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sender.consent.tokens import DESINSCRIPTION, INSCRIPTION
 
-__all__ = ["DESINSCRIPTION", "INSCRIPTION", "ConfirmationRequest", "expiry"]
+__all__ = ["DESINSCRIPTION", "INSCRIPTION", "ConfirmationRequest", "expiry", "request_ref"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class ConfirmationRequest:
     """One request waiting for a confirmation, still within its validity."""
 
     kind: str  # INSCRIPTION or DESINSCRIPTION
-    ref: str  # the sign-up's id, or `tokens.request_ref` of the unsubscription's horodatage
+    ref: str  # the sign-up's id, or `request_ref` of the unsubscription's horodatage
     numero: str  # E.164: where the message goes
     made_at: datetime | None  # None when the row's horodatage cannot be read
     expires_at: datetime | None  # None: counted from the message (horodatage unreadable)
@@ -35,3 +36,8 @@ class ConfirmationRequest:
 def expiry(made_at: datetime | None, days: float) -> datetime | None:
     """When a request made at `made_at` stops being confirmable."""
     return None if made_at is None else made_at + timedelta(days=days)
+
+
+def request_ref(horodatage: str) -> str:
+    """The reference of an unsubscription request (its rows have no id): its time stamp."""
+    return hashlib.sha256(" ".join(horodatage.split()).encode("utf-8")).hexdigest()[:10]

@@ -71,11 +71,6 @@ def number_digest(secret: bytes, numero: str) -> str:
     return hmac.new(secret, b"numero:" + numero.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
 
 
-def request_ref(horodatage: str) -> str:
-    """The reference of an unsubscription request (its rows have no id): its time stamp."""
-    return hashlib.sha256(" ".join(horodatage.split()).encode("utf-8")).hexdigest()[:10]
-
-
 def _base36(number: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""

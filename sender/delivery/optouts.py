@@ -18,10 +18,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sender import schema
-from sender.cleaning.phones import from_whatsapp
 from sender.dates import PARIS, format_french
 from sender.delivery.incoming import OPT_OUT, OPT_OUT_KINDS
 from sender.delivery.store import DeliveryStore
+from sender.domain.phones import from_whatsapp
 from sender.errors import AlerteError
 from sender.register.base import Register
 from sender.text import mask_phone

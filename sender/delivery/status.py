@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sender.channels.base import Scope
 from sender.channels.whatsapp import status_error
 from sender.delivery.payload import StatusEvent
-from sender.dispatch.states import FAILED, GAVE_UP, PENDING, SENT, UNCERTAIN
+from sender.journal.states import FAILED, GAVE_UP, PENDING, SENT, UNCERTAIN
 
 RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3}
 _REACHED = frozenset({"delivered", "read"})

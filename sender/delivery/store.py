@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sender.delivery.callback import decode
 from sender.delivery.incoming import UNANSWERED_KINDS
 from sender.delivery.payload import Events, StatusEvent
 from sender.delivery.status import RowView, apply
-from sender.dispatch.journal_file import JournalFile
+from sender.journal.callback import decode
+from sender.journal.file import JournalFile
 
 KEEP_SECONDS = 8 * 86_400  # Meta retries a webhook for up to 7 days: keep a day more
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from sender.dispatch.states import (
+from sender.journal.states import (
     DEFERRED,
     FAILED,
     GAVE_UP,

@@ -38,14 +38,15 @@ from sender.channels.base import Channel
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.dispatch.breaker import CircuitBreaker
 from sender.dispatch.decisions import Decision, Rules, decide
-from sender.dispatch.journal import LOOKUP_CHUNK, Journal
 from sender.dispatch.lease import AlertLease
 from sender.dispatch.messages import Compose
 from sender.dispatch.progress import ProgressView
 from sender.dispatch.quota import FALLBACK, PRIMARY, DailyQuota
 from sender.dispatch.report import BUSY_REASON, DispatchReport
 from sender.dispatch.sending import Attempt, send
-from sender.dispatch.states import (
+from sender.errors import ConfigurationError
+from sender.journal.journal import LOOKUP_CHUNK, Journal
+from sender.journal.states import (
     DEFERRED,
     FAILED,
     GAVE_UP,
@@ -55,7 +56,6 @@ from sender.dispatch.states import (
     LeaseLost,
     Outcome,
 )
-from sender.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 

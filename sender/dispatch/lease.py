@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sender.dispatch.journal import Journal
-from sender.dispatch.states import JournalError
+from sender.journal.journal import Journal
+from sender.journal.states import JournalError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ the remaining quota. Recipients beyond it are deferred (policy « reporter ») o
 
 from __future__ import annotations
 
-from sender.dispatch.journal import Journal
+from sender.journal.journal import Journal
 from sender.text import plural
 
 WINDOW_SECONDS = 24 * 3600

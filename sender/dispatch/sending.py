@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from sender.channels.base import Channel, ChannelError, Scope
 from sender.dispatch.messages import Compose
 from sender.dispatch.quota import FALLBACK, PRIMARY
-from sender.dispatch.states import FAILED, GAVE_UP, SENT, UNCERTAIN, Outcome
 from sender.errors import AlerteError
+from sender.journal.states import FAILED, GAVE_UP, SENT, UNCERTAIN, Outcome
 from sender.text import mask_numbers, mask_phone
 
 log = logging.getLogger(__name__)

@@ -27,10 +27,10 @@ from typing import Any, Final
 
 import jinja2
 
-from sender.cleaning.communes import current_communes
 from sender.config import Settings
 from sender.dates import now as paris_now
 from sender.delivery.store import DeliveryStore
+from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
 from sender.intake import confirmation, pages
 from sender.intake.forms import (

@@ -1,7 +1,7 @@
 """The Apps Script intake's rules, generated from this package: one source for both intakes.
 
 `apps-script/Code.gs` holds the logic of the static-host intake (validation, storing, pages) as
-a port of `validation.py`, `cleaning/phones.py` and `cleaning/communes.py`; everything that is
+a port of `validation.py`, `domain/phones.py` and `domain/communes.py`; everything that is
 data comes from here, written to `apps-script/generated.gs` by `alerte-message script-google`:
 the messages and their patterns, the trades, the commune index (current, former and delegated
 names), the columns, the cleaning tables (invisible characters, Python's white space, combining
@@ -28,8 +28,8 @@ import phonenumbers.phonenumberutil as pnu
 from phonenumbers import PhoneMetadata, PhoneNumberType
 
 from sender import schema
-from sender.cleaning import phones
-from sender.cleaning.communes import ABBREVIATIONS, name_index
+from sender.domain import phones
+from sender.domain.communes import ABBREVIATIONS, name_index
 from sender.intake import validation
 from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
 
@@ -160,7 +160,7 @@ def _phone_rules() -> dict[str, Any]:
             "extension": js_pattern("(?:" + pnu._EXTN_PATTERNS_FOR_PARSING + ")$"),
             "plus": "[" + pnu._PLUS_CHARS + "]+",
             "alphaPhone": pnu._VALID_ALPHA_PHONE_PATTERN.pattern,
-            # sender.cleaning.phones: how people type numbers
+            # sender.domain.phones: how people type numbers
             "prefix": js_pattern(phones._PREFIX.pattern),
             "annotation": js_pattern(phones._ANNOTATION.pattern),
             "trailingText": js_pattern(phones._TRAILING_TEXT.pattern),
@@ -205,7 +205,7 @@ def rules() -> dict[str, Any]:
 HEADER: Final = """\
 // Alerte Message – données du script de réception des formulaires.
 // FICHIER GÉNÉRÉ par « alerte-message script-google » à partir du programme Python
-// (sender/intake/validation.py, sender/cleaning/phones.py, la liste des communes, phonenumbers) :
+// (sender/intake/validation.py, sender/domain/phones.py, la liste des communes, phonenumbers) :
 // ne le modifiez pas à la main. Copiez-le dans le projet Apps Script à côté de Code.gs.
 """
 

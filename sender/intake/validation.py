@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Final
 
 from sender import dates
-from sender.cleaning.communes import match_commune
-from sender.cleaning.phones import clean_phone
+from sender.domain.communes import match_commune
+from sender.domain.phones import clean_phone
 from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
 from sender.text import neutralise
 

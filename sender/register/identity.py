@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sender import schema
-from sender.register.base import Row
 from sender.register.ids import numeric_id
+from sender.tables import Row
 
 IDENTITY_COLUMN: dict[str, str] = {
     schema.INSCRIPTIONS: "id",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from sender import schema
+from sender.text import clean, is_truthy
 
 PROTECTED_TABS: Final = (schema.ALERTES, schema.HABILITATIONS)
 GOOGLE_ACCOUNTS: Final = "Comptes que Google garde toujours : "
@@ -105,3 +106,15 @@ def ours(protections: Iterable[Protection]) -> Protection | None:
         if protection.whole_tab and not protection.warning_only:
             return protection
     return None
+
+
+def officer_emails(habilitations_rows: Iterable[Mapping[str, object]]) -> set[str]:
+    """The Google accounts (column `email`) of the active officers."""
+    emails = set()
+    for row in habilitations_rows:
+        email = clean(row.get("email"))
+        if clean(row.get("identifiant")) and is_truthy(clean(row.get("actif"))) and is_email(
+            email
+        ):
+            emails.add(normalise_email(email))
+    return emails

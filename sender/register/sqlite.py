@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sender import schema
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
-from sender.register.base import CellChange, InitReport, Register, Row, Table
+from sender.register.base import InitReport, Register
 from sender.register.defaults import default_template_rows
 from sender.register.identity import (
     IDENTITY_COLUMN,
@@ -36,6 +36,7 @@ from sender.storage import (
     table_names,
     transaction,
 )
+from sender.tables import CellChange, Row, Table
 from sender.text import neutralise
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sender import schema
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable, RetryPolicy
-from sender.register.base import CellChange, InitReport, Register, Table
+from sender.register.base import InitReport, Register
 from sender.register.identity import (
     IDENTITY_COLUMN,
     Identities,
@@ -64,6 +64,7 @@ from sender.register.sheets.rows import (
     table_of,
 )
 from sender.register.sheets.session import SheetsSession
+from sender.tables import CellChange, Table
 from sender.text import neutralise
 
 log = logging.getLogger(__name__)

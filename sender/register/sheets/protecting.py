@@ -9,18 +9,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from sender import schema
-from sender.alerts.authority import officer_emails
-from sender.alerts.officers import is_truthy
 from sender.register.base import InitReport
 from sender.register.protection import (
     Protection,
     description,
     is_email,
+    officer_emails,
     ours,
     parse,
 )
 from sender.register.sheets.rows import header_positions, table_of
-from sender.text import plural
+from sender.text import is_truthy, plural
 
 
 def officers_of(values: list[list[Any]]) -> set[str]:

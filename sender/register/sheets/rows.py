@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sender.errors import RegisterError
-from sender.register.base import Row, Table
+from sender.tables import Row, Table
 
 
 def header_positions(header_row: Sequence[Any]) -> dict[str, int]:

@@ -18,11 +18,12 @@ from sender.cleaning.inscriptions import (
     RowResult,
     clean_inscriptions,
 )
-from sender.cleaning.phones import clean_phone
 from sender.dates import format_iso, now
+from sender.domain.phones import clean_phone
 from sender.errors import InputError
-from sender.register.base import Register, Table
+from sender.register.base import Register
 from sender.register.files import read_table
+from sender.tables import Table
 from sender.text import fold, neutralise
 
 IMPORTABLE_TABS = (schema.INSCRIPTIONS, schema.ALERTES, schema.HABILITATIONS)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sender.channels.whatsapp import RECIPIENT_CODES
-from sender.dispatch.states import JournalBusy, JournalCorrupt, JournalError
+from sender.journal.states import JournalBusy, JournalCorrupt, JournalError
 from sender.storage import (
     Trouble,
     classify,

@@ -6,14 +6,14 @@ already `sent` for an alert is never claimed again. Whether a `pending` or `unce
 sent again is the dispatcher's decision (`decisions.py`): it counts the possible copies.
 `deferred` holds back recipients beyond the WhatsApp daily limit until a later cycle.
 
-Each claim gives the row a callback string (`delivery/callback.py`) that WhatsApp echoes in the
+Each claim gives the row a callback string (`journal/callback.py`) that WhatsApp echoes in the
 status webhooks; `delivery/store.py` applies those statuses to the same rows.
 
 The journal also holds one lease per alert (`verrous` table), which keeps two dispatchers off
 the same alert: `claim` and `defer` check it in their own transaction.
 
 `Journal` holds the queries: rows, leases, the daily count and the summaries. It holds its file
-(`journal_file.JournalFile`: connection, schema, transactions); the states, rows and errors are
+(`file.JournalFile`: connection, schema, transactions); the states, rows and errors are
 in `states`.
 """
 
@@ -29,9 +29,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sender.config import Settings
-from sender.delivery.callback import encode, reference
-from sender.dispatch.journal_file import JournalFile
-from sender.dispatch.states import (
+from sender.journal.callback import encode, reference
+from sender.journal.file import JournalFile
+from sender.journal.states import (
     FAILED,
     GAVE_UP,
     PENDING,

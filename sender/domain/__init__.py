@@ -1,0 +1,2 @@
+"""Shared domain utilities: phone numbers (E.164 through phonenumbers) and the communes of
+Lozère."""
