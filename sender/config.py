@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sender.costs import DEFAULT_SMS_PART_RATE, DEFAULT_WHATSAPP_RATE, Rates
 from sender.errors import ConfigurationError
 
 DEFAULT_REGISTER = "data/registre.sqlite"
@@ -90,6 +91,7 @@ class Settings:
     confirmation_days: float = 7.0
     trusted_proxy: str | None = None  # the reverse proxy whose X-Forwarded-For is believed
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
+    rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
 
     @property
     def webhooks(self) -> bool:
@@ -150,4 +152,8 @@ class Settings:
             confirmation_days=_number(env, "ALERTE_CONFIRMATION_JOURS", 7.0, 0.01),
             trusted_proxy=_trusted_proxy(env),
             connections_per_address=int(_number(env, "ALERTE_CONNEXIONS_PAR_ADRESSE", 20, 0)),
+            rates=Rates(
+                whatsapp_template=_number(env, "ALERTE_TARIF_WHATSAPP", DEFAULT_WHATSAPP_RATE),
+                sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
+            ),
         )
