@@ -617,3 +617,79 @@ def test_report_reads_on_a_phone_and_a_wide_screen(page, network):
     region = page.locator("div.tableau[aria-labelledby=tableau-diffusees]")
     assert region.get_attribute("tabindex") == "0"
     page.screenshot(path=str(ARTIFACTS / f"rapport-{width}.png"), full_page=True)
+
+
+# -- layout at the widths of the browser review: 360, 1024, 1100 and 1280 px -----------------
+
+LAYOUT_WIDTHS = [{"width": w, "height": 800} for w in (360, 1024, 1100, 1280)]
+
+
+def overflowing_menu_links(page) -> list[str]:
+    """The visible menu links that stick out of the window, or are cut by it."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.menu a')]
+                 .filter(a => a.getClientRects().length > 0)
+                 .filter(a => { const r = a.getBoundingClientRect();
+                                return r.left < 0
+                                       || r.right > document.documentElement.clientWidth; })
+                 .map(a => a.textContent)"""
+    )
+
+
+@pytest.mark.parametrize("page", LAYOUT_WIDTHS, indirect=True,
+                         ids=[f"{v['width']}px" for v in LAYOUT_WIDTHS])
+def test_no_page_scrolls_sideways_at_the_review_widths(page, base_url, built_site):
+    """The menu that ran off the screen between 1024 and 1145 px: every page, every width."""
+    width = page.viewport_size["width"]
+    problems: dict[str, list[str]] = {}
+    for path in [*built_pages(built_site), "/page-qui-n-existe-pas/"]:
+        page.goto(base_url + path)
+        found = problems.setdefault(path, [])
+        scroll, inner = page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if scroll > inner:
+            found.append(f"défilement horizontal ({scroll} px pour {inner} px)")
+        cut = overflowing_menu_links(page)
+        if cut:
+            found.append(f"liens du menu hors de l’écran : {cut}")
+    page.goto(base_url + "/")
+    page.screenshot(path=str(ARTIFACTS / f"accueil-{width}x800.png"))
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
+@pytest.mark.parametrize("page", [MOBILE], indirect=True, ids=["360px"])
+def test_the_signup_button_is_on_the_first_phone_screen(page, base_url):
+    page.goto(base_url + "/")
+    button = "main a.bouton[href='/inscription/']"
+    assert seen_in_first_screen(page, button), "bouton d’inscription hors du premier écran"
+    header = page.evaluate("document.querySelector('header').getBoundingClientRect().height")
+    assert header <= 200, f"en-tête de {header} px sur un téléphone"
+    page.goto(base_url + "/inscription/")
+    to_form = "main a.bouton[href='#formulaire-inscription']"
+    assert seen_in_first_screen(page, to_form), "bouton vers le formulaire hors du premier écran"
+    page.screenshot(path=str(ARTIFACTS / "inscription-premier-ecran-360x800.png"))
+    page.focus(to_form)
+    page.keyboard.press("Enter")
+    assert seen_in_first_screen(page, F["nom"]), "le bouton ne mène pas au formulaire"
+
+
+def test_the_accessibility_statement_names_the_tools_the_tests_use(page, base_url, browser):
+    """The statement says which Chromium and axe-core check the site: the ones running here."""
+    page.goto(base_url + "/accessibilite/")
+    text = " ".join(page.inner_text("main").split())
+    chromium_major = browser.version.split(".")[0]
+    assert f"Chromium sans interface (version {chromium_major} " in text
+    axe_version = page.evaluate("() => window.axe ? window.axe.version : null")
+    if axe_version is None:
+        axe_module.Axe().run(page)  # injects axe-core into the page
+        axe_version = page.evaluate("window.axe.version")
+    major_minor = ".".join(axe_version.split(".")[:2])
+    assert f"axe-core (version {major_minor}, par la bibliothèque axe-playwright-python)" in text
+    assert "RGAA), version 4.1.2" in text
+    for width in ("360", "1024", "1100", "1280"):
+        assert width in text
+    assert "aucun défaut" not in text.lower()
+    links = page.eval_on_selector_all("main a[href*='defenseurdesdroits.fr']",
+                                      "els => els.map(a => a.href)")
+    assert "https://formulaire.defenseurdesdroits.fr/" in links
