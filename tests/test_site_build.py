@@ -262,7 +262,7 @@ def test_internal_links_and_assets_resolve(dev_site):
         for tag, attr, ref in page.refs:
             if tag == "form":
                 continue  # forms post to the intake server, not to a file
-            if ref.startswith(("tel:", "mailto:", "data:")):
+            if ref.startswith(("tel:", "sms:", "mailto:", "data:")):
                 continue
             target = local_target(dev_site, path, ref)
             if target is None:
@@ -477,7 +477,7 @@ def test_production_links_stay_on_site(prod_site):
                 continue
             elif tag == "form":
                 assert ref.startswith(APPS_SCRIPT_URL)
-            elif ref.startswith(("tel:", "mailto:", "data:")):
+            elif ref.startswith(("tel:", "sms:", "mailto:", "data:")):
                 continue
             else:
                 target = local_target(prod_site, path, ref, PROD_SITE_URL)
@@ -610,6 +610,26 @@ def test_pages_say_what_the_software_does(dev_site):
     assert news and all(ref.rstrip("/").endswith(("/actualites", "actualites/index.html"))
                         for ref in news), news
 
+
+
+def test_faq_and_victim_page_say_what_is_true(dev_site):
+    from sender.delivery.incoming import OPT_OUT_WORDS
+    from sender.intake.confirmation import _WHAT
+
+    faq = " ".join(_text(dev_site, "questions-frequentes/index.html").replace("\xa0", " ").split())
+    active = faq.split("Quand mon inscription est-elle active ?</h3>")[1].split("</h3>")[0]
+    assert f"Je confirme {_WHAT['inscription']}" in active  # the page's button, not the link
+    assert "ouvrir le lien ne suffit pas" in active
+    assert "2022" not in faq and "940" not in faq  # no figure the figures page would contradict
+    stop = faq.split("Comment arrêter de recevoir les alertes ?</h3>")[1].split("<h2")[0]
+    assert "« STOP »" in stop and "WhatsApp" in stop and "SMS" in stop
+    assert {"stop", "arret", "desinscription"} == set(OPT_OUT_WORDS)
+    assert "« ARRÊT »" in stop and "« DÉSINSCRIPTION »" in stop
+    who = faq.split("Qui voit mon numéro ?</h3>")[1]
+    for who_sees in ("CMA", "police", "gendarmerie", "Google", "hébergeur", "Meta", "Brevo"):
+        assert who_sees in who, who_sees
+    victim = _text(dev_site, "victime-agression/index.html")
+    assert '<a href="sms:114">114</a>' in victim
 
 def test_legal_texts(dev_site):
     accessibility = _text(dev_site, "accessibilite/index.html")
