@@ -8,6 +8,7 @@ test-artifacts/ at the repository root (git-ignored): `page-<page>-<width>.png` 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import axe_playwright_python.sync_playwright as axe_module
 import playwright.sync_api as sync_api
+import pypdf
 import pytest
 
 from sender import schema
@@ -693,3 +695,68 @@ def test_the_accessibility_statement_names_the_tools_the_tests_use(page, base_ur
     links = page.eval_on_selector_all("main a[href*='defenseurdesdroits.fr']",
                                       "els => els.map(a => a.href)")
     assert "https://formulaire.defenseurdesdroits.fr/" in links
+
+
+# -- on paper: the report in A4 landscape, the figures page --------------------------------
+
+A4_LANDSCAPE_PRINTABLE = {"width": 1032, "height": 700}  # 297 mm less two 12 mm margins, in px
+
+
+def pdf_text(pdf: bytes) -> tuple[str, list[tuple[float, float]]]:
+    """The text of a PDF with its whitespace made single spaces, and each page's size in pt."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages]
+    return " ".join(text.split()), sizes
+
+
+def header_texts(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(
+        selector, "els => els.map(e => e.textContent.replace(/\\s+/g, ' ').trim())"
+    )
+
+
+def test_the_report_prints_every_column_on_a4_landscape(page, network):
+    """Every column of every table is in the PDF text, rows do not split across pages, the data
+    tables under the charts are printed open, and no command or column name reaches paper."""
+    page.goto(network["rapport"].as_uri())
+    columns = header_texts(page, "table thead th")
+    assert "Statut" in columns and len(columns) >= 13
+    data_headers = header_texts(page, "details.donnees table thead th")
+    assert data_headers
+    text, sizes = pdf_text(page.pdf(prefer_css_page_size=True, print_background=True))
+    assert sizes and all(round(w) == 842 and round(h) == 595 for w, h in sizes), sizes
+    absent = [column for column in [*columns, *data_headers] if column not in text]
+    assert absent == [], f"colonnes absentes du PDF : {absent}"
+    assert "Les données en tableau" not in text  # the summaries are not printed
+    for jargon in ("signale_le", "saisie_le", "alerte-message"):
+        assert jargon not in text, jargon
+    # The same with print media at the printable width: no table wider than the page.
+    page.set_viewport_size(A4_LANDSCAPE_PRINTABLE)
+    page.emulate_media(media="print")
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('table')]
+                 .filter(t => t.getBoundingClientRect().right > window.innerWidth + 0.5)
+                 .map(t => t.getAttribute('aria-labelledby') || t.id || 'tableau')"""
+    )
+    assert too_wide == []
+    breaks = page.eval_on_selector_all(
+        "tbody tr", "rows => rows.map(r => getComputedStyle(r).breakInside)"
+    )
+    assert breaks and set(breaks) == {"avoid"}
+    page.screenshot(path=str(ARTIFACTS / "rapport-impression-a4-paysage.png"), full_page=True)
+
+
+def test_the_figures_page_prints_its_data_tables_open(page, base_url):
+    page.goto(base_url + "/reseau-en-chiffres/")
+    tables = "details.donnees table"
+    assert page.locator(tables).count() >= 3
+    assert not page.locator(tables).first.is_visible()  # closed on screen
+    page.emulate_media(media="print")
+    hidden = [i for i in range(page.locator(tables).count())
+              if not page.locator(tables).nth(i).is_visible()]
+    assert hidden == [], f"tableaux fermés à l’impression : {hidden}"
+    data_headers = header_texts(page, "details.donnees table thead th")
+    text, _ = pdf_text(page.pdf())
+    assert [h for h in data_headers if h not in text] == []
+    assert "Les données en tableau" not in text
