@@ -112,12 +112,12 @@ def test_whatsapp_bodies_use_exactly_the_default_parameters() -> None:
         assert not body.startswith("{{") and not body.endswith("}}")
 
 
-def test_readme_quotes_the_whatsapp_bodies_to_submit_to_meta() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
-    readme = "\n".join(line.strip() for line in readme.splitlines())  # code blocks in a list
+def test_production_guide_quotes_the_whatsapp_bodies_to_submit_to_meta() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "production.md").read_text("utf-8")
+    guide = "\n".join(line.strip() for line in guide.splitlines())  # code blocks in a list
     for name, body in WHATSAPP_BODIES.items():
-        assert f"`{name}`" in readme
-        assert body in readme, f"README : corps du modèle {name} absent ou différent"
+        assert f"`{name}`" in guide
+        assert body in guide, f"docs/production.md : corps du modèle {name} absent ou différent"
 
 
 def test_whatsapp_text_is_what_the_member_reads() -> None:
