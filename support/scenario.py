@@ -30,7 +30,8 @@ from sender.errors import ConfigurationError
 from sender.register.base import Register
 from sender.register.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
 from sender.register.sqlite import SQLiteRegister
-from support.emulators.whatsapp import Request, WhatsAppEmulator
+from support.emulators.http import Request
+from support.emulators.whatsapp import WhatsAppEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "jeton-secret-de-bench-0123456789"
