@@ -107,6 +107,7 @@ def test_random_bytes_never_500(target, body, path):
     assert_nothing_executable(register)
 
 
+@pytest.mark.slow
 @common
 @given(
     changes=st.dictionaries(st.sampled_from(FIELDS[:-1]), hostile_text, max_size=4),

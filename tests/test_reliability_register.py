@@ -300,6 +300,7 @@ def _assert_no_formula(values: list[list[object]]) -> None:
     "nom": _HOSTILE, "entreprise": _HOSTILE, "activite": _HOSTILE, "commune": _HOSTILE,
     "telephone": _HOSTILE,
 }), min_size=1, max_size=6))
+@pytest.mark.slow
 def test_hostile_signups_never_store_a_formula(rows: list[dict[str, str]]):
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
