@@ -25,6 +25,7 @@ from typing import Any
 from rich.console import Console
 
 from sender import schema
+from sender.channels.base import RetryPolicy
 from sender.config import Settings
 from sender.errors import ConfigurationError
 from sender.register.base import Register
@@ -72,6 +73,22 @@ def quiet_console() -> Console:
 def mobile(index: int) -> str:
     """A distinct, valid French mobile number in E.164 for every index below 10**8."""
     return f"+336{index:08d}"
+
+
+def mobiles(count: int, start: int = 0) -> list[str]:
+    """`count` distinct mobile numbers, those of indexes `start`, `start + 1`…"""
+    return [mobile(index) for index in range(start, start + count)]
+
+
+def channel_options(sleeps: list[float] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Keyword arguments of a channel under test: quick retries, a rate no test reaches, a
+    5 s timeout, and the waits it would sleep appended to `sleeps` instead (when given)."""
+    kwargs.setdefault("retry", RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002))
+    kwargs.setdefault("rate_per_second", 1000.0)
+    kwargs.setdefault("timeout", 5.0)
+    if sleeps is not None:
+        kwargs.setdefault("sleep", sleeps.append)
+    return kwargs
 
 
 def member_rows(count: int, *, start: int = 0, clean: bool = True) -> list[dict[str, str]]:

@@ -32,12 +32,6 @@ from support.scenario import (
 )
 
 
-@pytest.fixture(scope="module")
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 @pytest.fixture
 def world(sheets: SheetsEmulator, tmp_path: Path):
     key = "1Ab" + uuid.uuid4().hex + "auth"

@@ -186,12 +186,6 @@ def test_preview_plans_a_draft_as_if_it_were_to_send_and_writes_nothing(local):
 # -- Google Sheets register + WhatsApp ---------------------------------------------------------
 
 
-@pytest.fixture
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 def test_sheets_whatsapp_cycle_with_request_budget(sheets: SheetsEmulator, tmp_path: Path):
     key = "1Ab" + uuid.uuid4().hex + "e2e"
     sheets.create_spreadsheet(key)

@@ -24,12 +24,6 @@ class Backend:
     add_column: Callable[[str, str], None]  # what staff do by hand: a new column at the end
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as emu:
-        yield emu
-
-
 def _sqlite_backend(tmp_path) -> Backend:
     path = tmp_path / "r.sqlite"
     register = SQLiteRegister(path)
@@ -42,16 +36,16 @@ def _sqlite_backend(tmp_path) -> Backend:
     return Backend(register, add_column)
 
 
-def _gsheets_backend(emulator: SheetsEmulator) -> Backend:
+def _gsheets_backend(sheets: SheetsEmulator) -> Backend:
     from sender.register.sheets.client import GoogleSheetsRegister
 
     key = "1Ct" + uuid.uuid4().hex + "contract"
-    emulator.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(emulator.base_url), sleep=lambda _: None)
+    sheets.create_spreadsheet(key)
+    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda _: None)
 
     def add_column(tab: str, name: str) -> None:
-        width = len(emulator.values(key, tab)[0])
-        emulator.set_values(key, tab, [[name]], start_row=1, start_col=width + 1)
+        width = len(sheets.values(key, tab)[0])
+        sheets.set_values(key, tab, [[name]], start_row=1, start_col=width + 1)
 
     return Backend(register, add_column)
 
@@ -61,7 +55,7 @@ def backend(request, tmp_path) -> Iterator[Backend]:
     if request.param == "sqlite":
         made = _sqlite_backend(tmp_path)
     else:
-        made = _gsheets_backend(request.getfixturevalue("emulator"))
+        made = _gsheets_backend(request.getfixturevalue("sheets"))
     yield made
     made.register.close()
 

@@ -66,12 +66,6 @@ STAFF_MEMBER = {"nom": "Zoé Saisie", "telephone": "06 99 99 99 99", "commune": 
 AFTER_THE_READ = {"values_batch_get", "values_batch_update"}
 
 
-@pytest.fixture
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 def _register(sheets: SheetsEmulator, *, clean: bool) -> tuple[GoogleSheetsRegister, str]:
     key = "1Ab" + uuid.uuid4().hex + "ident"
     sheets.create_spreadsheet(key)

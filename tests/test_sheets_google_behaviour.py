@@ -13,12 +13,6 @@ from sender.register.sheets.client import GoogleSheetsRegister
 from support.emulators.sheets import SheetsEmulator, local_client
 
 
-@pytest.fixture
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 def _register(sheets: SheetsEmulator, tabs=None) -> tuple[GoogleSheetsRegister, str]:
     key = "1Ab" + uuid.uuid4().hex + "google"
     sheets.create_spreadsheet(key, tabs)

@@ -180,6 +180,12 @@ class SheetsEmulator:
     def total_requests(self) -> int:
         return sum(self.requests.values())
 
+    def reset(self) -> None:
+        """Forget the faults and edits still planned and the counts; spreadsheets stay."""
+        self.clear_faults()
+        self.edits.clear()
+        self.reset_counts()
+
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()

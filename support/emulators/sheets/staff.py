@@ -24,6 +24,10 @@ class EditSchedule:
         with self._lock:
             self._edits.append([action, frozenset(kinds) if kinds else None, skip])
 
+    def clear(self) -> None:
+        with self._lock:
+            self._edits.clear()
+
     def run_due(self, kind: str) -> None:
         """Run the edits due before a request of `kind`."""
         with self._lock:
