@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -30,8 +31,10 @@ from sender.config import Settings
 from sender.errors import ConfigurationError
 from sender.register.base import Register
 from sender.register.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from support.emulators.http import Request
+from support.emulators.sheets import SheetsEmulator, local_client
 from support.emulators.whatsapp import WhatsAppEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +139,16 @@ def prevention_alert(alert_id: str = "1", *, statut: str = schema.A_DIFFUSER,
     }
     row.update(extra)
     return row
+
+
+def sheets_register(sheets: SheetsEmulator, tabs: dict[str, list[list[Any]]] | None = None,
+                    **options: Any) -> tuple[GoogleSheetsRegister, str]:
+    """A Google Sheets register on a new spreadsheet of the emulator, under a key of its own
+    (``tabs`` as `SheetsEmulator.create_spreadsheet` takes them), its waits skipped."""
+    key = "1Ab" + uuid.uuid4().hex + "reg"
+    sheets.create_spreadsheet(key, tabs)
+    options.setdefault("sleep", lambda _seconds: None)
+    return GoogleSheetsRegister(key, local_client(sheets.base_url), **options), key
 
 
 def sqlite_register(path: Path, members: int, *, alert: Mapping[str, str] | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -15,7 +14,8 @@ from sender.register.base import CellChange, Register
 from sender.register.defaults import default_template_rows
 from sender.register.sqlite import SQLiteRegister
 from sender.text import neutralise
-from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.sheets import SheetsEmulator
+from support.scenario import sheets_register
 
 
 @dataclass
@@ -37,11 +37,8 @@ def _sqlite_backend(tmp_path) -> Backend:
 
 
 def _gsheets_backend(sheets: SheetsEmulator) -> Backend:
-    from sender.register.sheets.client import GoogleSheetsRegister
 
-    key = "1Ct" + uuid.uuid4().hex + "contract"
-    sheets.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda _: None)
+    register, key = sheets_register(sheets)
 
     def add_column(tab: str, name: str) -> None:
         width = len(sheets.values(key, tab)[0])
