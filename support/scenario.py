@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 from rich.console import Console
 
 from sender import schema
-from sender.channels.base import RetryPolicy
+from sender.channels.base import Channel, OutgoingMessage, RetryPolicy, UncertainError
 from sender.config import Settings
 from sender.errors import ConfigurationError
 from sender.register.base import Register
@@ -139,6 +140,22 @@ def prevention_alert(alert_id: str = "1", *, statut: str = schema.A_DIFFUSER,
     }
     row.update(extra)
     return row
+
+
+def deliver_concurrently(channel: Channel, messages: Iterable[OutgoingMessage], *,
+                         threads: int = 16) -> list[bool]:
+    """Deliver `messages` from `threads` threads; for each, True once delivered, False when
+    the channel could not know whether it went (`UncertainError`)."""
+
+    def deliver(message: OutgoingMessage) -> bool:
+        try:
+            channel.deliver(message)
+        except UncertainError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(deliver, messages))
 
 
 def sheets_register(sheets: SheetsEmulator, tabs: dict[str, list[list[Any]]] | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -23,7 +22,7 @@ from sender.channels.sms import SmsChannel, check_sender_name, classify_error
 from sender.channels.smslength import sms_size
 from sender.errors import ConfigurationError
 from support.emulators.smsgateway import SmsGatewayEmulator
-from support.scenario import channel_options, mobiles
+from support.scenario import channel_options, deliver_concurrently, mobiles
 
 KEY = "xkeysib-secret-key-never-logged-abcdef"
 NUMBER = "+33612345678"
@@ -212,16 +211,7 @@ def test_bulk_sms_with_random_faults_never_twice():
         gw.faults(rate_5xx=0.1, rate_timeout=0.05, hang_seconds=0.2, seed=99)
         channel = channel_for(gw, retry=RetryPolicy(12, base_delay=0.001, max_delay=0.01))
         targets = mobiles(count)
-
-        def deliver(number: str) -> bool:
-            try:
-                channel.deliver(message(number))
-            except UncertainError:
-                return False
-            return True
-
-        with ThreadPoolExecutor(16) as pool:
-            delivered = list(pool.map(deliver, targets))
+        delivered = deliver_concurrently(channel, [message(number) for number in targets])
         channel.close()
         assert gw.requests_total > count and delivered.count(False) < count // 5
         for number, ok in zip(targets, delivered, strict=True):

@@ -30,7 +30,7 @@ from sender.channels.whatsapp import (
     clean_parameter,
 )
 from support.emulators.whatsapp import WhatsAppEmulator, graph_error
-from support.scenario import channel_options, mobiles
+from support.scenario import channel_options, deliver_concurrently, mobiles
 
 TOKEN = "EAAG-secret-token-never-logged-0123456789"
 PHONE_ID = "106540352242922"
@@ -468,16 +468,7 @@ def test_random_faults_never_deliver_a_message_twice():
             wa, rate_per_second=1000.0, retry=RetryPolicy(12, base_delay=0.001, max_delay=0.01)
         )
         targets = mobiles(count)
-
-        def deliver(number: str) -> bool:
-            try:
-                channel.deliver(message(number))
-            except UncertainError:
-                return False
-            return True
-
-        with ThreadPoolExecutor(16) as pool:
-            delivered = list(pool.map(deliver, targets))
+        delivered = deliver_concurrently(channel, [message(number) for number in targets])
         channel.close()
         assert wa.dropped > 0 and wa.requests_total > count
         assert 0 < delivered.count(False) < count // 5
