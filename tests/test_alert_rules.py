@@ -471,6 +471,7 @@ _cells = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(list(incident())), _cells))
 def test_fuzzed_rows_always_get_a_verdict(row: dict[str, str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -23,6 +22,7 @@ from sender.channels.sms import SmsChannel, check_sender_name, classify_error
 from sender.channels.smslength import sms_size
 from sender.errors import ConfigurationError
 from support.emulators.smsgateway import SmsGatewayEmulator
+from support.scenario import channel_options, deliver_concurrently, mobiles
 
 KEY = "xkeysib-secret-key-never-logged-abcdef"
 NUMBER = "+33612345678"
@@ -36,29 +36,16 @@ def message(recipient: str = NUMBER, text: str = TEXT_ACCENTS) -> OutgoingMessag
     return OutgoingMessage(alert_id="A7", recipient=recipient, text=text)
 
 
-def numbers(count: int) -> list[str]:
-    return [f"+337{n:08d}" for n in range(count)]
-
-
 @pytest.fixture
 def gw():
     with SmsGatewayEmulator(api_key=KEY) as emulator:
         yield emulator
 
 
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
 def channel_for(gw: SmsGatewayEmulator, sleeps: list[float] | None = None, **kwargs):
-    kwargs.setdefault("retry", RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002))
-    kwargs.setdefault("rate_per_second", 1000.0)
-    kwargs.setdefault("timeout", 5.0)
-    if sleeps is not None:
-        kwargs.setdefault("sleep", sleeps.append)
-    return SmsChannel(gw.api_url, kwargs.pop("key", KEY), kwargs.pop("sender", "AlerteMsg"),
-                      **kwargs)
+    options = channel_options(sleeps, **kwargs)
+    return SmsChannel(gw.api_url, options.pop("key", KEY), options.pop("sender", "AlerteMsg"),
+                      **options)
 
 
 def test_sms_is_accepted_with_segments(gw, sleeps):
@@ -223,17 +210,8 @@ def test_bulk_sms_with_random_faults_never_twice():
     with SmsGatewayEmulator(api_key=KEY, latency=0.02) as gw:
         gw.faults(rate_5xx=0.1, rate_timeout=0.05, hang_seconds=0.2, seed=99)
         channel = channel_for(gw, retry=RetryPolicy(12, base_delay=0.001, max_delay=0.01))
-        targets = numbers(count)
-
-        def deliver(number: str) -> bool:
-            try:
-                channel.deliver(message(number))
-            except UncertainError:
-                return False
-            return True
-
-        with ThreadPoolExecutor(16) as pool:
-            delivered = list(pool.map(deliver, targets))
+        targets = mobiles(count)
+        delivered = deliver_concurrently(channel, [message(number) for number in targets])
         channel.close()
         assert gw.requests_total > count and delivered.count(False) < count // 5
         for number, ok in zip(targets, delivered, strict=True):

@@ -30,6 +30,7 @@ from sender.channels.whatsapp import (
     clean_parameter,
 )
 from support.emulators.whatsapp import WhatsAppEmulator, graph_error
+from support.scenario import channel_options, deliver_concurrently, mobiles
 
 TOKEN = "EAAG-secret-token-never-logged-0123456789"
 PHONE_ID = "106540352242922"
@@ -55,10 +56,6 @@ def message(recipient: str = NUMBER, **overrides) -> OutgoingMessage:
     return OutgoingMessage(**fields)
 
 
-def numbers(count: int) -> list[str]:
-    return [f"+336{n:08d}" for n in range(count)]
-
-
 @pytest.fixture
 def wa():
     with WhatsAppEmulator(token=TOKEN, phone_number_id=PHONE_ID) as emulator:
@@ -66,19 +63,11 @@ def wa():
         yield emulator
 
 
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
 def channel_for(emulator: WhatsAppEmulator, sleeps: list[float] | None = None, **kwargs):
-    kwargs.setdefault("retry", RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002))
-    kwargs.setdefault("rate_per_second", 1000.0)
-    kwargs.setdefault("timeout", 5.0)
-    if sleeps is not None:
-        kwargs.setdefault("sleep", sleeps.append)
+    options = channel_options(sleeps, **kwargs)
     return WhatsAppChannel(
-        emulator.base_url, kwargs.pop("phone_id", PHONE_ID), kwargs.pop("token", TOKEN), **kwargs
+        emulator.base_url, options.pop("phone_id", PHONE_ID), options.pop("token", TOKEN),
+        **options,
     )
 
 
@@ -433,7 +422,7 @@ def test_server_rate_limit_is_absorbed_by_slowing_down():
         def note(_error: ChannelError) -> None:
             lowest.append(channel.bucket.rate)
 
-        targets = numbers(80)
+        targets = mobiles(80)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda n: channel.deliver(message(n), on_retry=note), targets))
         channel.close()
@@ -455,7 +444,7 @@ def test_2000_messages_exactly_once_at_500_per_second():
         channel = channel_for(
             wa, rate_per_second=500.0, retry=RetryPolicy(10, base_delay=0.05, max_delay=0.5)
         )
-        targets = numbers(count)
+        targets = mobiles(count)
         with ThreadPoolExecutor(32) as pool:
             results = list(pool.map(lambda n: channel.deliver(message(n)), targets))
         channel.close()
@@ -478,17 +467,8 @@ def test_random_faults_never_deliver_a_message_twice():
         channel = channel_for(
             wa, rate_per_second=1000.0, retry=RetryPolicy(12, base_delay=0.001, max_delay=0.01)
         )
-        targets = numbers(count)
-
-        def deliver(number: str) -> bool:
-            try:
-                channel.deliver(message(number))
-            except UncertainError:
-                return False
-            return True
-
-        with ThreadPoolExecutor(16) as pool:
-            delivered = list(pool.map(deliver, targets))
+        targets = mobiles(count)
+        delivered = deliver_concurrently(channel, [message(number) for number in targets])
         channel.close()
         assert wa.dropped > 0 and wa.requests_total > count
         assert 0 < delivered.count(False) < count // 5
@@ -532,7 +512,7 @@ def test_emulator_is_usable_from_many_threads_after_reset(wa):
         barrier.wait()
         channel.deliver(message(n))
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in numbers(8)]
+    threads = [threading.Thread(target=send, args=(n,)) for n in mobiles(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

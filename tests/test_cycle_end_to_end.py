@@ -32,6 +32,7 @@ from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     quiet_console,
+    sheets_register,
     webhook_receiver,
     whatsapp_settings,
 )
@@ -186,16 +187,8 @@ def test_preview_plans_a_draft_as_if_it_were_to_send_and_writes_nothing(local):
 # -- Google Sheets register + WhatsApp ---------------------------------------------------------
 
 
-@pytest.fixture
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 def test_sheets_whatsapp_cycle_with_request_budget(sheets: SheetsEmulator, tmp_path: Path):
-    key = "1Ab" + uuid.uuid4().hex + "e2e"
-    sheets.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
+    register, key = sheets_register(sheets)
     _import_everything(register, tmp_path)
     with TimedWhatsAppEmulator(latency=0.0) as wa:
         settings = whatsapp_settings(tmp_path, key, wa)

@@ -245,6 +245,7 @@ def test_lost_answers_are_settled_by_their_status_and_never_resent(world):
     assert wa.duplicates() == 0 and len(wa.accepted) == MEMBERS
 
 
+@pytest.mark.slow
 def test_requests_that_never_arrived_are_resent_once_the_wait_is_over(world):
     register, wa, url, settings, _journal = world
     wa.webhooks(url, APP_SECRET, delay=0.01)
@@ -258,6 +259,7 @@ def test_requests_that_never_arrived_are_resent_once_the_wait_is_over(world):
     assert wa.duplicates() == 0 and len(wa.accepted) == MEMBERS
 
 
+@pytest.mark.slow
 def test_without_webhooks_a_stall_never_gives_a_member_more_than_two_copies(world):
     register, wa, _url, settings, _journal = world
     settings = replace(settings, whatsapp_app_secret=None, concurrency=4)

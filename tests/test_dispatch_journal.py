@@ -323,6 +323,7 @@ def test_lease_is_atomic_across_processes(tmp_path):
     assert Journal(path).holder("A1") == winners[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(

@@ -8,6 +8,7 @@ import json
 import re
 import shlex
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,8 @@ def _sh_blocks(text: str) -> list[list[str]]:
 
 
 def test_documented_commands_name_a_command_that_exists_when_pasted() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = set(pyproject["project"]["scripts"])
     for block in _sh_blocks(DOCS):
         activated = any(line.startswith("source .venv/bin/activate") for line in block)
         for line in block:
@@ -88,7 +91,9 @@ def test_documented_commands_name_a_command_that_exists_when_pasted() -> None:
             if words and words[0] == "alerte-message":
                 assert activated, f"« {line} » only works in an activated venv: say so first"
             if words and words[0].startswith(".venv/bin/"):
-                assert (ROOT / words[0]).exists() or not (ROOT / ".venv").exists(), words[0]
+                name = words[0].removeprefix(".venv/bin/")
+                assert name in scripts, f"« {line} »: `make install` creates no {name}"
+                assert (ROOT / words[0]).exists(), f"{words[0]} is missing: run `make install`"
 
 
 @pytest.mark.slow

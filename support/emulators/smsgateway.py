@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from support.emulators.whatsapp import HttpEmulator, Reply, Request
+from support.emulators.http import HttpEmulator, Reply, Request
 
 SEND_PATHS = ("/v3/transactionalSMS/send", "/v3/transactionalSMS/sms")
 _RECIPIENT = re.compile(r"^\d{8,15}$")
