@@ -101,6 +101,7 @@ class Sender:
         console: Console | None = None,
         clock: Callable[[], datetime] = paris_now,
         progress: bool | None = None,
+        status_clock: Callable[[], float] = time.time,
     ) -> None:
         self.register = register
         self.settings = settings
@@ -109,6 +110,7 @@ class Sender:
         self.channels = ConfiguredChannels(settings, primary=channel)
         self._journal: Journal | None = None
         self._progress = progress
+        self.status_clock = status_clock  # the dispatcher's wall time for status waits
         self.phone_cache = PhoneCache(settings.phone_cache_path)
         self._last_heartbeat: float | None = None  # monotonic time; None until the first one
         self._store: DeliveryStore | None = None
@@ -374,6 +376,7 @@ class Sender:
             console=self.console,
             webhooks=self.settings.webhooks,
             status_wait=self.settings.status_wait,
+            clock=self.status_clock,
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
