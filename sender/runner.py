@@ -201,7 +201,6 @@ class Sender:
         changes += plans.changes
         if changes:
             self.register.write(changes)  # refusals and « en cours » before anything is sent
-            report.writes += 1
         # Only what the confirmations, the counts and `Etat` need is kept past this point: let
         # the sign-up rows and the cleaning results go before dispatching (hundreds of MB at
         # 100,000 sign-ups).
@@ -239,10 +238,8 @@ class Sender:
             try:
                 if final:
                     self.register.write(final)
-                    report.writes += 1
                 if missing:
                     self.register.append(schema.ETAT, missing)
-                    report.writes += 1
                 self._last_heartbeat = time.monotonic()
             except RegisterError as error:
                 # The journal knows what was sent: the next cycle writes the results again.

@@ -65,7 +65,6 @@ class CleaningReport:
     statuses: Counter[str] = field(default_factory=Counter)
     rows: int = 0
     changed_rows: int = 0
-    unsubscriptions_processed: int = 0
     # Requests waiting for their phone's confirmation, still valid: one message each.
     pending: list[ConfirmationRequest] = field(default_factory=list)
     # Member rows corrected by a confirmed new sign-up: row key → corrected cells.
@@ -273,7 +272,6 @@ class _Cleaner:
                 report.changes.append(
                     CellChange(desinscriptions.name, row.key, "traite", outcome)
                 )
-            report.unsubscriptions_processed += 1
 
     def _unsubscription_waiting(
         self,
