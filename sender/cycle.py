@@ -299,7 +299,6 @@ class CycleReport:
     cleaning_changes: int = 0
     refused: list[AlertPlan] = field(default_factory=list)
     dispatched: list[tuple[AlertPlan, DispatchReport]] = field(default_factory=list)
-    writes: int = 0
     write_error: str | None = None
     seconds: float = 0.0
     confirmations_sent: int = 0

@@ -103,6 +103,7 @@ class Sender:
         console: Console | None = None,
         clock: Callable[[], datetime] = paris_now,
         progress: bool | None = None,
+        status_clock: Callable[[], float] = time.time,
     ) -> None:
         self.register = register
         self.settings = settings
@@ -111,6 +112,7 @@ class Sender:
         self.channels = ConfiguredChannels(settings, primary=channel)
         self._journal: Journal | None = None
         self._progress = progress
+        self.status_clock = status_clock  # the dispatcher's wall time for status waits
         self.phone_cache = PhoneCache(settings.phone_cache_path)
         self._last_heartbeat: float | None = None  # monotonic time; None until the first one
         self._store: DeliveryStore | None = None
@@ -201,7 +203,6 @@ class Sender:
         changes += plans.changes
         if changes:
             self.register.write(changes)  # refusals and « en cours » before anything is sent
-            report.writes += 1
         # Only what the confirmations, the counts and `Etat` need is kept past this point: let
         # the sign-up rows and the cleaning results go before dispatching (hundreds of MB at
         # 100,000 sign-ups).
@@ -239,10 +240,8 @@ class Sender:
             try:
                 if final:
                     self.register.write(final)
-                    report.writes += 1
                 if missing:
                     self.register.append(schema.ETAT, missing)
-                    report.writes += 1
                 self._last_heartbeat = time.monotonic()
             except RegisterError as error:
                 # The journal knows what was sent: the next cycle writes the results again.
@@ -376,6 +375,7 @@ class Sender:
             console=self.console,
             webhooks=self.settings.webhooks,
             status_wait=self.settings.status_wait,
+            clock=self.status_clock,
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")

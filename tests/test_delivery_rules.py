@@ -72,7 +72,7 @@ def row(state=SENT, channel="whatsapp", attempts=1, delivery="accepted", code=No
 
 
 def event(status, code=None):
-    return StatusEvent("wamid.1", status, 1_700_000_000, "cb", code, "")
+    return StatusEvent("wamid.1", status, 1_700_000_000, "cb", code)
 
 
 def test_a_recipient_failure_makes_the_row_failed_and_final():
@@ -115,7 +115,7 @@ def test_after_the_sms_fallback_whatsapp_statuses_only_change_the_delivery():
 
 def entry(state, *, channel="whatsapp", code=None, final=True, uncertain=0, updated=1000.0):
     return JournalEntry(
-        "A1", "+33600000001", channel, state, 1, None, None, code, None, None, 0.0, updated,
+        "A1", "+33600000001", channel, state, 1, None, None, code, None, None, updated,
         None, uncertain=uncertain, final=final,
     )
 

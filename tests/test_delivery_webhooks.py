@@ -72,12 +72,14 @@ def world(tmp_path: Path):
     register.close()
 
 
-def _sender(register, settings) -> Sender:
-    return Sender(register, settings, console=quiet_console(), progress=False)
+def _sender(register, settings, status_clock=time.time) -> Sender:
+    return Sender(
+        register, settings, console=quiet_console(), progress=False, status_clock=status_clock
+    )
 
 
-def _cycle(register, settings) -> None:
-    sender = _sender(register, settings)
+def _cycle(register, settings, status_clock=time.time) -> None:
+    sender = _sender(register, settings, status_clock)
     try:
         sender.run_once()
     finally:
@@ -248,13 +250,16 @@ def test_lost_answers_are_settled_by_their_status_and_never_resent(world):
 @pytest.mark.slow
 def test_requests_that_never_arrived_are_resent_once_the_wait_is_over(world):
     register, wa, url, settings, _journal = world
+    settings = replace(settings, status_wait=60.0)  # measured on a fake clock: nobody sleeps
     wa.webhooks(url, APP_SECRET, delay=0.01)
     wa.hang_next(2, 2.0)  # read by the server, never processed, connection lost
     _cycle(register, settings)
     assert alert_row(register)["statut"] == schema.EN_COURS
     assert wa.flush_webhooks()
-    time.sleep(settings.status_wait)  # let the bounded wait pass
-    _cycle(register, settings)
+    _cycle(register, settings)  # within the wait: the two lost sends wait for their status
+    assert alert_row(register)["statut"] == schema.EN_COURS
+    assert len(wa.accepted) == MEMBERS - 2
+    _cycle(register, settings, status_clock=lambda: time.time() + settings.status_wait + 1)
     assert alert_row(register)["statut"] == schema.DIFFUSEE
     assert wa.duplicates() == 0 and len(wa.accepted) == MEMBERS
 

@@ -129,8 +129,6 @@ class Alert:
     type: str
     precision: str = ""
     faits_le: datetime | None = None
-    signale_le: datetime | None = None
-    saisie_le: datetime | None = None
     service: str = ""
     agent: str = ""
     commune: Commune | None = None

@@ -125,8 +125,6 @@ def _check(
         type=alert_type,
         precision=precision,
         faits_le=faits,
-        signale_le=signale,
-        saisie_le=saisie,
         service=service,
         agent=values["agent"],
         commune=commune,

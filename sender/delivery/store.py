@@ -29,11 +29,7 @@ KEEP_SECONDS = 8 * 86_400  # Meta retries a webhook for up to 7 days: keep a day
 
 @dataclass
 class SaveReport:
-    statuses: int = 0  # new statuses stored
-    duplicates: int = 0  # statuses received before
-    applied: int = 0  # statuses that found their journal row
     orphans: int = 0  # statuses of messages this journal did not send (or without callback)
-    incoming: int = 0  # new incoming messages stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +77,7 @@ class DeliveryStore:
             for event in events.statuses:
                 self._status(conn, event, now, report)
             for message in events.incoming:
-                cursor = conn.execute(
+                conn.execute(
                     "INSERT OR IGNORE INTO entrants (message_id, sender, kind, body, sent_at, "
                     "received_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -90,7 +86,6 @@ class DeliveryStore:
                         now if message.kind in UNANSWERED_KINDS else None,  # nothing to answer
                     ),
                 )
-                report.incoming += cursor.rowcount
         return report
 
     @staticmethod
@@ -119,10 +114,8 @@ class DeliveryStore:
                 event.timestamp, now, row[7] if latest and row is not None else None,
             ),
         )
-        if cursor.rowcount == 0:
-            report.duplicates += 1
+        if cursor.rowcount == 0:  # received before
             return
-        report.statuses += 1
         if callback is None or row is None:
             report.orphans += 1
             return
@@ -131,7 +124,6 @@ class DeliveryStore:
             RowView(state, channel, int(attempts or 0), delivery, code, message_id),
             event, callback.attempt,
         )
-        report.applied += 1
         if change is None:
             return
         settled = change.state != state

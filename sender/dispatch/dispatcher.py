@@ -28,9 +28,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 
@@ -90,7 +90,10 @@ class Dispatcher:
         lease_seconds: float = 120.0,
         webhooks: bool = False,
         status_wait: float = 120.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` gives the wall time (seconds since the epoch) that the wait for a lost
+        answer's status (`status_wait`) is measured against; tests pass a fake one."""
         if concurrency < 1:
             raise ConfigurationError(
                 f"La concurrence d'envoi doit valoir au moins 1 (reçu {concurrency})."
@@ -108,6 +111,7 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         self.webhooks = webhooks
         self.status_wait = status_wait
+        self.clock = clock
         self.max_outstanding = 2 * concurrency
         self.peak_outstanding = 0  # largest number of submitted, unrecorded sends (for tests)
 
@@ -155,7 +159,7 @@ class Dispatcher:
 
     def _rules(self, retry_failed: bool) -> Rules:
         return Rules(
-            now=time.time(),
+            now=self.clock(),
             webhooks=self.webhooks,
             wait=self.status_wait,
             confirmed_claim_at=self.journal.confirmed_claim_at() if self.webhooks else None,
@@ -228,102 +232,131 @@ class Dispatcher:
         view: ProgressView,
         rules: Rules,
     ) -> None:
-        alert_id, owner = lease.alert_id, lease.owner
-        quota = self._quota()
-        queues = _Queues()
-        planned = queues.planned
-        leftovers: list[str] = []  # not handled by this run: tallied from the journal
-        outstanding: dict[Future, tuple[str, str]] = {}  # future → (recipient, channel)
-        breaker = CircuitBreaker()
-        position = 0
-        stop: _Stop | None = None
+        """Plan and submit, drain what is in flight, then count what this run left."""
+        run = _Run(lease, targets, compose, report, view, rules, self._quota())
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="envoi")
         try:
-            while stop is None:
-                if lease.lost:
-                    stop = _Stop(LEASE_LOST_REASON)
-                    break
-                if not planned:
-                    if position >= len(targets):
-                        if not queues.later:
-                            break
-                        planned.extend(queues.later)  # lost answers: after every fresh send
-                        queues.later.clear()
-                        continue
-                    chunk = targets[position : position + LOOKUP_CHUNK]
-                    position += len(chunk)
-                    deferred = self._plan(alert_id, chunk, quota, queues, report, view, rules)
-                    if deferred:
-                        assert quota is not None
-                        try:
-                            self.journal.defer(alert_id, owner, deferred, quota.reason)
-                        except LeaseLost:
-                            leftovers.extend(deferred)
-                            stop = _Stop(LEASE_LOST_REASON)
-                            break
-                        report.deferred += len(deferred)
-                        view.advance(len(deferred))
-                    continue
-                full = len(outstanding) >= self.max_outstanding
-                stop = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
-                                     block=full)
-                if stop is not None:
-                    break
-                free = self.max_outstanding - len(outstanding)
-                batch = [planned.popleft() for _ in range(min(free, len(planned)))]
-                routes = [
-                    (r, self.channel.name if route == PRIMARY else self._fallback_name())
-                    for r, route in batch
-                ]
-                try:
-                    claimed = self.journal.claim(alert_id, owner, routes, reclaim=queues.reclaim)
-                except LeaseLost:
-                    leftovers.extend(r for r, _ in batch)
-                    stop = _Stop(LEASE_LOST_REASON)
-                    break
-                for (recipient, route), (_, channel_name) in zip(batch, routes, strict=True):
-                    if recipient not in claimed:  # settled meanwhile by someone else
-                        leftovers.append(recipient)
-                        continue
-                    future = pool.submit(
-                        send, self.channel, self.fallback, recipient, route, compose,
-                        claimed[recipient],
-                    )
-                    outstanding[future] = (recipient, channel_name)
-                self.peak_outstanding = max(self.peak_outstanding, len(outstanding))
-            if stop is not None:
-                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
-            while outstanding:
-                reason = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
-                                       block=True)
-                if stop is None and reason is not None:
-                    stop = reason
-                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
+            stop = self._submit_all(run, pool)
+            stop = self._drain(run, stop)
         except BaseException:
-            # Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
-            # finish and record them if possible; unrecorded ones stay `pending` (one possible
-            # copy each, see decisions.py).
-            for future in outstanding:
-                future.cancel()
-            pool.shutdown(wait=True)
-            try:
-                finished = {f: r for f, r in outstanding.items() if not f.cancelled()}
-                self._collect(alert_id, finished, report, view, breaker, leftovers, block=False)
-            except BaseException:  # noqa: S110 - best effort, the first error is re-raised
-                pass
+            self._abandon(run, pool)
             raise
         finally:
             pool.shutdown(wait=True)
+        self._conclude(run, stop)
+
+    def _submit_all(self, run: _Run, pool: ThreadPoolExecutor) -> _Stop | None:
+        """Plan chunk after chunk and submit, until every target is handled or a reason to
+        stop comes up (returned)."""
+        planned, later = run.queues.planned, run.queues.later
+        while True:
+            if run.lease.lost:
+                return _Stop(LEASE_LOST_REASON)
+            if not planned:
+                if run.position < len(run.targets):
+                    stop = self._plan_next_chunk(run)
+                elif later:
+                    planned.extend(later)  # lost answers: after every fresh send
+                    later.clear()
+                    continue
+                else:
+                    return None
+            else:
+                full = len(run.outstanding) >= self.max_outstanding
+                stop = self._collect_finished(run, block=full) or self._submit_batch(run, pool)
+            if stop is not None:
+                return stop
+
+    def _plan_next_chunk(self, run: _Run) -> _Stop | None:
+        """Plan the next chunk of targets; record those the daily limit defers."""
+        chunk = run.targets[run.position : run.position + LOOKUP_CHUNK]
+        run.position += len(chunk)
+        alert_id = run.lease.alert_id
+        deferred = self._plan(alert_id, chunk, run.quota, run.queues, run.report, run.view,
+                              run.rules)
+        if not deferred:
+            return None
+        assert run.quota is not None
+        try:
+            self.journal.defer(alert_id, run.lease.owner, deferred, run.quota.reason)
+        except LeaseLost:
+            run.leftovers.extend(deferred)
+            return _Stop(LEASE_LOST_REASON)
+        run.report.deferred += len(deferred)
+        run.view.advance(len(deferred))
+        return None
+
+    def _submit_batch(self, run: _Run, pool: ThreadPoolExecutor) -> _Stop | None:
+        """Claim as many planned recipients as there is room for, and submit their sends."""
+        planned = run.queues.planned
+        free = self.max_outstanding - len(run.outstanding)
+        batch = [planned.popleft() for _ in range(min(free, len(planned)))]
+        routes = [
+            (r, self.channel.name if route == PRIMARY else self._fallback_name())
+            for r, route in batch
+        ]
+        try:
+            claimed = self.journal.claim(
+                run.lease.alert_id, run.lease.owner, routes, reclaim=run.queues.reclaim
+            )
+        except LeaseLost:
+            run.leftovers.extend(r for r, _ in batch)
+            return _Stop(LEASE_LOST_REASON)
+        for (recipient, route), (_, channel_name) in zip(batch, routes, strict=True):
+            if recipient not in claimed:  # settled meanwhile by someone else
+                run.leftovers.append(recipient)
+                continue
+            future = pool.submit(
+                send, self.channel, self.fallback, recipient, route, run.compose,
+                claimed[recipient],
+            )
+            run.outstanding[future] = (recipient, channel_name)
+        self.peak_outstanding = max(self.peak_outstanding, len(run.outstanding))
+        return None
+
+    def _drain(self, run: _Run, stop: _Stop | None) -> _Stop | None:
+        """Record every send in flight; on a stop, first drop those not started yet."""
+        alert_id = run.lease.alert_id
+        if stop is not None:
+            run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.reason))
+        while run.outstanding:
+            reason = self._collect_finished(run, block=True)
+            if stop is None and reason is not None:
+                stop = reason
+                run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.reason))
+        return stop
+
+    def _abandon(self, run: _Run, pool: ThreadPoolExecutor) -> None:
+        """Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
+        finish and record them if possible; unrecorded ones stay `pending` (one possible copy
+        each, see decisions.py)."""
+        for future in run.outstanding:
+            future.cancel()
+        pool.shutdown(wait=True)
+        try:
+            run.outstanding = {f: r for f, r in run.outstanding.items() if not f.cancelled()}
+            self._collect_finished(run, block=False)
+        except BaseException:  # noqa: S110 - best effort, the caller re-raises the first error
+            pass
+
+    def _conclude(self, run: _Run, stop: _Stop | None) -> None:
+        """Why the run stopped, and the count of every recipient it did not settle."""
+        report = run.report
         if stop is not None and stop.pause:
             report.paused_reason = stop.reason
         elif stop is not None:
             report.stopped_reason = stop.reason
-        leftovers.extend(r for r, _ in planned)
-        leftovers.extend(r for r, _ in queues.later)
-        leftovers.extend(targets[position:])
-        self._tally(alert_id, leftovers, report, view, self._rules(rules.retry_failed))
-        if quota is not None:
-            report.notes.extend(quota.notes())
+        run.leftovers.extend(r for r, _ in run.queues.planned)
+        run.leftovers.extend(r for r, _ in run.queues.later)
+        run.leftovers.extend(run.targets[run.position :])
+        self._tally(run.lease.alert_id, run.leftovers, report, run.view,
+                    self._rules(run.rules.retry_failed))
+        if run.quota is not None:
+            report.notes.extend(run.quota.notes())
+
+    def _collect_finished(self, run: _Run, *, block: bool) -> _Stop | None:
+        return self._collect(run.lease.alert_id, run.outstanding, run.report, run.view,
+                             run.breaker, run.leftovers, block=block)
 
     def _fallback_name(self) -> str:
         assert self.fallback is not None
@@ -438,6 +471,25 @@ class Dispatcher:
                 else:
                     report.not_sent += 1
             view.advance(len(chunk))
+
+
+@dataclass
+class _Run:
+    """One run's state between its phases: what is planned, in flight and left over."""
+
+    lease: AlertLease
+    targets: list[str]
+    compose: Compose
+    report: DispatchReport
+    view: ProgressView
+    rules: Rules
+    quota: DailyQuota | None
+    queues: _Queues = field(default_factory=lambda: _Queues())
+    leftovers: list[str] = field(default_factory=list)  # not handled: tallied from the journal
+    # Submitted, unrecorded sends: future → (recipient, channel name).
+    outstanding: dict[Future, tuple[str, str]] = field(default_factory=dict)
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    position: int = 0  # targets before this one are planned
 
 
 class _Queues:

@@ -48,7 +48,7 @@ LOOKUP_CHUNK = 500  # recipients per IN (...) query, well below SQLite's variabl
 
 _COLUMNS = (
     "alert_id, recipient, channel, state, attempts, message_id, wa_id, error_code, error_text, "
-    "owner, created_at, updated_at, sent_at, uncertain, final, delivery, delivery_code, fallback, "
+    "owner, updated_at, sent_at, uncertain, final, delivery, delivery_code, fallback, "
     "claimed_at"
 )
 

@@ -60,7 +60,6 @@ class JournalEntry:
     error_code: str | None
     error_text: str | None
     owner: str | None
-    created_at: float
     updated_at: float
     sent_at: float | None
     uncertain: int = 0  # sends whose answer was lost (possible copies)

@@ -280,11 +280,6 @@ class WhatsAppEmulator(HttpEmulator):
                 self._report(accepted)
             return len(self.accepted)
 
-    def fail_status(self, number: str, code: int) -> None:
-        """Messages to `number` are accepted, then reported `failed` with `code` (webhook)."""
-        with self._lock:
-            self._plan.failed[number.lstrip("+")] = code
-
     def incoming_text(self, sender: str, body: str) -> str:
         """A member sends `body` to the business: post the webhook and open the member's
         24-hour window. Returns the message id."""
