@@ -47,9 +47,9 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red", schema.ERREUR: "red",
                schema.DIFFUSEE: "blue", schema.EN_COURS: "yellow"}
     for plan in plans:
-        verdict = plan.shown_verdict
+        verdict = plan.shown_status
         colour = colours.get(verdict, "dim")
-        recipients = plan.row.get("destinataires") if verdict != plan.verdict else str(
+        recipients = plan.row.get("destinataires") if verdict != plan.status else str(
             len(plan.recipients))
         table.add_row(
             escape(plan.alert_id), f"[{colour}]{verdict}[/{colour}]",
@@ -66,7 +66,7 @@ def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         sender.close()
     if plan.motif:
-        err.print(f"[yellow]Cette alerte serait {plan.verdict} :[/yellow] {plan.motif}")
+        err.print(f"[yellow]Cette alerte serait {plan.status} :[/yellow] {plan.motif}")
     for channel, message in plan.messages.items():
         out.rule(f"{channel} — alerte {plan.alert_id}")
         if message.template:

@@ -59,7 +59,7 @@ from sender.journal.states import (
 
 log = logging.getLogger(__name__)
 
-LEASE_LOST_REASON = (
+LEASE_LOST_MOTIF = (
     "le verrou d'envoi de l'alerte a été perdu (un autre processus a pu reprendre l'envoi) ; "
     "les messages restants partiront au prochain cycle"
 )
@@ -69,7 +69,7 @@ LEASE_LOST_REASON = (
 class _Stop:
     """Why a run stops submitting: `pause` when it resumes by itself at the next cycle."""
 
-    reason: str
+    motif: str
     pause: bool = False
 
 
@@ -133,7 +133,7 @@ class Dispatcher:
         rules = self._rules(retry_failed)
         if not lease.acquire():
             report.busy = True
-            report.stopped_reason = BUSY_REASON
+            report.stopped_motif = BUSY_REASON
             log.info("Alerte %s : %s.", alert_id, BUSY_REASON)
             self._tally(alert_id, targets, report, view, rules)
             report.elapsed = time.monotonic() - started
@@ -189,31 +189,31 @@ class Dispatcher:
         known = self.journal.lookup(alert_id, chunk)
         deferred: list[str] = []
         settled = 0
-        for recipient in chunk:
-            entry = known.get(recipient)
+        for numero in chunk:
+            entry = known.get(numero)
             decision = decide(entry, rules)
-            if _count(report, entry, decision):
+            if _count_if_settled(report, entry, decision):
                 settled += 1
                 if decision is Decision.REACHED and rules.retry_failed:
                     report.already_reached += 1
                 continue
             if decision is Decision.SMS:
-                queues.reclaim.add(recipient)
-                queues.planned.append((recipient, FALLBACK))
+                queues.reclaim.add(numero)
+                queues.planned.append((numero, FALLBACK))
                 continue
             if entry is not None and entry.state == FAILED:
-                queues.reclaim.add(recipient)  # sent again: the alert was put back
+                queues.reclaim.add(numero)  # sent again: the alert was put back
             fallback_name = self.fallback.name if self.fallback is not None else None
             if decision is Decision.RESEND and entry is not None and entry.channel == fallback_name:
-                queues.later.append((recipient, FALLBACK))
+                queues.later.append((numero, FALLBACK))
                 continue
-            route = PRIMARY if quota is None else quota.route(recipient)
+            route = PRIMARY if quota is None else quota.route(numero)
             if route is None:
-                deferred.append(recipient)
+                deferred.append(numero)
             elif decision is Decision.RESEND:
-                queues.later.append((recipient, route))
+                queues.later.append((numero, route))
             else:
-                queues.planned.append((recipient, route))
+                queues.planned.append((numero, route))
         view.advance(settled)
         return deferred
 
@@ -241,7 +241,7 @@ class Dispatcher:
         try:
             while stop is None:
                 if lease.lost:
-                    stop = _Stop(LEASE_LOST_REASON)
+                    stop = _Stop(LEASE_LOST_MOTIF)
                     break
                 if not planned:
                     if position >= len(targets):
@@ -259,7 +259,7 @@ class Dispatcher:
                             self.journal.defer(alert_id, owner, deferred, quota.reason)
                         except LeaseLost:
                             leftovers.extend(deferred)
-                            stop = _Stop(LEASE_LOST_REASON)
+                            stop = _Stop(LEASE_LOST_MOTIF)
                             break
                         report.deferred += len(deferred)
                         view.advance(len(deferred))
@@ -279,26 +279,26 @@ class Dispatcher:
                     claimed = self.journal.claim(alert_id, owner, routes, reclaim=queues.reclaim)
                 except LeaseLost:
                     leftovers.extend(r for r, _ in batch)
-                    stop = _Stop(LEASE_LOST_REASON)
+                    stop = _Stop(LEASE_LOST_MOTIF)
                     break
-                for (recipient, route), (_, channel_name) in zip(batch, routes, strict=True):
-                    if recipient not in claimed:  # settled meanwhile by someone else
-                        leftovers.append(recipient)
+                for (numero, route), (_, channel_name) in zip(batch, routes, strict=True):
+                    if numero not in claimed:  # settled meanwhile by someone else
+                        leftovers.append(numero)
                         continue
                     future = pool.submit(
-                        send, self.channel, self.fallback, recipient, route, compose,
-                        claimed[recipient],
+                        send, self.channel, self.fallback, numero, route, compose,
+                        claimed[numero],
                     )
-                    outstanding[future] = (recipient, channel_name)
+                    outstanding[future] = (numero, channel_name)
                 self.peak_outstanding = max(self.peak_outstanding, len(outstanding))
             if stop is not None:
-                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
+                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.motif))
             while outstanding:
                 reason = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
                                        block=True)
                 if stop is None and reason is not None:
                     stop = reason
-                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
+                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.motif))
         except BaseException:
             # Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
             # finish and record them if possible; unrecorded ones stay `pending` (one possible
@@ -315,9 +315,9 @@ class Dispatcher:
         finally:
             pool.shutdown(wait=True)
         if stop is not None and stop.pause:
-            report.paused_reason = stop.reason
+            report.paused_motif = stop.motif
         elif stop is not None:
-            report.stopped_reason = stop.reason
+            report.stopped_motif = stop.motif
         leftovers.extend(r for r, _ in planned)
         leftovers.extend(r for r, _ in queues.later)
         leftovers.extend(targets[position:])
@@ -378,17 +378,17 @@ class Dispatcher:
                 report.add_failure(outcome.error_text)
                 tripped = breaker.observe(outcome.error_code, attempt.suspect)
             elif outcome.state == UNCERTAIN:
-                uncertain.append(outcome.recipient)
+                uncertain.append(outcome.numero)
                 pause = breaker.observe_lost()
                 if pause is not None:
                     reasons.append(_Stop(pause, pause=True))
                 continue
             else:
                 report.not_sent += 1
-                if attempt.stop_reason is None:
+                if attempt.stop_motif is None:
                     report.add_failure(outcome.error_text)
             counted += 1
-            for reason in (tripped, attempt.stop_reason):
+            for reason in (tripped, attempt.stop_motif):
                 if reason is not None:
                     reasons.append(_Stop(reason))
         # A stop outranks a pause: the batch must not resume by itself.
@@ -410,11 +410,11 @@ class Dispatcher:
         self.journal.record(
             alert_id,
             [
-                Outcome(recipient, GAVE_UP, channel, error_code="interrompu", error_text=text)
-                for _, recipient, channel in cancelled
+                Outcome(numero, GAVE_UP, channel, error_code="interrompu", error_text=text)
+                for _, numero, channel in cancelled
             ],
         )
-        return [recipient for _, recipient, _ in cancelled]
+        return [numero for _, numero, _ in cancelled]
 
     def _tally(
         self,
@@ -428,10 +428,10 @@ class Dispatcher:
         for start in range(0, len(recipients), LOOKUP_CHUNK):
             chunk = recipients[start : start + LOOKUP_CHUNK]
             known = self.journal.lookup(alert_id, chunk)
-            for recipient in chunk:
-                entry = known.get(recipient)
+            for numero in chunk:
+                entry = known.get(numero)
                 decision = decide(entry, rules)
-                if _count(report, entry, decision):
+                if _count_if_settled(report, entry, decision):
                     continue
                 if entry is not None and entry.state == DEFERRED:
                     report.deferred += 1
@@ -450,7 +450,9 @@ class _Queues:
         self.reclaim: set[str] = set()
 
 
-def _count(report: DispatchReport, entry: JournalEntry | None, decision: Decision) -> bool:
+def _count_if_settled(
+    report: DispatchReport, entry: JournalEntry | None, decision: Decision
+) -> bool:
     """Count a recipient settled for now (reached, failed, waiting for a status, unconfirmed);
     False when it is still to be sent."""
     if decision is Decision.REACHED:
