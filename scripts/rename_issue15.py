@@ -106,6 +106,13 @@ RULES: tuple[Rule, ...] = (
          where=lambda p, t: p == "tests/test_channels_whatsapp.py"),  # OutgoingMessage(**fields)
     Rule(r"\bNUMBER\b", "NUMERO", where=lambda p, t: p in _E164_NUMBER_FILES),
     Rule(r"\bnumber\b", "numero", where=lambda p, t: p in _E164_NUMBER_FILES),
+    # Lists of E.164 numbers are `numeros` (`AlertPlan.recipients` stays: members; the
+    # report's `recipients` stays: the count of the `destinataires` cell).
+    Rule(r"(?<![.\w])recipients\b(?!=)", "numeros",
+         where=lambda p, t: p in ("sender/journal/journal.py", "sender/dispatch/dispatcher.py",
+                                  "sender/runner.py")),
+    Rule(r"`Dispatcher\.dispatch\(alert_id, recipients, compose\)`",
+         "`Dispatcher.dispatch(alert_id, numeros, compose)`", kind="text"),
     # The journal's column too: format 3 renames `envois.recipient` (sender/journal/file.py).
     Rule(r"\brecipient\b(?! TO numero)", "numero", kind="sql",
          where=under("sender/journal/", "sender/delivery/")),

@@ -381,11 +381,11 @@ class Sender:
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
         )
         if plan.follow_up:
-            recipients = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
+            numeros = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
         else:
-            recipients = [m.numero for m in plan.recipients]
+            numeros = [m.numero for m in plan.recipients]
         return dispatcher.dispatch(
-            plan.alert_id, recipients, messages, retry_failed=plan.retrigger
+            plan.alert_id, numeros, messages, retry_failed=plan.retrigger
         )
 
     # -- the loop ------------------------------------------------------------------------

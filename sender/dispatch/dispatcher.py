@@ -1,6 +1,6 @@
 """Send one alert to every targeted member, exactly once, resumably, with bounded memory.
 
-`Dispatcher.dispatch(alert_id, recipients, compose)`:
+`Dispatcher.dispatch(alert_id, numeros, compose)`:
 
 1. takes the alert's lease in the journal (another live owner → nothing is sent);
 2. walks the recipients in chunks and asks `decisions.decide` what to do with each one's journal
@@ -116,7 +116,7 @@ class Dispatcher:
     def dispatch(
         self,
         alert_id: str,
-        recipients: Iterable[str],
+        numeros: Iterable[str],
         compose: Compose,
         *,
         retry_failed: bool = False,
@@ -126,7 +126,7 @@ class Dispatcher:
         `retry_failed`: the alert was put back to « à diffuser »; members whose failure may come
         from a setting are sent to again (never one already reached)."""
         started = time.monotonic()
-        targets = list(dict.fromkeys(r for r in recipients if r))
+        targets = list(dict.fromkeys(r for r in numeros if r))
         report = DispatchReport(alert_id, recipients=len(targets), retrigger=retry_failed)
         view = ProgressView(self.console, fancy=self.progress)
         lease = AlertLease(self.journal, alert_id, self.lease_seconds)
@@ -419,14 +419,14 @@ class Dispatcher:
     def _tally(
         self,
         alert_id: str,
-        recipients: Sequence[str],
+        numeros: Sequence[str],
         report: DispatchReport,
         view: ProgressView,
         rules: Rules,
     ) -> None:
         """Count recipients this run did not settle, by their journal row."""
-        for start in range(0, len(recipients), LOOKUP_CHUNK):
-            chunk = recipients[start : start + LOOKUP_CHUNK]
+        for start in range(0, len(numeros), LOOKUP_CHUNK):
+            chunk = numeros[start : start + LOOKUP_CHUNK]
             known = self.journal.lookup(alert_id, chunk)
             for numero in chunk:
                 entry = known.get(numero)

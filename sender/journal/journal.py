@@ -77,11 +77,11 @@ def _timestamp(value: datetime | float | None, default: float) -> float:
 
 
 def _rows_of(
-    conn: sqlite3.Connection, columns: str, alert_id: str, recipients: Sequence[str]
+    conn: sqlite3.Connection, columns: str, alert_id: str, numeros: Sequence[str]
 ) -> Iterator[tuple]:
     """`columns` of the alert's rows for these recipients, one query per `LOOKUP_CHUNK`."""
-    for start in range(0, len(recipients), LOOKUP_CHUNK):
-        chunk = recipients[start : start + LOOKUP_CHUNK]
+    for start in range(0, len(numeros), LOOKUP_CHUNK):
+        chunk = numeros[start : start + LOOKUP_CHUNK]
         marks = ", ".join("?" for _ in chunk)
         yield from conn.execute(
             f"SELECT {columns} FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
@@ -161,10 +161,10 @@ class Journal:
             ).fetchall()
         return [_entry(row) for row in rows]
 
-    def lookup(self, alert_id: str, recipients: Sequence[str]) -> dict[str, JournalEntry]:
+    def lookup(self, alert_id: str, numeros: Sequence[str]) -> dict[str, JournalEntry]:
         """Rows for the given recipients that exist (any number of recipients, chunked)."""
         with self._file.read() as conn:
-            return {row[1]: _entry(row) for row in _rows_of(conn, _COLUMNS, alert_id, recipients)}
+            return {row[1]: _entry(row) for row in _rows_of(conn, _COLUMNS, alert_id, numeros)}
 
     def has_started(self, alert_id: str) -> bool:
         """True once any recipient of the alert has a row (claimed, sent, deferred…)."""
@@ -209,11 +209,11 @@ class Journal:
         claimed: dict[str, str | None] = {}
         with self._write() as conn:
             self._assert_lease(conn, alert_id, owner)
-            recipients = [numero for numero, _ in routes]
+            numeros = [numero for numero, _ in routes]
             current = {
                 r: (state, attempts)
                 for r, state, attempts in _rows_of(
-                    conn, "numero, state, attempts", alert_id, recipients
+                    conn, "numero, state, attempts", alert_id, numeros
                 )
             }
             rows = []
@@ -343,9 +343,9 @@ class Journal:
                 others,
             )
 
-    def defer(self, alert_id: str, owner: str, recipients: Sequence[str], reason: str) -> int:
+    def defer(self, alert_id: str, owner: str, numeros: Sequence[str], reason: str) -> int:
         """Hold recipients back (daily limit) for a later dispatch; return how many rows."""
-        if not recipients:
+        if not numeros:
             return 0
         now = self._clock()
         with self._write() as conn:
@@ -359,7 +359,7 @@ class Journal:
                 "owner = excluded.owner, error_code = excluded.error_code, "
                 "error_text = excluded.error_text, updated_at = excluded.updated_at "
                 "WHERE envois.state NOT IN ('sent', 'failed')",
-                [(alert_id, r, owner, reason, now, now) for r in recipients],
+                [(alert_id, r, owner, reason, now, now) for r in numeros],
             )
             return conn.total_changes - before
 
