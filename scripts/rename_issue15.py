@@ -82,6 +82,8 @@ RULES: tuple[Rule, ...] = (
     Rule(r"^(\s+)verdict: str\b", r"\1status: str",
          where=lambda p, t: p in ("sender/alerts/model.py", "sender/cycle.py")),
     Rule(r"\b(Verdict|AlertPlan)\.verdict\b", r"\1.status", kind="text"),
+    Rule(r"(?<![.\w])verdict\b", "status",
+         where=lambda p, t: p.startswith("sender/cli/") and "verdict = plan.shown_" in t),
     Rule(r"`verdict` is « à diffuser »", "`status` is « à diffuser »", kind="text"),
     # Journal.unrecorded / DeliveryStore.unrecorded meant two different things.
     Rule(r"\b_unrecorded_lock\b", "_held_lock", where=under("sender/journal/")),

@@ -47,12 +47,12 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red", schema.ERREUR: "red",
                schema.DIFFUSEE: "blue", schema.EN_COURS: "yellow"}
     for plan in plans:
-        verdict = plan.shown_status
-        colour = colours.get(verdict, "dim")
-        recipients = plan.row.get("destinataires") if verdict != plan.status else str(
+        status = plan.shown_status
+        colour = colours.get(status, "dim")
+        recipients = plan.row.get("destinataires") if status != plan.status else str(
             len(plan.recipients))
         table.add_row(
-            escape(plan.alert_id), f"[{colour}]{verdict}[/{colour}]",
+            escape(plan.alert_id), f"[{colour}]{status}[/{colour}]",
             escape(recipients or "0"), escape(plan.shown_motif),
         )
     out.print(table)
