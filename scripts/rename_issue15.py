@@ -74,7 +74,8 @@ RULES: tuple[Rule, ...] = (
     # Journal.check / JournalFile.check / DeliveryStore.check open (creating if need be).
     Rule(r"\bdef check\(self\)", "def open_or_create(self)",
          where=under("sender/journal/", "sender/delivery/")),
-    Rule(r"\.check\(\)", ".open_or_create()"),
+    Rule(r"\b(journal|store|_file|Journal\([^()]*\)|DeliveryStore\([^()]*\))\.check\(\)",
+         r"\1.open_or_create()"),
     Rule(r"\b(Journal|JournalFile|DeliveryStore)\.check\b", r"\1.open_or_create", kind="text"),
     # Verdict.verdict / AlertPlan.verdict: the status the row should get.
     Rule(r"\.verdict\b", ".status"),
@@ -100,9 +101,8 @@ RULES: tuple[Rule, ...] = (
     Rule(r"\btext\.clean\b", "text.cell_text", kind="text"),
     Rule(r"\bclean_phone\b", "parse_phone", kind="text"),
     Rule(r"\bPhoneCleaner\b", "PhoneParser", kind="text"),
-    # The E.164 number is `numero` (the register's column) in code. The journal's SQLite
-    # column `envois.recipient` and the JSON keys of the outbox and of the emulated APIs are
-    # strings: they keep their on-disk / wire names.
+    # The E.164 number is `numero` (the register's column) in code. The JSON keys of the
+    # outbox file and of the emulated APIs (Brevo, Meta) are strings: they keep their names.
     Rule(r"\brecipient\b", "numero"),
     Rule(r'"recipient": numero\b', '"numero": numero', kind="text",
          where=lambda p, t: p == "tests/test_channels_whatsapp.py"),  # OutgoingMessage(**fields)
