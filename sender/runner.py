@@ -51,8 +51,8 @@ from sender.cycle import (
     CycleReport,
     Planner,
     Snapshot,
-    block,
     heartbeat_cells,
+    refuse_plans,
     result_cells,
     status_cells,
     triage,
@@ -192,12 +192,12 @@ class Sender:
         report.statuses = dict(snapshot.cleaning.statuses)
         report.cleaning_changes = len(snapshot.cleaning.changes)
         would_send = any(
-            p.verdict == schema.A_DIFFUSER and not p.follow_up for p in snapshot.plans
+            p.status == schema.A_DIFFUSER and not p.follow_up for p in snapshot.plans
         )
         previous = self._protection[1] if self._protection else None
         report.protection_problem = self._authority(snapshot.tables, force=would_send)
         if would_send and report.protection_problem:
-            block(snapshot.plans, report.protection_problem)
+            refuse_plans(snapshot.plans, report.protection_problem)
         plans = triage(snapshot.plans)
         report.refused = plans.refused
         changes += plans.changes
@@ -381,11 +381,11 @@ class Sender:
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
         )
         if plan.follow_up:
-            recipients = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
+            numeros = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
         else:
-            recipients = [m.numero for m in plan.recipients]
+            numeros = [m.numero for m in plan.recipients]
         return dispatcher.dispatch(
-            plan.alert_id, recipients, messages, retry_failed=plan.retrigger
+            plan.alert_id, numeros, messages, retry_failed=plan.retrigger
         )
 
     # -- the loop ------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def test_to_message() -> None:
     composed = DEFAULTS.compose(make_alert(), "whatsapp")
     message = composed.to_message("2026-042", "+33612345678")
     assert isinstance(message, OutgoingMessage)
-    assert message.template == WHATSAPP_TEMPLATE and message.recipient == "+33612345678"
+    assert message.template == WHATSAPP_TEMPLATE and message.numero == "+33612345678"
     assert message.parameters == composed.parameters and message.text == composed.text
     sms = DEFAULTS.compose(make_alert(), "sms").to_message("2026-042", "+33612345678")
     assert sms.template is None and sms.parameters == {}
@@ -307,12 +307,12 @@ def test_a_problem_concerns_only_its_type_and_canal() -> None:
 
 
 def test_formula_guard_added_by_the_register_is_not_sent():
-    from sender.text import clean, neutralise
+    from sender.text import cell_text, neutralise
 
     stored = neutralise("=2 hommes armés")
     assert stored.startswith("'")
-    assert clean(stored) == "=2 hommes armés"
-    assert clean("'normal") == "'normal"
+    assert cell_text(stored) == "=2 hommes armés"
+    assert cell_text("'normal") == "'normal"
 
 
 def test_a_stop_code_in_the_sms_template_is_refused() -> None:

@@ -22,7 +22,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from sender import schema
 from sender.domain.communes import match_commune, name_index
-from sender.domain.phones import clean_phone
+from sender.domain.phones import parse_phone
 from sender.intake import appsscript
 from sender.intake.validation import clean_text, validate_signup, validate_unsubscribe
 from sender.register.sqlite import SQLiteRegister
@@ -196,7 +196,7 @@ def test_phone_rules_match_on_thousands_of_inputs():
     answers = run_script({"moment": MOMENT.isoformat(), "phones": inputs})["phones"]
     differences = []
     for raw, answer in zip(inputs, answers, strict=True):
-        result = clean_phone(clean_text(raw))
+        result = parse_phone(clean_text(raw))
         expected = {"numero": result.numero, "ok": result.ok, "remarque": result.remarque}
         if answer != expected:
             differences.append((raw, expected, answer))

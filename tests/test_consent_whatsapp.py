@@ -118,12 +118,12 @@ def test_room_left_by_the_alerts_goes_to_confirmations_after_them(tmp_path: Path
 def test_tapping_the_button_makes_the_member_actif_then_alerted(tmp_path: Path, wa):
     register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
     signups(register, 1)
-    number = "+33756123450"
+    numero = "+33756123450"
     with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
         assert sender.run_once().confirmations_sent == 1
         assert signup_row(register, "Nouveau 0")["statut"] == schema.EN_ATTENTE
         wa.webhooks(url, APP_SECRET, delay=0.0)
-        wa.tap_button(number)  # Meta posts `type: button` with the token as payload, signed
+        wa.tap_button(numero)  # Meta posts `type: button` with the token as payload, signed
         assert wa.flush_webhooks()
         assert signup_row(register, "Nouveau 0")["confirme_le"] == ""  # the cycle confirms
 
@@ -137,7 +137,7 @@ def test_tapping_the_button_makes_the_member_actif_then_alerted(tmp_path: Path, 
         sender.run_once()
         assert alert_row(register, "1")["statut"] == schema.DIFFUSEE
         alerted = [a.to for a in wa.accepted if a.template == "prevention_commercants"]
-        assert number[1:] in alerted
+        assert numero[1:] in alerted
     register.close()
 
 
@@ -210,19 +210,19 @@ def test_a_confirmation_whatsapp_reports_failed_later_goes_by_sms_once(tmp_path:
     register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
     sender.close()
     signups(register, 1)
-    number = "+33756123450"
+    numero = "+33756123450"
     with SmsGatewayEmulator(api_key="cle-sms") as gateway, \
             webhook_receiver(tmp_path / "journal.sqlite") as url:
         settings = replace(sender.settings, sms_api_key="cle-sms", sms_api=gateway.api_url,
                            sms_fallback=True)
-        wa.webhooks(url, APP_SECRET, delay=0.0, failed={number: 131026})
+        wa.webhooks(url, APP_SECRET, delay=0.0, failed={numero: 131026})
         with closing(Sender(register, settings, console=quiet_console(),
                             progress=False)) as again:
             assert again.run_once().confirmations_sent == 1  # accepted by WhatsApp
             assert wa.flush_webhooks() and gateway.accepted == []
             again.run_once()
             (sms,) = gateway.accepted
-            assert "+" + sms.recipient.lstrip("+") == number
+            assert "+" + sms.numero.lstrip("+") == numero
             assert "/confirmer?jeton=" in sms.content
             assert sms.content.endswith("Réseau Alerte Message")
             again.run_once()

@@ -174,7 +174,7 @@ def test_preview_plans_a_draft_as_if_it_were_to_send_and_writes_nothing(local):
     register, sender, settings = local
     before = register.read([schema.ALERTES])[schema.ALERTES].as_dicts()
     plan = sender.preview("4")
-    assert (plan.alert_id, plan.verdict, plan.motif) == ("4", schema.A_DIFFUSER, "")
+    assert (plan.alert_id, plan.status, plan.motif) == ("4", schema.A_DIFFUSER, "")
     assert sorted(plan.messages) == ["sms", "whatsapp"]
     assert "Brouillon en cours de rédaction" in plan.messages["sms"].text
     assert sorted(m.numero for m in plan.recipients) == sorted(ACTIVE)

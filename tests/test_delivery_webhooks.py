@@ -180,9 +180,9 @@ def test_a_failed_status_triggers_the_sms_fallback_and_the_row_says_so(world, tm
         assert gateway.accepted == []
         assert wa.flush_webhooks()
         with Journal(journal) as j:
-            assert {e.recipient for e in j.entries("1") if e.state == FAILED} == set(absent)
+            assert {e.numero for e in j.entries("1") if e.state == FAILED} == set(absent)
         _cycle(register, settings)  # the follow-up sends the SMS
-        assert sorted("+" + s.recipient for s in gateway.accepted) == sorted(absent)
+        assert sorted("+" + s.numero for s in gateway.accepted) == sorted(absent)
         row = alert_row(register)
         assert row["statut"] == schema.DIFFUSEE
         assert "3 adhérents joints par SMS de secours" in row["motif"]

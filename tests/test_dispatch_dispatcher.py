@@ -69,7 +69,7 @@ class FakeChannel(Channel):
         try:
             if self.gate is not None:
                 self.gate.wait()
-            error = self.errors.get(message.recipient)
+            error = self.errors.get(message.numero)
             if callable(error) and not isinstance(error, BaseException):
                 error = error(message)
             if error is not None:
@@ -81,7 +81,7 @@ class FakeChannel(Channel):
 
     def sent_to(self) -> Counter:
         with self.lock:
-            return Counter(m.recipient for m in self.calls)
+            return Counter(m.numero for m in self.calls)
 
 
 class FileChannel(Channel):
@@ -97,8 +97,8 @@ class FileChannel(Channel):
     def _send_once(self, message: OutgoingMessage) -> SendResult:
         if self.pause:
             time.sleep(self.pause)  # pacing only, so the parent can kill us mid-dispatch
-        os.write(self.fd, f"{message.recipient}\n".encode())
-        return SendResult(self.name, "f-" + message.recipient)
+        os.write(self.fd, f"{message.numero}\n".encode())
+        return SendResult(self.name, "f-" + message.numero)
 
 
 def quiet() -> Console:
@@ -169,7 +169,7 @@ def test_interrupt_mid_dispatch_then_resume(tmp_path):
         dispatcher.dispatch("A1", targets, compose())
     journal = Journal(tmp_path / "journal.sqlite")
     assert journal.holder("A1") is None  # released on the way out
-    sent_before = {e.recipient for e in journal.entries("A1") if e.state == SENT}
+    sent_before = {e.numero for e in journal.entries("A1") if e.state == SENT}
     assert 0 < len(sent_before) < 200
     first_calls = channel.sent_to()
 
@@ -228,7 +228,7 @@ def test_kill_9_in_the_middle_then_restart(tmp_path):
     assert 0 < len(before) < count
 
     journal = Journal(tmp_path / "journal.sqlite")
-    recorded = {e.recipient for e in journal.entries("A1") if e.state == SENT}
+    recorded = {e.numero for e in journal.entries("A1") if e.state == SENT}
     pending = [e for e in journal.entries("A1") if e.state == PENDING]
     assert pending, "the kill should leave claimed, unrecorded recipients"
 
@@ -269,7 +269,7 @@ def test_two_threads_on_the_same_alert(tmp_path):
     channel.entered.acquire()  # the first dispatcher is now sending
     second = make(tmp_path, channel).dispatch("A1", targets, compose())
     assert second.busy and not second.complete
-    assert second.stopped_reason == "déjà en cours d'envoi par un autre processus"
+    assert second.stopped_motif == "déjà en cours d'envoi par un autre processus"
     assert second.sent_now == 0
     gate.set()
     worker.join()
@@ -331,7 +331,7 @@ def test_lease_stolen_mid_dispatch_stops_new_sends(tmp_path):
 
     channel = FakeChannel(errors={targets[5]: steal})
     report = make(tmp_path, channel, concurrency=1).dispatch("A1", targets, compose())
-    assert report.stopped_reason and "verrou" in report.stopped_reason
+    assert report.stopped_motif and "verrou" in report.stopped_motif
     assert report.sent + report.not_sent == 200 and report.not_sent > 150
     assert thief.holder("A1") == "voleur"  # the release did not remove the new owner's lease
 
@@ -389,7 +389,7 @@ def test_daily_limit_defers_with_policy_reporter(tmp_path):
     now["t"] += 25 * 3600  # the rolling window has moved on
     later = dispatcher.dispatch("A1", mobiles(10), compose())
     assert later.complete and later.sent_now == 6
-    per_alert = Counter((m.alert_id, m.recipient) for m in channel.calls)
+    per_alert = Counter((m.alert_id, m.numero) for m in channel.calls)
     assert set(per_alert.values()) == {1}
 
 
@@ -434,9 +434,9 @@ def test_not_on_whatsapp_goes_to_sms_fallback(tmp_path):
     report = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
     assert (report.sent, report.failed, report.sent_by_fallback) == (17, 3, 5)
     assert report.complete
-    assert {m.recipient for m in sms.calls} == set(targets[:5])
+    assert {m.numero for m in sms.calls} == set(targets[:5])
     assert all(m.text.startswith("ALERTE") and m.template is None for m in sms.calls)
-    assert report.failure_reasons == {"le membre a bloqué les messages": 3}
+    assert report.failure_motifs == {"le membre a bloqué les messages": 3}
     assert report.failure_lines() == ["3 × le membre a bloqué les messages"]
     journal = Journal(tmp_path / "journal.sqlite")
     assert journal.get("A1", targets[0]).channel == "sms"
@@ -445,7 +445,7 @@ def test_not_on_whatsapp_goes_to_sms_fallback(tmp_path):
     # a second run sends nothing: failures are final
     again = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
     assert again.sent_now == 0 and again.failed == 3
-    assert again.failure_reasons == {"le membre a bloqué les messages": 3}
+    assert again.failure_motifs == {"le membre a bloqué les messages": 3}
 
 
 def test_fallback_failure_is_explained(tmp_path):
@@ -456,7 +456,7 @@ def test_fallback_failure_is_explained(tmp_path):
     sms = FakeChannel("sms", errors={targets[0]: RecipientError("numéro refusé par l'opérateur")})
     report = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
     assert report.failed == 1
-    (reason,) = report.failure_reasons
+    (reason,) = report.failure_motifs
     assert "SMS de secours impossible : numéro refusé par l'opérateur" in reason
 
 
@@ -488,7 +488,7 @@ def test_batch_stop_stops_new_sends_and_reports(tmp_path):
     token = BatchStopError("le jeton d'accès WhatsApp a expiré : le renouveler", code="190")
     channel = FakeChannel(errors={targets[10]: token})
     report = make(tmp_path, channel, concurrency=1).dispatch("A1", targets, compose())
-    assert report.stopped_reason == "le jeton d'accès WhatsApp a expiré : le renouveler"
+    assert report.stopped_motif == "le jeton d'accès WhatsApp a expiré : le renouveler"
     assert "Envoi arrêté" in report.summary_line()
     # the send queued behind the failing one may already have started (one worker)
     assert report.sent in (10, 11) and report.failed == 0
@@ -513,7 +513,7 @@ def test_batch_stop_with_many_workers_lets_in_flight_finish(tmp_path):
     channel = FakeChannel(errors={targets[20]: stop})
     dispatcher = make(tmp_path, channel, concurrency=8)
     report = dispatcher.dispatch("A1", targets, compose())
-    assert report.stopped_reason == "compte WhatsApp bloqué"
+    assert report.stopped_motif == "compte WhatsApp bloqué"
     journal = Journal(tmp_path / "journal.sqlite")
     states = Counter(e.state for e in journal.entries("A1"))
     assert PENDING not in states  # every in-flight send was recorded
@@ -525,21 +525,21 @@ def test_batch_stop_with_many_workers_lets_in_flight_finish(tmp_path):
 def test_compose_error_is_a_recipient_failure(tmp_path):
     targets = mobiles(3)
 
-    def build(channel: str, recipient: str) -> OutgoingMessage:
-        if recipient == targets[1]:
+    def build(channel: str, numero: str) -> OutgoingMessage:
+        if numero == targets[1]:
             raise InputError("le texte de l'alerte est vide")
-        return OutgoingMessage("A1", recipient, "texte")
+        return OutgoingMessage("A1", numero, "texte")
 
     report = make(tmp_path, FakeChannel()).dispatch("A1", targets, build)
     assert (report.sent, report.failed) == (2, 1)
-    assert report.failure_reasons == {"le texte de l'alerte est vide": 1}
+    assert report.failure_motifs == {"le texte de l'alerte est vide": 1}
 
 
 def test_unexpected_adapter_bug_stops_the_batch(tmp_path):
     targets = mobiles(30)
     channel = FakeChannel(errors={targets[3]: KeyError("wamid")})
     report = make(tmp_path, channel, concurrency=1).dispatch("A1", targets, compose())
-    assert report.stopped_reason.startswith("erreur inattendue du canal whatsapp (KeyError)")
+    assert report.stopped_motif.startswith("erreur inattendue du canal whatsapp (KeyError)")
     assert report.sent in (3, 4)  # the one queued behind it may have started
 
 
@@ -549,7 +549,7 @@ def test_phone_numbers_in_error_texts_are_masked(tmp_path):
     report = make(tmp_path, FakeChannel(errors={targets[0]: error})).dispatch(
         "A1", targets, compose()
     )
-    (reason,) = report.failure_reasons
+    (reason,) = report.failure_motifs
     assert targets[0] not in reason and "+33 6 •• •• ••" in reason
     assert targets[0] not in Journal(tmp_path / "journal.sqlite").get("A1", targets[0]).error_text
 

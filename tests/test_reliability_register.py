@@ -250,7 +250,7 @@ def test_hostile_template_marks_the_row_erreur_without_crashing(
         else:  # plan for WhatsApp without needing a token: `verifier`-like snapshot
             snapshot, _ = sender.snapshot(channels=channels)
             plan = snapshot.plans[0]
-            assert plan.error and plan.verdict == schema.REFUSEE
+            assert plan.error and plan.status == schema.REFUSEE
             assert "Modèle" in plan.motif
     finally:
         sender.close()

@@ -36,12 +36,12 @@ from sender.consent.requests import (
 from sender.dates import DateError, format_french, parse_datetime
 from sender.dates import now as paris_now
 from sender.domain.communes import match_commune, normalise_name
-from sender.domain.phones import PhoneResult, clean_phone
+from sender.domain.phones import PhoneResult, parse_phone
 from sender.register.ids import next_free_id
 from sender.tables import CellChange, Row, Table
 from sender.text import quote
 
-PhoneCleaner = Callable[[str], PhoneResult]
+PhoneParser = Callable[[str], PhoneResult]
 _OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")
 _REACTIVATING_SOURCES = {schema.SOURCE_FORMULAIRE, schema.SOURCE_SAISIE, ""}
 # Statuses given by an earlier version or typed by the CMA: such a form sign-up is not asked to
@@ -164,7 +164,7 @@ def clean_inscriptions(
     inscriptions: Table,
     desinscriptions: Table | None = None,
     *,
-    phone: PhoneCleaner = clean_phone,
+    phone: PhoneParser = parse_phone,
     now: datetime | None = None,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
@@ -184,7 +184,7 @@ def clean_inscriptions(
 
 @dataclass
 class _Cleaner:
-    phone: PhoneCleaner
+    phone: PhoneParser
     now: datetime
     days: float
     failures: dict[tuple[str, str], str]

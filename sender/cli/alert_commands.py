@@ -57,12 +57,12 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red", schema.ERREUR: "red",
                schema.DIFFUSEE: "blue", schema.EN_COURS: "yellow"}
     for plan in plans:
-        verdict = plan.shown_verdict
-        colour = colours.get(verdict, "dim")
-        recipients = plan.row.get("destinataires") if verdict != plan.verdict else str(
+        status = plan.shown_status
+        colour = colours.get(status, "dim")
+        recipients = plan.row.get("destinataires") if status != plan.status else str(
             len(plan.recipients))
         table.add_row(
-            escape(plan.alert_id), f"[{colour}]{verdict}[/{colour}]",
+            escape(plan.alert_id), f"[{colour}]{status}[/{colour}]",
             escape(recipients or "0"), escape(plan.shown_motif),
         )
     out.print(table)
@@ -86,7 +86,7 @@ def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         sender.close()
     if plan.motif:
-        err.print(f"[yellow]Cette alerte serait {plan.verdict} :[/yellow] {plan.motif}")
+        err.print(f"[yellow]Cette alerte serait {plan.status} :[/yellow] {plan.motif}")
     for channel, message in plan.messages.items():
         out.rule(f"{channel} — alerte {plan.alert_id}")
         if message.template:

@@ -59,8 +59,8 @@ class DeliveryStore:
     def path(self) -> Path:
         return self._file.path
 
-    def check(self) -> None:
-        self._file.check()
+    def open_or_create(self) -> None:
+        self._file.open_or_create()
 
     def close(self) -> None:
         self._file.close()
@@ -96,7 +96,7 @@ class DeliveryStore:
         row = None
         if callback is not None:
             row = conn.execute(
-                "SELECT recipient, state, channel, attempts, delivery, delivery_code, "
+                "SELECT numero, state, channel, attempts, delivery, delivery_code, "
                 "message_id, claimed_at FROM envois WHERE ref = ? AND alert_id = ?",
                 (callback.reference, callback.alert_id),
             ).fetchone()
@@ -119,7 +119,7 @@ class DeliveryStore:
         if callback is None or row is None:
             report.orphans += 1
             return
-        recipient, state, channel, attempts, delivery, code, message_id, _claimed = row
+        numero, state, channel, attempts, delivery, code, message_id, _claimed = row
         change = apply(
             RowView(state, channel, int(attempts or 0), delivery, code, message_id),
             event, callback.attempt,
@@ -134,7 +134,7 @@ class DeliveryStore:
             "error_text = CASE WHEN ? THEN ? ELSE error_text END, "
             "final = CASE WHEN ? THEN ? ELSE final END, "
             "sent_at = CASE WHEN ? = 'sent' THEN COALESCE(sent_at, ?) ELSE sent_at END "
-            "WHERE alert_id = ? AND recipient = ?",
+            "WHERE alert_id = ? AND numero = ?",
             (
                 change.delivery, change.delivery_code, now, change.state, change.message_id,
                 now,
@@ -142,13 +142,13 @@ class DeliveryStore:
                 settled, change.error_text,
                 settled, None if change.final is None else int(change.final),
                 change.state, now,
-                callback.alert_id, recipient,
+                callback.alert_id, numero,
             ),
         )
 
     # -- the cycle side --------------------------------------------------------------------
 
-    def unrecorded(self, kinds: Sequence[str]) -> list[InboxMessage]:
+    def messages_not_in_register(self, kinds: Sequence[str]) -> list[InboxMessage]:
         """Incoming messages of these kinds not yet written to the register."""
         marks = ", ".join("?" for _ in kinds)
         with self._file.read() as conn:

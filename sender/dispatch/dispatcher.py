@@ -1,6 +1,6 @@
 """Send one alert to every targeted member, exactly once, resumably, with bounded memory.
 
-`Dispatcher.dispatch(alert_id, recipients, compose)`:
+`Dispatcher.dispatch(alert_id, numeros, compose)`:
 
 1. takes the alert's lease in the journal (another live owner → nothing is sent);
 2. walks the recipients in chunks and asks `decisions.decide` what to do with each one's journal
@@ -59,7 +59,7 @@ from sender.journal.states import (
 
 log = logging.getLogger(__name__)
 
-LEASE_LOST_REASON = (
+LEASE_LOST_MOTIF = (
     "le verrou d'envoi de l'alerte a été perdu (un autre processus a pu reprendre l'envoi) ; "
     "les messages restants partiront au prochain cycle"
 )
@@ -69,7 +69,7 @@ LEASE_LOST_REASON = (
 class _Stop:
     """Why a run stops submitting: `pause` when it resumes by itself at the next cycle."""
 
-    reason: str
+    motif: str
     pause: bool = False
 
 
@@ -120,7 +120,7 @@ class Dispatcher:
     def dispatch(
         self,
         alert_id: str,
-        recipients: Iterable[str],
+        numeros: Iterable[str],
         compose: Compose,
         *,
         retry_failed: bool = False,
@@ -130,14 +130,14 @@ class Dispatcher:
         `retry_failed`: the alert was put back to « à diffuser »; members whose failure may come
         from a setting are sent to again (never one already reached)."""
         started = time.monotonic()
-        targets = list(dict.fromkeys(r for r in recipients if r))
+        targets = list(dict.fromkeys(r for r in numeros if r))
         report = DispatchReport(alert_id, recipients=len(targets), retrigger=retry_failed)
         view = ProgressView(self.console, fancy=self.progress)
         lease = AlertLease(self.journal, alert_id, self.lease_seconds)
         rules = self._rules(retry_failed)
         if not lease.acquire():
             report.busy = True
-            report.stopped_reason = BUSY_REASON
+            report.stopped_motif = BUSY_REASON
             log.info("Alerte %s : %s.", alert_id, BUSY_REASON)
             self._tally(alert_id, targets, report, view, rules)
             report.elapsed = time.monotonic() - started
@@ -193,31 +193,31 @@ class Dispatcher:
         known = self.journal.lookup(alert_id, chunk)
         deferred: list[str] = []
         settled = 0
-        for recipient in chunk:
-            entry = known.get(recipient)
+        for numero in chunk:
+            entry = known.get(numero)
             decision = decide(entry, rules)
-            if _count(report, entry, decision):
+            if _count_if_settled(report, entry, decision):
                 settled += 1
                 if decision is Decision.REACHED and rules.retry_failed:
                     report.already_reached += 1
                 continue
             if decision is Decision.SMS:
-                queues.reclaim.add(recipient)
-                queues.planned.append((recipient, FALLBACK))
+                queues.reclaim.add(numero)
+                queues.planned.append((numero, FALLBACK))
                 continue
             if entry is not None and entry.state == FAILED:
-                queues.reclaim.add(recipient)  # sent again: the alert was put back
+                queues.reclaim.add(numero)  # sent again: the alert was put back
             fallback_name = self.fallback.name if self.fallback is not None else None
             if decision is Decision.RESEND and entry is not None and entry.channel == fallback_name:
-                queues.later.append((recipient, FALLBACK))
+                queues.later.append((numero, FALLBACK))
                 continue
-            route = PRIMARY if quota is None else quota.route(recipient)
+            route = PRIMARY if quota is None else quota.route(numero)
             if route is None:
-                deferred.append(recipient)
+                deferred.append(numero)
             elif decision is Decision.RESEND:
-                queues.later.append((recipient, route))
+                queues.later.append((numero, route))
             else:
-                queues.planned.append((recipient, route))
+                queues.planned.append((numero, route))
         view.advance(settled)
         return deferred
 
@@ -251,7 +251,7 @@ class Dispatcher:
         planned, later = run.queues.planned, run.queues.later
         while True:
             if run.lease.lost:
-                return _Stop(LEASE_LOST_REASON)
+                return _Stop(LEASE_LOST_MOTIF)
             if not planned:
                 if run.position < len(run.targets):
                     stop = self._plan_next_chunk(run)
@@ -281,7 +281,7 @@ class Dispatcher:
             self.journal.defer(alert_id, run.lease.owner, deferred, run.quota.reason)
         except LeaseLost:
             run.leftovers.extend(deferred)
-            return _Stop(LEASE_LOST_REASON)
+            return _Stop(LEASE_LOST_MOTIF)
         run.report.deferred += len(deferred)
         run.view.advance(len(deferred))
         return None
@@ -301,16 +301,16 @@ class Dispatcher:
             )
         except LeaseLost:
             run.leftovers.extend(r for r, _ in batch)
-            return _Stop(LEASE_LOST_REASON)
-        for (recipient, route), (_, channel_name) in zip(batch, routes, strict=True):
-            if recipient not in claimed:  # settled meanwhile by someone else
-                run.leftovers.append(recipient)
+            return _Stop(LEASE_LOST_MOTIF)
+        for (numero, route), (_, channel_name) in zip(batch, routes, strict=True):
+            if numero not in claimed:  # settled meanwhile by someone else
+                run.leftovers.append(numero)
                 continue
             future = pool.submit(
-                send, self.channel, self.fallback, recipient, route, run.compose,
-                claimed[recipient],
+                send, self.channel, self.fallback, numero, route, run.compose,
+                claimed[numero],
             )
-            run.outstanding[future] = (recipient, channel_name)
+            run.outstanding[future] = (numero, channel_name)
         self.peak_outstanding = max(self.peak_outstanding, len(run.outstanding))
         return None
 
@@ -318,12 +318,12 @@ class Dispatcher:
         """Record every send in flight; on a stop, first drop those not started yet."""
         alert_id = run.lease.alert_id
         if stop is not None:
-            run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.reason))
+            run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.motif))
         while run.outstanding:
             reason = self._collect_finished(run, block=True)
             if stop is None and reason is not None:
                 stop = reason
-                run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.reason))
+                run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.motif))
         return stop
 
     def _abandon(self, run: _Run, pool: ThreadPoolExecutor) -> None:
@@ -343,9 +343,9 @@ class Dispatcher:
         """Why the run stopped, and the count of every recipient it did not settle."""
         report = run.report
         if stop is not None and stop.pause:
-            report.paused_reason = stop.reason
+            report.paused_motif = stop.motif
         elif stop is not None:
-            report.stopped_reason = stop.reason
+            report.stopped_motif = stop.motif
         run.leftovers.extend(r for r, _ in run.queues.planned)
         run.leftovers.extend(r for r, _ in run.queues.later)
         run.leftovers.extend(run.targets[run.position :])
@@ -411,17 +411,17 @@ class Dispatcher:
                 report.add_failure(outcome.error_text)
                 tripped = breaker.observe(outcome.error_code, attempt.suspect)
             elif outcome.state == UNCERTAIN:
-                uncertain.append(outcome.recipient)
+                uncertain.append(outcome.numero)
                 pause = breaker.observe_lost()
                 if pause is not None:
                     reasons.append(_Stop(pause, pause=True))
                 continue
             else:
                 report.not_sent += 1
-                if attempt.stop_reason is None:
+                if attempt.stop_motif is None:
                     report.add_failure(outcome.error_text)
             counted += 1
-            for reason in (tripped, attempt.stop_reason):
+            for reason in (tripped, attempt.stop_motif):
                 if reason is not None:
                     reasons.append(_Stop(reason))
         # A stop outranks a pause: the batch must not resume by itself.
@@ -443,28 +443,28 @@ class Dispatcher:
         self.journal.record(
             alert_id,
             [
-                Outcome(recipient, GAVE_UP, channel, error_code="interrompu", error_text=text)
-                for _, recipient, channel in cancelled
+                Outcome(numero, GAVE_UP, channel, error_code="interrompu", error_text=text)
+                for _, numero, channel in cancelled
             ],
         )
-        return [recipient for _, recipient, _ in cancelled]
+        return [numero for _, numero, _ in cancelled]
 
     def _tally(
         self,
         alert_id: str,
-        recipients: Sequence[str],
+        numeros: Sequence[str],
         report: DispatchReport,
         view: ProgressView,
         rules: Rules,
     ) -> None:
         """Count recipients this run did not settle, by their journal row."""
-        for start in range(0, len(recipients), LOOKUP_CHUNK):
-            chunk = recipients[start : start + LOOKUP_CHUNK]
+        for start in range(0, len(numeros), LOOKUP_CHUNK):
+            chunk = numeros[start : start + LOOKUP_CHUNK]
             known = self.journal.lookup(alert_id, chunk)
-            for recipient in chunk:
-                entry = known.get(recipient)
+            for numero in chunk:
+                entry = known.get(numero)
                 decision = decide(entry, rules)
-                if _count(report, entry, decision):
+                if _count_if_settled(report, entry, decision):
                     continue
                 if entry is not None and entry.state == DEFERRED:
                     report.deferred += 1
@@ -502,7 +502,9 @@ class _Queues:
         self.reclaim: set[str] = set()
 
 
-def _count(report: DispatchReport, entry: JournalEntry | None, decision: Decision) -> bool:
+def _count_if_settled(
+    report: DispatchReport, entry: JournalEntry | None, decision: Decision
+) -> bool:
     """Count a recipient settled for now (reached, failed, waiting for a status, unconfirmed);
     False when it is still to be sent."""
     if decision is Decision.REACHED:

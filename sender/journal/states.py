@@ -51,7 +51,7 @@ class JournalEntry:
     """One row. Times are Unix timestamps (seconds, UTC)."""
 
     alert_id: str
-    recipient: str
+    numero: str
     channel: str | None
     state: str
     attempts: int
@@ -79,7 +79,7 @@ class JournalEntry:
 class Outcome:
     """The result of one send, to be recorded after it (see `Journal.record`)."""
 
-    recipient: str
+    numero: str
     state: str  # SENT, FAILED, GAVE_UP, UNCERTAIN or PENDING
     channel: str
     message_id: str | None = None
