@@ -27,6 +27,7 @@ MAX_PAGE_BYTES = 60 * 1024
 APPS_SCRIPT_URL = "https://script.google.com/macros/s/AKfycbTEST/exec"
 PROD_SITE_URL = "https://alerte.example.test"
 CMA_ENV = {
+    "ALERTE_CMA_ORGANISME": "Chambre de Métiers et de l’Artisanat de région Test",
     "ALERTE_CMA_ADRESSE": "1 place Test\n48000 Mende",
     "ALERTE_CMA_TELEPHONE": "04 66 00 00 01",
     "ALERTE_CMA_COURRIEL": "alerte@cma48.example.test",
@@ -523,6 +524,8 @@ def test_production_build_shows_the_real_details_everywhere(prod_site):
     assert "180 004 800 00009" in legal and "Camille Testeur, président" in legal
     assert "1 place Test<br>48000 Mende" in legal and "Hébergeur Test" in legal
     data = (prod_site / "donnees-personnelles/index.html").read_text("utf-8")
+    assert "Chambre de Métiers et de l’Artisanat de région Test</strong>" in data
+    assert "Chambre de Métiers et de l’Artisanat de région Test, établissement public" in legal
     assert "Délégué Test, dpo@cma48.example.test" in data and "un an après l&#x27;envoi" in data
     assert "15/01/2027" in (prod_site / "accessibilite/index.html").read_text("utf-8")
     for page in CONTACT_PAGES:
@@ -534,12 +537,13 @@ def test_production_build_refuses_missing_details_with_a_french_list(tmp_path):
     from sender.website.details import DETAILS
 
     env = {"ALERTE_APPS_SCRIPT_URL": APPS_SCRIPT_URL, **CMA_ENV}
-    del env["ALERTE_CMA_DPO"], env["ALERTE_CMA_HEBERGEUR"]
+    del env["ALERTE_CMA_DPO"], env["ALERTE_CMA_HEBERGEUR"], env["ALERTE_CMA_ORGANISME"]
     env["ALERTE_CMA_SIRET"] = "123 456"
     result = _run_pelican(tmp_path / "out", "publishconf.py", env)
     assert result.returncode != 0
     assert "Site de production non construit" in result.stderr
     assert "ALERTE_CMA_DPO" in result.stderr and "ALERTE_CMA_HEBERGEUR" in result.stderr
+    assert "ALERTE_CMA_ORGANISME" in result.stderr
     assert "ALERTE_CMA_SIRET — 14 chiffres attendus" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "out" / "index.html").exists()
@@ -578,6 +582,7 @@ def _text(site: Path, page: str) -> str:
 def test_example_alert_is_the_message_the_sender_composes(dev_site):
     from html import escape
 
+    from sender.channels.smslength import sms_size
     from sender.register.defaults import SIGNATURE
     from sender.website.example import example_messages
 
@@ -587,6 +592,8 @@ def test_example_alert_is_the_message_the_sender_composes(dev_site):
         assert "<br>\n".join(escape(line) for line in text.splitlines()) in html
         assert text.endswith(SIGNATURE)
     assert "Sur WhatsApp" in html and "Par SMS, si le mobile n’a pas WhatsApp" in html
+    assert "’" in messages.whatsapp and "'" not in messages.whatsapp
+    assert "'" in messages.sms and sms_size(messages.sms).encoding == "GSM-7"
 
 
 def test_pages_say_what_the_software_does(dev_site):
@@ -684,6 +691,9 @@ def test_figures_page_with_figures(prod_site):
         assert trade not in html
     assert "3 activités sont regroupées dans « Autres »" in html.replace("\xa0", " ")
     assert "99 adhérents actifs" in html
+    made = re.search(r"Chiffres arrêtés le (\d\d/\d\d/\d{4} à \d\d h \d\d)\.",
+                     html.replace("\xa0", " "))
+    assert made, "date des chiffres sans « à » ni « h »"
 
 
 def test_unreadable_figures_stop_the_build_in_french(tmp_path):
