@@ -7,7 +7,9 @@
   protected ranges (wire format), data validations and frozen rows;
 - ``POST /_emulator/staff``: a hand edit, ``{"action": "sort_rows" | "insert_rows" |
   "delete_rows" | "insert_columns" | "move_column" | "set_values", "key": K, "tab": T, …}``
-  (the other fields are the keyword arguments of the `SheetsEmulator` method);
+  (the other fields are the keyword arguments of the `SheetsEmulator` method); with
+  ``"next_request": KIND`` (and ``"skip": N``) the edit waits for the next request of that
+  kind once N such requests have gone by (`between`), as a clerk editing while a command works;
 - ``POST /_emulator/reset``: forget the counts (the spreadsheets stay).
 
 These requests are not counted and never faulted.
@@ -63,7 +65,14 @@ def staff_edit(emulator: SheetsEmulator, body: dict[str, Any]) -> dict[str, Any]
     action = options.pop("action", None)
     if action not in STAFF_ACTIONS:
         raise ValueError(f"unknown staff action: {action!r}")
-    getattr(emulator, action)(options.pop("key"), options.pop("tab"), **options)
+    next_request = options.pop("next_request", None)
+    skip = int(options.pop("skip", 0))
+    edit = getattr(emulator, action)
+    key, tab = options.pop("key"), options.pop("tab")
+    if next_request:
+        emulator.between(lambda: edit(key, tab, **options), kinds=[next_request], skip=skip)
+        return {"planned": action}
+    edit(key, tab, **options)
     return {"done": action}
 
 
