@@ -101,16 +101,17 @@ def run(recipients: int = RECIPIENTS, kills: int = KILLS, seed: int = 48,
                 logs.close()  # type: ignore[union-attr]
         if not finished:
             raise RuntimeError("the alert never reached « diffusée » after the kills")
-        missed = wa.missed(mobile(i) for i in range(recipients))
-        duplicates = wa.duplicates()
-    return {
-        "recipients": recipients,
-        "kills": done_kills,
-        "missed": missed,
-        "duplicates": duplicates,
-        "in_flight_at_kills": in_flight,
-        "concurrency": concurrency,
-    }
+        result = {
+            "recipients": recipients,
+            "kills": done_kills,
+            "missed": wa.missed(mobile(i) for i in range(recipients)),
+            "duplicates": wa.duplicates(),
+            "in_flight_at_kills": in_flight,
+            "concurrency": concurrency,
+        }
+        if backend.sheets is not None:
+            result["refused_requests"] = backend.refused()
+    return result
 
 
 if __name__ == "__main__":

@@ -123,6 +123,7 @@ def run(trials: int = TRIALS, poll: float = POLL_SECONDS, members: int = MEMBERS
         result = {"poll_seconds": poll, "row_to_first_message_seconds": round(max(delays), 3)}
         if backend.sheets is not None:
             result["idle_requests_per_minute"] = idle_requests_per_minute(backend, tmp, wa)
+            result["refused_requests"] = backend.refused()
     return result
 
 

@@ -53,6 +53,10 @@ class Backend:
             env["GOOGLE_SHEETS_API_URL"] = self.sheets.base_url
         return env
 
+    def refused(self) -> int:
+        """Sheets API requests answered with an error (a 400: one Google would refuse)."""
+        return len(self.sheets.refused()) if self.sheets else 0
+
     def requests(self) -> int:
         """Sheets API requests served so far (0 for SQLite)."""
         return int(self.sheets.stats()["total"]) if self.sheets else 0

@@ -136,6 +136,8 @@ CRASH_CHECKS: list[Check] = [
     ("duplicates", "≤ in_flight_at_kills",
      lambda r: r["duplicates"] <= r["in_flight_at_kills"]),
 ]
+# Every request the Sheets emulator refused is one Google would refuse.
+SHEETS_CHECKS: list[Check] = [("refused_requests", "= 0", lambda r: r["refused_requests"] == 0)]
 
 BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "dispatch": (_dispatch, [("ratio", "≤ 1.2", lambda r: r["ratio"] <= 1.2)]),
@@ -155,8 +157,8 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "latency": (_latency, LATENCY_CHECKS),
     "crash": (_crash, CRASH_CHECKS),
     # The same two on the Google register, through the Sheets emulator in its own process.
-    "latency_sheets": (_latency_sheets, LATENCY_CHECKS),
-    "crash_sheets": (_crash_sheets, CRASH_CHECKS),
+    "latency_sheets": (_latency_sheets, LATENCY_CHECKS + SHEETS_CHECKS),
+    "crash_sheets": (_crash_sheets, CRASH_CHECKS + SHEETS_CHECKS),
     "faults": (_faults, [
         ("delivered", "= recipients", lambda r: r["delivered"] == r["recipients"]),
         ("duplicates", "= 0", lambda r: r["duplicates"] == 0),

@@ -198,7 +198,7 @@ def staff_insert_row_in_inscriptions(run: Run) -> None:
 
 
 def sign_up_on_the_form(run: Run) -> None:
-    run.start("servir", "--port", urlsplit(run.site_url).port.__str__(),
+    run.start("servir", "--port", str(urlsplit(run.site_url).port),
               "--site", str(run.site), "--modeles", str(run.templates))
     wait_for("servir répond", lambda: _answers(run.site_url + "/"))
     answer = run.post("/inscription", SIGNUP)
