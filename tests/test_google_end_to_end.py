@@ -239,7 +239,11 @@ def staff_sort_alertes(run: Run) -> None:
 
 
 def alert_with_signed_statuses(run: Run) -> None:
-    run.wa.webhooks(run.site_url + "/webhooks/whatsapp", APP_SECRET)
+    hook = run.site_url + "/webhooks/whatsapp"
+    handshake = requests.get(hook, timeout=10, params={
+        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "4815"})
+    assert (handshake.status_code, handshake.text) == (200, "4815")
+    run.wa.webhooks(hook, APP_SECRET)
     # And while surveiller works: Alertes sorted again between its read of the register and
     # its look at where the rows are before its first write.
     run.staff("sort_rows", schema.ALERTES, column="description", reverse=True,
@@ -260,6 +264,8 @@ def export(run: Run) -> None:
         schema.DIFFUSEE, "4", "0", "4")
     assert alert["diffusee_le"] and alert["motif"] == ""
     members = run.exported(schema.INSCRIPTIONS)
+    values = run.tabs()[schema.INSCRIPTIONS]["values"]
+    assert not any(str(v).strip() for v in values[2]), "la ligne insérée par le personnel"
     assert sorted(m["numero"].lstrip("+") for m in members if m["statut"] == schema.ACTIF
                   ) == ALERTED
     run.stop("servir")
