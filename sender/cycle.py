@@ -306,6 +306,8 @@ class CycleReport:
     protection_problem: str | None = None  # Google Sheets: the `Alertes` protection is wrong
     optouts: int = 0  # opt-outs received on WhatsApp, written to `Desinscriptions`
     button_confirmations: int = 0  # requests confirmed by the WhatsApp button this cycle
+    code_confirmations: int = 0  # requests confirmed by a code sent to the WhatsApp number
+    whatsapp_signups: int = 0  # sign-ups completed in a WhatsApp conversation
 
     def summary(self) -> str:
         """One French line, for the terminal and `dernier_bilan` in `Etat`."""
