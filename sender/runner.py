@@ -331,7 +331,7 @@ class Sender:
         try:
             done = Inbox(
                 self.store, tabs, secret=lambda: load_secret(self.settings),
-                days=self.settings.confirmation_days, clock=time.time,
+                days=self.settings.confirmation_days, clock=self.status_clock,
             ).handle()
         except AlerteError as error:
             log.warning("messages WhatsApp reportés : %s", error.message)
