@@ -355,3 +355,37 @@ def test_reply_outside_the_window_is_refused_by_whatsapp(wa):
     channel.reply(PERSON, "Bonjour à vous")
     assert [r.body for r in wa.replies] == ["Bonjour à vous"]
     wa.stop_webhooks()
+
+
+# -- the Apps Script intake shows the same link and code ---------------------------------------
+
+
+@pytest.mark.parametrize("label", ["ordinary sign-up", None])
+def test_apps_script_thanks_page_shows_the_same_code(label):
+    from sender.consent.codes import code_key, prefilled_text
+    from sender.intake.reverse import code_of_row, kind_of
+    from sender.intake.validation import validate_signup, validate_unsubscribe
+    from support.formcases import CASES, MOMENT
+    from tests.test_apps_script import run_script
+
+    if label is not None:
+        case = next(c for c in CASES if c.label == label)
+        kind, form = case.kind, dict(case.form)
+    else:
+        kind, form = "desinscription", {"telephone": "06 12 34 56 78"}
+    validate = validate_signup if kind == "inscription" else validate_unsubscribe
+    row = validate(form, moment=MOMENT).row
+    assert row is not None
+    tab = schema.INSCRIPTIONS if kind == "inscription" else schema.DESINSCRIPTIONS
+    secret = SECRET.encode()
+    expected = prefilled_text(kind_of(tab), code_of_row(secret, tab, row) or "")
+    properties = {"WHATSAPP_NUMERO_PUBLIC": "+33 4 66 00 00 00",
+                  "CLE_CODES_WHATSAPP": code_key(secret).hex()}
+    answers = run_script({"moment": MOMENT.isoformat(), "cases": [
+        {"kind": kind, "form": form, "properties": properties},
+        {"kind": kind, "form": form},
+    ]})["cases"]
+    assert answers[0]["stored"] and "window.top.location" not in answers[0]["html"]
+    assert prefilled(answers[0]["html"]) == expected
+    assert f"«\u00a0{expected}\u00a0»" in answers[0]["html"]
+    assert "wa.me" not in answers[1]["html"]  # without the properties: the page as before

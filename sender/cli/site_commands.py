@@ -99,6 +99,11 @@ def _script_google_arguments(sub: argparse.ArgumentParser) -> None:
         "--sortie", default="apps-script/generated.gs", help="fichier à écrire "
         "(apps-script/generated.gs)"
     )
+    sub.add_argument(
+        "--cle-codes", action="store_true",
+        help="affiche aussi la clé des codes de confirmation par WhatsApp, à copier dans la "
+        "propriété CLE_CODES_WHATSAPP du script (avec WHATSAPP_NUMERO_PUBLIC)",
+    )
 
 
 @command(
@@ -113,6 +118,15 @@ def cmd_script_google(args: argparse.Namespace, settings: Settings) -> int:
     from sender.intake.appsscript import write
 
     path = Path(args.sortie)
+    if args.cle_codes:
+        from sender.consent.codes import code_key
+        from sender.consent.tokens import load_secret
+
+        print(code_key(load_secret(settings)).hex())
+        err.print("Clé des codes WhatsApp ci-dessus : à copier dans la propriété "
+                  "CLE_CODES_WHATSAPP du script (Paramètres du projet > Propriétés du script), "
+                  "avec WHATSAPP_NUMERO_PUBLIC. Elle permet de fabriquer les codes, jamais de "
+                  "signer un lien de confirmation.")
     changed = write(path)
     if changed:
         err.print(f"{path} écrit : copiez-le dans le projet Apps Script, à côté de Code.gs.")

@@ -29,10 +29,18 @@ _KINDS_BY_WORD = {"inscription": INSCRIPTION, "desinscription": DESINSCRIPTION}
 _MESSAGE = re.compile(r"^(inscription|desinscription)\s*((?:\d\s*){6})$")
 
 
+def code_key(secret: bytes) -> bytes:
+    """The key of the codes, derived from the link-signing secret: the Apps Script intake gets
+    this one (it can make codes, never sign links)."""
+    return hmac.new(secret, b"alerte-message/codes-whatsapp", hashlib.sha256).digest()
+
+
 def request_code(secret: bytes, kind: str, numero: str, made_at: datetime) -> str:
-    """The 6 digits of the request (`kind`, `numero` in E.164, made at `made_at`)."""
+    """The 6 digits of the request (`kind`, `numero` in E.164, made at `made_at`): the first
+    8 bytes of HMAC-SHA256(code_key, « code-whatsapp|kind|numero|Unix seconds »), big-endian,
+    modulo 10⁶ (apps-script/Code.gs computes the same)."""
     message = f"code-whatsapp|{kind}|{numero}|{int(made_at.timestamp())}".encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    digest = hmac.new(code_key(secret), message, hashlib.sha256).digest()
     return f"{int.from_bytes(digest[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
 
 
