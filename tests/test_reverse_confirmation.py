@@ -389,3 +389,12 @@ def test_apps_script_thanks_page_shows_the_same_code(label):
     assert prefilled(answers[0]["html"]) == expected
     assert f"«\u00a0{expected}\u00a0»" in answers[0]["html"]
     assert "wa.me" not in answers[1]["html"]  # without the properties: the page as before
+
+
+def test_only_requests_flagged_envoi_demande_get_an_outbound_message():
+    from sender.consent.requests import ConfirmationRequest, outbound
+
+    plain = ConfirmationRequest("inscription", "1", PERSON, None, None)
+    asked = ConfirmationRequest("inscription", "2", OTHER, None, None, envoi_demande=True)
+    assert outbound([plain, asked], reverse_confirmation=False) == [plain, asked]
+    assert outbound([plain, asked], reverse_confirmation=True) == [asked]

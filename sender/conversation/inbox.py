@@ -211,10 +211,12 @@ class Inbox:
     def handle(self) -> InboxReport:
         """Handle the stored codes and texts; return what to answer. Raises AlerteError when
         the register or the journal cannot be read or written (nothing is marked handled)."""
-        self.conversations.expire()
         messages = self.store.messages_not_in_register((CODE, TEXT))
         stops = self.store.messages_not_in_register(OPT_OUT_KINDS)
         work = _Work()
+        if not messages and not stops:
+            return work.report  # an idle cycle: no write to the journal file
+        self.conversations.expire()
         for stop in stops:
             if self._conversation(work, stop.sender) is not None:
                 work.states[stop.sender] = None
