@@ -332,6 +332,7 @@ class Sender:
             done = Inbox(
                 self.store, tabs, secret=lambda: load_secret(self.settings),
                 days=self.settings.confirmation_days, clock=self.status_clock,
+                site_url=self.settings.site_url,
             ).handle()
         except AlerteError as error:
             log.warning("messages WhatsApp reportés : %s", error.message)

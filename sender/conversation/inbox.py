@@ -200,7 +200,10 @@ class Inbox:
         secret: Callable[[], bytes],
         days: float,
         clock: Callable[[], float],
+        site_url: str = "",
     ) -> None:
+        # The data notice, named in the summary the person accepts with « OUI ».
+        self.privacy = f"{site_url.rstrip('/')}/donnees-personnelles/" if site_url else ""
         self.store = store
         self.tabs = tabs
         self.secret = secret
@@ -301,13 +304,16 @@ class Inbox:
             now=self.tabs.now,
         )
         work.states[message.sender] = turn.conversation
+        reply = turn.reply
+        if turn.conversation is not None and turn.conversation.step == signup.ACCORD:
+            reply += f"\nVos données\u00a0: {self.privacy}" if self.privacy else ""
         if turn.row is not None:
             work.rows.append(turn.row)
             work.report.signups += 1
             self.tabs.members().add(numero)
             self.tabs.known().add(numero)
             log.info("Inscription par WhatsApp de %s enregistrée.", mask_phone(numero))
-        work.report.replies.append((numero, turn.reply))
+        work.report.replies.append((numero, reply))
 
 
 def _tab(kind: str) -> str:
