@@ -335,6 +335,12 @@ class CycleReport:
         if self.button_confirmations:
             parts.append(plural(self.button_confirmations, "confirmation reçue par WhatsApp",
                                 "confirmations reçues par WhatsApp"))
+        if self.code_confirmations:
+            parts.append(plural(self.code_confirmations, "demande confirmée par code WhatsApp",
+                                "demandes confirmées par code WhatsApp"))
+        if self.whatsapp_signups:
+            parts.append(plural(self.whatsapp_signups, "inscription faite sur WhatsApp",
+                                "inscriptions faites sur WhatsApp"))
         if self.refused:
             parts.append(plural(len(self.refused), "alerte refusée", "alertes refusées"))
         if self.protection_problem:

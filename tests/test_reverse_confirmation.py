@@ -152,8 +152,12 @@ def test_right_number_confirms_and_gets_a_free_reply(world, wa):
     register, sender, url, _ = world
     text = prefilled(sign_up(url))
     sender.run_once()
-    reply = say(wa, sender, PERSON, text)
-    assert reply == inbox.CONFIRMED["inscription"]
+    wa.incoming_text(PERSON, text)
+    assert wa.flush_webhooks()
+    report = sender.run_once()
+    assert report.code_confirmations == 1
+    assert "1 demande confirmée par code WhatsApp" in report.summary()
+    assert [r.body for r in wa.replies] == [inbox.CONFIRMED["inscription"]]
     row = row_of(register, "Jeanne Martin")
     assert row["confirme_le"] and row["statut"] == schema.ACTIF  # in that very cycle
     assert wa.accepted == []  # zero template sends: the reply is free-form
@@ -252,7 +256,11 @@ def test_sign_up_entirely_by_whatsapp(world, wa):
     assert "1. Alimentation" in replies[2] and "Mende" in replies[4]
     before = {r["nom"] for r in rows(register)}
     assert "Jeanne Martin" not in before  # nothing stored before the « OUI »
-    assert say(wa, sender, PERSON, "oui") == signup.DONE
+    wa.incoming_text(PERSON, "oui")
+    assert wa.flush_webhooks()
+    report = sender.run_once()
+    assert report.whatsapp_signups == 1 and "1 inscription faite sur WhatsApp" in report.summary()
+    assert wa.replies[-1].body == signup.DONE
     row = row_of(register, "Jeanne Martin")
     assert row["source"] == schema.SOURCE_WHATSAPP and row["statut"] == schema.ACTIF
     assert row["commune"] == "Mende" and row["activite"] == schema.ACTIVITES[0]
