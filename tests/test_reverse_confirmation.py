@@ -408,3 +408,33 @@ def test_only_requests_flagged_envoi_demande_get_an_outbound_message():
     asked = ConfirmationRequest("inscription", "2", OTHER, None, None, envoi_demande=True)
     assert outbound([plain, asked], reverse_confirmation=False) == [plain, asked]
     assert outbound([plain, asked], reverse_confirmation=True) == [asked]
+
+
+def test_code_confirmation_on_google_sheets(tmp_path: Path, wa, sheets):
+    """The same code from the row the intake appended to Google Sheets (through the Sheets
+    emulator): read back, its horodatage gives the same code."""
+    from sender.intake.reverse import code_of_row
+    from sender.intake.validation import validate_signup
+    from support.scenario import sheets_register
+
+    register, key = sheets_register(sheets)
+    fill(register, 2)
+    row = validate_signup({
+        "nom": "Jeanne Martin", "entreprise": "Boulangerie", "activite": schema.ACTIVITES[0],
+        "commune": "Mende", "telephone": "07 56 12 34 50", "consentement": "oui",
+    }).row
+    assert row is not None
+    register.append(schema.INSCRIPTIONS, [row])
+    code = code_of_row(SECRET.encode(), schema.INSCRIPTIONS, row)
+    settings = whatsapp_settings(tmp_path, key, wa, secret=SECRET,
+                                 whatsapp_app_secret=APP_SECRET, whatsapp_numero_public=NETWORK)
+    sender = Sender(register, settings, console=quiet_console(), progress=False)
+    with closing(sender), intake(tmp_path, register, settings) as url:
+        wa.webhooks(url + "webhooks/whatsapp", APP_SECRET, delay=0.0)
+        sender.run_once()
+        wa.incoming_text(PERSON, f"INSCRIPTION {code}")
+        assert wa.flush_webhooks()
+        assert sender.run_once().code_confirmations == 1
+        (done,) = [r for r in rows(register) if r["nom"] == "Jeanne Martin"]
+        assert done["statut"] == schema.ACTIF
+        assert wa.accepted == [] and wa.replies[-1].body == inbox.CONFIRMED["inscription"]
