@@ -35,6 +35,7 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 ORDER = (
     "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
+    "affiche",
 )
 
 

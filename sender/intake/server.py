@@ -203,6 +203,9 @@ def make_app(
         secret=lambda: load_secret(settings),
         site_url=settings.site_url,
         webhook=webhook_for(settings),
+        whatsapp_number=(
+            settings.whatsapp_numero_public if settings.reverse_confirmation else None
+        ),
     )
 
 
