@@ -447,3 +447,41 @@ def test_counts_advance_once_per_poll_during_a_long_dispatch(tmp_path):
     gaps = [b[0] - a[0] for a, b in pairwise(progress)]
     assert min(gaps) >= 0.3 * 0.9  # one write per poll at most
     assert alert_row(register, "1")["envoyes"] == str(members)
+
+
+# -- a register made before ------------------------------------------------------------------
+
+
+def test_initialiser_brings_an_older_sheet_to_follow_ups_and_call_off(sheets: SheetsEmulator):
+    old = [c for c in schema.COLUMNS[schema.ALERTES] if c not in ("suite_de", "controle")]
+    register, key = sheets_register(sheets, {
+        schema.ALERTES: [old, ["1", "", "", AGENT, "vol"]],
+        schema.MODELES: [list(schema.COLUMNS[schema.MODELES]), ["vol", "sms", "", "fr", "X"]],
+    })
+    report = register.initialise()
+    assert {"Alertes.suite_de", "Alertes.controle"} <= set(report.added_columns)
+    assert "Modeles : modèles des suites d'alerte" in report.added_rows
+    lists = {
+        v["range"]["startColumnIndex"]: [c["userEnteredValue"]
+                                         for c in v["rule"]["condition"]["values"]]
+        for v in sheets.sheet(key, schema.ALERTES).validations
+    }
+    assert lists[old.index("statut")] == list(schema.ALERT_STATUSES)
+    assert schema.ANNULEE in lists[old.index("statut")]
+    assert lists[old.index("type")][-2:] == ["suite", "fin d'alerte"]
+    types = [r[0] for r in sheets.values(key, schema.MODELES)[1:]]
+    assert types == ["vol", "suite", "suite", "fin d'alerte", "fin d'alerte"]
+    assert not register.initialise().changed
+
+
+def test_initialiser_adds_follow_up_templates_to_an_older_sqlite_register(tmp_path):
+    register = SQLiteRegister(tmp_path / "r.sqlite")
+    register.initialise()
+    modeles = register.read([schema.MODELES])[schema.MODELES]
+    sequels = [r.key for r in modeles.rows if r.get("type") in schema.SEQUEL_TYPES]
+    assert len(sequels) == 4
+    register.write([CellChange(schema.MODELES, k, "type", "vol") for k in sequels])
+    report = register.initialise()
+    assert report.added_rows == ["Modeles : modèles des suites d'alerte"]
+    assert not register.initialise().changed
+    register.close()

@@ -23,9 +23,10 @@ Every message ends with `SIGNATURE`, so that members recognise real alerts from 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sender.schema import ALERT_TYPES, FIN_ALERTE, SEQUEL_TYPES, SUITE
+from sender.text import fold
 
 WHATSAPP_TEMPLATE = "alerte_commercants"
 WHATSAPP_PREVENTION_TEMPLATE = "prevention_commercants"
@@ -157,6 +158,15 @@ def sequel_template_rows() -> list[dict[str, str]]:
                      "modele_whatsapp": SEQUEL_TEMPLATES[sequel], "langue": "fr",
                      "texte": _WHATSAPP_SEQUEL})
     return rows
+
+
+def missing_sequel_rows(types: Iterable[str]) -> list[dict[str, str]]:
+    """The follow-up rows to add to a `Modeles` tab made before follow-ups existed (none of
+    its `types` is a follow-up type); nothing when it has some already."""
+    wanted = {fold(sequel) for sequel in SEQUEL_TYPES}
+    if any(fold(str(typed)) in wanted for typed in types):
+        return []
+    return sequel_template_rows()
 
 
 def default_template_rows() -> list[dict[str, str]]:
