@@ -485,3 +485,41 @@ def test_initialiser_adds_follow_up_templates_to_an_older_sqlite_register(tmp_pa
     assert report.added_rows == ["Modeles : modèles des suites d'alerte"]
     assert not register.initialise().changed
     register.close()
+
+
+# -- the report to the préfecture --------------------------------------------------------------
+
+
+def test_report_shows_follow_ups_with_their_original_and_cancelled_alerts_with_counts():
+    from datetime import date, datetime
+
+    from sender.dates import PARIS
+    from sender.reporting.document import render_report
+    from sender.reporting.report import build_report
+
+    base = {"service": "Commissariat de Mende", "agent": AGENT, "commune": "Mende"}
+    rows = [
+        {**base, "id": "1", "type": "vol", "faits_le": "12/03/2026 13:50",
+         "signale_le": "12/03/2026 14:05", "statut": schema.DIFFUSEE,
+         "diffusee_le": "12/03/2026 14:07", "destinataires": "40", "envoyes": "40",
+         "echecs": "0", "motif": "Suite envoyée le 12/03/2026 à 16h00 (alerte n° 2)."},
+        {**base, "id": "2", "type": "suite", "suite_de": "1", "commune": "",
+         "statut": schema.DIFFUSEE, "diffusee_le": "12/03/2026 16:00",
+         "destinataires": "38", "envoyes": "38", "echecs": "0"},
+        {**base, "id": "3", "type": "cambriolage", "faits_le": "20/03/2026 09:00",
+         "signale_le": "20/03/2026 09:30", "statut": schema.ANNULEE, "destinataires": "300",
+         "envoyes": "140", "echecs": "0",
+         "motif": "Annulée : 140 messages partis avant l'annulation ; les autres "
+                  "destinataires ne la recevront pas."},
+    ]
+    report = build_report([], rows, list(schema.COLUMNS[schema.ALERTES]), {},
+                          date(2026, 3, 1), date(2026, 3, 31),
+                          datetime(2026, 4, 1, 9, 0, tzinfo=PARIS))
+    assert [line.alert_id for line in report.broadcast] == ["1", "2"]
+    assert report.broadcast[1].type_label == "Suite de l’alerte n° 1"
+    (cancelled,) = report.cancelled
+    assert (cancelled.alert_id, cancelled.recipients, cancelled.sent) == ("3", "300", "140")
+    html = render_report(report)
+    assert "<h2>Alertes annulées</h2>" in html and "Envoyés avant l’annulation" in html
+    assert "<td>Suite de l’alerte n° 1</td>" in html
+    assert "1 alerte annulée" in html and "1 suite d’alertes déjà diffusées" in html
