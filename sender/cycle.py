@@ -4,7 +4,9 @@ From the tables of one read, `Planner.snapshot` cleans the sign-ups and plans ev
 row (verdict, motif, messages per channel, recipients); `Planner.plan_one` plans a single row
 with a forced status (`apercu`). A « diffusée » alert that status webhooks left work for (SMS
 fallback after a `failed` status…) is planned as a follow-up; an alert put back to « à
-diffuser » after a first dispatch as a re-dispatch. The cell functions turn plans, dispatch
+diffuser » after a first dispatch as a re-dispatch; a « suite » or « fin d'alerte » row
+as a follow-up of its `suite_de` (to the members that alert reached); every « brouillon » row
+gets its `controle` line. The cell functions turn plans, dispatch
 reports and journal summaries into the register changes: refusals and « en cours » before any
 send (`triage`), results after the dispatch (`result_cells`), counts the webhooks changed
 (`status_cells`), the `Etat` heartbeat (`heartbeat_cells`). `CycleReport` records what a cycle

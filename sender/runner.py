@@ -13,6 +13,11 @@ metadata request): if they are not what `initialiser` set for the active officer
 sent and each row says why. When idle, that check runs at most every `PROTECTION_SECONDS`, for
 the warning in `Etat`.
 
+While a dispatch lasts, it re-reads its `Alertes` row once per `ALERTE_INTERVALLE` (one
+request, `Register.reread`): « annulée » stops it; otherwise `envoyes` and `echecs` are written
+when they changed (one write and its look). Rows set « annulée » get their `motif` (how many
+messages went before) in the write after the dispatch.
+
 After the alerts, the cycle sends the confirmation messages of the sign-ups and unsubscription
 requests waiting for one (`consent.outgoing`), within what the daily limit leaves to them.
 """
