@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sender.alerts.compose import ComposedMessage
 from sender.alerts.model import PREVENTION, normalise_type
+from sender.alerts.sequel import short_moment
 from sender.alerts.timing import MAX_DELAY, check_date
 from sender.costs import Rates, euros
 from sender.dates import elapsed
@@ -78,15 +79,17 @@ def controle_line(
     return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
-def _left(delta: timedelta, what: str) -> str:
-    minutes = int(delta.total_seconds() // 60)
+def _left(deadline: datetime, now: datetime, what: str) -> str:
+    """« encore 36 min pour diffuser », or in hours (days beyond 48 h) with the deadline."""
+    minutes = int((deadline - now).total_seconds() // 60)
     if minutes < 1:
         return f"délai pour {what} dépassé"
     if minutes < 60:
         return f"encore {minutes} min pour {what}"
+    until = f"jusqu'au {short_moment(deadline)}"
     if minutes < 48 * 60:
-        return f"encore {minutes // 60} h pour {what}"
-    return f"encore {minutes // (24 * 60)} jours pour {what}"
+        return f"encore {minutes // 60} h pour {what} ({until})"
+    return f"encore {minutes // (24 * 60)} jours pour {what} ({until})"
 
 
 def timing_note(
@@ -100,7 +103,7 @@ def timing_note(
     of a follow-up went out)."""
     if sequel_sent is not None:
         deadline = sequel_sent + timedelta(days=SEQUEL_MAX_DAYS)
-        left = _left(deadline - now, "l'envoyer")
+        left = _left(deadline, now, "l'envoyer")
         return f"suite sans règle d'une heure, {left}"
     kind = normalise_type(str(values.get("type") or ""))
     faits, _ = check_date(values.get("faits_le"), "faits_le", now=now, need_time=True)
@@ -111,7 +114,7 @@ def timing_note(
         if reference is None:
             return "prévention : ni règle d'une heure ni limite de temps"
         deadline = reference + timedelta(hours=stale_hours)
-        return f"prévention sans règle d'une heure, {_left(deadline - now, 'diffuser')}"
+        return f"prévention sans règle d'une heure, {_left(deadline, now, 'diffuser')}"
     if faits is None:
         return ""
     if signale is None:
@@ -125,5 +128,5 @@ def timing_note(
     deadline = signale + timedelta(hours=stale_hours)
     return (
         f"signalée {duration(delay)} après les faits, règle d'une heure respectée, "
-        f"{_left(deadline - now, 'diffuser')}"
+        f"{_left(deadline, now, 'diffuser')}"
     )
