@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -22,11 +22,13 @@ from sender.alerts.sequel import short_moment
 from sender.dates import format_french, now, parse_datetime
 from sender.journal.journal import Journal
 from sender.journal.states import SENT, Outcome
+from sender.register.base import Register
 from sender.register.defaults import whatsapp_text
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from sender.tables import CellChange
-from support.emulators.sheets import SheetsEmulator
+from support.emulators.sheets import SheetsEmulator, local_client
 from support.scenario import (
     AGENT,
     SHEETS_IDLE_BUDGET,
@@ -77,12 +79,27 @@ def wa() -> Iterator[TimedWhatsAppEmulator]:
         yield emulator
 
 
-@pytest.fixture
-def local(tmp_path: Path, wa: TimedWhatsAppEmulator):
-    register = SQLiteRegister(tmp_path / "registre.sqlite")
+def new_register(kind: str, tmp_path: Path, request: pytest.FixtureRequest
+                 ) -> tuple[Register, str, Callable[[], Register]]:
+    """An empty register of `kind` (« sqlite » or « sheets »), its address for the settings,
+    and how an officer opens it again from elsewhere."""
+    if kind == "sqlite":
+        path = tmp_path / "registre.sqlite"
+        return SQLiteRegister(path), str(path), lambda: SQLiteRegister(path)
+    sheets: SheetsEmulator = request.getfixturevalue("sheets")
+    register, key = sheets_register(sheets)
+    return register, key, lambda: GoogleSheetsRegister(
+        key, local_client(sheets.base_url), sleep=lambda _s: None
+    )
+
+
+@pytest.fixture(params=["sqlite", "sheets"])
+def local(request, tmp_path: Path, wa: TimedWhatsAppEmulator):
+    """A register (SQLite, or Google Sheets through the emulator) with members and an
+    officer, and a sender dispatching through the WhatsApp emulator."""
+    register, address, _ = new_register(request.param, tmp_path, request)
     fill(register, MEMBERS)
-    settings = whatsapp_settings(tmp_path, str(tmp_path / "registre.sqlite"), wa,
-                                 concurrency=4, poll_seconds=0.2)
+    settings = whatsapp_settings(tmp_path, address, wa, concurrency=4, poll_seconds=0.2)
     sender = Sender(register, settings, console=quiet_console(), progress=False)
     yield register, sender
     sender.close()
@@ -357,10 +374,10 @@ def test_call_off_before_the_dispatch(local, wa):
     assert not wa.accepted
 
 
-def test_call_off_while_waiting_for_the_daily_limit(tmp_path, wa):
-    register = SQLiteRegister(tmp_path / "registre.sqlite")
+@pytest.mark.parametrize("kind", ["sqlite", "sheets"])
+def test_call_off_while_waiting_for_the_daily_limit(kind, tmp_path, wa, request):
+    register, path, _ = new_register(kind, tmp_path, request)
     fill(register, MEMBERS, alert=prevention_alert("1"))
-    path = str(tmp_path / "registre.sqlite")
     capped = Sender(register, whatsapp_settings(tmp_path, path, wa, daily_limit=2),
                     console=quiet_console(), progress=False)
     try:
@@ -385,11 +402,11 @@ def test_call_off_while_waiting_for_the_daily_limit(tmp_path, wa):
 
 
 @pytest.mark.slow
-def test_call_off_during_a_dispatch_stalled_by_the_peer(tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "sheets"])
+def test_call_off_during_a_dispatch_stalled_by_the_peer(kind, tmp_path, request):
     members = 60
-    register = SQLiteRegister(tmp_path / "registre.sqlite")
+    register, path, reopen = new_register(kind, tmp_path, request)
     fill(register, members, alert=prevention_alert("1"))
-    path = str(tmp_path / "registre.sqlite")
     with TimedWhatsAppEmulator() as wa:
         settings = whatsapp_settings(tmp_path, path, wa, concurrency=4, poll_seconds=0.2)
         sender = Sender(register, settings, console=quiet_console(), progress=False)
@@ -401,7 +418,7 @@ def test_call_off_during_a_dispatch_stalled_by_the_peer(tmp_path):
             deadline = time.monotonic() + 10
             while len(wa.accepted) < 4 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            officer = SQLiteRegister(tmp_path / "registre.sqlite")
+            officer = reopen()
             set_cells(officer, "1", statut=schema.ANNULEE)
             officer.close()
             claimed = {e.numero for e in _entries(sender)}
@@ -543,3 +560,33 @@ def test_report_shows_follow_ups_with_their_original_and_cancelled_alerts_with_c
     assert "<h2>Alertes annulées</h2>" in html and "Envoyés avant l’annulation" in html
     assert "<td>Suite de l’alerte n° 1</td>" in html
     assert "1 alerte annulée" in html and "1 suite d’alertes déjà diffusées" in html
+
+
+@pytest.mark.slow
+def test_progress_and_results_find_their_row_after_staff_insert_rows(sheets, tmp_path):
+    """A clerk inserts a row above the alert while it is being sent: the progress writes and
+    the results still land on the alert's row (rows are found by id), nothing else changes."""
+    members = 40
+    register, key = sheets_register(sheets)
+    fill(register, members, alert=prevention_alert("7", statut=schema.DIFFUSEE, envoyes="3"))
+    register.append(schema.ALERTES, [prevention_alert("1")])
+    with TimedWhatsAppEmulator(latency=0.04) as wa:
+        settings = whatsapp_settings(tmp_path, key, wa, concurrency=1, poll_seconds=0.25)
+        sender = Sender(register, settings, console=quiet_console(), progress=False)
+        thread = threading.Thread(target=sender.run_once)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while len(wa.accepted) < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            header = sheets.values(key, schema.ALERTES)[0]
+            sheets.insert_rows(key, schema.ALERTES, 2, 1,
+                               [[{"id": "99", "statut": "brouillon"}.get(c, "") for c in header]])
+            thread.join(30)
+        finally:
+            sender.close()
+    sent = alert_row(register, "1")
+    assert (sent["statut"], sent["envoyes"]) == (schema.DIFFUSEE, str(members))
+    assert alert_row(register, "7")["envoyes"] == "3"
+    inserted = alert_row(register, "99")
+    assert (inserted["envoyes"], inserted["motif"]) == ("", "")
