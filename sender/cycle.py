@@ -75,7 +75,8 @@ class AlertPlan:
         « refusée », « erreur ») is shown with its status, not as « ignorée »."""
         if self.status == VERDICT_IGNORED:
             status = fold(self.row.get("statut"))
-            for known in (schema.DIFFUSEE, schema.EN_COURS, schema.REFUSEE, schema.ERREUR):
+            for known in (schema.DIFFUSEE, schema.EN_COURS, schema.REFUSEE, schema.ERREUR,
+                          schema.ANNULEE):
                 if status == fold(known):
                     return known
         return self.status
@@ -429,10 +430,15 @@ class CycleReport:
                                 "messages de confirmation envoyés"))
         dispatched = [result for plan, result in self.dispatched if not plan.follow_up]
         done = sum(1 for result in dispatched if result.complete)
+        cancelled = sum(1 for result in dispatched if result.cancelled)
         if done:
             parts.append(plural(done, "alerte diffusée", "alertes diffusées"))
-        if len(dispatched) > done:
-            parts.append(plural(len(dispatched) - done, "alerte en cours", "alertes en cours"))
+        if len(dispatched) > done + cancelled:
+            parts.append(plural(len(dispatched) - done - cancelled, "alerte en cours",
+                                "alertes en cours"))
+        if cancelled:
+            parts.append(plural(cancelled, "alerte annulée pendant l'envoi",
+                                "alertes annulées pendant l'envoi"))
         by_sms = sum(r.sent_by_fallback for p, r in self.dispatched if p.follow_up)
         if by_sms:
             parts.append(f"{by_sms} SMS de secours après un échec WhatsApp")
