@@ -597,9 +597,10 @@ def result_cells(
 def sequel_note_cells(plan: AlertPlan, now: datetime) -> list[CellChange]:
     """The original row's `motif` gains « Suite envoyée le … (alerte n° …, agent …) », once."""
     original, alert = plan.original, plan.alert
-    if original is None or alert is None or f"(alerte n° {plan.alert_id}," in original.get(
-        "motif"
-    ):
+    if original is None or alert is None:
+        return []
+    marker = f"(alerte n° {plan.alert_id}"
+    if any(marker + end in original.get("motif") for end in (",", ")")):
         return []
     note = sequel_note(alert.type, now, plan.alert_id, alert.agent)
     motif = original.get("motif").strip()
