@@ -37,7 +37,7 @@ from sender.dates import PARIS, format_french
 from sender.dispatch.report import DispatchReport
 from sender.domain.phones import parse_phone
 from sender.errors import InputError
-from sender.journal.states import SENT, AlertSummary
+from sender.journal.states import PENDING, SENT, UNCERTAIN, AlertSummary
 from sender.register.ids import next_free_id
 from sender.tables import CellChange, Row, Table
 from sender.text import cell_text, fold, plural
@@ -571,7 +571,7 @@ def result_cells(
     cells: dict[str, object] = {}
     if result.cancelled:
         status = schema.ANNULEE
-        motif = cancel_motif(summary.count(SENT))
+        motif = cancel_motif(summary)
     elif result.stopped_motif:
         status = schema.ERREUR
         motif = f"Envoi arrêté : {result.stopped_motif}"
@@ -610,21 +610,25 @@ def sequel_note_cells(plan: AlertPlan, now: datetime) -> list[CellChange]:
 CANCEL_PREFIX = "Annulée"
 
 
-def cancel_motif(sent: int) -> str:
-    """What an « annulée » row's `motif` says: how many messages went before the call-off."""
-    if sent == 0:
+def cancel_motif(summary: AlertSummary) -> str:
+    """What an « annulée » row's `motif` says: how many messages went before the call-off
+    (and how many may have gone: answers lost, see docs/architecture.md « Exactly once »)."""
+    sent = summary.count(SENT)
+    maybe = summary.count(UNCERTAIN) + summary.count(PENDING)
+    also = f" (et {maybe} peut-être, réponse perdue)" if maybe else ""
+    if sent == 0 and not maybe:
         return f"{CANCEL_PREFIX} avant tout envoi : aucun message n'est parti."
     went = plural(sent, "message parti", "messages partis")
     return (
-        f"{CANCEL_PREFIX} : {went} avant l'annulation ; les autres destinataires ne la "
-        "recevront pas."
+        f"{CANCEL_PREFIX} : {went}{also} avant l'annulation ; les autres destinataires ne "
+        "la recevront pas."
     )
 
 
 def cancelled_cells(row: Row, summary: AlertSummary, *, delivery: bool = True
                     ) -> list[CellChange]:
     """An alert the officer set « annulée » since the last cycle: its `motif` and counts."""
-    return alert_cells(row, motif=cancel_motif(summary.count(SENT)),
+    return alert_cells(row, motif=cancel_motif(summary),
                        **count_cells(summary, delivery=delivery))
 
 

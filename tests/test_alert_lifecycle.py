@@ -28,6 +28,7 @@ from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from sender.tables import CellChange
+from sender.text import plural
 from support.emulators.sheets import SheetsEmulator, local_client
 from support.scenario import (
     AGENT,
@@ -399,6 +400,39 @@ def test_call_off_while_waiting_for_the_daily_limit(kind, tmp_path, wa, request)
     finally:
         free.close()
     assert len(wa.accepted) == 2
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "sheets"])
+def test_call_off_while_paused_counts_the_messages_that_may_have_gone(kind, tmp_path, wa,
+                                                                       request):
+    """The API stopped answering (answers lost): the run paused, the row stays « en cours »;
+    called off, nobody else gets it, and the motif counts the possible copies too."""
+    members = 30
+    register, address, _ = new_register(kind, tmp_path, request)
+    fill(register, members, alert=prevention_alert("1"))
+    sender = Sender(register, whatsapp_settings(tmp_path, address, wa, concurrency=1),
+                    console=quiet_console(), progress=False)
+    wa.drop_next(10, after_accept=True)
+    try:
+        sender.run_once()
+        row = alert_row(register, "1")
+        assert row["statut"] == schema.EN_COURS, row["motif"]
+        accepted = len(wa.accepted)
+        assert 10 <= accepted < members
+        set_cells(register, "1", statut=schema.ANNULEE)
+        sender.run_once()
+        sender.run_once()
+    finally:
+        sender.close()
+    row = alert_row(register, "1")
+    assert row["statut"] == schema.ANNULEE
+    sent = int(row["envoyes"])
+    assert row["motif"] == (
+        f"Annulée : {plural(sent, 'message parti', 'messages partis')} (et "
+        f"{accepted - sent} peut-être, réponse perdue) "
+        "avant l'annulation ; les autres destinataires ne la recevront pas."
+    )
+    assert len(wa.accepted) == accepted
 
 
 @pytest.mark.slow
