@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
     frenchargs,
+    guide_commands,
     register_commands,
     report_commands,
     site_commands,
@@ -36,6 +37,7 @@ ORDER = (
     "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
     "affiche",
+    "guide-agent",
 )
 
 

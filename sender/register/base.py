@@ -41,6 +41,13 @@ class Register(ABC):
     def read(self, tabs: Sequence[str]) -> dict[str, Table]:
         """Read all rows of the given tabs in one request. Missing tabs come back empty."""
 
+    def reread(self, tabs: Sequence[str]) -> dict[str, Table]:
+        """Read tabs again (one request) without changing which rows the keys of the last
+        `read` designate: a running dispatch looks at its row while the cycle's later write
+        still uses the keys of the cycle's read. Registers whose keys never move (SQLite row
+        ids) simply read."""
+        return self.read(tabs)
+
     @abstractmethod
     def write(self, changes: Iterable[CellChange]) -> int:
         """Apply cell changes in one request; return the number of cells written."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from sender import schema
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.register.base import InitReport, Register
-from sender.register.defaults import default_template_rows
+from sender.register.defaults import default_template_rows, missing_sequel_rows
 from sender.register.identity import (
     IDENTITY_COLUMN,
     Identities,
@@ -363,4 +363,10 @@ class SQLiteRegister(Register):
         if templates == 0:
             self.append(schema.MODELES, default_template_rows())
             report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
+            return report
+        types = [r.get("type") for r in self.read([schema.MODELES])[schema.MODELES].rows]
+        sequels = missing_sequel_rows(types)
+        if sequels:
+            self.append(schema.MODELES, sequels)
+            report.added_rows.append(f"{schema.MODELES} : modèles des suites d'alerte")
         return report

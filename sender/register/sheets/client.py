@@ -151,6 +151,14 @@ class GoogleSheetsRegister(Register):
             self._sheet.call(self._http.batch_update, self.key, {"requests": requests_})
 
     def read(self, tabs: Sequence[str]) -> dict[str, Table]:
+        return self._read(tabs, remember=True)
+
+    def reread(self, tabs: Sequence[str]) -> dict[str, Table]:
+        """Sheet row numbers move when rows are sorted or inserted: the identities of the
+        cycle's read stay those its writes look for."""
+        return self._read(tabs, remember=False)
+
+    def _read(self, tabs: Sequence[str], *, remember: bool) -> dict[str, Table]:
         wanted = list(dict.fromkeys(tabs))
         tables: dict[str, Table] = {}
         for attempt in (1, 2):
@@ -166,7 +174,10 @@ class GoogleSheetsRegister(Register):
                     self._sheet.metadata(refresh=True)
                     continue
                 raise
-            tables = {tab: self._table(tab, v) for tab, v in zip(present, values, strict=False)}
+            tables = {
+                tab: self._table(tab, v, remember=remember)
+                for tab, v in zip(present, values, strict=False)
+            }
             break
         return {tab: tables[tab] if tab in tables else Table.absent(tab) for tab in wanted}
 
