@@ -22,6 +22,23 @@ DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 DEFAULT_POLL_SECONDS = 10.0
 
 
+# How long personal data is kept (the data notice states these very values, see
+# sender/privacy/retention.py and sender/website/blocks.py).
+DEFAULT_UNSUBSCRIBED_DAYS = 30
+DEFAULT_REQUESTS_DAYS = 30
+DEFAULT_TRACES_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Retention periods: days after an unsubscription, days after an unconfirmed request
+    expired, months of per-recipient send traces."""
+
+    unsubscribed_days: int = DEFAULT_UNSUBSCRIBED_DAYS
+    requests_days: int = DEFAULT_REQUESTS_DAYS
+    traces_months: int = DEFAULT_TRACES_MONTHS
+
+
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -92,6 +109,7 @@ class Settings:
     trusted_proxy: str | None = None  # the reverse proxy whose X-Forwarded-For is believed
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
+    retention: Retention = field(default_factory=Retention)  # what is kept how long
 
     @property
     def webhooks(self) -> bool:
@@ -155,5 +173,13 @@ class Settings:
             rates=Rates(
                 whatsapp_template=_number(env, "ALERTE_TARIF_WHATSAPP", DEFAULT_WHATSAPP_RATE),
                 sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
+            ),
+            retention=Retention(
+                unsubscribed_days=int(_number(
+                    env, "ALERTE_CONSERVATION_DESINSCRITS", DEFAULT_UNSUBSCRIBED_DAYS, 1)),
+                requests_days=int(_number(
+                    env, "ALERTE_CONSERVATION_DEMANDES", DEFAULT_REQUESTS_DAYS, 1)),
+                traces_months=int(_number(
+                    env, "ALERTE_CONSERVATION_TRACES", DEFAULT_TRACES_MONTHS, 1)),
             ),
         )

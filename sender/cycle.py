@@ -27,6 +27,7 @@ from sender.cleaning.inscriptions import (
     DEFAULT_CONFIRMATION_DAYS,
     CleaningReport,
     PhoneParser,
+    Suppressed,
     clean_inscriptions,
 )
 from sender.dates import format_french
@@ -155,7 +156,9 @@ class Planner:
         confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
         confirmation_failures: Callable[[], Mapping[tuple[str, str], str]] = dict,
         follow_ups: Collection[str] = (),
+        suppressed: Suppressed | None = None,
     ) -> None:
+        self.suppressed = suppressed
         self.channels = channels
         self.stale_hours = stale_hours
         self.phone = phone
@@ -199,6 +202,7 @@ class Planner:
             now=now,
             confirmation_days=self.confirmation_days,
             confirmation_failures=self.confirmation_failures(),
+            suppressed=self.suppressed,
         )
         return _Context(
             cleaning,

@@ -35,7 +35,6 @@ CMA_ENV = {
     "ALERTE_CMA_HEBERGEUR": "Hébergeur Test, 1 rue du Serveur, 75000 Paris, 01 00 00 00 00",
     "ALERTE_CMA_DPO": "Délégué Test, dpo@cma48.example.test",
     "ALERTE_CMA_DATE_ACCESSIBILITE": "15/01/2027",
-    "ALERTE_CMA_CONSERVATION_TRACES": "un an après l'envoi",
 }
 
 EXPECTED_PAGES = [
