@@ -610,7 +610,8 @@ def test_legal_texts(dev_site):
         assert f"<strong>{right}</strong>" in data, right
     for fact in ("Data Privacy Framework", "clauses contractuelles types", "article 28",
                  "Meta", "Google", "Brevo", "États-Unis", "délégué à la protection des données",
-                 "traces d’envoi des alertes sont conservées", "effacées dans un délai d’un mois"):
+                 "traces d’envoi des alertes à votre numéro sont conservées",
+                 "après la désinscription"):
         assert fact in data, fact
     footer_links = {label for label, _ in __import__("pelicanconf").FOOTER_LINKS}
     assert "Accessibilité\u00a0: non conforme" in footer_links
