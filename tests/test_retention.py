@@ -16,7 +16,7 @@ from sender.config import Retention, Settings
 from sender.dates import PARIS, format_french
 from sender.journal.file import JournalFile
 from sender.journal.journal import Journal
-from sender.journal.privacy import ERASED_PREFIX
+from sender.journal.privacy import ERASED_PREFIX, add_suppressions
 from sender.journal.states import SENT, Outcome
 from sender.privacy.retention import months_before, purge
 from sender.register.base import Register
@@ -66,10 +66,8 @@ def _member(numero: str, row_id: str, **extra: str) -> dict[str, str]:
     return row
 
 
-def _clean(case: Case, now: datetime) -> None:
-    report = operations.clean_register(
-        case.register, suppressed=SuppressionList.load(case.settings))
-    assert report.rows >= 0 and now  # the cleaning reads the register as it is now
+def _clean(case: Case) -> None:
+    operations.clean_register(case.register, suppressed=SuppressionList.load(case.settings))
 
 
 def _numbers(case: Case, tab: str) -> list[str]:
@@ -82,7 +80,7 @@ def test_an_unsubscribed_member_is_erased_after_the_period_and_stays_out(case: C
     case.register.append(schema.DESINSCRIPTIONS, [
         {"horodatage": format_french(START), "telephone": "06 11 11 11 11", "source": "saisie"}
     ])
-    _clean(case, START)
+    _clean(case)
     statuses = {r.get("telephone"): r.get("statut") for r in
                 case.register.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS].rows}
     assert statuses == {GONE: schema.DESINSCRIT, KEPT: schema.ACTIF}
@@ -130,7 +128,6 @@ def test_a_confirmed_new_sign_up_after_the_erasure_is_active(tmp_path: Path) -> 
     register.initialise()
     settings = _settings(tmp_path, str(tmp_path / "r.sqlite"))
     erased_at = START.timestamp()
-    from sender.journal.privacy import add_suppressions
     suppression = SuppressionList.load(settings)
     add_suppressions(JournalFile(settings.journal), [suppression.digest(GONE)], erased_at)
     register.append(schema.INSCRIPTIONS, [
@@ -154,7 +151,7 @@ def test_unconfirmed_requests_are_erased_after_their_expiry_and_the_period(case:
         {"horodatage": format_french(made), "telephone": "06 33 33 33 33",
          "source": "formulaire"},
     ])
-    _clean(case, START)
+    _clean(case)
     # 40 days after the request: the link expired after 7, the period of 30 is over.
     report = purge(case.register, case.settings, now=START)
     assert (report.requests, report.unsubscription_requests) == (1, 1)
@@ -243,4 +240,28 @@ def test_sheets_rows_are_deleted_by_identity_after_a_sort(sheets: SheetsEmulator
     assert sorted(r.get("id") for r in left.rows) == ["0", "2", "4"]
     kinds = [next(iter(r)) for r in sheets.spreadsheet(key).batch_requests]
     assert "deleteDimension" in kinds
+    register.close()
+
+
+def test_surveiller_applies_the_periods_when_it_starts(tmp_path: Path) -> None:
+    import threading
+
+    from sender.runner import Sender
+    from support.scenario import quiet_console
+
+    path = tmp_path / "data" / "registre.sqlite"
+    register = SQLiteRegister(path)
+    register.initialise()
+    register.append(schema.INSCRIPTIONS, [
+        _member(GONE, "1", source="formulaire",
+                horodatage=format_french(START - timedelta(days=60))),
+        _member(KEPT, "2"),
+    ])
+    settings = _settings(tmp_path, str(path))
+    sender = Sender(register, settings, console=quiet_console(), progress=False,
+                    clock=lambda: START)
+    stop = threading.Event()
+    sender.watch(stop, lambda _report: stop.set())
+    sender.close()
+    assert _numbers(Case(register, settings, "sqlite"), schema.INSCRIPTIONS) == [KEPT]
     register.close()
