@@ -124,6 +124,7 @@ class Sender:
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
         self._privacy_file: JournalFile | None = None
+        self._suppressions: SuppressionList | None = None
 
     @property
     def journal(self) -> Journal:
@@ -138,12 +139,19 @@ class Sender:
             self._privacy_file = JournalFile(self.settings.journal)
         return self._privacy_file
 
+    def _suppression_list(self) -> SuppressionList:
+        """Numbers erased after an unsubscription, read afresh for each cycle."""
+        if self._suppressions is None:
+            self._suppressions = SuppressionList.load(self.settings, self.privacy_file)
+            return self._suppressions
+        return self._suppressions.refresh(self.privacy_file)
+
     def purge(self) -> PurgeReport | None:
         """Apply the retention periods (`surveiller` does once a day); None when the register
         or the journal could not be reached (tried again the next day)."""
         try:
             report = purge(self.register, self.settings, now=self.clock(),
-                           journal=self.privacy_file)
+                           phone=self.phone_cache, journal=self.privacy_file)
         except AlerteError as error:
             log.warning("purge des données reportée : %s", error.message)
             return None
@@ -165,7 +173,7 @@ class Sender:
             channels=channels or self.channels.names(),
             stale_hours=self.settings.stale_hours,
             phone=self.phone_cache,
-            suppressed=SuppressionList.load(self.settings, self.privacy_file),
+            suppressed=self._suppression_list(),
             has_started=self.journal.has_started,
             confirmation_days=self.settings.confirmation_days,
             confirmation_failures=lambda: confirmation_failures(self.journal),

@@ -7,6 +7,7 @@ import sys
 
 from rich.markup import escape
 
+from sender.cleaning.phonecache import PhoneCache
 from sender.cli.common import command, err, out, print_json
 from sender.config import Settings
 from sender.dates import now as paris_now
@@ -33,7 +34,9 @@ def cmd_purger(args: argparse.Namespace, settings: Settings) -> int:
     with open_register(settings) as register:
         err.print(f"Registre : {register.describe()}")
         err.print(f"Réglages : {describe_settings(settings.retention)}.")
-        report = purge(register, settings, now=paris_now(), simulation=args.simulation)
+        memo = PhoneCache(settings.phone_cache_path)
+        report = purge(register, settings, now=paris_now(), simulation=args.simulation,
+                       phone=memo)
     if args.simulation:
         out.print("Simulation : rien n'a été effacé. Serait effacé :")
     for line in report.lines():

@@ -229,7 +229,9 @@ def purge(
     report.inscriptions = register.delete_rows(schema.INSCRIPTIONS, plan.inscriptions)
     report.desinscriptions = register.delete_rows(schema.DESINSCRIPTIONS, plan.desinscriptions)
     report.traces, report.incoming = erase_before(journal, cutoff)
-    report.memo = trim_memo(register, settings)
+    report.memo = trim_memo(
+        register, phone if isinstance(phone, PhoneCache) else PhoneCache(settings.phone_cache_path)
+    )
     report.outbox = remove_outbox_lines(
         settings.outbox, lambda record: _older(record.get("time"), cutoff)
     )
@@ -244,11 +246,11 @@ def _older(text: object, cutoff: float) -> bool:
         return False
 
 
-def trim_memo(register: Register, settings: Settings) -> int:
-    """Forget the memo entries whose text is no longer typed in the register."""
+def trim_memo(register: Register, memo: PhoneCache) -> int:
+    """Forget the memo entries whose text is no longer typed in the register (in the file and
+    in the memory of the process that uses it)."""
     tables = register.read([schema.INSCRIPTIONS, schema.DESINSCRIPTIONS])
     typed = {row.get("telephone") for table in tables.values() for row in table.rows}
-    memo = PhoneCache(settings.phone_cache_path)
     return memo.forget({raw for raw, _numero in memo.entries() if raw not in typed})
 
 
