@@ -265,3 +265,28 @@ def test_surveiller_applies_the_periods_when_it_starts(tmp_path: Path) -> None:
     sender.close()
     assert _numbers(Case(register, settings, "sqlite"), schema.INSCRIPTIONS) == [KEPT]
     register.close()
+
+
+def test_the_emulator_refuses_deletions_google_refuses(sheets: SheetsEmulator) -> None:
+    import gspread
+
+    from support.emulators.sheets.client import local_client
+
+    key = "1Ab" + "d" * 30 + "del"
+    sheets.create_spreadsheet(key, {"Feuille 1": [["a"], ["b"], ["c"]]})
+    http = local_client(sheets.base_url).http_client
+    sheet_id = sheets.sheet(key, "Feuille 1").sheet_id
+    rows = sheets.sheet(key, "Feuille 1").row_count
+
+    def delete(start: int, end: int, dimension: str = "ROWS") -> None:
+        http.batch_update(key, {"requests": [{"deleteDimension": {"range": {
+            "sheetId": sheet_id, "dimension": dimension, "startIndex": start,
+            "endIndex": end}}}]})
+
+    with pytest.raises(gspread.exceptions.APIError, match="can't delete all the rows"):
+        delete(0, rows)
+    with pytest.raises(gspread.exceptions.APIError, match="Invalid range"):
+        delete(2, rows + 5)
+    delete(1, 2)
+    assert sheets.values(key, "Feuille 1") == [["a"], ["c"]]
+    assert sheets.sheet(key, "Feuille 1").row_count == rows - 1

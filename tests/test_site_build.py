@@ -513,7 +513,8 @@ def test_production_build_shows_the_real_details_everywhere(prod_site):
     assert "180 004 800 00009" in legal and "Camille Testeur, président" in legal
     assert "1 place Test<br>48000 Mende" in legal and "Hébergeur Test" in legal
     data = (prod_site / "donnees-personnelles/index.html").read_text("utf-8")
-    assert "Délégué Test, dpo@cma48.example.test" in data and "un an après l&#x27;envoi" in data
+    assert "Délégué Test, dpo@cma48.example.test" in data
+    assert 'data-duree="traces">12\u00a0mois</span>' in data  # from the settings
     assert "15/01/2027" in (prod_site / "accessibilite/index.html").read_text("utf-8")
     for page in CONTACT_PAGES:
         html = (prod_site / page).read_text("utf-8")
