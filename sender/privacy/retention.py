@@ -229,9 +229,12 @@ def purge(
     report.inscriptions = register.delete_rows(schema.INSCRIPTIONS, plan.inscriptions)
     report.desinscriptions = register.delete_rows(schema.DESINSCRIPTIONS, plan.desinscriptions)
     report.traces, report.incoming = erase_before(journal, cutoff)
-    report.memo = trim_memo(
-        register, phone if isinstance(phone, PhoneCache) else PhoneCache(settings.phone_cache_path)
-    )
+    deleted = {schema.INSCRIPTIONS: set(plan.inscriptions),
+               schema.DESINSCRIPTIONS: set(plan.desinscriptions)}
+    typed = {row.get("telephone") for tab, table in tables.items() for row in table.rows
+             if row.key not in deleted[tab]}
+    memo = phone if isinstance(phone, PhoneCache) else PhoneCache(settings.phone_cache_path)
+    report.memo = trim_memo(memo, typed)
     report.outbox = remove_outbox_lines(
         settings.outbox, lambda record: _older(record.get("time"), cutoff)
     )
@@ -246,11 +249,9 @@ def _older(text: object, cutoff: float) -> bool:
         return False
 
 
-def trim_memo(register: Register, memo: PhoneCache) -> int:
-    """Forget the memo entries whose text is no longer typed in the register (in the file and
-    in the memory of the process that uses it)."""
-    tables = register.read([schema.INSCRIPTIONS, schema.DESINSCRIPTIONS])
-    typed = {row.get("telephone") for table in tables.values() for row in table.rows}
+def trim_memo(memo: PhoneCache, typed: set[str]) -> int:
+    """Forget the memo entries whose text is no longer typed in the register (`typed`), in
+    the file and in the memory of the process that uses it."""
     return memo.forget({raw for raw, _numero in memo.entries() if raw not in typed})
 
 
