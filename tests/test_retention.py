@@ -215,6 +215,9 @@ def test_the_memo_and_the_outbox_keep_only_what_is_still_needed(tmp_path: Path) 
     settings.outbox.write_text(
         '{"recipient": "+33611111111", "time": "2025-01-01T09:00:00+01:00"}\n'
         '{"recipient": "+33622222222", "time": "2026-03-01T09:00:00+01:00"}\n', "utf-8")
+    simulated = purge(register, settings, now=START, simulation=True)
+    assert (simulated.memo, simulated.outbox) == (1, 1)
+    assert len(PhoneCache(settings.phone_cache_path).entries()) == 2
     report = purge(register, settings, now=START)
     assert (report.memo, report.outbox) == (1, 1)
     assert [raw for raw, _ in PhoneCache(settings.phone_cache_path).entries()] == [

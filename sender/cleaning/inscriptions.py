@@ -503,8 +503,9 @@ class _Verdict:
             cutoff = self.unsubscribed_at.get(numero)
             when = f" le {format_french(cutoff)}" if cutoff is not None else ""
             outcome = outcome._replace(remarque=(
-                f"numéro effacé{when} après une désinscription : une nouvelle inscription "
-                "confirmée par le téléphone (formulaire ou WhatsApp) est nécessaire"
+                f"numéro effacé{when} (désinscription ou demande d'effacement) : une "
+                "nouvelle inscription confirmée par le téléphone (formulaire ou WhatsApp) est "
+                "nécessaire"
             ))
         elif outcome.statut == schema.ACTIF and _status(row) == schema.SUSPENDU:
             outcome = outcome._replace(  # article 18 of the GDPR: kept, never alerted

@@ -67,6 +67,7 @@ def _confirmed(numero: str) -> bool:
     try:
         answer = input("Tapez « oui » pour confirmer : ")
     except EOFError:
+        err.print()
         return False
     return answer.strip().lower() in ("oui", "o")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sender import schema
-from sender.channels.outbox import remove_outbox_lines
+from sender.channels.outbox import outbox_lines, remove_outbox_lines
 from sender.cleaning.inscriptions import PhoneParser, awaits_confirmation
 from sender.cleaning.phonecache import PhoneCache
 from sender.cleaning.suppressions import SuppressionList
@@ -187,6 +187,33 @@ class PurgeReport:
         return lines
 
 
+def _register_plan(
+    tables: Mapping[str, Table],
+    settings: Settings,
+    now: datetime,
+    phone: PhoneParser,
+    digest: Callable[[str], str],
+    journal: JournalFile,
+    simulation: bool,
+) -> RegisterPlan:
+    """`plan_register`, with when each unsubscribed number was first seen so (recorded in the
+    journal file, unless `simulation`)."""
+    gone = unsubscribed_numbers(tables[schema.INSCRIPTIONS], phone)
+    digests = {digest(n): n for n in gone}
+    stamp = now.timestamp()
+    if simulation:
+        times = seen_times(journal)
+        seen_at = {n: times.get(d, stamp) for d, n in digests.items()}
+    else:
+        seen_at = {digests[d]: t for d, t in first_seen(journal, digests, stamp).items()}
+    return plan_register(
+        tables[schema.INSCRIPTIONS], tables[schema.DESINSCRIPTIONS], now=now,
+        retention=settings.retention, confirmation_days=settings.confirmation_days,
+        seen={n: datetime.fromtimestamp(t, now.tzinfo) for n, t in seen_at.items()},
+        phone=phone,
+    )
+
+
 def purge(
     register: Register,
     settings: Settings,
@@ -196,48 +223,40 @@ def purge(
     phone: PhoneParser = parse_phone,
     journal: JournalFile | None = None,
 ) -> PurgeReport:
-    """Apply every retention period (or only count, `simulation`)."""
+    """Apply every retention period (or only count, `simulation`). One read of the register;
+    the phone memo is `phone` when it is one (so the running sender forgets too)."""
     journal = journal if journal is not None else JournalFile(settings.journal)
-    report = PurgeReport(simulation)
     suppression = SuppressionList.load(settings, journal)
-    retention = settings.retention
     tables = register.read([schema.INSCRIPTIONS, schema.DESINSCRIPTIONS])
-    inscriptions, desinscriptions = tables[schema.INSCRIPTIONS], tables[schema.DESINSCRIPTIONS]
-    gone = unsubscribed_numbers(inscriptions, phone)
-    digests = {suppression.digest(n): n for n in gone}
-    stamp = now.timestamp()
-    if simulation:
-        times = seen_times(journal)
-        seen_at = {n: times.get(d, stamp) for d, n in digests.items()}
-    else:
-        seen_at = {digests[d]: t for d, t in first_seen(journal, digests, stamp).items()}
-    seen = {n: datetime.fromtimestamp(t, now.tzinfo) for n, t in seen_at.items()}
-    plan = plan_register(
-        inscriptions, desinscriptions, now=now, retention=retention,
-        confirmation_days=settings.confirmation_days, seen=seen, phone=phone,
-    )
-    report.erased_numbers = [mask_phone(n) for n in plan.erased]
-    report.requests, report.unsubscription_requests = plan.requests, plan.unsubscription_requests
-    cutoff = months_before(now, retention.traces_months).timestamp()
-    if simulation:
-        report.inscriptions, report.desinscriptions = (
-            len(plan.inscriptions), len(plan.desinscriptions))
-        report.traces, report.incoming = count_before(journal, cutoff)
-        return report
-    # The suppression entry first: a crash after it leaves rows the next purge erases.
-    add_suppressions(journal, [suppression.digest(n) for n in plan.erased], stamp)
-    report.inscriptions = register.delete_rows(schema.INSCRIPTIONS, plan.inscriptions)
-    report.desinscriptions = register.delete_rows(schema.DESINSCRIPTIONS, plan.desinscriptions)
-    report.traces, report.incoming = erase_before(journal, cutoff)
+    plan = _register_plan(tables, settings, now, phone, suppression.digest, journal, simulation)
+    report = PurgeReport(simulation, [mask_phone(n) for n in plan.erased],
+                         requests=plan.requests,
+                         unsubscription_requests=plan.unsubscription_requests)
+    cutoff = months_before(now, settings.retention.traces_months).timestamp()
     deleted = {schema.INSCRIPTIONS: set(plan.inscriptions),
                schema.DESINSCRIPTIONS: set(plan.desinscriptions)}
     typed = {row.get("telephone") for tab, table in tables.items() for row in table.rows
              if row.key not in deleted[tab]}
     memo = phone if isinstance(phone, PhoneCache) else PhoneCache(settings.phone_cache_path)
-    report.memo = trim_memo(memo, typed)
-    report.outbox = remove_outbox_lines(
-        settings.outbox, lambda record: _older(record.get("time"), cutoff)
-    )
+    stale = {raw for raw, _numero in memo.entries() if raw not in typed}
+
+    def old(record: Mapping[str, object]) -> bool:
+        return _older(record.get("time"), cutoff)
+
+    if simulation:
+        report.inscriptions, report.desinscriptions = (
+            len(plan.inscriptions), len(plan.desinscriptions))
+        report.traces, report.incoming = count_before(journal, cutoff)
+        report.memo = len(stale)
+        report.outbox = sum(1 for record in outbox_lines(settings.outbox) if old(record))
+        return report
+    # The suppression entry first: a crash after it leaves rows the next purge erases.
+    add_suppressions(journal, [suppression.digest(n) for n in plan.erased], now.timestamp())
+    report.inscriptions = register.delete_rows(schema.INSCRIPTIONS, plan.inscriptions)
+    report.desinscriptions = register.delete_rows(schema.DESINSCRIPTIONS, plan.desinscriptions)
+    report.traces, report.incoming = erase_before(journal, cutoff)
+    report.memo = memo.forget(stale)  # entries for texts no longer typed in the register
+    report.outbox = remove_outbox_lines(settings.outbox, old)
     checkpoint(register)
     return report
 
@@ -247,12 +266,6 @@ def _older(text: object, cutoff: float) -> bool:
         return datetime.fromisoformat(str(text)).timestamp() < cutoff
     except ValueError:
         return False
-
-
-def trim_memo(memo: PhoneCache, typed: set[str]) -> int:
-    """Forget the memo entries whose text is no longer typed in the register (`typed`), in
-    the file and in the memory of the process that uses it."""
-    return memo.forget({raw for raw, _numero in memo.entries() if raw not in typed})
 
 
 def checkpoint(register: Register) -> None:
