@@ -142,7 +142,8 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     sender.run_once()
     with JournalFile(settings.journal).write() as conn:  # a « STOP » received from WhatsApp
         conn.execute("INSERT INTO entrants (message_id, sender, kind, body, received_at) "
-                     "VALUES ('wamid.1', '33612345678', 'optout', 'STOP', ?)", (NOW.timestamp(),))
+                     "VALUES ('wamid.1', '33612345678', 'desinscription', 'STOP', ?)",
+                     (NOW.timestamp(),))
     sender.close()
     register.close()
     monkeypatch.chdir(tmp_path)

@@ -18,6 +18,7 @@ from sender.cleaning.phonecache import PhoneCache
 from sender.cleaning.suppressions import SuppressionList
 from sender.config import Settings
 from sender.dates import PARIS, format_french
+from sender.delivery.incoming import CONFIRMATION, OPT_OUT, OPT_OUT_PREFERENCE
 from sender.domain.phones import parse_phone
 from sender.errors import InputError
 from sender.journal.file import JournalFile
@@ -40,7 +41,11 @@ STATES = {
 }
 DELIVERY = {"accepted": "accepté", "sent": "envoyé", "delivered": "remis", "read": "lu",
             "failed": "non remis"}
-KINDS = {"optout": "« STOP » (désinscription)", "confirmation": "confirmation d'inscription"}
+KINDS = {
+    OPT_OUT: "« STOP » (désinscription)",
+    OPT_OUT_PREFERENCE: "arrêt des messages choisi dans WhatsApp",
+    CONFIRMATION: "confirmation (bouton « Je confirme »)",
+}
 
 
 def number_of(text: str) -> str:
