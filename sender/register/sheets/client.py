@@ -311,13 +311,14 @@ class GoogleSheetsRegister(Register):
         known = self._sheet.fresh_tabs([tab])
         if not keys or tab not in known:
             return 0
+        # Only rows of the last read, found by identity: a bare row number may be another row
+        # by now, and a deletion cannot be undone.
         wanted = {k: i for k in keys if (i := self._identities.get(tab, k)) is not None}
-        _positions, moved = self._where_now([tab], {tab: wanted} if wanted else {})
+        if not wanted:
+            return 0
+        _positions, moved = self._where_now([tab], {tab: wanted})
         found = moved.get(tab, {})
-        numbers = sorted(
-            {n for key in keys if (n := found.get(key, key)) is not None},
-            reverse=True,
-        )
+        numbers = sorted({n for key in wanted if (n := found.get(key)) is not None}, reverse=True)
         if len(numbers) < len(keys):
             log.warning(
                 "Feuille Google, onglet %s : %d ligne(s) déjà supprimée(s) ou méconnaissable(s) "
