@@ -24,6 +24,23 @@ DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 DEFAULT_POLL_SECONDS = 10.0
 
 
+# How long personal data is kept (the data notice states these very values, see
+# sender/privacy/retention.py and sender/website/blocks.py).
+DEFAULT_UNSUBSCRIBED_DAYS = 30
+DEFAULT_REQUESTS_DAYS = 30
+DEFAULT_TRACES_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Retention periods: days after an unsubscription, days after an unconfirmed request
+    expired, months of per-recipient send traces."""
+
+    unsubscribed_days: int = DEFAULT_UNSUBSCRIBED_DAYS
+    requests_days: int = DEFAULT_REQUESTS_DAYS
+    traces_months: int = DEFAULT_TRACES_MONTHS
+
+
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -141,6 +158,7 @@ class Settings:
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
     sheets_api: str = GOOGLE_SHEETS_API  # where the Google register's requests go
     whatsapp_numero_public: str | None = None  # the network's number as people dial it (digits)
+    retention: Retention = field(default_factory=Retention)  # what is kept how long
 
     @property
     def webhooks(self) -> bool:
@@ -212,4 +230,12 @@ class Settings:
             ),
             sheets_api=_sheets_api(env),
             whatsapp_numero_public=public_number(env.get("WHATSAPP_NUMERO_PUBLIC", "")),
+            retention=Retention(
+                unsubscribed_days=int(_number(
+                    env, "ALERTE_CONSERVATION_DESINSCRITS", DEFAULT_UNSUBSCRIBED_DAYS, 1)),
+                requests_days=int(_number(
+                    env, "ALERTE_CONSERVATION_DEMANDES", DEFAULT_REQUESTS_DAYS, 1)),
+                traces_months=int(_number(
+                    env, "ALERTE_CONSERVATION_TRACES", DEFAULT_TRACES_MONTHS, 1)),
+            ),
         )

@@ -31,6 +31,7 @@ from sender.cleaning.inscriptions import (
     DEFAULT_CONFIRMATION_DAYS,
     CleaningReport,
     PhoneParser,
+    Suppressed,
     clean_inscriptions,
 )
 from sender.dates import PARIS, format_french
@@ -166,9 +167,11 @@ class Planner:
         reached: Callable[[str], Sequence[str]] = lambda _alert_id: (),
         first_sent: Callable[[str], float | None] = lambda _alert_id: None,
         audience: Callable[[], Audience] | None = None,
+        suppressed: Suppressed | None = None,
     ) -> None:
         """`reached` and `first_sent` read the journal for follow-ups (the numbers an alert
         reached, when it first went out); `audience` gives the channels for `controle`."""
+        self.suppressed = suppressed
         self.channels = channels
         self.stale_hours = stale_hours
         self.phone = phone
@@ -239,6 +242,7 @@ class Planner:
             now=now,
             confirmation_days=self.confirmation_days,
             confirmation_failures=self.confirmation_failures(),
+            suppressed=self.suppressed,
         )
         alerts: dict[str, Row] = {}
         for row in tables[schema.ALERTES].rows:

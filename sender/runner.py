@@ -45,6 +45,7 @@ from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
+from sender.cleaning.suppressions import SuppressionList
 from sender.config import Settings
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
@@ -76,7 +77,9 @@ from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, RegisterError
+from sender.journal.file import JournalFile
 from sender.journal.journal import Journal
+from sender.privacy.retention import PurgeReport, purge
 from sender.register.base import Register
 from sender.register.protection import officer_emails
 from sender.schema import ACTIF
@@ -133,12 +136,41 @@ class Sender:
         self._last_prune: float | None = None
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
+        self._privacy_file: JournalFile | None = None
+        self._suppressions: SuppressionList | None = None
 
     @property
     def journal(self) -> Journal:
         if self._journal is None:
             self._journal = Journal.from_settings(self.settings)
         return self._journal
+
+    @property
+    def privacy_file(self) -> JournalFile:
+        """The journal file, for the suppression list and the retention periods."""
+        if self._privacy_file is None:
+            self._privacy_file = JournalFile(self.settings.journal)
+        return self._privacy_file
+
+    def _suppression_list(self) -> SuppressionList:
+        """Numbers erased after an unsubscription, read afresh for each cycle."""
+        if self._suppressions is None:
+            self._suppressions = SuppressionList.load(self.settings, self.privacy_file)
+            return self._suppressions
+        return self._suppressions.refresh(self.privacy_file)
+
+    def purge(self) -> PurgeReport | None:
+        """Apply the retention periods (`surveiller` does once a day); None when the register
+        or the journal could not be reached (tried again the next day)."""
+        try:
+            report = purge(self.register, self.settings, now=self.clock(),
+                           phone=self.phone_cache, journal=self.privacy_file)
+        except AlerteError as error:
+            log.warning("purge des données reportée : %s", error.message)
+            return None
+        for line in report.lines():
+            log.info("purge : %s", line)
+        return report
 
     @property
     def store(self) -> DeliveryStore:
@@ -154,6 +186,7 @@ class Sender:
             channels=channels or self.channels.names(),
             stale_hours=self.settings.stale_hours,
             phone=self.phone_cache,
+            suppressed=self._suppression_list(),
             has_started=self.journal.has_started,
             confirmation_days=self.settings.confirmation_days,
             confirmation_failures=lambda: confirmation_failures(self.journal),
@@ -516,9 +549,17 @@ class Sender:
                 self._skipped(f"erreur inattendue ({type(error).__name__}) ; rien n'a été perdu.")
                 log.error("passage ignoré, erreur inattendue : %s", _where(error))
 
+        def purge_job() -> None:
+            try:
+                self.purge()
+            except Exception as error:  # the loop must outlive a failed purge
+                log.error("purge des données reportée : %s", _where(error))
+
         scheduler = schedule.Scheduler()
         scheduler.every(self.settings.poll_seconds).seconds.do(cycle)
+        scheduler.every(1).days.do(purge_job)  # retention periods (sender/privacy/)
         cycle()
+        purge_job()
         while not stop.wait(scheduler.idle_seconds):
             scheduler.run_pending()
 
@@ -534,3 +575,5 @@ class Sender:
             self._journal.close()
         if self._store is not None:
             self._store.close()
+        if self._privacy_file is not None:
+            self._privacy_file.close()

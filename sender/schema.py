@@ -56,7 +56,10 @@ ACTIF: Final = "actif"
 INVALIDE: Final = "invalide"
 DOUBLON: Final = "doublon"
 DESINSCRIT: Final = "desinscrit"
-INSCRIPTION_STATUSES: Final = (EN_ATTENTE, ACTIF, INVALIDE, DOUBLON, DESINSCRIT)
+# `suspendu`: the member asked to limit the use of their data (article 18 of the GDPR): the
+# row is kept as it is and never receives an alert until `personne --reprendre`.
+SUSPENDU: Final = "suspendu"
+INSCRIPTION_STATUSES: Final = (EN_ATTENTE, ACTIF, INVALIDE, DOUBLON, DESINSCRIT, SUSPENDU)
 
 # Inscription sources.
 SOURCE_FORMULAIRE: Final = "formulaire"

@@ -10,6 +10,7 @@ from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
     frenchargs,
     guide_commands,
+    privacy_commands,
     register_commands,
     report_commands,
     site_commands,
@@ -38,6 +39,7 @@ ORDER = (
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
     "affiche",
     "guide-agent",
+    "purger", "personne",
 )
 
 

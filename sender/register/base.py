@@ -57,6 +57,13 @@ class Register(ABC):
         """Append rows (missing columns left empty); return their keys."""
 
     @abstractmethod
+    def delete_rows(self, tab: str, keys: Sequence[int]) -> int:
+        """Delete whole rows of the last read of `tab`, found by identity as `write` finds
+        them (a row moved since is still found, one deleted since is skipped, a key this
+        register did not read is never taken for a position); return the number of rows
+        deleted. The other keys of that read must not be used afterwards: read again."""
+
+    @abstractmethod
     def initialise(self) -> InitReport:
         """Create missing tabs, headers and default rows. Idempotent."""
 

@@ -29,6 +29,7 @@ from sender.register.identity import (
 from sender.register.ids import fill_ids
 from sender.storage import (
     Trouble,
+    checkpoint_truncate,
     classify,
     code_name,
     open_wal,
@@ -293,6 +294,30 @@ class SQLiteRegister(Register):
             return locate_by_id(tab, wanted, pairs)
         rows = self._rows(conn, tab, headers)
         return locate(tab, wanted, [(row.key, row.values) for row in rows])
+
+    def delete_rows(self, tab: str, keys: Sequence[int]) -> int:
+        """One transaction: the rows are found by identity, then deleted (the file overwrites
+        deleted content with zeros, see `storage.open_wal`)."""
+        if not keys:
+            return 0
+        with self._transaction(write=True) as conn:
+            if tab not in table_names(conn):
+                return 0
+            headers = self._headers(conn, tab)
+            moved = self._where_now(conn, tab, headers, set(keys))
+            targets = sorted({t for key in keys if (t := moved.get(key, key)) is not None})
+            deleted = 0
+            for target in targets:
+                cursor = conn.execute(
+                    f"DELETE FROM {_quote(tab)} WHERE _row = ?", (target,)  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                )
+                deleted += max(cursor.rowcount, 0)
+        self._identities.forget(tab)
+        return deleted
+
+    def checkpoint(self) -> bool:
+        """Empty the `-wal` file into the database (after an erasure)."""
+        return checkpoint_truncate(self._connection())
 
     def append(self, tab: str, rows: Sequence[Mapping[str, str]]) -> list[int]:
         if not rows:

@@ -3,10 +3,10 @@
 Per alert: type, commune, delay from the facts to the report, from the report to the first and
 the last message (from the dispatch journal's send times when there are any, else « non
 mesuré »), recipients, sent, failures, delivered and read (from the `remis` and `lus` columns
-when the register has them, else « non disponible »), and refusals with their motif.
-Follow-ups (« suite », « fin d'alerte ») name their original; alerts called off (« annulée »)
-are listed with what went before. What is « envoyé » is what a channel accepted, not what
-reached a phone.
+when the register has them, else « non disponible »; each from 1 to 4 reads « moins de 5 »), and
+refusals with their motif. Follow-ups (« suite », « fin d'alerte ») name their original; alerts
+called off (« annulée ») are listed with what went before. What is « envoyé » is what a channel
+accepted, not what reached a phone.
 """
 
 from __future__ import annotations
@@ -90,10 +90,21 @@ def type_label(row: Mapping[str, str]) -> str:
     return label
 
 
+
+def small_group(text: str, threshold: int = THRESHOLD) -> str:
+    """A per-alert count of people: from 1 to `threshold` - 1 it reads « moins de 5 », so that
+    an alert aimed at a small commune does not tell how many people (or who) got it."""
+    try:
+        value = int(text)
+    except ValueError:
+        return text
+    return f"moins de {threshold}" if 0 < value < threshold else text
+
+
 def _count(row: Mapping[str, str], column: str, columns: Sequence[str], missing: str) -> str:
     if column not in columns:
         return missing
-    return cell_text(row.get(column)) or missing
+    return small_group(cell_text(row.get(column)) or missing)
 
 
 def _minutes(delta: timedelta) -> float:
@@ -136,9 +147,9 @@ def _line(
         facts_to_report=facts_to_report,
         report_to_first=first_text,
         report_to_last=last_text,
-        recipients=cell_text(row.get("destinataires")) or "0",
-        sent=cell_text(row.get("envoyes")) or "0",
-        failed=cell_text(row.get("echecs")) or "0",
+        recipients=small_group(cell_text(row.get("destinataires")) or "0"),
+        sent=small_group(cell_text(row.get("envoyes")) or "0"),
+        failed=small_group(cell_text(row.get("echecs")) or "0"),
         delivered=_count(row, "remis", columns, NOT_AVAILABLE),
         read=_count(row, "lus", columns, NOT_AVAILABLE),
         motif=cell_text(row.get("motif"))[:500],
