@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Mapping
 from html import escape
 
-from sender.dates import DateError, parse_datetime
 from sender.config import Settings
+from sender.dates import DateError, parse_datetime
 from sender.errors import ConfigurationError
 from sender.reporting.charts import statistics_sections
 from sender.text import written_day_and_hour
