@@ -92,6 +92,7 @@ class Settings:
     trusted_proxy: str | None = None  # the reverse proxy whose X-Forwarded-For is believed
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
+    whatsapp_business_id: str | None = None  # the WhatsApp Business Account (templates, webhooks)
 
     @property
     def webhooks(self) -> bool:
@@ -156,4 +157,5 @@ class Settings:
                 whatsapp_template=_number(env, "ALERTE_TARIF_WHATSAPP", DEFAULT_WHATSAPP_RATE),
                 sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
             ),
+            whatsapp_business_id=env.get("WHATSAPP_BUSINESS_ACCOUNT_ID", "").strip() or None,
         )

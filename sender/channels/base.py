@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -98,29 +99,48 @@ class UncertainError(ChannelError):
 
 
 class TokenBucket:
-    """Thread-safe token bucket; `slow_down` halves the rate after a 429, which then recovers."""
+    """Thread-safe rate limiter; `slow_down` halves the rate after a 429, which then recovers.
+
+    Two limits together: a token bucket (at most `burst` requests at once, `rate` per second
+    on average) and a sliding one-second window (never more than `rate` requests in any
+    second, whatever the bucket holds). The bucket starts with one token: starting full
+    let the first second send `rate` plus `burst` requests (110 % of Meta's 80/s).
+    """
 
     def __init__(self, rate: float, burst: float | None = None, *, clock=time.monotonic) -> None:
         self.max_rate = float(rate)
         self.rate = float(rate)
         self.burst = float(burst if burst is not None else max(1.0, rate / 10))
-        self._tokens = self.burst
+        self._tokens = 1.0
         self._clock = clock
         self._last = clock()
         self._lock = threading.Lock()
+        self._window_size = max(1, int(self.max_rate))
+        self._recent: deque[float] = deque()  # times of the requests of the last second
 
     def acquire(self) -> None:
         """Block until one token is available."""
         while True:
             with self._lock:
-                now = self._clock()
-                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                wait = (1 - self._tokens) / self.rate
+                wait = self._take(self._clock())
+            if wait <= 0:
+                return
             time.sleep(wait)
+
+    def _take(self, now: float) -> float:
+        """Take a token and return 0, or return how long to wait (called with the lock)."""
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        recent = self._recent
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        if len(recent) >= self._window_size:
+            return max(recent[0] + 1.0 - now, 1e-4)
+        if self._tokens < 1:
+            return (1 - self._tokens) / self.rate
+        self._tokens -= 1
+        recent.append(now)
+        return 0.0
 
     def slow_down(self) -> None:
         with self._lock:

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from support.emulators.graph_account import GraphAccount
 from support.emulators.http import HttpEmulator, Reply, Request
 from support.emulators.webhooks import (
     WebhookPoster,
@@ -129,6 +130,10 @@ class Template:
     language: str
     parameters: tuple[str, ...]
     quick_reply: bool = False  # a quick-reply button (first button) whose payload the message sets
+    status: str = "APPROVED"  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED…
+    category: str = "UTILITY"
+    body: str | None = None  # the approved body text; None: one line per parameter
+    id: str = ""
 
 
 def graph_error(
@@ -187,6 +192,7 @@ class WhatsAppEmulator(HttpEmulator):
         self._poster: WebhookPoster | None = None
         self._plan = _WebhookPlan()
         self._incoming = itertools.count(1)
+        self.graph = GraphAccount(self, phone_number_id)
         super().__init__(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst)
 
     @property
@@ -197,12 +203,25 @@ class WhatsAppEmulator(HttpEmulator):
 
     def add_template(
         self, name: str, language: str = "fr", parameters: Iterable[str] = (),
-        *, quick_reply: bool = False,
+        *, quick_reply: bool = False, status: str = "APPROVED", category: str = "UTILITY",
+        body: str | None = None,
     ) -> None:
-        """Register an approved template with its named body parameters (and a quick-reply
-        button when `quick_reply`)."""
+        """Register a template (approved unless `status` says otherwise) with its named body
+        parameters (and a quick-reply button when `quick_reply`)."""
         with self._lock:
-            self.templates[name] = Template(name, language, tuple(parameters), quick_reply)
+            ident = str(1689556908129832 + len(self.templates))
+            self.templates[name] = Template(
+                name, language, tuple(parameters), quick_reply, status, category, body, ident
+            )
+
+    def set_template_status(self, name: str, status: str) -> None:
+        """Meta changes a template's status (PAUSED, DISABLED, APPROVED again…)."""
+        with self._lock:
+            known = self.templates[name]
+            self.templates[name] = Template(
+                known.name, known.language, known.parameters, known.quick_reply, status,
+                known.category, known.body, known.id,
+            )
 
     def not_on_whatsapp(self, *numbers: str) -> None:
         """These numbers (digits, with or without +) get 131026."""
@@ -377,6 +396,8 @@ class WhatsAppEmulator(HttpEmulator):
         return graph_error(130429, status=self.rate_limit_status)
 
     def handle(self, request: Request) -> Reply:
+        if request.method == "GET":
+            return self.graph.get(request)
         match = _PATH.match(request.path)
         if match is None or match.group(1) != self.version:
             # A wrong WHATSAPP_API_URL (no version, a typo): the server knows no such page.
@@ -428,6 +449,9 @@ class WhatsAppEmulator(HttpEmulator):
             return graph_error(
                 132001, details=f"Template name {name} does not exist in {language}."
             )
+        if known.status != "APPROVED":
+            code = {"PAUSED": 132015, "DISABLED": 132016}.get(known.status, 132001)
+            return graph_error(code, details=f"Template {name} is {known.status}.")
         params, error = self._body_parameters(template.get("components"), known)
         if error is not None:
             return error
