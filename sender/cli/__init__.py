@@ -34,8 +34,8 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 
 # The order `alerte-message --help` lists the commands in: the life of the register first.
 ORDER = (
-    "initialiser", "diagnostic", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
-    "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
+    "initialiser", "diagnostic", "nettoyer", "importer", "verifier", "apercu", "envoyer",
+    "surveiller", "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
 )
 
 

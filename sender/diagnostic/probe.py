@@ -40,9 +40,12 @@ class Probe:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, url: str, service: str, headers: Mapping[str, str] | None = None) -> Answer:
-        request = urllib.request.Request(url, headers=dict(headers or {}), method="GET")
+        if not url.startswith(("https://", "http://")):
+            raise ProbeError(f"{service} : adresse invalide « {url[:80]} » (http ou https)")
+        request = urllib.request.Request(  # noqa: S310  # nosec B310 - http(s) only, checked above
+            url, headers=dict(headers or {}), method="GET")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310 - configured service URLs
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310
                 answer = Answer(response.status, response.read(1_000_000),
                                 dict(response.headers))
         except urllib.error.HTTPError as exc:

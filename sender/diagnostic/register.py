@@ -13,6 +13,7 @@ from typing import Any
 from sender import schema
 from sender.alerts.authority import protection_problem
 from sender.config import Settings
+from sender.diagnostic.local import production
 from sender.diagnostic.report import Line, fail, local, ok, warn
 from sender.errors import AlerteError
 from sender.register.base import Register
@@ -93,8 +94,8 @@ def _google(settings: Settings, factory: GspreadFactory | None,
         client = factory() if factory else _service_account_client(settings.credentials or "")
         spreadsheet = client.open_by_key(key)
         present = {ws.title for ws in spreadsheet.worksheets()}
-    except Exception as exc:  # noqa: BLE001 - any failure to open is reported in French
-        return lines + [fail(T_SHEET, f"la feuille ne s'ouvre pas ({_google_reason(exc)})",
+    except Exception as exc:
+        return [*lines, fail(T_SHEET, f"la feuille ne s'ouvre pas ({_google_reason(exc)})",
                              f"partager la feuille avec {account} comme éditeur")]
     lines.append(ok(T_SHEET, f"feuille « {spreadsheet.title} » ouverte"))
     lines.append(_sharing(spreadsheet, account))
@@ -143,7 +144,7 @@ def _google_reason(exc: Exception) -> str:
 def _sharing(spreadsheet: Any, account: str) -> Line:
     try:
         permissions = spreadsheet.list_permissions()
-    except Exception as exc:  # noqa: BLE001 - reported in French
+    except Exception as exc:
         text = str(exc)
         if "Drive API" in text or "accessNotConfigured" in text:
             return warn(T_SHARING, "l'API Google Drive n'est pas activée : partage non vérifié",
@@ -207,6 +208,9 @@ def _officers(settings: Settings, tables: dict[str, Table]) -> Line:
     rows = [row.values for row in tables[schema.HABILITATIONS].rows]
     active = [r for r in rows if cell_text(r.get("identifiant")) and
               is_truthy(cell_text(r.get("actif")))]
+    if not active and not production(settings):
+        return local(T_OFFICERS, "aucun agent actif : en ajouter dans Habilitations pour "
+                     "essayer une alerte")
     if not active:
         return fail(T_OFFICERS, "aucun agent actif dans Habilitations : aucune alerte ne partira",
                     "ajouter les agents (identifiant, service, actif = oui, email)")

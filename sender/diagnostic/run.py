@@ -48,4 +48,4 @@ def run(settings: Settings, services: Services | None = None) -> list[Line]:
             hooks.result(), health.result(), handshake.result(),
             sms_account.result(), sms.sender_name(settings),
         ]
-    return lines + [local.clock(probe.skews), local.disk(settings), local.journal(settings)]
+    return [*lines, local.clock(probe.skews), local.disk(settings), local.journal(settings)]

@@ -69,7 +69,7 @@ def sender_name(settings: Settings) -> Line:
     if not in_use(settings):
         return local(T_SENDER, "SMS non utilisé")
     name = settings.sms_sender
-    if _ALPHANUMERIC.match(name) and not name.isdigit() or _DIGITS.match(name):
+    if (_ALPHANUMERIC.match(name) and not name.isdigit()) or _DIGITS.match(name):
         return ok(T_SENDER, f"« {name} »")
     return fail(T_SENDER, f"« {name} » refusé par Brevo",
                 "SMS_EXPEDITEUR : 11 lettres ou chiffres au plus, sans espace ni accent")

@@ -54,6 +54,7 @@ class GraphAccount:
     phone: dict[str, Any] = field(default_factory=_phone_defaults)
     subscribed: bool = True
     page_size_cap: int = 100
+    pages_served: int = 0  # template pages answered
 
     def get(self, request: Request) -> Reply:
         from support.emulators.whatsapp import graph_error
@@ -98,6 +99,7 @@ class GraphAccount:
 
             return graph_error(100, details="Invalid paging parameter.")
         page = templates[start:start + limit]
+        self.pages_served += 1
         body: dict[str, Any] = {"data": [_template_json(t) for t in page]}
         if page:
             cursor = base64.urlsafe_b64encode(str(start + len(page)).encode()).decode()

@@ -13,8 +13,8 @@ from support.emulators.sheets import staff
 from support.emulators.sheets.batch import batch_update
 from support.emulators.sheets.cells import render as render_cell
 from support.emulators.sheets.cells import trimmed
-from support.emulators.sheets.errors import ApiError
 from support.emulators.sheets.drive import drive_permissions
+from support.emulators.sheets.errors import ApiError
 from support.emulators.sheets.faults import FaultPlan
 from support.emulators.sheets.fields import get_metadata
 from support.emulators.sheets.server import serve
