@@ -98,12 +98,17 @@ class UncertainError(ChannelError):
     scope = Scope.UNCERTAIN
 
 
+# The sliding window is a little longer than a second: requests leave a few milliseconds apart
+# from when they were let through (threads, connections), and the provider counts arrivals.
+WINDOW_SECONDS = 1.02
+
+
 class TokenBucket:
     """Thread-safe rate limiter; `slow_down` halves the rate after a 429, which then recovers.
 
     Two limits together: a token bucket (at most `burst` requests at once, `rate` per second
     on average) and a sliding one-second window (never more than `rate` requests in any
-    second, whatever the bucket holds). The bucket starts with one token: starting full
+    second, whatever the bucket holds; `WINDOW_SECONDS`). The bucket starts with one token: starting full
     let the first second send `rate` plus `burst` requests (110 % of Meta's 80/s).
     """
 
@@ -132,13 +137,13 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
         recent = self._recent
-        while recent and recent[0] <= now - 1.0:
+        while recent and recent[0] <= now - WINDOW_SECONDS:
             recent.popleft()
         if len(recent) >= self._window_size:
-            return max(recent[0] + 1.0 - now, 1e-4)
-        if self._tokens < 1:
+            return max(recent[0] + WINDOW_SECONDS - now, 1e-4)
+        if self._tokens < 1 - 1e-9:  # (a float that refilled to 0.999… is a token)
             return (1 - self._tokens) / self.rate
-        self._tokens -= 1
+        self._tokens = max(0.0, self._tokens - 1)
         recent.append(now)
         return 0.0
 
