@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sender.diagnostic import Status, run as run_diagnostic
+from sender.diagnostic import Status
+from sender.diagnostic import run as run_diagnostic
 from support.diagnostic_world import diagnostic_world
 from support.emulators.sheets import SheetsEmulator
 
