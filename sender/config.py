@@ -14,6 +14,7 @@ from sender.errors import ConfigurationError
 DEFAULT_REGISTER = "data/registre.sqlite"
 DEFAULT_JOURNAL = "data/journal.sqlite"
 DEFAULT_OUTBOX = "data/outbox.jsonl"
+DEFAULT_STATISTICS = "data/statistiques.json"
 # Graph API v25.0: released 2026-02-18, available until 2028-07-29 (docs/architecture.md).
 WHATSAPP_API = "https://graph.facebook.com/v25.0"
 BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
@@ -93,6 +94,7 @@ class Settings:
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
     whatsapp_business_id: str | None = None  # the WhatsApp Business Account (templates, webhooks)
+    statistics: Path = Path(DEFAULT_STATISTICS)  # the figures file the site build reads
 
     @property
     def webhooks(self) -> bool:
@@ -158,4 +160,5 @@ class Settings:
                 sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
             ),
             whatsapp_business_id=env.get("WHATSAPP_BUSINESS_ACCOUNT_ID", "").strip() or None,
+            statistics=Path(env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS),
         )

@@ -81,12 +81,21 @@ class AlertPlan:
             return self.motif
         return self.row.get("motif")
 
+    @property
+    def shown_recipients(self) -> int:
+        """The recipients found now, or the count the row carries for a handled alert (the
+        table of `verifier` and its `--json` show the same number)."""
+        if self.shown_status == self.status:
+            return len(self.recipients)
+        text = self.row.get("destinataires").strip()
+        return int(text) if text.isdigit() else 0
+
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.alert_id,
             "verdict": self.shown_status,
             "motif": self.shown_motif,
-            "destinataires": len(self.recipients),
+            "destinataires": self.shown_recipients,
         }
 
 

@@ -233,7 +233,10 @@ def test_missing_tab_headers_templates_and_protection(world):
     lines = lines_by_title(world.settings, world.services)
     assert "Alertes : agent" in lines["Onglets et colonnes"].detail
     assert lines["Onglet Modeles"].status is Status.FAIL
-    assert "initialiser" in lines["Onglet Modeles"].fix
+    assert "Modeles" in lines["Onglet Modeles"].fix
+    sheets.delete_rows(key, schema.MODELES, 2, 20)
+    line = lines_by_title(world.settings, world.services)["Onglet Modeles"]
+    assert "vide" in line.detail and "initialiser" in line.fix
     protection = lines["Protections Alertes et Habilitations"]
     assert protection.status is Status.FAIL and "Alertes n'est pas protégé" in protection.detail
 

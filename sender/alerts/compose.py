@@ -172,6 +172,14 @@ class Composer:
             raise ValueError(f"canal inconnu : {channel!r}")
         canal = "whatsapp" if channel == "whatsapp" else "sms"
         row = self.rows.get((alert.type, canal)) or self.rows.get(("*", canal))
+        if row is None and not self.rows:
+            raise TemplateProblem(
+                "L'onglet Modeles est vide : lancer « alerte-message initialiser », qui y écrit "
+                "les modèles par défaut (sans toucher au reste), puis remettre l'alerte à "
+                "« à diffuser ».",
+                alert_type=alert.type,
+                canal=canal,
+            )
         if row is None:
             raise TemplateProblem(
                 f"Aucun modèle pour le type « {alert.type} » et le canal {canal} : ajouter une "

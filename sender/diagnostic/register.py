@@ -198,9 +198,12 @@ def _templates(settings: Settings, tables: dict[str, Table]) -> Line:
             if cell_text(r.get("texte"))}
     missing = [f"{kind} ({canal})" for canal in channels_in_use(settings)
                for kind in schema.ALERT_TYPES if (kind, canal) not in have]
+    if missing and not rows:
+        return fail(T_TEMPLATES, "onglet vide : toute alerte finirait en « erreur »",
+                    f"{INIT} : il y écrit les modèles par défaut")
     if missing:
         return fail(T_TEMPLATES, f"aucun modèle pour : {', '.join(missing)}",
-                    f"{INIT} : il écrit les modèles manquants sans toucher aux autres")
+                    "ajouter ces lignes dans Modeles (type, canal, texte)")
     return ok(T_TEMPLATES, f"un modèle par type d'alerte ({', '.join(channels_in_use(settings))})")
 
 

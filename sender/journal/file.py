@@ -81,6 +81,8 @@ _SCHEMA = (
         PRIMARY KEY (wamid, status)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS statuts_reception ON statuts (received_at)",
+    # Statuses that come without their callback are matched by the wamid (`delivery/store.py`).
+    "CREATE INDEX IF NOT EXISTS envois_wamid ON envois (message_id) WHERE message_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS statuts_envoi ON statuts (claimed_at)",
     """CREATE TABLE IF NOT EXISTS entrants (
         message_id TEXT PRIMARY KEY,
