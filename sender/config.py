@@ -95,6 +95,9 @@ class Settings:
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
     whatsapp_business_id: str | None = None  # the WhatsApp Business Account (templates, webhooks)
     statistics: Path = Path(DEFAULT_STATISTICS)  # the figures file the site build reads
+    # WHATSAPP_PLAFOND_JOURNALIER unset: the daily cap is the messaging limit Meta reports
+    # (`daily_limit` until Meta has answered); set, it overrides Meta's.
+    daily_limit_from_meta: bool = False
 
     @property
     def webhooks(self) -> bool:
@@ -161,4 +164,5 @@ class Settings:
             ),
             whatsapp_business_id=env.get("WHATSAPP_BUSINESS_ACCOUNT_ID", "").strip() or None,
             statistics=Path(env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS),
+            daily_limit_from_meta=not env.get("WHATSAPP_PLAFOND_JOURNALIER", "").strip(),
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,13 @@ class DeliveryStore:
 
     def close(self) -> None:
         self._file.close()
+
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction on the journal file (for `account.py`'s tables)."""
+        return self._file.write()
+
+    def read(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.read()
 
     # -- the webhook side ------------------------------------------------------------------
 
