@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sender import schema
+from sender.channels.graph import tier_limit
 from sender.config import Settings
 from sender.diagnostic import Status, blocking, run
 from sender.diagnostic import local as local_checks
@@ -280,6 +281,6 @@ def test_template_problems_is_pure_and_reads_modeles_rows():
     found = [{"name": "alerte_x", "language": "fr", "status": "APPROVED", "category": "UTILITY",
               "components": [{"type": "BODY", "text": "A {{nature}} B {{lieu}} C"}]}]
     assert wa_checks.template_problems(found, wanted) == []
-    assert wa_checks.tier_limit("TIER_2K") == 2000
-    assert wa_checks.tier_limit("TIER_250") == 250
-    assert wa_checks.tier_limit("TIER_UNLIMITED") is None
+    assert tier_limit("TIER_2K") == 2000
+    assert tier_limit("TIER_250") == 250
+    assert tier_limit("TIER_UNLIMITED") is None

@@ -38,7 +38,7 @@ class TemplateStatus:
     language: str
     event: str
     reason: str = ""
-    received_at: float = 0.0
+    received_at: float = 0.0  # when Meta sent it (entry `time`), or stored
 
 
 @dataclass
@@ -50,15 +50,18 @@ class AccountEvents:
         return bool(self.templates or self.values)
 
 
-def _changes(payload: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _changes(payload: Any) -> Iterator[tuple[str, Mapping[str, Any], float]]:
+    """(field, value, the entry's `time` or 0) of each change."""
     if not isinstance(payload, Mapping) or payload.get("object") != "whatsapp_business_account":
         return
     entries = payload.get("entry")
     for entry in entries if isinstance(entries, list) else []:
         changes = entry.get("changes") if isinstance(entry, Mapping) else None
+        stamp = entry.get("time") if isinstance(entry, Mapping) else None
+        at = float(stamp) if isinstance(stamp, int) and not isinstance(stamp, bool) else 0.0
         for change in changes if isinstance(changes, list) else []:
             if isinstance(change, Mapping) and isinstance(change.get("value"), Mapping):
-                yield str(change.get("field") or ""), change["value"]
+                yield str(change.get("field") or ""), change["value"], at
 
 
 def _text(value: object, limit: int) -> str:
@@ -68,14 +71,14 @@ def _text(value: object, limit: int) -> str:
 def parse_account(payload: Any) -> AccountEvents:
     """The account events of one webhook POST (see the module docstring)."""
     events = AccountEvents()
-    for name, value in _changes(payload):
+    for name, value, at in _changes(payload):
         if name == "message_template_status_update":
             template = _text(value.get("message_template_name"), 100)
             event = _text(value.get("event"), 40).upper()
             if template and event:
                 events.templates.append(TemplateStatus(
                     template, _text(value.get("message_template_language"), 20) or "fr",
-                    event, _text(value.get("reason"), 200)))
+                    event, _text(value.get("reason"), 200), at))
         elif name == "phone_number_quality_update":
             tier = value.get("max_daily_conversations_per_business") or value.get(
                 "current_limit")
@@ -102,7 +105,9 @@ def phone_events(phone: Mapping[str, Any]) -> AccountEvents:
 
 
 def save_account(store: DeliveryStore, events: AccountEvents, now: float | None = None) -> None:
-    """Store the events in one transaction; a quality that changes keeps the previous one."""
+    """Store the events in one transaction; a quality that changes keeps the previous one.
+    Webhooks come in any order: a template status older (entry `time`) than the stored one
+    is ignored; with equal times, the later received wins."""
     if not events:
         return
     now = time.time() if now is None else now
@@ -112,8 +117,9 @@ def save_account(store: DeliveryStore, events: AccountEvents, now: float | None 
                 "INSERT INTO modeles_meta (name, language, event, reason, received_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, language) DO UPDATE SET "
                 "event = excluded.event, reason = excluded.reason, "
-                "received_at = excluded.received_at",
-                (t.name, t.language, t.event, t.reason, now),
+                "received_at = excluded.received_at "
+                "WHERE excluded.received_at >= modeles_meta.received_at",
+                (t.name, t.language, t.event, t.reason, t.received_at or now),
             )
         values = dict(events.values)
         if QUALITY in values:

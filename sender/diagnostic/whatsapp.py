@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sender import schema
+from sender.channels.graph import messaging_limit, phone_number_url
 from sender.config import Settings
 from sender.diagnostic.probe import Answer, Probe, ProbeError
 from sender.diagnostic.report import Line, fail, local, ok, warn
@@ -20,24 +21,10 @@ T_NUMBER = "WhatsApp : jeton et numéro"
 T_TEMPLATES = "WhatsApp : modèles approuvés"
 T_WEBHOOKS = "WhatsApp : abonnement aux webhooks"
 SERVICE = "l'API WhatsApp"
-PHONE_FIELDS = (
-    "display_phone_number,verified_name,quality_rating,code_verification_status,name_status,"
-    "throughput,whatsapp_business_manager_messaging_limit,platform_type,status"
-)
 TEMPLATE_FIELDS = "name,status,language,category,parameter_format,components"
 MAX_TEMPLATE_PAGES = 20
 _PARAMETER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _LINE_NAME = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*:")
-TIER = re.compile(r"^TIER_(\d+)(K?)$")
-
-
-def tier_limit(tier: object) -> int | None:
-    """Unique users per 24 h of a messaging-limit tier (`TIER_2K` → 2000); None when
-    unlimited or unknown."""
-    match = TIER.match(str(tier or ""))
-    if match is None:
-        return None
-    return int(match.group(1)) * (1000 if match.group(2) else 1)
 
 
 @dataclass
@@ -78,7 +65,7 @@ def fetch(settings: Settings, probe: Probe) -> Account:
     account = Account()
     base = settings.whatsapp_api
     try:
-        answer = probe.get(f"{base}/{settings.whatsapp_phone_id}?fields={PHONE_FIELDS}",
+        answer = probe.get(phone_number_url(base, settings.whatsapp_phone_id or ""),
                            SERVICE, _headers(settings))
         if answer.status != 200 or not isinstance(answer.json(), dict):
             account.error = _graph_problem(T_NUMBER, answer, settings)
@@ -119,8 +106,7 @@ def number(settings: Settings, account: Account) -> Line:
         return account.error
     phone = account.phone
     quality = str(phone.get("quality_rating") or "UNKNOWN")
-    limit = phone.get("whatsapp_business_manager_messaging_limit") or phone.get(
-        "messaging_limit_tier") or "?"
+    limit = messaging_limit(phone) or "?"
     throughput = (phone.get("throughput") or {}).get("level", "?") \
         if isinstance(phone.get("throughput"), dict) else "?"
     detail = (f"{phone.get('display_phone_number', '?')} « {phone.get('verified_name', '?')} », "

@@ -36,6 +36,7 @@ from support.emulators.graph_account import GraphAccount
 from support.emulators.http import HttpEmulator, Reply, Request
 from support.emulators.webhooks import (
     WebhookPoster,
+    account_envelope,
     button_message,
     envelope,
     preference_stop,
@@ -214,14 +215,41 @@ class WhatsAppEmulator(HttpEmulator):
                 name, language, tuple(parameters), quick_reply, status, category, body, ident
             )
 
-    def set_template_status(self, name: str, status: str) -> None:
-        """Meta changes a template's status (PAUSED, DISABLED, APPROVED again…)."""
+    def set_template_status(self, name: str, status: str, *, reason: str = "NONE") -> None:
+        """Meta changes a template's status (PAUSED, DISABLED, APPROVED again…) and, when
+        webhooks are configured, posts `message_template_status_update` (the events REINSTATED
+        and FLAGGED leave the template APPROVED, as on Meta's side)."""
+        stored = "APPROVED" if status in ("REINSTATED", "FLAGGED") else status
         with self._lock:
             known = self.templates[name]
             self.templates[name] = Template(
-                known.name, known.language, known.parameters, known.quick_reply, status,
+                known.name, known.language, known.parameters, known.quick_reply, stored,
                 known.category, known.body, known.id,
             )
+            poster = self._poster
+        if poster is not None:
+            poster.post_at(time.monotonic(), account_envelope("message_template_status_update", {
+                "event": status, "message_template_id": int(known.id or 0),
+                "message_template_name": name, "message_template_language": known.language,
+                "reason": reason, "message_template_category": known.category,
+            }, self.graph.business_account_id))
+
+    def quality_update(self, event: str, limit: str, *, quality: str | None = None) -> None:
+        """Meta changes the messaging limit (and the quality rating the API shows) and posts
+        `phone_number_quality_update` when webhooks are configured."""
+        with self._lock:
+            old = self.graph.phone.get("whatsapp_business_manager_messaging_limit")
+            self.graph.phone["whatsapp_business_manager_messaging_limit"] = limit
+            if quality is not None:
+                self.graph.phone["quality_rating"] = quality
+            poster = self._poster
+        if poster is not None:
+            value = {"display_phone_number": "33612345678", "event": event,
+                     "current_limit": limit, "max_daily_conversations_per_business": limit}
+            if old and old != limit:
+                value["old_limit"] = old
+            poster.post_at(time.monotonic(), account_envelope(
+                "phone_number_quality_update", value, self.graph.business_account_id))
 
     def not_on_whatsapp(self, *numbers: str) -> None:
         """These numbers (digits, with or without +) get 131026."""
