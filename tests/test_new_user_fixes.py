@@ -156,3 +156,33 @@ def test_modeles_without_rows_makes_the_alert_erreur_with_initialiser(tmp_path: 
     register.close()
     assert row["statut"] == schema.ERREUR
     assert "initialiser" in row["motif"]
+
+
+def test_importer_checks_headers_before_importing_anything(tmp_path: Path):
+    from sender.errors import InputError
+    from sender.operations import import_file
+
+    register = SQLiteRegister(tmp_path / "registre.sqlite")
+    register.initialise()
+    without = tmp_path / "sans-telephone.csv"
+    without.write_text("nom;entreprise;commune\nMartin;Boulangerie;Mende\n", "utf-8")
+    with pytest.raises(InputError) as caught:
+        import_file(register, without)
+    assert "telephone" in caught.value.message and "Rien n'a été importé" in caught.value.message
+    assert "nom, entreprise, activite, commune, telephone" in caught.value.message
+    assert register.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS].rows == []
+
+    for header in ("Tél.", "Mobile", "portable", "Téléphone"):
+        synonym = tmp_path / "synonyme.csv"
+        synonym.write_text(f"nom;{header}\nMartin;06 12 34 56 78\n", "utf-8")
+        report = import_file(register, synonym)
+        assert report.rows[0]["telephone"] == "06 12 34 56 78", header
+
+    signups = tmp_path / "inscriptions.csv"
+    signups.write_text("nom;entreprise;activite;commune;telephone\n"
+                       "Martin;Boulangerie;alimentation;Mende;0612345678\n", "utf-8")
+    with pytest.raises(InputError) as wrong_tab:
+        import_file(register, signups, tab=schema.ALERTES)
+    assert "agent" in wrong_tab.value.message
+    assert register.read([schema.ALERTES])[schema.ALERTES].rows == []
+    register.close()
