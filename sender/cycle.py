@@ -328,11 +328,15 @@ class CycleReport:
             parts.append(plural(self.confirmations_sent, "message de confirmation envoyé",
                                 "messages de confirmation envoyés"))
         dispatched = [result for plan, result in self.dispatched if not plan.follow_up]
-        done = sum(1 for result in dispatched if result.complete)
+        done = sum(1 for result in dispatched if result.complete and not result.stopped_motif)
+        stopped = sum(1 for result in dispatched if result.stopped_motif)
         if done:
             parts.append(plural(done, "alerte diffusée", "alertes diffusées"))
-        if len(dispatched) > done:
-            parts.append(plural(len(dispatched) - done, "alerte en cours", "alertes en cours"))
+        if stopped:
+            parts.append(plural(stopped, "alerte en erreur", "alertes en erreur"))
+        if len(dispatched) > done + stopped:
+            parts.append(plural(len(dispatched) - done - stopped, "alerte en cours",
+                                "alertes en cours"))
         by_sms = sum(r.sent_by_fallback for p, r in self.dispatched if p.follow_up)
         if by_sms:
             parts.append(f"{by_sms} SMS de secours après un échec WhatsApp")
@@ -478,7 +482,17 @@ def result_cells(
     cells.update(count_cells(summary, delivery=delivery))
     if status == schema.DIFFUSEE and not plan.follow_up:
         cells["diffusee_le"] = format_french(now)
-    return alert_cells(plan.row, **cells)
+    changes = alert_cells(plan.row, **cells)
+    if plan.follow_up:
+        return changes
+    # « en cours » was written over the row before sending (`in_progress_cells`): the row read
+    # before is stale for these cells, which are written whatever it showed (a second pause
+    # with the same motif used to leave it empty).
+    written = {change.column for change in changes}
+    return changes + [
+        CellChange(schema.ALERTES, plan.row.key, column, str(cells[column]))
+        for column in ("statut", "motif", "destinataires") if column not in written
+    ]
 
 
 def status_cells(row: Row, summary: AlertSummary, *, delivery: bool = True) -> list[CellChange]:

@@ -186,3 +186,29 @@ def test_importer_checks_headers_before_importing_anything(tmp_path: Path):
     assert "agent" in wrong_tab.value.message
     assert register.read([schema.ALERTES])[schema.ALERTES].rows == []
     register.close()
+
+
+def test_a_second_pause_keeps_its_motif_and_an_error_is_not_counted_en_cours():
+    from datetime import datetime
+
+    from sender.cycle import AlertPlan, CycleReport, in_progress_cells, result_cells
+    from sender.dispatch.report import DispatchReport
+    from sender.journal.journal import AlertSummary
+    from sender.tables import Row
+
+    paused = "WhatsApp ne répond plus (10 demandes de suite sans réponse) : envoi suspendu."
+    row = Row(7, {"id": "1", "statut": schema.EN_COURS, "motif": paused,
+                  "destinataires": "3"})  # as the first pause left it
+    plan = AlertPlan(row, "1", schema.A_DIFFUSER, recipients=[])
+    before = {c.column: c.value for c in in_progress_cells(plan)}
+    assert before["motif"] == ""  # written over the row before sending
+    result = DispatchReport("1", recipients=3, sent=1, not_sent=2, paused_motif=paused)
+    summary = AlertSummary("1")
+    after = {c.column: c.value for c in result_cells(plan, result, summary, datetime.now())}
+    assert after["statut"] == schema.EN_COURS and after["motif"] == paused
+
+    stopped = DispatchReport("2", recipients=3, stopped_motif="jeton refusé")
+    report = CycleReport(started=datetime.now())
+    report.dispatched.append((AlertPlan(row, "2", schema.A_DIFFUSER), stopped))
+    assert "1 alerte en erreur" in report.summary()
+    assert "en cours" not in report.summary()
