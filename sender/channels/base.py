@@ -108,16 +108,15 @@ class TokenBucket:
 
     Two limits together: a token bucket (at most `burst` requests at once, `rate` per second
     on average) and a sliding one-second window (never more than `rate` requests in any
-    second, whatever the bucket holds; `WINDOW_SECONDS`). The bucket starts with one token:
-    starting full let the first second send `rate` plus `burst` requests (110 % of Meta's
-    80/s).
+    second, whatever the bucket holds; `WINDOW_SECONDS`). Without the window, a bucket that
+    starts full let the first second send `rate` plus `burst` requests (110 % of Meta's 80/s).
     """
 
     def __init__(self, rate: float, burst: float | None = None, *, clock=time.monotonic) -> None:
         self.max_rate = float(rate)
         self.rate = float(rate)
         self.burst = float(burst if burst is not None else max(1.0, rate / 10))
-        self._tokens = 1.0
+        self._tokens = self.burst
         self._clock = clock
         self._last = clock()
         self._lock = threading.Lock()
