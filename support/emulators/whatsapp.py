@@ -9,7 +9,9 @@ Like Meta, it can post signed status webhooks for the messages it accepts (`webh
 asynchronously, after a delay, with duplicates, out of order, and `failed` statuses with the
 codes given per number. Members' own messages (« STOP ») and the `user_preferences` opt-out are
 posted on request; free-form text messages are accepted only within 24 h of the member's last
-message, as on the real API.
+message, as on the real API. The account's reads (phone number, templates with paging,
+subscribed apps) are answered by `graph_account.GraphAccount` (`wa.graph`); a template's status
+changes and quality updates post their webhooks (`set_template_status`, `quality_update`).
 
     with WhatsAppEmulator(token="t", phone_number_id="123") as wa:
         wa.add_template("alerte_commerces", parameters=["type", "commune"])
