@@ -6,6 +6,7 @@ Production overrides live in `publishconf.py`.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -92,8 +93,14 @@ YEAR_ARCHIVE_SAVE_AS = ""
 MONTH_ARCHIVE_SAVE_AS = ""
 DAY_ARCHIVE_SAVE_AS = ""
 
-# One Atom feed for the news; every other feed is off.
+# One Atom feed for the news; every other feed is off. The local build has no SITEURL (links
+# stay relative): Pelican's English warning about it says nothing useful to a local user, and
+# publishconf.py sets SITEURL and FEED_DOMAIN for the published site.
 FEED_ALL_ATOM = "feeds/all.atom.xml"
+LOG_FILTER = [
+    (logging.WARNING,
+     "Feeds generated without SITEURL or FEED_DOMAIN set properly may not be valid"),
+]
 FEED_ALL_RSS = None
 CATEGORY_FEED_ATOM = None
 CATEGORY_FEED_RSS = None

@@ -138,6 +138,17 @@ CRASH_CHECKS: list[Check] = [
 ]
 # Every request the Sheets emulator refused is one Google would refuse.
 SHEETS_CHECKS: list[Check] = [("refused_requests", "= 0", lambda r: r["refused_requests"] == 0)]
+def _diagnostic(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_diagnostic
+
+    return bench_diagnostic.run()
+
+
+def _rate(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_rate
+
+    return bench_rate.run()
+
 
 BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "dispatch": (_dispatch, [("ratio", "≤ 1.2", lambda r: r["ratio"] <= 1.2)]),
@@ -183,6 +194,13 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
          lambda r: r["site_under_slowloris_seconds"] <= 1),
     ]),
     "site": (_site, [("largest_page_kb", "≤ 60", lambda r: r["largest_page_kb"] <= 60)]),
+    "diagnostic": (_diagnostic, [
+        ("diagnostic_seconds", "≤ 10", lambda r: r["diagnostic_seconds"] <= 10),
+    ]),
+    "rate": (_rate, [
+        ("max_sends_in_any_second", "≤ rate", lambda r: r["max_sends_in_any_second"] <= r["rate"]),
+        ("accepted", "= recipients", lambda r: r["accepted"] == r["recipients"]),
+    ]),
 }
 
 

@@ -15,6 +15,7 @@ from sender.errors import ConfigurationError
 DEFAULT_REGISTER = "data/registre.sqlite"
 DEFAULT_JOURNAL = "data/journal.sqlite"
 DEFAULT_OUTBOX = "data/outbox.jsonl"
+DEFAULT_STATISTICS = "data/statistiques.json"
 # Graph API v25.0: released 2026-02-18, available until 2028-07-29 (docs/architecture.md).
 WHATSAPP_API = "https://graph.facebook.com/v25.0"
 BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
@@ -159,6 +160,11 @@ class Settings:
     sheets_api: str = GOOGLE_SHEETS_API  # where the Google register's requests go
     whatsapp_numero_public: str | None = None  # the network's number as people dial it (digits)
     retention: Retention = field(default_factory=Retention)  # what is kept how long
+    whatsapp_business_id: str | None = None  # the WhatsApp Business Account (templates, webhooks)
+    statistics: Path = Path(DEFAULT_STATISTICS)  # the figures file the site build reads
+    # WHATSAPP_PLAFOND_JOURNALIER unset: the daily cap is the messaging limit Meta reports
+    # (`daily_limit` until Meta has answered); set, it overrides Meta's.
+    daily_limit_from_meta: bool = False
 
     @property
     def webhooks(self) -> bool:
@@ -238,4 +244,7 @@ class Settings:
                 traces_months=int(_number(
                     env, "ALERTE_CONSERVATION_TRACES", DEFAULT_TRACES_MONTHS, 1)),
             ),
+            whatsapp_business_id=env.get("WHATSAPP_BUSINESS_ACCOUNT_ID", "").strip() or None,
+            statistics=Path(env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS),
+            daily_limit_from_meta=not env.get("WHATSAPP_PLAFOND_JOURNALIER", "").strip(),
         )

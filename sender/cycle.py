@@ -89,12 +89,21 @@ class AlertPlan:
             return self.motif
         return self.row.get("motif")
 
+    @property
+    def shown_recipients(self) -> int:
+        """The recipients found now, or the count the row carries for a handled alert (the
+        table of `verifier` and its `--json` show the same number)."""
+        if self.shown_status == self.status:
+            return len(self.recipients)
+        text = self.row.get("destinataires").strip()
+        return int(text) if text.isdigit() else 0
+
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.alert_id,
             "verdict": self.shown_status,
             "motif": self.shown_motif,
-            "destinataires": len(self.recipients),
+            "destinataires": self.shown_recipients,
         }
 
 
@@ -435,12 +444,18 @@ class CycleReport:
             parts.append(plural(self.confirmations_sent, "message de confirmation envoyé",
                                 "messages de confirmation envoyés"))
         dispatched = [result for plan, result in self.dispatched if not plan.follow_up]
-        done = sum(1 for result in dispatched if result.complete)
         cancelled = sum(1 for result in dispatched if result.cancelled)
+        stopped = sum(1 for result in dispatched if result.stopped_motif and not result.cancelled)
+        done = sum(
+            1 for result in dispatched
+            if result.complete and not result.stopped_motif and not result.cancelled
+        )
         if done:
             parts.append(plural(done, "alerte diffusée", "alertes diffusées"))
-        if len(dispatched) > done + cancelled:
-            parts.append(plural(len(dispatched) - done - cancelled, "alerte en cours",
+        if stopped:
+            parts.append(plural(stopped, "alerte en erreur", "alertes en erreur"))
+        if len(dispatched) > done + stopped + cancelled:
+            parts.append(plural(len(dispatched) - done - stopped - cancelled, "alerte en cours",
                                 "alertes en cours"))
         if cancelled:
             parts.append(plural(cancelled, "alerte annulée pendant l'envoi",
@@ -601,6 +616,15 @@ def result_cells(
     if status == schema.DIFFUSEE and not plan.follow_up:
         cells["diffusee_le"] = format_french(now)
     changes = alert_cells(plan.row, **cells)
+    if not plan.follow_up:
+        # « en cours » was written over the row before sending (`in_progress_cells`): the row
+        # read before is stale for these cells, which are written whatever it showed (a second
+        # pause with the same motif used to leave it empty).
+        written = {change.column for change in changes}
+        changes += [
+            CellChange(schema.ALERTES, plan.row.key, column, str(cells[column]))
+            for column in ("statut", "motif", "destinataires") if column not in written
+        ]
     if status == schema.DIFFUSEE and plan.original is not None and plan.alert is not None:
         changes += sequel_note_cells(plan, now)
     return changes
@@ -656,14 +680,17 @@ def status_cells(row: Row, summary: AlertSummary, *, delivery: bool = True) -> l
 
 
 def heartbeat_cells(
-    etat: Table, summary: str, now: datetime, host: str, *, protection: str | None = None
+    etat: Table, summary: str, now: datetime, host: str, *, protection: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> tuple[list[CellChange], list[dict[str, str]]]:
     """Etat rows `dernier_passage`, `dernier_bilan`, `hote` (and `protection_alertes` when
-    given): updates, or rows to append."""
+    given, and the `extra` rows, such as what Meta says of the account): updates, or rows to
+    append."""
     stamp = format_french(now)
     wanted = {"dernier_passage": stamp, "dernier_bilan": summary, "hote": host}
     if protection is not None:
         wanted["protection_alertes"] = protection
+    wanted.update(extra or {})
     changes: list[CellChange] = []
     present: set[str] = set()
     for row in etat.rows:

@@ -35,6 +35,12 @@ _IMPORT_COLUMNS = {
     ),
     schema.HABILITATIONS: schema.COLUMNS[schema.HABILITATIONS],
 }
+# Without these columns every row would be junk (« numéro manquant », an alert without type).
+_REQUIRED_COLUMNS = {
+    schema.INSCRIPTIONS: ("telephone",),
+    schema.ALERTES: ("agent", "type", "description"),
+    schema.HABILITATIONS: ("identifiant", "actif"),
+}
 
 
 def clean_register(
@@ -128,7 +134,7 @@ def import_file(
         raise InputError(
             f"Onglet « {tab} » non importable : choisir parmi {', '.join(IMPORTABLE_TABS)}."
         )
-    rows = read_table(path, _IMPORT_COLUMNS[tab])
+    rows = read_table(path, _IMPORT_COLUMNS[tab], _REQUIRED_COLUMNS[tab])
     report = ImportReport(tab=tab, rows=rows)
     if not rows:
         return report

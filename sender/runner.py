@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from sender.alerts.authority import protection_problem
 from sender.alerts.preflight import Audience
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
+from sender.channels.graph import read_phone_number
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
 from sender.cleaning.suppressions import SuppressionList
@@ -70,6 +71,13 @@ from sender.cycle import (
     triage,
 )
 from sender.dates import now as paris_now
+from sender.delivery.account import (
+    Account,
+    etat_values,
+    phone_events,
+    read_account,
+    save_account,
+)
 from sender.delivery.confirmations import ButtonConfirmations
 from sender.delivery.optouts import OptOuts
 from sender.delivery.store import DeliveryStore
@@ -89,6 +97,12 @@ from sender.text import fold, mask_phone
 log = logging.getLogger(__name__)
 
 
+def _differs(etat: Table, rows: Mapping[str, str]) -> bool:
+    """Whether `Etat` lacks one of these rows or shows another value."""
+    shown = {row.get("cle"): row.get("valeur") for row in etat.rows}
+    return any(shown.get(key) != value for key, value in rows.items())
+
+
 def _where(error: BaseException) -> str:
     """The error's type and the code lines it went through, never its message (which may quote
     a cell, a number or a message)."""
@@ -98,6 +112,7 @@ def _where(error: BaseException) -> str:
 
 HEARTBEAT_SECONDS = 600.0
 PROTECTION_SECONDS = 600.0
+ACCOUNT_READ_SECONDS = 3600.0  # the messaging limit and quality are read from Meta hourly
 PRUNE_SECONDS = 3600.0
 AUDIENCE_DAYS = 30  # members reached by SMS fallback this recently count as « SMS » in `controle`
 CLOCK_MARGIN = 5.0  # seconds: a status written just before a poll is read again at the next
@@ -138,6 +153,8 @@ class Sender:
         self._confirmations: ConfirmationSender | None = None
         self._privacy_file: JournalFile | None = None
         self._suppressions: SuppressionList | None = None
+        self._account_error: str | None = None  # the last failure to read it (logged once)
+        self._sms_only: dict[str, str] = {}  # alert id → why it goes by SMS only
 
     @property
     def journal(self) -> Journal:
@@ -258,6 +275,7 @@ class Sender:
         report.optouts = self._record_optouts(tabs)
         report.button_confirmations = self._record_button_confirmations()
         counted_at = time.time()
+        account = self._account()
         snapshot, changes = self.snapshot(follow_ups=self._follow_ups())
         report.rows = snapshot.cleaning.rows
         report.statuses = dict(snapshot.cleaning.statuses)
@@ -269,6 +287,7 @@ class Sender:
         report.protection_problem = self._authority(snapshot.tables, force=would_send)
         if would_send and report.protection_problem:
             refuse_plans(snapshot.plans, report.protection_problem)
+        self._hold_unapproved(snapshot.plans, account)
         plans = triage(snapshot.plans)
         report.refused = plans.refused
         changes += plans.changes
@@ -290,8 +309,9 @@ class Sender:
         for plan in plans.ready:
             result = self._dispatch(plan)
             report.dispatched.append((plan, result))
-            final += result_cells(plan, result, self.journal.summary(plan.alert_id),
-                                  self.clock(), delivery=self.settings.webhooks)
+            cells = result_cells(plan, result, self.journal.summary(plan.alert_id),
+                                 self.clock(), delivery=self.settings.webhooks)
+            final += self._with_sms_motif(plan, cells)
         final += self._count_cells(alert_rows, {plan.alert_id for plan in plans.ready})
         final += self._cancelled_cells(alert_rows, {plan.alert_id for plan in plans.ready})
         self._acknowledge_optouts()
@@ -299,7 +319,22 @@ class Sender:
         self._send_confirmations(pending, members, now, report)
         del members
         report.seconds = time.monotonic() - started
+        if not self._write_results(final, etat, report, now, previous=previous, local=local,
+                                   account=account):
+            return report
+        self._counts_since = counted_at
+        self._prune()
+        return report
+
+    def _write_results(
+        self, final: list[CellChange], etat: Table, report: CycleReport, now: datetime, *,
+        previous: str | None, local: bool, account: Account | None,
+    ) -> bool:
+        """Write the cycle's results and `Etat` (heartbeat, warnings, Meta's account) when
+        something changed or the heartbeat is due; False when the register refused them."""
         warning_changed = report.protection_problem != previous
+        account_rows = etat_values(account) if account is not None else {}
+        warning_changed = warning_changed or _differs(etat, account_rows)
         if final or warning_changed or self._heartbeat_due():
             protection = (
                 LOCAL_REGISTER_NOTE if local
@@ -307,7 +342,8 @@ class Sender:
                 else "en place"
             )
             etat_changes, missing = heartbeat_cells(
-                etat, report.summary(), now, socket.gethostname(), protection=protection
+                etat, report.summary(), now, socket.gethostname(), protection=protection,
+                extra=account_rows,
             )
             final += etat_changes
             try:
@@ -320,10 +356,8 @@ class Sender:
                 # The journal knows what was sent: the next cycle writes the results again.
                 report.write_error = error.message
                 log.warning("écriture des résultats reportée : %s", error.message)
-                return report
-        self._counts_since = counted_at
-        self._prune()
-        return report
+                return False
+        return True
 
     # -- authority and confirmations -----------------------------------------------------
 
@@ -507,10 +541,11 @@ class Sender:
         return last is None or time.monotonic() - last >= HEARTBEAT_SECONDS
 
     def _dispatch(self, plan: AlertPlan) -> DispatchReport:
+        sms_only = plan.alert_id in self._sms_only and self.channels.fallback is not None
         dispatcher = Dispatcher(
             self.journal,
-            self.channels.primary,
-            fallback=self.channels.fallback,
+            self.channels.fallback if sms_only else self.channels.primary,  # type: ignore[arg-type]
+            fallback=None if sms_only else self.channels.fallback,
             concurrency=self.settings.concurrency,
             daily_limit=self.channels.daily_limit,
             over_limit_policy=self.settings.over_limit_policy,
@@ -522,7 +557,7 @@ class Sender:
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
-        )
+        ) if not sms_only else AlertMessages(plan.alert_id, plan.messages["sms"], None)
         if plan.follow_up:
             numeros = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
         else:
@@ -531,6 +566,78 @@ class Sender:
             plan.alert_id, numeros, messages, retry_failed=plan.retrigger,
             watch=self._watch(plan), watch_seconds=self.settings.poll_seconds,
         )
+
+    # -- what Meta says of the account -----------------------------------------------------
+
+    def refresh_account(self) -> None:
+        """Read the messaging limit and quality rating from Meta's API and keep them in the
+        journal file (the `surveiller` loop calls it at start and hourly; webhooks update them
+        in between). A failure is logged once and never stops a cycle."""
+        settings = self.settings
+        if settings.channel != "whatsapp" or not (
+                settings.whatsapp_token and settings.whatsapp_phone_id):
+            return
+        try:
+            phone = read_phone_number(settings.whatsapp_api, settings.whatsapp_phone_id,
+                                      settings.whatsapp_token, min(settings.http_timeout, 10.0))
+            save_account(self.store, phone_events(phone))
+            self._account_error = None
+        except AlerteError as error:
+            if error.message != self._account_error:  # logged once, not every hour
+                log.warning("plafond WhatsApp non lu chez Meta : %s", error.message)
+            self._account_error = error.message
+
+    def _account(self) -> Account | None:
+        """What the journal knows of the WhatsApp account (WhatsApp only); sets the daily cap
+        from Meta's messaging limit unless WHATSAPP_PLAFOND_JOURNALIER is set."""
+        if self.settings.channel != "whatsapp":
+            return None
+        try:
+            account = read_account(self.store)
+        except AlerteError as error:
+            log.warning("état du compte WhatsApp illisible : %s", error.message)
+            return None
+        self.channels.meta_limit = account.daily_limit
+        self.channels.meta_unlimited = account.unlimited
+        return account
+
+    def _hold_unapproved(self, plans: list[AlertPlan], account: Account | None) -> None:
+        """An alert whose WhatsApp template Meta paused, disabled or rejected goes entirely by
+        SMS when SMS is configured; otherwise it becomes « erreur » before any message."""
+        self._sms_only = {}
+        if account is None:
+            return
+        for plan in plans:
+            message = plan.messages.get("whatsapp")
+            if plan.status != schema.A_DIFFUSER or message is None or not message.template:
+                continue
+            blocked = account.blocked(message.template, message.language)
+            if blocked is None:
+                continue
+            why = (f"le modèle WhatsApp « {blocked.name} » ({blocked.language}) est "
+                   f"{blocked.event} chez Meta"
+                   f"{f' ({blocked.reason})' if blocked.reason else ''}")
+            if self.channels.fallback is not None and "sms" in plan.messages:
+                self._sms_only[plan.alert_id] = f"Envoyée par SMS seulement : {why}."
+            else:
+                plan.status, plan.error = schema.REFUSEE, True
+                plan.motif = (
+                    f"Rien n'a été envoyé : {why}. Le corriger ou le faire réexaminer dans le "
+                    "WhatsApp Manager (ou configurer le SMS de secours), puis remettre la "
+                    "ligne « à diffuser »."
+                )
+
+    def _with_sms_motif(self, plan: AlertPlan, cells: list[CellChange]) -> list[CellChange]:
+        """The result cells, the motif saying why the alert went by SMS only."""
+        why = self._sms_only.get(plan.alert_id)
+        if why is None:
+            return cells
+        others = [c for c in cells if c.column != "motif"]
+        motif = next((c.value for c in cells if c.column == "motif"), plan.row.get("motif"))
+        if motif.startswith(why):
+            return cells
+        text = f"{why} {motif}".strip() if motif and "en cours" not in motif else why
+        return [*others, CellChange(schema.ALERTES, plan.row.key, "motif", text)]
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -558,6 +665,8 @@ class Sender:
         scheduler = schedule.Scheduler()
         scheduler.every(self.settings.poll_seconds).seconds.do(cycle)
         scheduler.every(1).days.do(purge_job)  # retention periods (sender/privacy/)
+        scheduler.every(ACCOUNT_READ_SECONDS).seconds.do(self.refresh_account)
+        self.refresh_account()
         cycle()
         purge_job()
         while not stop.wait(scheduler.idle_seconds):

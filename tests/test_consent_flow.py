@@ -208,6 +208,10 @@ def test_reused_and_expired_links_are_refused_with_a_french_page(world: World):
     assert world.confirm(link).status_code == 200
     stamp = world.rows()[0]["confirme_le"]
 
+    reopened = requests.get(link, timeout=10)  # opening the used link says so at once
+    assert reopened.status_code == 409 and heading(reopened) == "Lien déjà utilisé"
+    assert 'name="jeton"' not in reopened.text
+
     again = world.post("/confirmer", {"jeton": token})
     assert again.status_code == 409 and heading(again) == "Lien déjà utilisé"
     assert "rien n’a été changé" in again.text

@@ -52,9 +52,12 @@ def test_verifier_shows_an_alert_already_sent_as_sent(tmp_path: Path) -> None:
     assert table.returncode == 0, table.stderr
     line = next(li for li in table.stdout.splitlines() if li.strip().startswith("│ 1"))
     assert "diffusée" in line and "ignorée" not in line
-    verdicts = {v["id"]: v["verdict"] for v in json.loads(run(tmp_path, path, "verifier",
-                                                              "--json").stdout)}
+    as_json = json.loads(run(tmp_path, path, "verifier", "--json").stdout)
+    verdicts = {v["id"]: v["verdict"] for v in as_json}
     assert verdicts == {"1": schema.DIFFUSEE, "2": "ignorée"}
+    # the table and --json give the same number of recipients for the alert already sent
+    assert re.search(r"│\s*3\s*│", line)
+    assert {v["id"]: v["destinataires"] for v in as_json}["1"] == 3
 
 
 @pytest.mark.slow

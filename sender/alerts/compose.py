@@ -185,6 +185,14 @@ class Composer:
         row = self.rows.get((alert.type, canal))
         if row is None and alert.type not in SEQUEL_TYPES:  # a « * » row is an alert's text
             row = self.rows.get(("*", canal))
+        if row is None and not self.rows:
+            raise TemplateProblem(
+                "L'onglet Modeles est vide : lancer « alerte-message initialiser », qui y écrit "
+                "les modèles par défaut (sans toucher au reste), puis remettre l'alerte à "
+                "« à diffuser ».",
+                alert_type=alert.type,
+                canal=canal,
+            )
         if row is None:
             raise TemplateProblem(
                 f"Aucun modèle pour le type « {alert.type} » et le canal {canal} : ajouter une "

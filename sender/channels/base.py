@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -97,8 +98,19 @@ class UncertainError(ChannelError):
     scope = Scope.UNCERTAIN
 
 
+# The sliding window is a little longer than a second: requests leave a few milliseconds apart
+# from when they were let through (threads, connections), and the provider counts arrivals.
+WINDOW_SECONDS = 1.02
+
+
 class TokenBucket:
-    """Thread-safe token bucket; `slow_down` halves the rate after a 429, which then recovers."""
+    """Thread-safe rate limiter; `slow_down` halves the rate after a 429, which then recovers.
+
+    Two limits together: a token bucket (at most `burst` requests at once, `rate` per second
+    on average) and a sliding one-second window (never more than `rate` requests in any
+    second, whatever the bucket holds; `WINDOW_SECONDS`). Without the window, a bucket that
+    starts full let the first second send `rate` plus `burst` requests (110 % of Meta's 80/s).
+    """
 
     def __init__(self, rate: float, burst: float | None = None, *, clock=time.monotonic) -> None:
         self.max_rate = float(rate)
@@ -108,19 +120,32 @@ class TokenBucket:
         self._clock = clock
         self._last = clock()
         self._lock = threading.Lock()
+        self._window_size = max(1, int(self.max_rate))
+        self._recent: deque[float] = deque()  # times of the requests of the last second
 
     def acquire(self) -> None:
         """Block until one token is available."""
         while True:
             with self._lock:
-                now = self._clock()
-                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                wait = (1 - self._tokens) / self.rate
+                wait = self._take(self._clock())
+            if wait <= 0:
+                return
             time.sleep(wait)
+
+    def _take(self, now: float) -> float:
+        """Take a token and return 0, or return how long to wait (called with the lock)."""
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        recent = self._recent
+        while recent and recent[0] <= now - WINDOW_SECONDS:
+            recent.popleft()
+        if len(recent) >= self._window_size:
+            return max(recent[0] + WINDOW_SECONDS - now, 1e-4)
+        if self._tokens < 1 - 1e-9:  # (a float that refilled to 0.999… is a token)
+            return (1 - self._tokens) / self.rate
+        self._tokens = max(0.0, self._tokens - 1)
+        recent.append(now)
+        return 0.0
 
     def slow_down(self) -> None:
         with self._lock:

@@ -100,10 +100,22 @@ class ConfiguredChannels:
             return ("whatsapp", "sms")
         return (self.settings.channel,)
 
+    # Meta's messaging limit, when read (runner): used unless WHATSAPP_PLAFOND_JOURNALIER is
+    # set; `meta_unlimited` for TIER_UNLIMITED.
+    meta_limit: int | None = None
+    meta_unlimited: bool = False
+
     @property
     def daily_limit(self) -> int | None:
         """Unique recipients per rolling 24 h on the primary channel, or None (no limit)."""
-        return self.settings.daily_limit if self._whatsapp else None
+        if not self._whatsapp:
+            return None
+        if self.settings.daily_limit_from_meta:
+            if self.meta_unlimited:
+                return None
+            if self.meta_limit is not None:
+                return self.meta_limit
+        return self.settings.daily_limit
 
     def close(self) -> None:
         for channel in (self._primary, self._fallback):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
+    diagnostic_commands,
     frenchargs,
     guide_commands,
     privacy_commands,
@@ -35,11 +36,9 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 
 # The order `alerte-message --help` lists the commands in: the life of the register first.
 ORDER = (
-    "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
-    "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
-    "affiche",
-    "guide-agent",
-    "purger", "personne",
+    "initialiser", "diagnostic", "nettoyer", "importer", "verifier", "apercu", "envoyer",
+    "surveiller", "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
+    "affiche", "guide-agent", "purger", "personne",
 )
 
 

@@ -59,11 +59,9 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     for plan in plans:
         status = plan.shown_status
         colour = colours.get(status, "dim")
-        recipients = plan.row.get("destinataires") if status != plan.status else str(
-            len(plan.recipients))
         table.add_row(
             escape(plan.alert_id), f"[{colour}]{status}[/{colour}]",
-            escape(recipients or "0"), escape(plan.shown_motif),
+            str(plan.shown_recipients), escape(plan.shown_motif),
         )
     out.print(table)
     return 0

@@ -39,9 +39,9 @@ def _write(path: Path, text: str) -> None:
 
 def _statistiques_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
-        "--sortie", metavar="FICHIER", default=str(DEFAULT_STATISTICS),
-        help=f"fichier JSON à écrire (par défaut {DEFAULT_STATISTICS}, lu par la construction "
-        "du site)",
+        "--sortie", metavar="FICHIER", default=None,
+        help=f"fichier JSON à écrire (par défaut ALERTE_STATISTIQUES, sinon {DEFAULT_STATISTICS}, "
+        "lu par la construction du site)",
     )
 
 
@@ -56,14 +56,14 @@ def _statistiques_arguments(sub: argparse.ArgumentParser) -> None:
 def cmd_statistiques(args: argparse.Namespace, settings: Settings) -> int:
     inscriptions, alerts, _ = _read(settings)
     document = statistics(inscriptions, alerts, now())
-    path = Path(args.sortie)
+    path = Path(args.sortie) if args.sortie else settings.statistics
     try:
         write_statistics(document, path)
     except OSError as exc:
         raise InputError(
             f"Impossible d'écrire {path} ({exc.strerror or exc}) : vérifiez le dossier."
         ) from exc
-    err.print(f"Chiffres écrits dans {path} :")
+    err.print(f"Chiffres écrits dans {path.resolve()} :")
     for line in summary(document):
         err.print(f"  {line}")
     err.print("Reconstruisez le site (make site) pour publier la page « Le réseau en chiffres ».")
@@ -116,7 +116,7 @@ def cmd_rapport(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.sortie or f"rapport-{first.isoformat()}-{last.isoformat()}.html")
     _write(path, render_report(report))
     err.print(
-        f"Rapport écrit dans {path} : "
+        f"Rapport écrit dans {path.resolve()} : "
         f"{plural(len(report.broadcast), 'alerte diffusée', 'alertes diffusées')}, "
         f"{plural(len(report.refused), 'alerte refusée', 'alertes refusées')}."
     )

@@ -80,6 +80,17 @@ def _verified(
     return token
 
 
+def already_used(register: Register, text: str, *, secret: bytes, now: datetime) -> bool:
+    """Whether the request of the valid token `text` is already confirmed (one read of its
+    tab; nothing written): the confirmation page then says so instead of its button."""
+    token = _verified(secret, text, now, None)
+    if not isinstance(token, Token):
+        return False
+    tab = _tab(token)
+    rows = register.read([tab])[tab].rows
+    return any(r.get("confirme_le").strip() for r in rows if _matches(r, token, secret))
+
+
 def _tab(token: Token) -> str:
     return schema.INSCRIPTIONS if token.kind == INSCRIPTION else schema.DESINSCRIPTIONS
 

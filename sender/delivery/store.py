@@ -15,13 +15,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sender.delivery.incoming import UNANSWERED_KINDS
 from sender.delivery.payload import Events, StatusEvent
 from sender.delivery.status import RowView, apply
-from sender.journal.callback import decode
+from sender.journal.callback import Callback, decode
 from sender.journal.file import JournalFile
 
 KEEP_SECONDS = 8 * 86_400  # Meta retries a webhook for up to 7 days: keep a day more
@@ -43,6 +44,18 @@ class InboxMessage:
     kind: str
     received_at: float
     body: str = ""  # the text, or a quick-reply button's payload
+
+
+def _callback_of_wamid(conn: sqlite3.Connection, wamid: str) -> Callback | None:
+    """A status without `biz_opaque_callback_data` (Meta omits it on some statuses): the
+    journal row whose accepted message had this wamid, as if its latest copy echoed it."""
+    row = conn.execute(
+        "SELECT alert_id, ref, attempts FROM envois WHERE message_id = ? AND ref IS NOT NULL",
+        (wamid,),
+    ).fetchone()
+    if row is None:
+        return None
+    return Callback(row[0], row[1], int(row[2] or 0))
 
 
 class DeliveryStore:
@@ -68,6 +81,13 @@ class DeliveryStore:
 
     def close(self) -> None:
         self._file.close()
+
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction on the journal file (for `account.py`'s tables)."""
+        return self._file.write()
+
+    def read(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.read()
 
     # -- the webhook side ------------------------------------------------------------------
 
@@ -112,7 +132,7 @@ class DeliveryStore:
     def _status(
         conn: sqlite3.Connection, event: StatusEvent, now: float, report: SaveReport
     ) -> None:
-        callback = decode(event.callback)
+        callback = decode(event.callback) or _callback_of_wamid(conn, event.wamid)
         row = None
         if callback is not None:
             row = conn.execute(

@@ -28,6 +28,7 @@ from typing import Any, Final
 import jinja2
 
 from sender.config import Settings
+from sender.consent.confirm import already_used
 from sender.dates import now as paris_now
 from sender.delivery.store import DeliveryStore
 from sender.domain.communes import current_communes
@@ -233,9 +234,12 @@ class IntakeApp:
                 links=pages.HOME_LINKS,
             )
         if method != "POST":
-            return confirmation.show(
-                self.site_dir, confirmation.token_of_query(environ), secret, self.now()
-            )
+            token = confirmation.token_of_query(environ)
+            # Reading the register costs a request: only within the form's rate limit.
+            within = not self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
+            used = (lambda: already_used(self.register(), token, secret=secret, now=self.now())
+                    ) if within else None
+            return confirmation.show(self.site_dir, token, secret, self.now(), used)
         wait = self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
         if wait:
             seconds = self.limiter.retry_after(wait)

@@ -50,8 +50,10 @@ def token_of_query(environ: Mapping[str, Any]) -> str:
     return values[0][:MAX_TOKEN_LENGTH + 1]
 
 
-def show(site_dir: Path, token: str, secret: bytes, now: datetime) -> Response:
-    """`GET /confirmer`: the request and its button, or why the link cannot be used."""
+def show(site_dir: Path, token: str, secret: bytes, now: datetime,
+         used: Callable[[], bool] | None = None) -> Response:
+    """`GET /confirmer`: the request and its button, or why the link cannot be used
+    (`used` says whether the request is already confirmed: « déjà utilisé » at once)."""
     if not token:
         return _page(site_dir, 400, "Lien incomplet", [
             "Cette adresse s’ouvre depuis le lien du message de confirmation reçu sur votre "
@@ -61,6 +63,8 @@ def show(site_dir: Path, token: str, secret: bytes, now: datetime) -> Response:
     if checked.outcome is not Outcome.CONFIRMED or checked.kind is None:
         return answer(site_dir, checked)
     kind = checked.kind
+    if used is not None and _used(used):
+        return answer(site_dir, ConfirmResult(Outcome.ALREADY, kind))
     title = f"Confirmer {_WHAT[kind]}"
     if kind == INSCRIPTION:
         intro = (
@@ -84,6 +88,14 @@ def show(site_dir: Path, token: str, secret: bytes, now: datetime) -> Response:
     ))
     html = pages.shell_page(site_dir, title, body)
     return Response(200, html.encode("utf-8"), headers=HEADERS)
+
+
+def _used(used: Callable[[], bool]) -> bool:
+    try:
+        return used()
+    except AlerteError as exc:  # the register does not answer: the button still works later
+        log.warning("Confirmation : registre illisible (%s).", mask_numbers(exc.message))
+        return False
 
 
 def confirm(

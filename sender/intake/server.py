@@ -13,6 +13,7 @@ address (`ALERTE_PROXY_DE_CONFIANCE`) is not capped.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import threading
@@ -25,6 +26,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 from sender.config import Settings
+from sender.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +147,24 @@ def capped_channels(
     return channel
 
 
+def _bind_error(exc: OSError, host: str, port: int) -> ConfigurationError:
+    """The French error of a server that cannot listen on host:port."""
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigurationError(
+            f"Le port {port} de {host} est déjà utilisé (un autre « alerte-message servir » ou "
+            f"« demarrer » tourne peut-être) : arrêtez-le, ou choisissez un autre port avec "
+            f"--port."
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigurationError(
+            f"Pas le droit d'écouter sur le port {port} de {host} : choisissez un port au-dessus "
+            "de 1024 (le proxy inverse écoute sur 80 et 443)."
+        )
+    return ConfigurationError(
+        f"Impossible d'écouter sur {host}:{port} ({exc.strerror or exc}) : vérifiez --hote."
+    )
+
+
 def make_server(
     app: Callable[..., Any],
     host: str = "127.0.0.1",
@@ -169,20 +189,23 @@ def make_server(
             "trusted_proxy_count": 1,
             "trusted_proxy_headers": {"x-forwarded-for"},
         }
-    server = create_server(
-        app,
-        host=host,
-        port=port,
-        threads=4,
-        ident="alerte-message",
-        max_request_body_size=WAITRESS_MAX_BODY,
-        clear_untrusted_proxy_headers=True,
-        connection_limit=CONNECTION_LIMIT,
-        channel_timeout=CHANNEL_TIMEOUT,
-        cleanup_interval=CLEANUP_INTERVAL,
-        asyncore_use_poll=True,  # select() cannot watch file descriptors above 1,023
-        **proxy,
-    )
+    try:
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=4,
+            ident="alerte-message",
+            max_request_body_size=WAITRESS_MAX_BODY,
+            clear_untrusted_proxy_headers=True,
+            connection_limit=CONNECTION_LIMIT,
+            channel_timeout=CHANNEL_TIMEOUT,
+            cleanup_interval=CLEANUP_INTERVAL,
+            asyncore_use_poll=True,  # select() cannot watch file descriptors above 1,023
+            **proxy,
+        )
+    except OSError as exc:
+        raise _bind_error(exc, host, port) from exc
     server.channel_class = capped_channels(per_address, exempt=trusted_proxy)
     return IntakeServer(server)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from sender.delivery.account import parse_account, save_account
 from sender.delivery.payload import parse
 from sender.delivery.signature import handshake, valid_signature
 from sender.delivery.store import DeliveryStore
@@ -103,8 +104,10 @@ class WebhookEndpoint:
                 "Modèle WhatsApp « %s » : %s%s", template.name, template.event,
                 f" ({template.reason})" if template.reason else "",
             )
+        account = parse_account(payload)
         try:
             report = self.store().save(events)
+            save_account(self.store(), account)
         except AlerteError as error:
             log.error("Webhook WhatsApp : événements non enregistrés : %s", error.message)
             return _text(503, "Enregistrement impossible pour l'instant.")

@@ -45,7 +45,7 @@ _FORMAT = "alerte-message-journal/3"
 _READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
 _TABLES = frozenset({"envois", "verrous", "statuts", "entrants", "conversations", _MARKER,
-                     "suppressions", "desinscrits_vus"})
+                     "suppressions", "desinscrits_vus", "modeles_meta", "compte_meta"})
 
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
@@ -85,7 +85,24 @@ _SCHEMA = (
         PRIMARY KEY (wamid, status)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS statuts_reception ON statuts (received_at)",
+    # Statuses that come without their callback are matched by the wamid (`delivery/store.py`).
+    "CREATE INDEX IF NOT EXISTS envois_wamid ON envois (message_id) WHERE message_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS statuts_envoi ON statuts (claimed_at)",
+    # What Meta says of the account (`delivery/account.py`): each template's last status, and
+    # the phone number's messaging limit and quality rating.
+    """CREATE TABLE IF NOT EXISTS modeles_meta (
+        name TEXT NOT NULL,
+        language TEXT NOT NULL,
+        event TEXT NOT NULL,
+        reason TEXT,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (name, language)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS compte_meta (
+        cle TEXT PRIMARY KEY,
+        valeur TEXT NOT NULL,
+        received_at REAL NOT NULL
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS entrants (
         message_id TEXT PRIMARY KEY,
         sender TEXT NOT NULL,

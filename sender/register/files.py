@@ -303,8 +303,10 @@ def _read_xlsx(path: Path) -> list[list[str]]:
         book.close()
 
 
-def read_table(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
-    """Rows of a CSV or XLSX file as dicts keyed by register column, in file order."""
+def read_table(path: Path, columns: Sequence[str], required: Sequence[str] = ()
+               ) -> list[dict[str, str]]:
+    """Rows of a CSV or XLSX file as dicts keyed by register column, in file order. A file
+    without one of the `required` columns is refused (nothing read), naming them."""
     if not path.exists():
         raise InputError(f"Fichier introuvable : {path}")
     if path.is_dir():
@@ -333,6 +335,14 @@ def read_table(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
         raise InputError(
             f"Aucune colonne reconnue dans {path.name}. La première ligne doit porter les "
             f"en-têtes, par exemple : {', '.join(columns)}."
+        )
+    missing = [c for c in required if c not in mapping.values()]
+    if missing:
+        raise InputError(
+            f"Colonne(s) obligatoire(s) absente(s) de {path.name} : {', '.join(missing)}. "
+            f"Rien n'a été importé. En-têtes attendus sur la première ligne : "
+            f"{', '.join(columns)} (« tel », « mobile », « portable », « téléphone » sont "
+            "aussi reconnus pour telephone)."
         )
     return [
         {column: (cells[i].strip() if i < len(cells) else "") for i, column in mapping.items()}

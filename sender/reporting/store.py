@@ -11,10 +11,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sender.config import DEFAULT_STATISTICS
 from sender.errors import InputError
 from sender.reporting.aggregate import FORMAT, THRESHOLD
 
-DEFAULT_PATH = Path("data/statistiques.json")
+DEFAULT_PATH = Path(DEFAULT_STATISTICS)
 _PEOPLE = ("par_zone", "par_activite")
 _ALERTS = ("par_type", "par_mois")
 

@@ -70,6 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.server.emulator._connection_opened()
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header, shifted by the emulator's `clock_offset` (a server whose clock
+        is wrong, for the diagnostic's clock check)."""
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self.server.emulator.clock_offset)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""
 
@@ -167,6 +173,7 @@ class HttpEmulator(ABC):
         rate_burst: float | None = None,
     ) -> None:
         self.latency = latency
+        self.clock_offset = 0.0  # seconds added to the `Date` header of every answer
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

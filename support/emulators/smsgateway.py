@@ -5,7 +5,8 @@ Request: header `api-key`, JSON body `sender` (≤ 11 letters/digits, or ≤ 15 
 (`transactional`/`marketing`), `tag`, `webUrl`, `unicodeEnabled`, `organisationPrefix`.
 Answer 201 with `messageId` (plus the older endpoint's `reference`, `smsCount`, `usedCredits`,
 `remainingCredits`); errors as `{"code": "...", "message": "..."}` with 400/401/402/429/5xx.
-The deprecated `/v3/transactionalSMS/sms` path is accepted as well.
+The deprecated `/v3/transactionalSMS/sms` path is accepted as well. `GET /v3/account` answers
+the account, its SMS credits in the `plan` entry of type `sms` (absent when there are none).
 
     with SmsGatewayEmulator(api_key="k", credits=100) as gw:
         channel = SmsChannel(gw.api_url, "k", "AlerteMsg")
@@ -23,6 +24,7 @@ from typing import Any, NamedTuple
 
 from support.emulators.http import HttpEmulator, Reply, Request
 
+ACCOUNT_PATH = "/v3/account"
 SEND_PATHS = ("/v3/transactionalSMS/send", "/v3/transactionalSMS/sms")
 _RECIPIENT = re.compile(r"^\d{8,15}$")
 _SENDER_ALNUM = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
@@ -125,6 +127,8 @@ class SmsGatewayEmulator(HttpEmulator):
         )
 
     def handle(self, request: Request) -> Reply:
+        if request.method == "GET" and request.path.split("?")[0] == ACCOUNT_PATH:
+            return self._account(request)
         if request.method != "POST" or request.path.split("?")[0] not in SEND_PATHS:
             return brevo_error(404, "document_not_found", "Endpoint not found")
         key = request.headers.get("api-key")
@@ -141,6 +145,30 @@ class SmsGatewayEmulator(HttpEmulator):
         if not isinstance(body, dict):
             return brevo_error(400, "bad_request", "Input must be a valid JSON object")
         return self._validate_and_accept(body)
+
+    def _account(self, request: Request) -> Reply:
+        """`GET /v3/account`: the SMS credits are the `plan` entry of type `sms` (none: 0)."""
+        key = request.headers.get("api-key")
+        if not key:
+            return brevo_error(401, "unauthorized", "authentication not found in headers")
+        if key != self.api_key:
+            return brevo_error(401, "unauthorized", "Key not found")
+        plan: list[dict[str, Any]] = [{"type": "free", "credits": 300, "creditsType": "sendLimit"}]
+        with self._lock:
+            credits = self.credits
+        if credits is None or credits > 0:
+            plan.append({"type": "sms", "credits": 100_000.0 if credits is None else credits,
+                         "creditsType": "sendLimit"})
+        return Reply(200, {
+            "organization_id": "5f3c2a1b0e9d8c7b6a5f4e3d", "user_id": 1234567,
+            "enterprise": False, "email": "cma@example.fr", "firstName": "Jean",
+            "lastName": "Martin", "companyName": "CMA Lozère",
+            "address": {"street": "1 rue X", "city": "Mende", "zipCode": "48000",
+                        "country": "France"},
+            "plan": plan,
+            "relay": {"enabled": False, "data": {}},
+            "marketingAutomation": {"enabled": False},
+        })
 
     def _validate_and_accept(self, body: dict[str, Any]) -> Reply:
         for name in ("sender", "recipient", "content"):

@@ -41,6 +41,15 @@ def envelope(field: str, value: dict[str, Any], phone_number_id: str) -> dict[st
     }
 
 
+def account_envelope(field: str, value: dict[str, Any], waba_id: str = WABA_ID) -> dict[str, Any]:
+    """An account-level webhook (template status, quality): no `metadata`, an entry `time`."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": waba_id, "time": int(time.time()),
+                   "changes": [{"value": value, "field": field}]}],
+    }
+
+
 def status_item(
     wamid: str,
     status: str,

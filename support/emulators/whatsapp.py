@@ -9,7 +9,9 @@ Like Meta, it can post signed status webhooks for the messages it accepts (`webh
 asynchronously, after a delay, with duplicates, out of order, and `failed` statuses with the
 codes given per number. Members' own messages (« STOP ») and the `user_preferences` opt-out are
 posted on request; free-form text messages are accepted only within 24 h of the member's last
-message, as on the real API.
+message, as on the real API. The account's reads (phone number, templates with paging,
+subscribed apps) are answered by `graph_account.GraphAccount` (`wa.graph`); a template's status
+changes and quality updates post their webhooks (`set_template_status`, `quality_update`).
 
     with WhatsAppEmulator(token="t", phone_number_id="123") as wa:
         wa.add_template("alerte_commerces", parameters=["type", "commune"])
@@ -32,9 +34,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from support.emulators.graph_account import GraphAccount
 from support.emulators.http import HttpEmulator, Reply, Request
 from support.emulators.webhooks import (
     WebhookPoster,
+    account_envelope,
     button_message,
     envelope,
     preference_stop,
@@ -129,6 +133,10 @@ class Template:
     language: str
     parameters: tuple[str, ...]
     quick_reply: bool = False  # a quick-reply button (first button) whose payload the message sets
+    status: str = "APPROVED"  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED…
+    category: str = "UTILITY"
+    body: str | None = None  # the approved body text; None: one line per parameter
+    id: str = ""
 
 
 def graph_error(
@@ -187,6 +195,7 @@ class WhatsAppEmulator(HttpEmulator):
         self._poster: WebhookPoster | None = None
         self._plan = _WebhookPlan()
         self._incoming = itertools.count(1)
+        self.graph = GraphAccount(self, phone_number_id)
         super().__init__(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst)
 
     @property
@@ -197,12 +206,52 @@ class WhatsAppEmulator(HttpEmulator):
 
     def add_template(
         self, name: str, language: str = "fr", parameters: Iterable[str] = (),
-        *, quick_reply: bool = False,
+        *, quick_reply: bool = False, status: str = "APPROVED", category: str = "UTILITY",
+        body: str | None = None,
     ) -> None:
-        """Register an approved template with its named body parameters (and a quick-reply
-        button when `quick_reply`)."""
+        """Register a template (approved unless `status` says otherwise) with its named body
+        parameters (and a quick-reply button when `quick_reply`)."""
         with self._lock:
-            self.templates[name] = Template(name, language, tuple(parameters), quick_reply)
+            ident = str(1689556908129832 + len(self.templates))
+            self.templates[name] = Template(
+                name, language, tuple(parameters), quick_reply, status, category, body, ident
+            )
+
+    def set_template_status(self, name: str, status: str, *, reason: str = "NONE") -> None:
+        """Meta changes a template's status (PAUSED, DISABLED, APPROVED again…) and, when
+        webhooks are configured, posts `message_template_status_update` (the events REINSTATED
+        and FLAGGED leave the template APPROVED, as on Meta's side)."""
+        stored = "APPROVED" if status in ("REINSTATED", "FLAGGED") else status
+        with self._lock:
+            known = self.templates[name]
+            self.templates[name] = Template(
+                known.name, known.language, known.parameters, known.quick_reply, stored,
+                known.category, known.body, known.id,
+            )
+            poster = self._poster
+        if poster is not None:
+            poster.post_at(time.monotonic(), account_envelope("message_template_status_update", {
+                "event": status, "message_template_id": int(known.id or 0),
+                "message_template_name": name, "message_template_language": known.language,
+                "reason": reason, "message_template_category": known.category,
+            }, self.graph.business_account_id))
+
+    def quality_update(self, event: str, limit: str, *, quality: str | None = None) -> None:
+        """Meta changes the messaging limit (and the quality rating the API shows) and posts
+        `phone_number_quality_update` when webhooks are configured."""
+        with self._lock:
+            old = self.graph.phone.get("whatsapp_business_manager_messaging_limit")
+            self.graph.phone["whatsapp_business_manager_messaging_limit"] = limit
+            if quality is not None:
+                self.graph.phone["quality_rating"] = quality
+            poster = self._poster
+        if poster is not None:
+            value = {"display_phone_number": "33612345678", "event": event,
+                     "current_limit": limit, "max_daily_conversations_per_business": limit}
+            if old and old != limit:
+                value["old_limit"] = old
+            poster.post_at(time.monotonic(), account_envelope(
+                "phone_number_quality_update", value, self.graph.business_account_id))
 
     def not_on_whatsapp(self, *numbers: str) -> None:
         """These numbers (digits, with or without +) get 131026."""
@@ -377,6 +426,8 @@ class WhatsAppEmulator(HttpEmulator):
         return graph_error(130429, status=self.rate_limit_status)
 
     def handle(self, request: Request) -> Reply:
+        if request.method == "GET":
+            return self.graph.get(request)
         match = _PATH.match(request.path)
         if match is None or match.group(1) != self.version:
             # A wrong WHATSAPP_API_URL (no version, a typo): the server knows no such page.
@@ -428,6 +479,9 @@ class WhatsAppEmulator(HttpEmulator):
             return graph_error(
                 132001, details=f"Template name {name} does not exist in {language}."
             )
+        if known.status != "APPROVED":
+            code = {"PAUSED": 132015, "DISABLED": 132016}.get(known.status, 132001)
+            return graph_error(code, details=f"Template {name} is {known.status}.")
         params, error = self._body_parameters(template.get("components"), known)
         if error is not None:
             return error

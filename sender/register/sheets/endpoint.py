@@ -37,10 +37,16 @@ class RebasedAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+# gspread reads a spreadsheet's sharing (`list_permissions`, used by `diagnostic`) from Drive.
+GOOGLE_DRIVE_API = "https://www.googleapis.com"
+
+
 def rebase(session: requests.Session, api_url: str) -> requests.Session:
-    """Mount the rewrite on `session` unless `api_url` is Google's own address."""
+    """Mount the rewrite on `session` unless `api_url` is Google's own address: Sheets and
+    Drive requests both go to `api_url` (the emulator answers both; a proxy forwards both)."""
     if api_url.rstrip("/").lower() != GOOGLE_SHEETS_API:
-        session.mount(GOOGLE_SHEETS_API, RebasedAdapter(api_url))
+        for origin in (GOOGLE_SHEETS_API, GOOGLE_DRIVE_API):
+            session.mount(origin, RebasedAdapter(api_url, origin))
     return session
 
 

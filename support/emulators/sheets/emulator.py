@@ -13,6 +13,7 @@ from support.emulators.sheets import staff
 from support.emulators.sheets.batch import batch_update
 from support.emulators.sheets.cells import render as render_cell
 from support.emulators.sheets.cells import trimmed
+from support.emulators.sheets.drive import drive_permissions
 from support.emulators.sheets.errors import ApiError
 from support.emulators.sheets.faults import FaultPlan
 from support.emulators.sheets.fields import get_metadata
@@ -119,6 +120,13 @@ class SheetsEmulator:
         with self._lock:
             staff.type_values(self.sheet(key, tab), rows, start_row, start_col)
 
+    def share(self, key: str, permissions: list[dict[str, Any]] | None, *,
+              drive_enabled: bool = True) -> None:
+        """Set the Drive permissions of a spreadsheet (see `drive.drive_permissions`)."""
+        with self._lock:
+            self._spreadsheets[key].permissions = permissions
+            self._spreadsheets[key].drive_enabled = drive_enabled
+
     def set_access(self, key: str, allowed: bool) -> None:
         """``False`` makes every request on this spreadsheet answer 403 PERMISSION_DENIED."""
         with self._lock:
@@ -209,6 +217,9 @@ class SheetsEmulator:
 
     def handle(self, kind: str, key: str, range_text: str | None,
                query: dict[str, list[str]], body: Any) -> dict[str, Any]:
+        if kind == "drive_permissions":
+            with self._lock:
+                return drive_permissions(self._spreadsheets.get(key), query)
         try:  # what Google refuses before looking at the spreadsheet
             discovery().check_query(kind, query)
             discovery().check_body(kind, body)

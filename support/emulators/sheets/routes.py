@@ -18,6 +18,9 @@ _PLAIN = {
 
 def route(method: str, path: str) -> tuple[str, str, str | None]:
     """Return (kind, spreadsheet key, range or None) for a request path."""
+    drive = re.match(r"^/drive/v3/files/([^/:]+)/permissions$", path)
+    if drive and method == "GET":
+        return "drive_permissions", drive.group(1), None
     match = re.match(r"^/v4/spreadsheets/([^/:]+)(.*)$", path)
     if not match:
         raise ApiError(404, f"Method not found: {method} {path}")

@@ -61,6 +61,10 @@ class SpreadsheetState:
     allowed: bool = True
     next_protected_id: int = 1
     owner: str = OWNER
+    # Drive sharing (`permissions.list`): None means the owner and the service account as an
+    # editor; `drive_enabled=False` answers as when the Drive API is off in the project.
+    permissions: list[dict[str, Any]] | None = None
+    drive_enabled: bool = True
 
     def by_title(self, title: str) -> SheetState | None:
         """Like Google: titles are unique whatever their case, and ranges name them in any case
