@@ -47,12 +47,15 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 import gspread
 import requests
 
+from support.emulators.formulas import Context, FormulaError, evaluate
 from support.emulators.sheets_schema import Invalid, discovery
 
+PARIS = ZoneInfo("Europe/Paris")
 GOOGLE_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 
 STATUS_NAMES = {
@@ -117,6 +120,7 @@ class Cell:
     value: Any
     formatted: str
     formula: str | None = None
+    dynamic: bool = False  # evaluated when read (functions, references): see `_resolve`
 
 
 def _format_number(value: float | int) -> str:
@@ -163,7 +167,7 @@ def _formula(text: str) -> Cell:
     try:
         result = _arithmetic(ast.parse(expression, mode="eval"))
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError):
-        return Cell("#NAME?", "#NAME?", text)
+        return Cell(None, "", text, dynamic=True)
     cell = _number_cell(result)
     cell.formula = text
     return cell
@@ -195,6 +199,28 @@ def user_entered(text: str) -> str | Cell:
         shown = moment.strftime("%d/%m/%Y %H:%M:%S" if hour else "%d/%m/%Y")
         return Cell(int(serial) if serial.is_integer() else serial, shown)
     return text
+
+
+def _entered(value: dict[str, Any]) -> Any:
+    """An `ExtendedValue` (`userEnteredValue` of updateCells) as a stored cell."""
+    if "formulaValue" in value:
+        return user_entered(str(value["formulaValue"]))
+    if "numberValue" in value:
+        return _number_cell(value["numberValue"])
+    if "boolValue" in value:
+        return Cell(bool(value["boolValue"]), "TRUE" if value["boolValue"] else "FALSE")
+    return str(value.get("stringValue", ""))
+
+
+def _covers(grid: dict[str, Any], row: int, col: int) -> bool:
+    """Whether a `GridRange` holds the 0-based cell (row, col)."""
+    r1, c1 = grid.get("endRowIndex"), grid.get("endColumnIndex")
+    return (int(grid.get("startRowIndex", 0)) <= row and (r1 is None or row < int(r1))
+            and int(grid.get("startColumnIndex", 0)) <= col and (c1 is None or col < int(c1)))
+
+
+_CHANGES = frozenset({"batch_update", "values_batch_update", "values_batch_clear",
+                      "values_append", "values_clear", "values_update"})
 
 
 def _is_empty(cell: Any) -> bool:
@@ -287,6 +313,7 @@ class SheetState:
     validations: list[dict[str, Any]] = field(default_factory=list)
     formats: list[dict[str, Any]] = field(default_factory=list)
     text_ranges: list[tuple[int, int | None, int, int | None]] = field(default_factory=list)
+    conditional_rules: list[dict[str, Any]] = field(default_factory=list)
 
     def properties(self) -> dict[str, Any]:
         grid: dict[str, Any] = {"rowCount": self.row_count, "columnCount": self.column_count}
@@ -310,7 +337,7 @@ class SheetState:
         return SheetState(
             self.sheet_id, self.title, self.index, self.rows, self.row_count, self.column_count,
             self.frozen_rows, list(self.protected_ranges), list(self.validations),
-            list(self.formats), list(self.text_ranges),
+            list(self.formats), list(self.text_ranges), list(self.conditional_rules),
         )
 
 
@@ -323,6 +350,9 @@ class SpreadsheetState:
     allowed: bool = True
     next_protected_id: int = 1
     owner: str = OWNER
+    auto_recalc: str = "ON_CHANGE"
+    time_zone: str = "Europe/Paris"
+    changed_at: datetime | None = None  # wall time (spreadsheet zone) of the last change
 
     def by_title(self, title: str) -> SheetState | None:
         """Like Google: titles are unique whatever their case, and ranges name them in any case
@@ -356,8 +386,8 @@ class SpreadsheetState:
             "properties": {
                 "title": self.title,
                 "locale": "fr_FR",
-                "autoRecalc": "ON_CHANGE",
-                "timeZone": "Europe/Paris",
+                "autoRecalc": self.auto_recalc,
+                "timeZone": self.time_zone,
             },
             "sheets": sheets,
             "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{self.key}/edit",
@@ -467,6 +497,8 @@ class SheetsEmulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        # Wall time in the spreadsheets' zone (Europe/Paris), for NOW(); tests may replace it.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(PARIS).replace(tzinfo=None)
 
     # lifecycle
 
@@ -543,8 +575,88 @@ class SheetsEmulator:
     def values(self, key: str, tab: str, render: str = "FORMATTED_VALUE") -> list[list[Any]]:
         """The tab's cells as the API would return them (trimmed)."""
         with self._lock:
+            state = self._spreadsheets[key]
             sheet = self.sheet(key, tab)
-            return _trimmed([[_render(c, render) for c in row] for row in sheet.rows])
+            return _trimmed([
+                [_render(self._resolve(state, sheet, c), render) for c in row]
+                for row in sheet.rows
+            ])
+
+    def conditional_format(self, key: str, tab: str, row: int, col: int) -> dict[str, Any] | None:
+        """The format a conditional rule gives the cell at (row, col), 1-based, now: the first
+        rule covering it whose custom formula is true, as Google applies them; None if none."""
+        with self._lock:
+            state = self._spreadsheets[key]
+            sheet = self.sheet(key, tab)
+            for rule in sheet.conditional_rules:
+                if not any(_covers(grid, row - 1, col - 1) for grid in rule.get("ranges", [])):
+                    continue
+                boolean = rule.get("booleanRule", {})
+                condition = boolean.get("condition", {})
+                if condition.get("type") != "CUSTOM_FORMULA":
+                    continue
+                formula = condition.get("values", [{}])[0].get("userEnteredValue", "")
+                try:
+                    value = evaluate(formula, self._context(state, sheet))
+                except FormulaError:
+                    continue
+                if value is True or (not isinstance(value, str) and value):
+                    return dict(boolean.get("format", {}))
+            return None
+
+    # formulas
+
+    def _now(self, state: SpreadsheetState) -> datetime:
+        """NOW() as the spreadsheet's recalculation setting lets it move: on each change only
+        (ON_CHANGE), or also every minute or hour."""
+        now = self.clock()
+        if state.auto_recalc == "MINUTE":
+            return now.replace(second=0, microsecond=0)
+        if state.auto_recalc == "HOUR":
+            return now.replace(minute=0, second=0, microsecond=0)
+        if state.changed_at is None:
+            state.changed_at = now
+        return state.changed_at
+
+    def _context(self, state: SpreadsheetState, sheet: SheetState, depth: int = 0) -> Context:
+        def target(name: str | None) -> SheetState:
+            found = sheet if name is None else state.by_title(name)
+            if found is None:
+                raise FormulaError("#REF!")
+            return found
+
+        def cell(name: str | None, row: int, col: int) -> Any:
+            other = target(name)
+            value = other.rows[row][col] if row < len(other.rows) and col < len(
+                other.rows[row]) else None
+            if depth > 20:
+                raise FormulaError("#REF!")
+            value = self._resolve(state, other, value, depth + 1)
+            if isinstance(value, Cell):
+                if isinstance(value.value, str) and value.value.startswith("#"):
+                    raise FormulaError(value.value)
+                return value.value
+            return value
+
+        return Context(cell=cell, height=lambda name: len(target(name).rows),
+                       now=self._now(state))
+
+    def _resolve(self, state: SpreadsheetState, sheet: SheetState, cell: Any,
+                 depth: int = 0) -> Any:
+        """A formula cell with its value computed now; any other cell as it is."""
+        if not isinstance(cell, Cell) or not cell.dynamic or cell.formula is None:
+            return cell
+        try:
+            value = evaluate(cell.formula, self._context(state, sheet, depth))
+        except FormulaError as error:
+            return Cell(error.code, error.code, cell.formula)
+        if isinstance(value, str):
+            return Cell(value, value, cell.formula)
+        if isinstance(value, bool):
+            return Cell(value, "TRUE" if value else "FALSE", cell.formula)
+        result = _number_cell(value)
+        result.formula = cell.formula
+        return result
 
     def set_values(self, key: str, tab: str, rows: Sequence[Sequence[Any]], *, start_row: int = 1,
                    start_col: int = 1) -> None:
@@ -756,7 +868,10 @@ class SheetsEmulator:
             if not state.allowed:
                 raise ApiError(403, "The caller does not have permission")
             handler = getattr(self, f"_do_{kind}")
-            return handler(state, range_text, query, body)
+            answer = handler(state, range_text, query, body)
+            if kind in _CHANGES:
+                state.changed_at = self.clock()
+            return answer
 
     def record(self, method: str, path: str, kind: str, status: int, fault: str | None) -> None:
         with self._lock:
@@ -785,7 +900,8 @@ class SheetsEmulator:
         ref = state.parse_range(text)
         r0, r1, c0, c1 = ref.clipped()
         rows = [
-            [_render(cell, render) for cell in row[c0:c1]] for row in ref.sheet.rows[r0:r1]
+            [_render(self._resolve(state, ref.sheet, cell), render) for cell in row[c0:c1]]
+            for row in ref.sheet.rows[r0:r1]
         ]
         values = _trimmed(rows)
         if major == "COLUMNS":
@@ -1004,7 +1120,8 @@ class SheetsEmulator:
         # Atomic: work on copies, swap in only if every request succeeds.
         sheets = [s.copy() for s in state.sheets]
         work = SpreadsheetState(state.key, state.title, sheets, allowed=True,
-                                next_protected_id=state.next_protected_id, owner=state.owner)
+                                next_protected_id=state.next_protected_id, owner=state.owner,
+                                auto_recalc=state.auto_recalc, time_zone=state.time_zone)
         replies = []
         for number, request in enumerate(requests_):
             if not isinstance(request, dict) or len(request) != 1:
@@ -1017,6 +1134,7 @@ class SheetsEmulator:
             replies.append(method(work, number, payload))
         state.sheets = work.sheets
         state.next_protected_id = work.next_protected_id
+        state.auto_recalc, state.time_zone = work.auto_recalc, work.time_zone
         state.batch_requests.extend(requests_)
         return {"spreadsheetId": state.key, "replies": replies}
 
@@ -1100,6 +1218,68 @@ class SheetsEmulator:
             sheet.column_count += length
         else:
             sheet.row_count += length
+        return {}
+
+    def _req_updateSpreadsheetProperties(self, work: SpreadsheetState, number: int,
+                                         payload: dict) -> dict:
+        fields = payload.get("fields", "")
+        if not fields:
+            raise ApiError(400, f"Invalid requests[{number}].updateSpreadsheetProperties: "
+                                "You must specify at least one field to update.")
+        self._mask(number, "updateSpreadsheetProperties", "SpreadsheetProperties", fields)
+        props = payload.get("properties", {})
+        for path in (f.strip() for f in fields.split(",")):
+            if path in ("*", "autoRecalc"):
+                work.auto_recalc = props.get("autoRecalc", "ON_CHANGE")
+            if path in ("*", "timeZone") and props.get("timeZone"):
+                work.time_zone = props["timeZone"]
+        return {}
+
+    def _req_addConditionalFormatRule(self, work: SpreadsheetState, number: int,
+                                      payload: dict) -> dict:
+        rule = dict(payload.get("rule", {}))
+        ranges = rule.get("ranges", [])
+        if not ranges:
+            raise ApiError(400, f"Invalid requests[{number}].addConditionalFormatRule: "
+                                "At least one range must be specified.")
+        sheet = self._grid_sheet(work, number, "addConditionalFormatRule", ranges[0])
+        index = int(payload.get("index", 0))
+        sheet.conditional_rules.insert(min(index, len(sheet.conditional_rules)), rule)
+        return {}
+
+    def _req_deleteConditionalFormatRule(self, work: SpreadsheetState, number: int,
+                                         payload: dict) -> dict:
+        sheet = self._grid_sheet(work, number, "deleteConditionalFormatRule", payload)
+        index = int(payload.get("index", 0))
+        if index >= len(sheet.conditional_rules):
+            raise ApiError(400, f"Invalid requests[{number}].deleteConditionalFormatRule: "
+                                f"No conditional format on sheet {sheet.sheet_id} at index "
+                                f"{index}")
+        del sheet.conditional_rules[index]
+        return {}
+
+    def _req_updateCells(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
+        """Values only (`userEnteredValue`); formats in the same request are not played."""
+        if not payload.get("fields"):
+            raise ApiError(400, f"Invalid requests[{number}].updateCells: "
+                                "At least one field must be specified.")
+        self._mask(number, "updateCells", "CellData", payload["fields"])
+        start = payload.get("start")
+        if start is None:
+            raise ApiError(400, f"Invalid requests[{number}].updateCells: start is required "
+                                "(ranges are not played by the emulator).")
+        sheet = self._grid_sheet(work, number, "updateCells", start)
+        sheet.rows = [list(r) for r in sheet.rows]  # the copy shares rows with the live state
+        r0, c0 = int(start.get("rowIndex", 0)), int(start.get("columnIndex", 0))
+        for i, row in enumerate(payload.get("rows", [])):
+            for j, data in enumerate(row.get("values", [])):
+                entered = data.get("userEnteredValue")
+                if entered is None:
+                    continue
+                if r0 + i >= sheet.row_count or c0 + j >= sheet.column_count:
+                    raise ApiError(400, f"Invalid requests[{number}].updateCells: range "
+                                        "exceeds grid limits.")
+                self._store(sheet, r0 + i, c0 + j, _entered(entered))
         return {}
 
     def _req_setDataValidation(self, work: SpreadsheetState, number: int, payload: dict) -> dict:
