@@ -405,7 +405,7 @@ function canonicalKey_(text) {
   return '~' + digits;
 }
 
-/** The E.164 number and whether it can get alerts, with a French remark (phones.clean_phone). */
+/** The E.164 number and whether it can get alerts, with a French remark (phones.parse_phone). */
 function cleanPhone_(raw) {
   raw = raw || '';
   if (!pyStrip_(raw)) return phoneResult_(null, false, PH_.remarks.missing);
@@ -605,7 +605,7 @@ function maybeExtractCountryCode_(number, meta) {
   return { cc: 0, national: '' };
 }
 
-/** phonenumbers.parse(number, region) for what clean_phone gives it (no letters). */
+/** phonenumbers.parse(number, region) for what parse_phone gives it (no letters). */
 function parse_(number, region) {
   if (length_(number) > PH_.maxInput) throw new ParseError_('TOO_LONG');
   var national = extractPossibleNumber_(number);

@@ -51,7 +51,7 @@ def _unrecorded(journal_path: Path, wa: TimedWhatsAppEmulator, alert_id: str, si
     with wa._lock:
         numbers = [a.to for a in wa.accepted[since:]]
     with Journal(journal_path) as journal:
-        sent = {e.recipient.lstrip("+") for e in journal.entries(alert_id) if e.state == SENT}
+        sent = {e.numero.lstrip("+") for e in journal.entries(alert_id) if e.state == SENT}
     return sum(1 for number in numbers if number not in sent)
 
 

@@ -26,12 +26,12 @@ from sender.alerts.targeting import Member, member_from_row, select_recipients
 from sender.cleaning.inscriptions import (
     DEFAULT_CONFIRMATION_DAYS,
     CleaningReport,
-    PhoneCleaner,
+    PhoneParser,
     clean_inscriptions,
 )
 from sender.dates import format_french
 from sender.dispatch.report import DispatchReport
-from sender.domain.phones import clean_phone
+from sender.domain.phones import parse_phone
 from sender.errors import InputError
 from sender.journal.states import SENT, AlertSummary
 from sender.register.ids import next_free_id
@@ -54,7 +54,7 @@ class AlertPlan:
 
     row: Row
     alert_id: str
-    verdict: str  # « à diffuser », « refusée », « ignorée »
+    status: str  # « à diffuser », « refusée », « ignorée »
     motif: str = ""
     alert: Alert | None = None
     recipients: list[Member] = field(default_factory=list)
@@ -64,27 +64,27 @@ class AlertPlan:
     retrigger: bool = False  # put back to « à diffuser » after a first dispatch
 
     @property
-    def shown_verdict(self) -> str:
+    def shown_status(self) -> str:
         """What `verifier` shows: an alert already handled (« diffusée », « en cours »,
         « refusée », « erreur ») is shown with its status, not as « ignorée »."""
-        if self.verdict == VERDICT_IGNORED:
+        if self.status == VERDICT_IGNORED:
             status = fold(self.row.get("statut"))
             for known in (schema.DIFFUSEE, schema.EN_COURS, schema.REFUSEE, schema.ERREUR):
                 if status == fold(known):
                     return known
-        return self.verdict
+        return self.status
 
     @property
     def shown_motif(self) -> str:
         """The motif found now, or the one the row already carries for a handled alert."""
-        if self.motif or self.shown_verdict == self.verdict:
+        if self.motif or self.shown_status == self.status:
             return self.motif
         return self.row.get("motif")
 
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.alert_id,
-            "verdict": self.shown_verdict,
+            "verdict": self.shown_status,
             "motif": self.shown_motif,
             "destinataires": len(self.recipients),
         }
@@ -150,7 +150,7 @@ class Planner:
         *,
         channels: tuple[str, ...],
         stale_hours: float,
-        phone: PhoneCleaner = clean_phone,
+        phone: PhoneParser = parse_phone,
         has_started: Callable[[str], bool] = lambda _alert_id: False,
         confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
         confirmation_failures: Callable[[], Mapping[tuple[str, str], str]] = dict,
@@ -237,7 +237,7 @@ class Planner:
         if follow_up:
             plan = self._plan_checked(row, alert_id, values, context, now, resuming=True)
             plan.follow_up = True
-            if plan.verdict != schema.A_DIFFUSER:
+            if plan.status != schema.A_DIFFUSER:
                 return AlertPlan(row, alert_id, "ignorée")
             return plan
         if duplicate and status in TO_SEND:
@@ -248,7 +248,7 @@ class Planner:
             )
         plan = self._plan_checked(row, alert_id, values, context, now, resuming=resuming)
         plan.retrigger = (
-            forced_status is None and status in TO_SEND and plan.verdict == schema.A_DIFFUSER
+            forced_status is None and status in TO_SEND and plan.status == schema.A_DIFFUSER
             and self.has_started(alert_id)
         )
         return plan
@@ -268,7 +268,7 @@ class Planner:
             stale_hours=1e9 if resuming else self.stale_hours,
         )
         if not verdict.accepted or verdict.alert is None:
-            return AlertPlan(row, alert_id, verdict.verdict, verdict.motif)
+            return AlertPlan(row, alert_id, verdict.status, verdict.motif)
         alert = verdict.alert
         alert.id = alert_id
         plan = AlertPlan(row, alert_id, schema.A_DIFFUSER, alert=alert)
@@ -276,12 +276,12 @@ class Planner:
             for channel in self.channels:
                 plan.messages[channel] = context.composer.compose(alert, channel)
         except TemplateProblem as problem:
-            plan.verdict, plan.motif = schema.REFUSEE, problem.message
+            plan.status, plan.motif = schema.REFUSEE, problem.message
             plan.error = not problem.officer_text
             return plan
         plan.recipients = select_recipients(alert, context.members)
         if not plan.recipients:
-            plan.verdict = schema.REFUSEE
+            plan.status = schema.REFUSEE
             plan.motif = (
                 "Aucun adhérent actif ne correspond au ciblage (zone, communes, activités) : "
                 "élargir la cible."
@@ -299,7 +299,6 @@ class CycleReport:
     cleaning_changes: int = 0
     refused: list[AlertPlan] = field(default_factory=list)
     dispatched: list[tuple[AlertPlan, DispatchReport]] = field(default_factory=list)
-    writes: int = 0
     write_error: str | None = None
     seconds: float = 0.0
     confirmations_sent: int = 0
@@ -384,15 +383,15 @@ class Triage:
     changes: list[CellChange] = field(default_factory=list)
 
 
-def block(plans: Iterable[AlertPlan], problem: str) -> None:
+def refuse_plans(plans: Iterable[AlertPlan], problem: str) -> None:
     """Refuse every plan about to be dispatched: the authority behind the rows is not proven
     (the `Alertes` protection is wrong). An officer sets the row « à diffuser » again once the
     CMA has fixed it, so a row typed by someone else never goes out on its own. Follow-ups of
     an alert already « diffusée » (SMS fallback after a failed WhatsApp status) were authorised
     when it went out: they proceed."""
     for plan in plans:
-        if plan.verdict == schema.A_DIFFUSER and not plan.follow_up:
-            plan.verdict = schema.REFUSEE
+        if plan.status == schema.A_DIFFUSER and not plan.follow_up:
+            plan.status = schema.REFUSEE
             plan.motif = (
                 f"Diffusion refusée : {problem} Une fois la protection corrigée, un agent "
                 "habilité remet la ligne « à diffuser »."
@@ -404,10 +403,10 @@ def triage(plans: Iterable[AlertPlan]) -> Triage:
     (follow-ups stay « diffusée »); the others (drafts, already sent…) are left alone."""
     result = Triage()
     for plan in plans:
-        if plan.verdict == schema.REFUSEE:
+        if plan.status == schema.REFUSEE:
             result.changes += refusal_cells(plan)
             result.refused.append(plan)
-        elif plan.verdict == schema.A_DIFFUSER:
+        elif plan.status == schema.A_DIFFUSER:
             if not plan.follow_up:
                 result.changes += in_progress_cells(plan)
             result.ready.append(plan)
@@ -454,9 +453,9 @@ def result_cells(
     if result.busy:
         return []
     cells: dict[str, object] = {}
-    if result.stopped_reason:
+    if result.stopped_motif:
         status = schema.ERREUR
-        motif = f"Envoi arrêté : {result.stopped_reason}"
+        motif = f"Envoi arrêté : {result.stopped_motif}"
     elif result.complete or plan.follow_up:
         status = schema.DIFFUSEE
         motif = _done_motif(result, summary)

@@ -14,12 +14,12 @@ from sender import schema
 from sender.cleaning.inscriptions import (
     DEFAULT_CONFIRMATION_DAYS,
     CleaningReport,
-    PhoneCleaner,
+    PhoneParser,
     RowResult,
     clean_inscriptions,
 )
 from sender.dates import format_iso, now
-from sender.domain.phones import clean_phone
+from sender.domain.phones import parse_phone
 from sender.errors import InputError
 from sender.register.base import Register
 from sender.register.files import read_table
@@ -39,7 +39,7 @@ _IMPORT_COLUMNS = {
 def clean_register(
     register: Register,
     *,
-    phone: PhoneCleaner = clean_phone,
+    phone: PhoneParser = parse_phone,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
 ) -> CleaningReport:
@@ -49,7 +49,7 @@ def clean_register(
 
 def _clean(
     register: Register,
-    phone: PhoneCleaner,
+    phone: PhoneParser,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[CleaningReport, Table]:
@@ -108,7 +108,7 @@ def import_file(
     path: Path,
     *,
     tab: str = schema.INSCRIPTIONS,
-    phone: PhoneCleaner = clean_phone,
+    phone: PhoneParser = parse_phone,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
 ) -> ImportReport:

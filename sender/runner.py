@@ -51,8 +51,8 @@ from sender.cycle import (
     CycleReport,
     Planner,
     Snapshot,
-    block,
     heartbeat_cells,
+    refuse_plans,
     result_cells,
     status_cells,
     triage,
@@ -103,6 +103,7 @@ class Sender:
         console: Console | None = None,
         clock: Callable[[], datetime] = paris_now,
         progress: bool | None = None,
+        status_clock: Callable[[], float] = time.time,
     ) -> None:
         self.register = register
         self.settings = settings
@@ -111,6 +112,7 @@ class Sender:
         self.channels = ConfiguredChannels(settings, primary=channel)
         self._journal: Journal | None = None
         self._progress = progress
+        self.status_clock = status_clock  # the dispatcher's wall time for status waits
         self.phone_cache = PhoneCache(settings.phone_cache_path)
         self._last_heartbeat: float | None = None  # monotonic time; None until the first one
         self._store: DeliveryStore | None = None
@@ -190,18 +192,17 @@ class Sender:
         report.statuses = dict(snapshot.cleaning.statuses)
         report.cleaning_changes = len(snapshot.cleaning.changes)
         would_send = any(
-            p.verdict == schema.A_DIFFUSER and not p.follow_up for p in snapshot.plans
+            p.status == schema.A_DIFFUSER and not p.follow_up for p in snapshot.plans
         )
         previous = self._protection[1] if self._protection else None
         report.protection_problem = self._authority(snapshot.tables, force=would_send)
         if would_send and report.protection_problem:
-            block(snapshot.plans, report.protection_problem)
+            refuse_plans(snapshot.plans, report.protection_problem)
         plans = triage(snapshot.plans)
         report.refused = plans.refused
         changes += plans.changes
         if changes:
             self.register.write(changes)  # refusals and « en cours » before anything is sent
-            report.writes += 1
         # Only what the confirmations, the counts and `Etat` need is kept past this point: let
         # the sign-up rows and the cleaning results go before dispatching (hundreds of MB at
         # 100,000 sign-ups).
@@ -239,10 +240,8 @@ class Sender:
             try:
                 if final:
                     self.register.write(final)
-                    report.writes += 1
                 if missing:
                     self.register.append(schema.ETAT, missing)
-                    report.writes += 1
                 self._last_heartbeat = time.monotonic()
             except RegisterError as error:
                 # The journal knows what was sent: the next cycle writes the results again.
@@ -376,16 +375,17 @@ class Sender:
             console=self.console,
             webhooks=self.settings.webhooks,
             status_wait=self.settings.status_wait,
+            clock=self.status_clock,
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
         )
         if plan.follow_up:
-            recipients = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
+            numeros = self.journal.follow_up_recipients(plan.alert_id, self._sms_codes())
         else:
-            recipients = [m.numero for m in plan.recipients]
+            numeros = [m.numero for m in plan.recipients]
         return dispatcher.dispatch(
-            plan.alert_id, recipients, messages, retry_failed=plan.retrigger
+            plan.alert_id, numeros, messages, retry_failed=plan.retrigger
         )
 
     # -- the loop ------------------------------------------------------------------------

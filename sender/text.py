@@ -61,7 +61,7 @@ def restore(text: str) -> str:
     return text
 
 
-def clean(value: object) -> str:
+def cell_text(value: object) -> str:
     """A cell value as text: None → "", numbers → their text, control characters removed, and
     the apostrophe the register adds before formula-like text taken off again."""
     if value is None:
@@ -94,7 +94,7 @@ _TICKS = frozenset("✓✔☑✅")
 
 def is_truthy(text: str | None) -> bool:
     """The `actif` column: oui, OUI, vrai, x, 1, true, ✓ … count as yes."""
-    value = clean(text)
+    value = cell_text(text)
     return value in _TICKS or fold(value) in _TRUTHY
 
 

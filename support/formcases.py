@@ -21,6 +21,8 @@ BASE = {
     "telephone": "06 12 34 56 78",
     "consentement": "oui",
 }
+# BASE as the sign-up page posts it: every field, the honeypot `site_web` left empty.
+SIGNUP_FORM = {**BASE, "site_web": ""}
 
 
 @dataclass(frozen=True)

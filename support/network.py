@@ -128,7 +128,7 @@ def write_journal(path: Path) -> None:
             clock = (start + timedelta(minutes=minutes)).timestamp()
             with Journal(path, clock=lambda clock=clock: clock) as journal:
                 assert journal.acquire(alert_id, "test", 60)
-                recipient = mobile(index)
-                journal.claim(alert_id, "test", [(recipient, "whatsapp")])
-                journal.record(alert_id, [Outcome(recipient, SENT, "whatsapp", f"wamid.{index}")])
+                numero = mobile(index)
+                journal.claim(alert_id, "test", [(numero, "whatsapp")])
+                journal.record(alert_id, [Outcome(numero, SENT, "whatsapp", f"wamid.{index}")])
                 journal.release(alert_id, "test")

@@ -16,7 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -25,12 +27,16 @@ from typing import Any
 from rich.console import Console
 
 from sender import schema
+from sender.channels.base import Channel, OutgoingMessage, RetryPolicy, UncertainError
 from sender.config import Settings
 from sender.errors import ConfigurationError
 from sender.register.base import Register
 from sender.register.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
+from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
-from support.emulators.whatsapp import Request, WhatsAppEmulator
+from support.emulators.http import Request
+from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.whatsapp import WhatsAppEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "jeton-secret-de-bench-0123456789"
@@ -71,6 +77,22 @@ def quiet_console() -> Console:
 def mobile(index: int) -> str:
     """A distinct, valid French mobile number in E.164 for every index below 10**8."""
     return f"+336{index:08d}"
+
+
+def mobiles(count: int, start: int = 0) -> list[str]:
+    """`count` distinct mobile numbers, those of indexes `start`, `start + 1`…"""
+    return [mobile(index) for index in range(start, start + count)]
+
+
+def channel_options(sleeps: list[float] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Keyword arguments of a channel under test: quick retries, a rate no test reaches, a
+    5 s timeout, and the waits it would sleep appended to `sleeps` instead (when given)."""
+    kwargs.setdefault("retry", RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002))
+    kwargs.setdefault("rate_per_second", 1000.0)
+    kwargs.setdefault("timeout", 5.0)
+    if sleeps is not None:
+        kwargs.setdefault("sleep", sleeps.append)
+    return kwargs
 
 
 def member_rows(count: int, *, start: int = 0, clean: bool = True) -> list[dict[str, str]]:
@@ -118,6 +140,32 @@ def prevention_alert(alert_id: str = "1", *, statut: str = schema.A_DIFFUSER,
     }
     row.update(extra)
     return row
+
+
+def deliver_concurrently(channel: Channel, messages: Iterable[OutgoingMessage], *,
+                         threads: int = 16) -> list[bool]:
+    """Deliver `messages` from `threads` threads; for each, True once delivered, False when
+    the channel could not know whether it went (`UncertainError`)."""
+
+    def deliver(message: OutgoingMessage) -> bool:
+        try:
+            channel.deliver(message)
+        except UncertainError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(deliver, messages))
+
+
+def sheets_register(sheets: SheetsEmulator, tabs: dict[str, list[list[Any]]] | None = None,
+                    **options: Any) -> tuple[GoogleSheetsRegister, str]:
+    """A Google Sheets register on a new spreadsheet of the emulator, under a key of its own
+    (``tabs`` as `SheetsEmulator.create_spreadsheet` takes them), its waits skipped."""
+    key = "1Ab" + uuid.uuid4().hex + "reg"
+    sheets.create_spreadsheet(key, tabs)
+    options.setdefault("sleep", lambda _seconds: None)
+    return GoogleSheetsRegister(key, local_client(sheets.base_url), **options), key
 
 
 def sqlite_register(path: Path, members: int, *, alert: Mapping[str, str] | None = None,

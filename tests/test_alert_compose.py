@@ -112,12 +112,12 @@ def test_whatsapp_bodies_use_exactly_the_default_parameters() -> None:
         assert not body.startswith("{{") and not body.endswith("}}")
 
 
-def test_readme_quotes_the_whatsapp_bodies_to_submit_to_meta() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
-    readme = "\n".join(line.strip() for line in readme.splitlines())  # code blocks in a list
+def test_production_guide_quotes_the_whatsapp_bodies_to_submit_to_meta() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "production.md").read_text("utf-8")
+    guide = "\n".join(line.strip() for line in guide.splitlines())  # code blocks in a list
     for name, body in WHATSAPP_BODIES.items():
-        assert f"`{name}`" in readme
-        assert body in readme, f"README : corps du modèle {name} absent ou différent"
+        assert f"`{name}`" in guide
+        assert body in guide, f"docs/production.md : corps du modèle {name} absent ou différent"
 
 
 def test_whatsapp_text_is_what_the_member_reads() -> None:
@@ -185,7 +185,7 @@ def test_to_message() -> None:
     composed = DEFAULTS.compose(make_alert(), "whatsapp")
     message = composed.to_message("2026-042", "+33612345678")
     assert isinstance(message, OutgoingMessage)
-    assert message.template == WHATSAPP_TEMPLATE and message.recipient == "+33612345678"
+    assert message.template == WHATSAPP_TEMPLATE and message.numero == "+33612345678"
     assert message.parameters == composed.parameters and message.text == composed.text
     sms = DEFAULTS.compose(make_alert(), "sms").to_message("2026-042", "+33612345678")
     assert sms.template is None and sms.parameters == {}
@@ -307,12 +307,12 @@ def test_a_problem_concerns_only_its_type_and_canal() -> None:
 
 
 def test_formula_guard_added_by_the_register_is_not_sent():
-    from sender.text import clean, neutralise
+    from sender.text import cell_text, neutralise
 
     stored = neutralise("=2 hommes armés")
     assert stored.startswith("'")
-    assert clean(stored) == "=2 hommes armés"
-    assert clean("'normal") == "'normal"
+    assert cell_text(stored) == "=2 hommes armés"
+    assert cell_text("'normal") == "'normal"
 
 
 def test_a_stop_code_in_the_sms_template_is_refused() -> None:

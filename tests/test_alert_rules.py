@@ -127,19 +127,19 @@ def test_unknown_precisions(typed: str) -> None:
                                     "à diffuser plus tard", "x" * 1_000_000])
 def test_rows_not_waiting_are_ignored(statut: str) -> None:
     verdict = check(incident(statut=statut))
-    assert verdict.verdict == "ignorée"
+    assert verdict.status == "ignorée"
     assert verdict.motifs == [] and verdict.alert is None
 
 
 def test_empty_rows_are_ignored() -> None:
-    assert check({}).verdict == "ignorée"
-    assert check(dict.fromkeys(incident(), "")).verdict == "ignorée"
+    assert check({}).status == "ignorée"
+    assert check(dict.fromkeys(incident(), "")).status == "ignorée"
 
 
 @pytest.mark.parametrize("statut", ["à diffuser", "a diffuser", "À diffuser", "A DIFFUSER  ",
                                     " à diffuser\n", "À Diffuser"])
 def test_statut_spellings(statut: str) -> None:
-    assert check(incident(statut=statut)).verdict == "à diffuser"
+    assert check(incident(statut=statut)).status == "à diffuser"
 
 
 # -- accepted rows ---------------------------------------------------------------------------
@@ -149,34 +149,34 @@ def test_valid_incident_is_accepted_with_a_checked_alert() -> None:
     verdict = check(incident(type="Escroqueries", precision="faux billet",
                              cible_zone="Gendarmerie", cible_communes="Mende; Chirac",
                              cible_activites="Tabac, presse\nBijouterie"))
-    assert verdict.verdict == "à diffuser", verdict.motif
+    assert verdict.status == "à diffuser", verdict.motif
     alert = verdict.alert
     assert alert is not None and verdict.motifs == [] and verdict.motif == ""
     assert alert.type == "escroquerie" and alert.precision == "faux moyen de paiement"
     assert alert.faits_le == datetime(2026, 11, 29, 14, 5, tzinfo=PARIS)
     assert alert.commune is not None and alert.commune.code == "48092"
-    assert alert.target_zone == "gendarmerie"
-    assert [c.nom for c in alert.target_communes] == ["Mende", "Bourgs sur Colagne"]
-    assert alert.target_activities == ["Tabac", "presse", "Bijouterie"]
+    assert alert.cible_zone == "gendarmerie"
+    assert [c.nom for c in alert.cible_communes] == ["Mende", "Bourgs sur Colagne"]
+    assert alert.cible_activites == ["Tabac", "presse", "Bijouterie"]
     assert alert.type_label == "Escroquerie"
 
 
 def test_valid_prevention_needs_description_only() -> None:
     verdict = check({"statut": "à diffuser", "type": "Prevention", "agent": "p77",
                      "description": "Fermez la caisse."})
-    assert verdict.verdict == "à diffuser", verdict.motif
+    assert verdict.status == "à diffuser", verdict.motif
     assert verdict.alert is not None and verdict.alert.type == "prévention"
     assert verdict.alert.service == "Police nationale Mende"  # from Habilitations
 
 
 def test_prevention_has_no_timing_rule() -> None:
     verdict = check(prevention(faits_le="28/11/2026 08:00", signale_le="28/11/2026 18:00"))
-    assert verdict.verdict == "à diffuser", verdict.motif
+    assert verdict.status == "à diffuser", verdict.motif
 
 
 def test_officers_as_a_plain_set_of_identifiants() -> None:
     verdict = check_alert(incident(agent=" g1234 "), officers={"g1234"}, now=NOW)
-    assert verdict.verdict == "à diffuser"
+    assert verdict.status == "à diffuser"
 
 
 @pytest.mark.parametrize("actif", ["oui", "OUI", "Oui ", "vrai", "x", "X", "1", "true", "TRUE",
@@ -220,14 +220,14 @@ def serial(moment: datetime) -> float:
 )
 def test_date_formats(faits: object, signale: object) -> None:
     verdict = check(incident(faits_le=faits, signale_le=signale))  # type: ignore[arg-type]
-    assert verdict.verdict == "à diffuser", verdict.motif
+    assert verdict.status == "à diffuser", verdict.motif
     assert verdict.alert is not None
     assert verdict.alert.faits_le == datetime(2026, 11, 29, 14, 5, tzinfo=PARIS)
 
 
 def test_delay_motif_reads_as_the_officer_expects() -> None:
     verdict = check(incident(signale_le="29/11/2026 15:20"), now=NOW + timedelta(hours=1))
-    assert verdict.verdict == "refusée"
+    assert verdict.status == "refusée"
     assert verdict.motifs == [
         "Délai dépassé : les faits du 29/11/2026 à 14h05 ont été signalés à 15h20, soit 1 h 15 "
         "après (la règle impose moins d'une heure)."
@@ -255,7 +255,7 @@ def test_delay_over_midnight_names_the_day() -> None:
 )
 def test_one_hour_boundary(faits: str, signale: str, accepted: bool) -> None:
     verdict = check(incident(faits_le=faits, signale_le=signale), now=NOW + timedelta(hours=1))
-    assert (verdict.verdict == "à diffuser") is accepted, verdict.motif
+    assert (verdict.status == "à diffuser") is accepted, verdict.motif
 
 
 # Spring forward: on 29/03/2026 clocks jump from 02:00 to 03:00.
@@ -279,7 +279,7 @@ def test_one_hour_boundary(faits: str, signale: str, accepted: bool) -> None:
 def test_daylight_saving_changes(faits: str, signale: str, accepted: bool, hint: bool) -> None:
     now = parse_now(faits) + timedelta(hours=4)
     verdict = check(incident(faits_le=faits, signale_le=signale, saisie_le=""), now=now)
-    assert (verdict.verdict == "à diffuser") is accepted, verdict.motif
+    assert (verdict.status == "à diffuser") is accepted, verdict.motif
     assert ("existe deux fois" in verdict.motif) is hint, verdict.motif
 
 
@@ -379,14 +379,14 @@ LONG = "x" * 1001
 )
 def test_refusal_motifs(row: dict[str, str], expected: str) -> None:
     verdict = check(row)
-    assert verdict.verdict == "refusée"
+    assert verdict.status == "refusée"
     assert verdict.alert is None
     assert any(m.startswith(expected) for m in verdict.motifs), verdict.motifs
 
 
 def test_stale_hours_is_a_parameter() -> None:
     row = incident(faits_le="28/11/2026 14:05", signale_le="28/11/2026 14:20")
-    assert check(row).verdict == "à diffuser"
+    assert check(row).status == "à diffuser"
     verdict = check(row, stale_hours=12)
     assert "au-delà de 12 h" in verdict.motif
 
@@ -395,7 +395,7 @@ def test_all_problems_are_reported_and_joined() -> None:
     row = incident(type="volz", faits_le="29/11/2026 12:05", agent="X", commune="Paris",
                    description="", cible_zone="partout")
     verdict = check(row)
-    assert verdict.verdict == "refusée"
+    assert verdict.status == "refusée"
     assert len(verdict.motifs) == 6, verdict.motifs
     assert verdict.motif.count(" ; ") >= 5
     assert verdict.motif.startswith("Type « volz » inconnu")
@@ -405,7 +405,7 @@ def test_all_problems_are_reported_and_joined() -> None:
 
 def test_clock_skew_of_five_minutes_is_tolerated() -> None:
     verdict = check(incident(faits_le="29/11/2026 14:50", signale_le="29/11/2026 15:04"))
-    assert verdict.verdict == "à diffuser", verdict.motif
+    assert verdict.status == "à diffuser", verdict.motif
 
 
 def test_precision_of_other_types_is_kept_as_typed() -> None:
@@ -420,7 +420,7 @@ def test_former_commune_names_are_matched() -> None:
 
 
 def test_naive_now_is_read_as_paris_time() -> None:
-    assert check(incident(), now=NOW.replace(tzinfo=None)).verdict == "à diffuser"
+    assert check(incident(), now=NOW.replace(tzinfo=None)).status == "à diffuser"
 
 
 # -- hostile and huge values -----------------------------------------------------------------
@@ -431,7 +431,7 @@ MEGA = "A" * 1_000_000
 @pytest.mark.parametrize("column", [*incident(), "inconnue"])
 def test_megabyte_values_never_raise(column: str) -> None:
     verdict = check(incident(**{column: MEGA}))
-    assert verdict.verdict in {"à diffuser", "refusée", "ignorée"}
+    assert verdict.status in {"à diffuser", "refusée", "ignorée"}
     assert len(verdict.motif) < 2_000
     assert "erreur interne" not in verdict.motif
 
@@ -441,7 +441,7 @@ def test_megabyte_values_never_raise(column: str) -> None:
                                    "'; DROP TABLE--", "emoji 🚨 ok"])
 def test_hostile_descriptions_are_kept_as_text(value: str) -> None:
     verdict = check(incident(description=value))
-    assert verdict.verdict == "à diffuser", verdict.motif
+    assert verdict.status == "à diffuser", verdict.motif
     assert verdict.alert is not None
     assert verdict.alert.description.replace(" ", "") in value.replace(" ", "")
 
@@ -460,7 +460,7 @@ def test_non_text_cells_never_raise() -> None:
     row: dict[str, object] = dict(incident())
     row.update(agent=1234, commune=None, faits_le=float("nan"), signale_le=True, cible_zone=3.5)
     verdict = check(row)
-    assert verdict.verdict == "refusée"
+    assert verdict.status == "refusée"
     assert "erreur interne" not in verdict.motif
 
 
@@ -471,12 +471,13 @@ _cells = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(list(incident())), _cells))
 def test_fuzzed_rows_always_get_a_verdict(row: dict[str, str]) -> None:
     row.setdefault("statut", "à diffuser")
     verdict = check(row)
-    assert verdict.verdict in {"à diffuser", "refusée", "ignorée"}
+    assert verdict.status in {"à diffuser", "refusée", "ignorée"}
     assert "erreur interne" not in verdict.motif
-    if verdict.verdict == "refusée":
+    if verdict.status == "refusée":
         assert verdict.motifs and verdict.alert is None

@@ -37,8 +37,8 @@ MEMBERS = [
 
 def alert(zone: str = "toutes", communes: str = "", activities: str = "") -> Alert:
     targets = [c for c in (match_commune(n) for n in communes.split(",") if n.strip()) if c]
-    return Alert(id="A1", type="vol", target_zone=zone, target_communes=targets,
-                 target_activities=split_activities(activities))
+    return Alert(id="A1", type="vol", cible_zone=zone, cible_communes=targets,
+                 cible_activites=split_activities(activities))
 
 
 def ids(members: list[Member]) -> list[str]:

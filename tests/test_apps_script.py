@@ -22,7 +22,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from sender import schema
 from sender.domain.communes import match_commune, name_index
-from sender.domain.phones import clean_phone
+from sender.domain.phones import parse_phone
 from sender.intake import appsscript
 from sender.intake.validation import clean_text, validate_signup, validate_unsubscribe
 from sender.register.sqlite import SQLiteRegister
@@ -82,6 +82,7 @@ def test_generated_file_is_up_to_date():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[c.label for c in CASES])
 def test_same_messages_and_same_stored_rows(index: int, script, tmp_path: Path):
     case = CASES[index]
@@ -101,6 +102,7 @@ def test_same_messages_and_same_stored_rows(index: int, script, tmp_path: Path):
     assert answer["log"] == ["waitLock 20000", "flush", "releaseLock"]
 
 
+@pytest.mark.slow
 def test_refusal_lists_the_same_french_messages(script):
     index = next(i for i, c in enumerate(CASES) if c.label == "British landline")
     answer = script["cases"][index]
@@ -110,6 +112,7 @@ def test_refusal_lists_the_same_french_messages(script):
     assert f"<li>{message}</li>" in answer["html"]
 
 
+@pytest.mark.slow
 def test_the_landing_leaves_googles_frame(script):
     index = next(i for i, c in enumerate(CASES) if c.label == "ordinary sign-up")
     html = script["cases"][index]["html"]
@@ -121,6 +124,7 @@ def test_the_landing_leaves_googles_frame(script):
     assert 'target="_top"' in script["doGet"]["html"]
 
 
+@pytest.mark.slow
 def test_honeypot_answers_thanks_and_stores_nothing(script):
     index = next(i for i, c in enumerate(CASES) if c.label == "honeypot filled")
     answer = script["cases"][index]
@@ -138,6 +142,7 @@ def test_busy_lock_stores_nothing_and_says_so():
     assert "très sollicité" in answer["html"] and "Rien n’a été enregistré" in answer["html"]
 
 
+@pytest.mark.slow
 def test_next_id_follows_the_ids_already_in_the_tab():
     case = next(c for c in CASES if c.label == "ordinary sign-up")
     header = list(schema.COLUMNS[schema.INSCRIPTIONS])
@@ -185,12 +190,13 @@ def phone_inputs() -> list[str]:
     return inputs
 
 
+@pytest.mark.slow
 def test_phone_rules_match_on_thousands_of_inputs():
     inputs = phone_inputs()
     answers = run_script({"moment": MOMENT.isoformat(), "phones": inputs})["phones"]
     differences = []
     for raw, answer in zip(inputs, answers, strict=True):
-        result = clean_phone(clean_text(raw))
+        result = parse_phone(clean_text(raw))
         expected = {"numero": result.numero, "ok": result.ok, "remarque": result.remarque}
         if answer != expected:
             differences.append((raw, expected, answer))

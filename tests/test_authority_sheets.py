@@ -8,7 +8,6 @@ that would dispatch checks that protection first, and sends nothing when it is m
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from sender import schema
 from sender.alerts.authority import protection_problem
 from sender.register.protection import GOOGLE_ACCOUNTS, Protection, parse
-from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sheets.layout import METADATA_FIELDS
 from sender.runner import PROTECTION_SECONDS, Sender
 from support.emulators.sheets import OWNER, SERVICE_ACCOUNT, SheetsEmulator, local_client
@@ -28,21 +26,14 @@ from support.scenario import (
     fill,
     prevention_alert,
     quiet_console,
+    sheets_register,
     whatsapp_settings,
 )
 
 
-@pytest.fixture(scope="module")
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 @pytest.fixture
 def world(sheets: SheetsEmulator, tmp_path: Path):
-    key = "1Ab" + uuid.uuid4().hex + "auth"
-    sheets.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
+    register, key = sheets_register(sheets)
     fill(register, 5)
     with TimedWhatsAppEmulator(latency=0.0) as wa:
         sender = Sender(register, whatsapp_settings(tmp_path, key, wa), console=quiet_console(),
@@ -107,9 +98,8 @@ def test_metadata_answers_protected_ranges_in_googles_wire_format(sheets: Sheets
 
 
 def test_a_sheet_id_of_zero_is_omitted_on_the_wire_and_still_read(sheets: SheetsEmulator):
-    key = "1Ab" + uuid.uuid4().hex + "zero"
-    sheets.create_spreadsheet(key, {schema.ALERTES: [list(schema.COLUMNS[schema.ALERTES])]})
-    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
+    header = list(schema.COLUMNS[schema.ALERTES])
+    register, key = sheets_register(sheets, {schema.ALERTES: [header]})
     register.initialise()
     (raw,) = [
         p for p in sheets.spreadsheet(key).metadata()["sheets"][0]["protectedRanges"]

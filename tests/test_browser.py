@@ -137,15 +137,15 @@ def outbox(sender: Sender, message_id_start: str = "") -> list[dict]:
     return [m for m in map(json.loads, lines) if m["alert_id"].startswith(message_id_start)]
 
 
-def link_for(sender: Sender, number: str, kind: str) -> str:
-    (message,) = [m for m in outbox(sender, f"confirmation-{kind}-") if m["recipient"] == number]
+def link_for(sender: Sender, numero: str, kind: str) -> str:
+    (message,) = [m for m in outbox(sender, f"confirmation-{kind}-") if m["recipient"] == numero]
     found = re.search(r"https?://\S+", message["text"])
     assert found
     return found.group(0)
 
 
-def row_of(register, number: str, tab: str = INSCRIPTIONS) -> dict[str, str]:
-    digits = number[3:]
+def row_of(register, numero: str, tab: str = INSCRIPTIONS) -> dict[str, str]:
+    digits = numero[3:]
     (row,) = [r for r in rows(register, tab) if r["telephone"].replace(" ", "")[-9:] == digits]
     return row
 
@@ -376,7 +376,7 @@ def test_screenshots_at_360x800(page, base_url):
 def test_signup_is_confirmed_from_the_link_then_receives_the_next_alert(
     page, base_url, register, sender
 ):
-    number = "+33699887766"
+    numero = "+33699887766"
     page.goto(base_url + "/inscription/")
     type_into(page, F["nom"], "Lucie Pagès")
     type_into(page, F["entreprise"], "Épicerie du Pont")
@@ -389,11 +389,11 @@ def test_signup_is_confirmed_from_the_link_then_receives_the_next_alert(
     assert WITHOUT_ANSWER["inscription"] in page.inner_text("main")
 
     sender.run_once()
-    assert row_of(register, number)["statut"] == schema.EN_ATTENTE
-    link = link_for(sender, number, "inscription")
+    assert row_of(register, numero)["statut"] == schema.EN_ATTENTE
+    link = link_for(sender, numero, "inscription")
     page.goto(link)
     assert page.locator("h1").inner_text() == "Confirmer votre inscription"
-    assert row_of(register, number)["confirme_le"] == ""  # opening the link confirms nothing
+    assert row_of(register, numero)["confirme_le"] == ""  # opening the link confirms nothing
     report = axe_violations(page, "confirmation")
     assert report == "", report
     page.screenshot(path=str(ARTIFACTS / "confirmation-360x800.png"), full_page=True)
@@ -404,12 +404,12 @@ def test_signup_is_confirmed_from_the_link_then_receives_the_next_alert(
     assert report == "", report
 
     sender.run_once()
-    assert row_of(register, number)["statut"] == schema.ACTIF
+    assert row_of(register, numero)["statut"] == schema.ACTIF
     if not rows(register, schema.HABILITATIONS):
         register.append(schema.HABILITATIONS, officer_rows())
     register.append(schema.ALERTES, [prevention_alert("901")])
     sender.run_once()
-    assert number in [m["recipient"] for m in outbox(sender, "901")]
+    assert numero in [m["recipient"] for m in outbox(sender, "901")]
 
     page.goto(link)  # the same link again
     page.click("button:has-text('Je confirme votre inscription')")
@@ -432,7 +432,7 @@ def test_expired_link_gets_a_french_page(page, base_url):
 
 
 def test_unsubscription_is_applied_once_confirmed_from_the_link(page, base_url, register, sender):
-    number = "+33677665544"
+    numero = "+33677665544"
     register.append(INSCRIPTIONS, [{"source": "import", "nom": "Marc", "commune": "Mende",
                                     "telephone": "06 77 66 55 44"}])
     sender.run_once()
@@ -442,13 +442,13 @@ def test_unsubscription_is_applied_once_confirmed_from_the_link(page, base_url, 
     page.wait_for_url("**/merci-desinscription/")
     assert WITHOUT_ANSWER["desinscription"] in page.inner_text("main")
     sender.run_once()
-    assert row_of(register, number)["statut"] == schema.ACTIF  # not before the phone confirms
-    page.goto(link_for(sender, number, "desinscription"))
+    assert row_of(register, numero)["statut"] == schema.ACTIF  # not before the phone confirms
+    page.goto(link_for(sender, numero, "desinscription"))
     page.click("button:has-text('Je confirme votre désinscription')")
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Désinscription confirmée"
     sender.run_once()
-    assert row_of(register, number)["statut"] == schema.DESINSCRIT
+    assert row_of(register, numero)["statut"] == schema.DESINSCRIT
 
 
 class _EvilPage(BaseHTTPRequestHandler):

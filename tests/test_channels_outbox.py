@@ -14,10 +14,10 @@ from sender.channels.base import BatchStopError, OutgoingMessage
 from sender.channels.outbox import OutboxChannel
 
 
-def message(recipient: str = "+33612345678", text: str = "Vol à Mende [urgent] : vigilance.",
+def message(numero: str = "+33612345678", text: str = "Vol à Mende [urgent] : vigilance.",
             alert_id: str = "A1") -> OutgoingMessage:
     return OutgoingMessage(
-        alert_id=alert_id, recipient=recipient, text=text, template="alerte_commerces",
+        alert_id=alert_id, numero=numero, text=text, template="alerte_commerces",
         parameters={"type": "Vol", "commune": "Mende"},
     )
 

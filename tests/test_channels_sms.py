@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -23,21 +22,18 @@ from sender.channels.sms import SmsChannel, check_sender_name, classify_error
 from sender.channels.smslength import sms_size
 from sender.errors import ConfigurationError
 from support.emulators.smsgateway import SmsGatewayEmulator
+from support.scenario import channel_options, deliver_concurrently, mobiles
 
 KEY = "xkeysib-secret-key-never-logged-abcdef"
-NUMBER = "+33612345678"
+NUMERO = "+33612345678"
 TEXT_GSM = "ALERTE vol a Mende, rue de l'Ange : 2 hommes, scooter noir. Appelez le 17."
 TEXT_ACCENTS = (
     "Alerte : escroquerie à Marvejols, faux billets de 50 €. Soyez prudents, même en caisse."
 )
 
 
-def message(recipient: str = NUMBER, text: str = TEXT_ACCENTS) -> OutgoingMessage:
-    return OutgoingMessage(alert_id="A7", recipient=recipient, text=text)
-
-
-def numbers(count: int) -> list[str]:
-    return [f"+337{n:08d}" for n in range(count)]
+def message(numero: str = NUMERO, text: str = TEXT_ACCENTS) -> OutgoingMessage:
+    return OutgoingMessage(alert_id="A7", numero=numero, text=text)
 
 
 @pytest.fixture
@@ -46,19 +42,10 @@ def gw():
         yield emulator
 
 
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
 def channel_for(gw: SmsGatewayEmulator, sleeps: list[float] | None = None, **kwargs):
-    kwargs.setdefault("retry", RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002))
-    kwargs.setdefault("rate_per_second", 1000.0)
-    kwargs.setdefault("timeout", 5.0)
-    if sleeps is not None:
-        kwargs.setdefault("sleep", sleeps.append)
-    return SmsChannel(gw.api_url, kwargs.pop("key", KEY), kwargs.pop("sender", "AlerteMsg"),
-                      **kwargs)
+    options = channel_options(sleeps, **kwargs)
+    return SmsChannel(gw.api_url, options.pop("key", KEY), options.pop("sender", "AlerteMsg"),
+                      **options)
 
 
 def test_sms_is_accepted_with_segments(gw, sleeps):
@@ -67,7 +54,7 @@ def test_sms_is_accepted_with_segments(gw, sleeps):
     assert result.message_id.isdigit()
     assert result.segments == sms_size(TEXT_ACCENTS).segments == 2
     (sms,) = gw.accepted
-    assert sms.recipient == "33612345678"
+    assert sms.numero == "33612345678"
     assert sms.sender == "AlerteMsg"
     assert sms.content == TEXT_ACCENTS
     assert sms.unicode is True  # « à », « è » and « é » are fine in GSM-7 but « ê »… are not
@@ -124,7 +111,7 @@ def test_exhausted_credit_stops_the_batch(sleeps):
 
 
 def test_invalid_number_gives_up_for_this_member(gw, sleeps):
-    gw.invalid_numbers(NUMBER)
+    gw.invalid_numbers(NUMERO)
     with pytest.raises(RecipientError) as caught:
         channel_for(gw, sleeps).deliver(message())
     assert caught.value.scope is Scope.RECIPIENT
@@ -147,14 +134,14 @@ def test_rate_limit_is_retried_with_the_gateway_pause(gw, sleeps):
     assert all(isinstance(e, RateLimited) for e in retried) and len(retried) == 2
     assert all(pause >= 1.0 for pause in sleeps)  # x-sib-ratelimit-reset: 1
     assert channel.bucket.rate < channel.bucket.max_rate
-    assert gw.accepted_count(NUMBER) == 1
+    assert gw.accepted_count(NUMERO) == 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_retried(gw, sleeps, status):
     gw.fail_next(2, http_status=status)
     channel_for(gw, sleeps).deliver(message())
-    assert gw.accepted_count(NUMBER) == 1 and len(sleeps) == 2
+    assert gw.accepted_count(NUMERO) == 1 and len(sleeps) == 2
 
 
 def test_lost_answers_are_uncertain_and_never_retried(gw, sleeps):
@@ -165,7 +152,7 @@ def test_lost_answers_are_uncertain_and_never_retried(gw, sleeps):
     gw.hang_next(1, 5.0)
     with pytest.raises(UncertainError):
         channel_for(gw, sleeps, timeout=0.2).deliver(message())
-    assert gw.requests_total == 2 and not sleeps and gw.accepted_count(NUMBER) == 0
+    assert gw.requests_total == 2 and not sleeps and gw.accepted_count(NUMERO) == 0
 
 
 def test_a_stop_code_never_leaves_in_an_sms(gw, sleeps):
@@ -179,7 +166,7 @@ def test_gives_up_after_max_attempts(gw, sleeps):
     with pytest.raises(RetryableError) as caught:
         channel_for(gw, sleeps, retry=RetryPolicy(3, 0.001, 0.002)).deliver(message())
     assert "erreur 500" in caught.value.message
-    assert gw.requests_total == 3 and gw.accepted_count(NUMBER) == 0
+    assert gw.requests_total == 3 and gw.accepted_count(NUMERO) == 0
 
 
 @pytest.mark.parametrize(
@@ -223,21 +210,12 @@ def test_bulk_sms_with_random_faults_never_twice():
     with SmsGatewayEmulator(api_key=KEY, latency=0.02) as gw:
         gw.faults(rate_5xx=0.1, rate_timeout=0.05, hang_seconds=0.2, seed=99)
         channel = channel_for(gw, retry=RetryPolicy(12, base_delay=0.001, max_delay=0.01))
-        targets = numbers(count)
-
-        def deliver(number: str) -> bool:
-            try:
-                channel.deliver(message(number))
-            except UncertainError:
-                return False
-            return True
-
-        with ThreadPoolExecutor(16) as pool:
-            delivered = list(pool.map(deliver, targets))
+        targets = mobiles(count)
+        delivered = deliver_concurrently(channel, [message(numero) for numero in targets])
         channel.close()
         assert gw.requests_total > count and delivered.count(False) < count // 5
-        for number, ok in zip(targets, delivered, strict=True):
-            assert gw.accepted_count(number) == (1 if ok else 0)
+        for numero, ok in zip(targets, delivered, strict=True):
+            assert gw.accepted_count(numero) == (1 if ok else 0)
 
 
 def test_no_key_or_full_number_in_logs(gw, sleeps, caplog):
@@ -247,7 +225,7 @@ def test_no_key_or_full_number_in_logs(gw, sleeps, caplog):
     channel.deliver(message())
     gw.invalid_numbers("+33698765432")
     errors = []
-    for target, chan in (("+33698765432", channel), (NUMBER, channel_for(gw, sleeps, key="k2"))):
+    for target, chan in (("+33698765432", channel), (NUMERO, channel_for(gw, sleeps, key="k2"))):
         try:
             chan.deliver(message(target))
         except ChannelError as error:

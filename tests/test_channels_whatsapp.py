@@ -30,18 +30,19 @@ from sender.channels.whatsapp import (
     clean_parameter,
 )
 from support.emulators.whatsapp import WhatsAppEmulator, graph_error
+from support.scenario import channel_options, deliver_concurrently, mobiles
 
 TOKEN = "EAAG-secret-token-never-logged-0123456789"
 PHONE_ID = "106540352242922"
 TEMPLATE = "alerte_commerces"
 PARAMS = ("type", "commune", "description")
-NUMBER = "+33612345678"
+NUMERO = "+33612345678"
 
 
-def message(recipient: str = NUMBER, **overrides) -> OutgoingMessage:
+def message(numero: str = NUMERO, **overrides) -> OutgoingMessage:
     fields = {
         "alert_id": "A42",
-        "recipient": recipient,
+        "numero": numero,
         "text": "Vol à l'étalage à Mende : soyez vigilants.",
         "template": TEMPLATE,
         "language": "fr",
@@ -55,10 +56,6 @@ def message(recipient: str = NUMBER, **overrides) -> OutgoingMessage:
     return OutgoingMessage(**fields)
 
 
-def numbers(count: int) -> list[str]:
-    return [f"+336{n:08d}" for n in range(count)]
-
-
 @pytest.fixture
 def wa():
     with WhatsAppEmulator(token=TOKEN, phone_number_id=PHONE_ID) as emulator:
@@ -66,19 +63,11 @@ def wa():
         yield emulator
 
 
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
 def channel_for(emulator: WhatsAppEmulator, sleeps: list[float] | None = None, **kwargs):
-    kwargs.setdefault("retry", RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002))
-    kwargs.setdefault("rate_per_second", 1000.0)
-    kwargs.setdefault("timeout", 5.0)
-    if sleeps is not None:
-        kwargs.setdefault("sleep", sleeps.append)
+    options = channel_options(sleeps, **kwargs)
     return WhatsAppChannel(
-        emulator.base_url, kwargs.pop("phone_id", PHONE_ID), kwargs.pop("token", TOKEN), **kwargs
+        emulator.base_url, options.pop("phone_id", PHONE_ID), options.pop("token", TOKEN),
+        **options,
     )
 
 
@@ -182,7 +171,7 @@ RETRY_CODES = [130429, 131056, 131057, 131000, 131016]
 
 @pytest.mark.parametrize("code", RECIPIENT_CODES)
 def test_recipient_codes_give_up_for_this_member(wa, sleeps, code):
-    wa.fail_recipient(NUMBER, code)
+    wa.fail_recipient(NUMERO, code)
     with pytest.raises(RecipientError) as caught:
         channel_for(wa, sleeps).deliver(message())
     error = caught.value
@@ -196,7 +185,7 @@ def test_recipient_codes_give_up_for_this_member(wa, sleeps, code):
 
 @pytest.mark.parametrize("code", BATCH_CODES)
 def test_batch_codes_stop_the_dispatch(wa, sleeps, code):
-    wa.fail_recipient(NUMBER, code)
+    wa.fail_recipient(NUMERO, code)
     with pytest.raises(BatchStopError) as caught:
         channel_for(wa, sleeps).deliver(message())
     error = caught.value
@@ -208,7 +197,7 @@ def test_batch_codes_stop_the_dispatch(wa, sleeps, code):
 
 @pytest.mark.parametrize("code", RETRY_CODES)
 def test_retry_codes_are_retried_then_given_up(wa, sleeps, code):
-    wa.fail_recipient(NUMBER, code)
+    wa.fail_recipient(NUMERO, code)
     retried: list[ChannelError] = []
     with pytest.raises(RetryableError) as caught:
         channel_for(wa, sleeps).deliver(message(), on_retry=retried.append)
@@ -221,7 +210,7 @@ def test_retry_codes_are_retried_then_given_up(wa, sleeps, code):
 
 
 def test_not_on_whatsapp_asks_for_sms_fallback(wa, sleeps):
-    wa.not_on_whatsapp(NUMBER)
+    wa.not_on_whatsapp(NUMERO)
     with pytest.raises(RecipientError) as caught:
         channel_for(wa, sleeps).deliver(message())
     assert caught.value.try_sms
@@ -341,7 +330,7 @@ def test_server_errors_are_retried_until_success(wa, sleeps, status):
     wa.fail_next(2, http_status=status)
     result = channel_for(wa, sleeps).deliver(message())
     assert result.message_id
-    assert wa.accepted_count(NUMBER) == 1
+    assert wa.accepted_count(NUMERO) == 1
     assert wa.requests_total == 3 and len(sleeps) == 2
 
 
@@ -387,7 +376,7 @@ def test_a_lost_answer_after_acceptance_is_never_sent_twice_by_the_channel(wa, s
     wa.drop_next(1, after_accept=True)
     with pytest.raises(UncertainError):
         channel_for(wa, sleeps).deliver(message())
-    assert wa.accepted_count(NUMBER) == 1
+    assert wa.accepted_count(NUMERO) == 1
 
 
 def test_a_stalled_api_is_asked_once_per_message(wa, sleeps):
@@ -395,7 +384,7 @@ def test_a_stalled_api_is_asked_once_per_message(wa, sleeps):
     wa.stall(1.0)
     with pytest.raises(UncertainError):
         channel_for(wa, sleeps, timeout=0.2).deliver(message())
-    assert wa.accepted_count(NUMBER) == 1 and wa.requests_total == 1
+    assert wa.accepted_count(NUMERO) == 1 and wa.requests_total == 1
 
 
 def test_every_message_carries_its_callback_data(wa, sleeps):
@@ -409,7 +398,7 @@ def test_gives_up_after_max_attempts(wa, sleeps):
         channel_for(wa, sleeps, retry=RetryPolicy(3, 0.001, 0.002)).deliver(message())
     assert "momentanément indisponible" in caught.value.message
     assert wa.requests_total == 3 and len(sleeps) == 2
-    assert wa.accepted_count(NUMBER) == 0
+    assert wa.accepted_count(NUMERO) == 0
 
 
 def test_rate_limit_answer_slows_the_channel_down(wa, sleeps):
@@ -417,7 +406,7 @@ def test_rate_limit_answer_slows_the_channel_down(wa, sleeps):
     wa.fail_next(1, code=130429)
     channel.deliver(message())
     assert channel.bucket.rate < channel.bucket.max_rate
-    assert wa.accepted_count(NUMBER) == 1
+    assert wa.accepted_count(NUMERO) == 1
 
 
 @pytest.mark.slow
@@ -433,7 +422,7 @@ def test_server_rate_limit_is_absorbed_by_slowing_down():
         def note(_error: ChannelError) -> None:
             lowest.append(channel.bucket.rate)
 
-        targets = numbers(80)
+        targets = mobiles(80)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda n: channel.deliver(message(n), on_retry=note), targets))
         channel.close()
@@ -455,7 +444,7 @@ def test_2000_messages_exactly_once_at_500_per_second():
         channel = channel_for(
             wa, rate_per_second=500.0, retry=RetryPolicy(10, base_delay=0.05, max_delay=0.5)
         )
-        targets = numbers(count)
+        targets = mobiles(count)
         with ThreadPoolExecutor(32) as pool:
             results = list(pool.map(lambda n: channel.deliver(message(n)), targets))
         channel.close()
@@ -478,22 +467,13 @@ def test_random_faults_never_deliver_a_message_twice():
         channel = channel_for(
             wa, rate_per_second=1000.0, retry=RetryPolicy(12, base_delay=0.001, max_delay=0.01)
         )
-        targets = numbers(count)
-
-        def deliver(number: str) -> bool:
-            try:
-                channel.deliver(message(number))
-            except UncertainError:
-                return False
-            return True
-
-        with ThreadPoolExecutor(16) as pool:
-            delivered = list(pool.map(deliver, targets))
+        targets = mobiles(count)
+        delivered = deliver_concurrently(channel, [message(numero) for numero in targets])
         channel.close()
         assert wa.dropped > 0 and wa.requests_total > count
         assert 0 < delivered.count(False) < count // 5
-        for number, ok in zip(targets, delivered, strict=True):
-            assert wa.accepted_count(number) == (1 if ok else 0)
+        for numero, ok in zip(targets, delivered, strict=True):
+            assert wa.accepted_count(numero) == (1 if ok else 0)
 
 
 # -- secrets and personal data stay out of the logs -------------------------------------------
@@ -510,7 +490,7 @@ def test_no_token_or_full_number_in_logs(wa, sleeps, caplog):
         channel_for(wa, sleeps, timeout=0.1).deliver(message())
     wa.not_on_whatsapp("+33698765432")
     for target, chan in (("+33698765432", channel),
-                         (NUMBER, channel_for(wa, sleeps, token="wrong-token-xyz"))):
+                         (NUMERO, channel_for(wa, sleeps, token="wrong-token-xyz"))):
         try:
             chan.deliver(message(target))
         except ChannelError as error:
@@ -532,7 +512,7 @@ def test_emulator_is_usable_from_many_threads_after_reset(wa):
         barrier.wait()
         channel.deliver(message(n))
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in numbers(8)]
+    threads = [threading.Thread(target=send, args=(n,)) for n in mobiles(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,6 +1,7 @@
 """The CLI on the local register: initialiser, importer (CSV, XLSX, --json), exporter, help."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -102,3 +103,25 @@ def test_apercu_shows_the_signed_message_a_member_reads(env, capsys):
     assert whatsapp.lstrip().startswith("PRÉVENTION\nDes faux billets de 50 euros")
     assert "Réseau Alerte Message" in whatsapp.split("──")[0]
     assert out.count("Réseau Alerte Message") == 2  # WhatsApp and SMS
+
+
+def test_every_declared_command_is_listed_in_order_with_its_handler():
+    from sender.cli import ORDER, build_parser
+    from sender.cli.common import COMMANDS
+
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if a.dest == "commande")
+    assert list(subcommands.choices) == list(ORDER)
+    assert set(ORDER) == set(COMMANDS)
+    for name, sub in subcommands.choices.items():
+        assert sub.get_default("handler") is COMMANDS[name].handler
+    listed = parser.format_help()
+    positions = [re.search(rf"\n    {re.escape(name)}\s", listed).start() for name in ORDER]
+    assert positions == sorted(positions)
+
+
+def test_a_command_declared_twice_is_refused():
+    from sender.cli.common import command
+
+    with pytest.raises(ValueError, match="declared twice"):
+        command("nettoyer", "résumé", "alerte-message nettoyer")(lambda args, settings: 0)

@@ -38,7 +38,7 @@ FORM = {
     "telephone": "06 12 34 56 78",
     "consentement": "oui",
 }
-NUMBER = "+33612345678"
+NUMERO = "+33612345678"
 
 
 class Clock:
@@ -156,7 +156,7 @@ def test_signup_waits_for_its_phone_then_receives_the_next_alert(world: World):
     assert row["remarque"].startswith("en attente de confirmation par message")
     assert report.confirmations_sent == 1
     (message,) = world.confirmations()
-    assert message["recipient"] == NUMBER
+    assert message["recipient"] == NUMERO
     assert message["template"] == TEMPLATES["inscription"]
     assert WITHOUT_ANSWER["inscription"] in message["text"]
     link = world.link(message)
@@ -186,7 +186,7 @@ def test_signup_waits_for_its_phone_then_receives_the_next_alert(world: World):
     assert row["statut"] == schema.ACTIF and row["commune"] == "Gorges du Tarn Causses"
     world.add_alert("1")
     world.cycle()
-    assert world.alert_recipients("1") == [NUMBER]
+    assert world.alert_recipients("1") == [NUMERO]
 
 
 def test_unconfirmed_signup_never_receives_an_alert(world: World):
@@ -256,7 +256,7 @@ def test_unsubscription_takes_effect_only_once_the_phone_confirms(world: World):
     assert WITHOUT_ANSWER["desinscription"] in message["text"]
     world.add_alert("1")
     world.cycle()
-    assert world.alert_recipients("1") == [NUMBER], "without confirmation, still a member"
+    assert world.alert_recipients("1") == [NUMERO], "without confirmation, still a member"
 
     assert heading(world.confirm(world.link(message))) == "Désinscription confirmée"
     world.cycle()
@@ -275,7 +275,7 @@ def test_unsubscription_page_is_the_same_for_a_number_nobody_registered(world: W
         unknown.status_code, unknown.headers["Location"])
     assert known.text == unknown.text
     world.cycle()
-    assert [m["recipient"] for m in world.confirmations()] == [NUMBER]  # no message to strangers
+    assert [m["recipient"] for m in world.confirmations()] == [NUMERO]  # no message to strangers
     traite = {r["telephone"]: r["traite"] for r in world.rows(schema.DESINSCRIPTIONS)}
     assert traite["07 56 12 34 56"] == "sans effet : numéro non inscrit"
 
@@ -310,7 +310,7 @@ def test_confirmed_signup_corrects_the_member_in_place(world: World):
     assert world.rows() == before, "a correction is applied once"
     world.add_alert("1")
     world.cycle()
-    assert world.alert_recipients("1") == [NUMBER]
+    assert world.alert_recipients("1") == [NUMERO]
 
 
 # -- cross-site posts -----------------------------------------------------------------------------
@@ -355,9 +355,9 @@ def test_whatsapp_button_confirms_only_from_the_number_it_was_sent_to(world: Wor
     world.post("/inscription", FORM)
     world.cycle()
     payload = world.confirmations()[0]["button_payload"]
-    def answer_from(number: str):
+    def answer_from(numero: str):
         return confirm_token(world.register, payload, secret=SECRET, now=world.clock(),
-                             from_number=number)
+                             from_number=numero)
 
     other = answer_from("33756123456")
     assert other.outcome is Outcome.INVALID and world.rows()[0]["confirme_le"] == ""

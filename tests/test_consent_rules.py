@@ -254,9 +254,9 @@ def test_confirmation_sms_is_gsm7_and_two_parts_with_a_usual_link():
         assert size.encoding == "GSM-7" and size.segments <= 2, (kind, size)
 
 
-def test_readme_gives_meta_the_exact_template_texts():
-    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+def test_production_guide_gives_meta_the_exact_template_texts():
+    guide = " ".join((ROOT / "docs" / "production.md").read_text("utf-8").split())
     for kind, name in TEMPLATES.items():
-        body = " ".join(whatsapp_body(kind).split())  # its line breaks are spaces in the README
-        assert f"`{name}` : « {body} »" in readme
+        body = " ".join(whatsapp_body(kind).split())  # its line breaks are spaces in the guide
+        assert f"`{name}` : « {body} »" in guide
         assert body.endswith("Réseau Alerte Message")  # the network's signature, as every message

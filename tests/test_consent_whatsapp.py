@@ -5,7 +5,6 @@ comes back as a signed webhook (real HTTP to the intake's `/webhooks/whatsapp`) 
 
 from __future__ import annotations
 
-import uuid
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from sender.consent.messages import TEMPLATES
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
-from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.sheets import SheetsEmulator
 from support.emulators.smsgateway import SmsGatewayEmulator
 from support.scenario import (
     APP_SECRET,
@@ -27,6 +26,7 @@ from support.scenario import (
     mobile,
     prevention_alert,
     quiet_console,
+    sheets_register,
     webhook_receiver,
     whatsapp_settings,
 )
@@ -118,12 +118,12 @@ def test_room_left_by_the_alerts_goes_to_confirmations_after_them(tmp_path: Path
 def test_tapping_the_button_makes_the_member_actif_then_alerted(tmp_path: Path, wa):
     register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
     signups(register, 1)
-    number = "+33756123450"
+    numero = "+33756123450"
     with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
         assert sender.run_once().confirmations_sent == 1
         assert signup_row(register, "Nouveau 0")["statut"] == schema.EN_ATTENTE
         wa.webhooks(url, APP_SECRET, delay=0.0)
-        wa.tap_button(number)  # Meta posts `type: button` with the token as payload, signed
+        wa.tap_button(numero)  # Meta posts `type: button` with the token as payload, signed
         assert wa.flush_webhooks()
         assert signup_row(register, "Nouveau 0")["confirme_le"] == ""  # the cycle confirms
 
@@ -137,7 +137,7 @@ def test_tapping_the_button_makes_the_member_actif_then_alerted(tmp_path: Path, 
         sender.run_once()
         assert alert_row(register, "1")["statut"] == schema.DIFFUSEE
         alerted = [a.to for a in wa.accepted if a.template == "prevention_commercants"]
-        assert number[1:] in alerted
+        assert numero[1:] in alerted
     register.close()
 
 
@@ -178,31 +178,30 @@ def test_without_a_tap_the_member_stays_en_attente_and_is_never_alerted(tmp_path
     register.close()
 
 
-def test_a_tap_costs_google_sheets_one_read_and_one_write_with_its_look(tmp_path: Path, wa):
-    with SheetsEmulator() as sheets:
-        key = "1Ab" + uuid.uuid4().hex + "bouton"
-        sheets.create_spreadsheet(key)
-        register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
-        fill(register, 3)
-        signups(register, 1)
-        settings = whatsapp_settings(tmp_path, key, wa, secret=SECRET,
-                                     site_url="https://alerte.example",
-                                     whatsapp_app_secret=APP_SECRET)
-        sender = Sender(register, settings, console=quiet_console(), progress=False)
-        with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
-            assert sender.run_once().confirmations_sent == 1
-            sender.run_once()  # statuses and heartbeat settled: the next poll is idle
-            wa.webhooks(url, APP_SECRET, delay=0.0)
-            wa.tap_button("+33756123450")
-            assert wa.flush_webhooks()
-            sheets.reset_counts()
-            assert sender.run_once().button_confirmations == 1
-            # the tap: read of the request tabs, look, write of `confirme_le`; then the cycle:
-            # read, look, write of the cleaning (`actif`)
-            assert sheets.total_requests == 3 + 3
-            sheets.reset_counts()
-            sender.run_once()
-            assert sheets.total_requests == 1  # handled taps cost nothing more
+def test_a_tap_costs_google_sheets_one_read_and_one_write_with_its_look(
+    tmp_path: Path, wa, sheets: SheetsEmulator
+):
+    register, key = sheets_register(sheets)
+    fill(register, 3)
+    signups(register, 1)
+    settings = whatsapp_settings(tmp_path, key, wa, secret=SECRET,
+                                 site_url="https://alerte.example",
+                                 whatsapp_app_secret=APP_SECRET)
+    sender = Sender(register, settings, console=quiet_console(), progress=False)
+    with closing(sender), webhook_receiver(tmp_path / "journal.sqlite") as url:
+        assert sender.run_once().confirmations_sent == 1
+        sender.run_once()  # statuses and heartbeat settled: the next poll is idle
+        wa.webhooks(url, APP_SECRET, delay=0.0)
+        wa.tap_button("+33756123450")
+        assert wa.flush_webhooks()
+        sheets.reset_counts()
+        assert sender.run_once().button_confirmations == 1
+        # the tap: read of the request tabs, look, write of `confirme_le`; then the cycle:
+        # read, look, write of the cleaning (`actif`)
+        assert sheets.total_requests == 3 + 3
+        sheets.reset_counts()
+        sender.run_once()
+        assert sheets.total_requests == 1  # handled taps cost nothing more
 
 
 def test_a_confirmation_whatsapp_reports_failed_later_goes_by_sms_once(tmp_path: Path, wa):
@@ -211,19 +210,19 @@ def test_a_confirmation_whatsapp_reports_failed_later_goes_by_sms_once(tmp_path:
     register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
     sender.close()
     signups(register, 1)
-    number = "+33756123450"
+    numero = "+33756123450"
     with SmsGatewayEmulator(api_key="cle-sms") as gateway, \
             webhook_receiver(tmp_path / "journal.sqlite") as url:
         settings = replace(sender.settings, sms_api_key="cle-sms", sms_api=gateway.api_url,
                            sms_fallback=True)
-        wa.webhooks(url, APP_SECRET, delay=0.0, failed={number: 131026})
+        wa.webhooks(url, APP_SECRET, delay=0.0, failed={numero: 131026})
         with closing(Sender(register, settings, console=quiet_console(),
                             progress=False)) as again:
             assert again.run_once().confirmations_sent == 1  # accepted by WhatsApp
             assert wa.flush_webhooks() and gateway.accepted == []
             again.run_once()
             (sms,) = gateway.accepted
-            assert "+" + sms.recipient.lstrip("+") == number
+            assert "+" + sms.numero.lstrip("+") == numero
             assert "/confirmer?jeton=" in sms.content
             assert sms.content.endswith("Réseau Alerte Message")
             again.run_once()

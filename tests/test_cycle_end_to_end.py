@@ -32,6 +32,7 @@ from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
     quiet_console,
+    sheets_register,
     webhook_receiver,
     whatsapp_settings,
 )
@@ -173,7 +174,7 @@ def test_preview_plans_a_draft_as_if_it_were_to_send_and_writes_nothing(local):
     register, sender, settings = local
     before = register.read([schema.ALERTES])[schema.ALERTES].as_dicts()
     plan = sender.preview("4")
-    assert (plan.alert_id, plan.verdict, plan.motif) == ("4", schema.A_DIFFUSER, "")
+    assert (plan.alert_id, plan.status, plan.motif) == ("4", schema.A_DIFFUSER, "")
     assert sorted(plan.messages) == ["sms", "whatsapp"]
     assert "Brouillon en cours de rédaction" in plan.messages["sms"].text
     assert sorted(m.numero for m in plan.recipients) == sorted(ACTIVE)
@@ -186,16 +187,8 @@ def test_preview_plans_a_draft_as_if_it_were_to_send_and_writes_nothing(local):
 # -- Google Sheets register + WhatsApp ---------------------------------------------------------
 
 
-@pytest.fixture
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 def test_sheets_whatsapp_cycle_with_request_budget(sheets: SheetsEmulator, tmp_path: Path):
-    key = "1Ab" + uuid.uuid4().hex + "e2e"
-    sheets.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
+    register, key = sheets_register(sheets)
     _import_everything(register, tmp_path)
     with TimedWhatsAppEmulator(latency=0.0) as wa:
         settings = whatsapp_settings(tmp_path, key, wa)

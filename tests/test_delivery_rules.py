@@ -72,7 +72,7 @@ def row(state=SENT, channel="whatsapp", attempts=1, delivery="accepted", code=No
 
 
 def event(status, code=None):
-    return StatusEvent("wamid.1", status, 1_700_000_000, "cb", code, "")
+    return StatusEvent("wamid.1", status, 1_700_000_000, "cb", code)
 
 
 def test_a_recipient_failure_makes_the_row_failed_and_final():
@@ -115,7 +115,7 @@ def test_after_the_sms_fallback_whatsapp_statuses_only_change_the_delivery():
 
 def entry(state, *, channel="whatsapp", code=None, final=True, uncertain=0, updated=1000.0):
     return JournalEntry(
-        "A1", "+33600000001", channel, state, 1, None, None, code, None, None, 0.0, updated,
+        "A1", "+33600000001", channel, state, 1, None, None, code, None, None, updated,
         None, uncertain=uncertain, final=final,
     )
 
@@ -168,17 +168,29 @@ def test_decisions(row_, rules, expected):
     assert decide(row_, rules) is expected
 
 
-@given(st.integers(0, 5), st.booleans(), st.floats(0, 5000), st.sampled_from([None, 500.0]),
-       st.sampled_from([None, 500.0]), st.booleans())
+@given(st.integers(0, 5), st.booleans(), st.floats(0, 5000), st.sampled_from([None, 500.0, 1500.0]),
+       st.sampled_from([None, 500.0, 1500.0]), st.booleans())
 def test_without_live_webhooks_never_more_than_two_copies(copies, pending, now, confirmed,
                                                           last, webhooks):
     """Whatever the history, a resend is decided only while the member has at most one
-    possible copy, unless statuses arrived after the lost attempt."""
+    possible copy, unless statuses arrived after the lost attempt (claimed at 1000 here)."""
     row_ = entry(PENDING if pending else UNCERTAIN, uncertain=copies, updated=1000.0)
     rules = Rules(now=now, webhooks=webhooks, wait=120, confirmed_claim_at=confirmed,
                   last_status_at=last)
-    if decide(row_, rules) is Decision.RESEND:
-        assert row_.possible_copies < 2
+    decision = decide(row_, rules)
+    age = now - 1000.0
+    confirmed_after = confirmed is not None and confirmed >= 1000.0
+    alive = last is not None and last > 1000.0
+    few_copies = row_.possible_copies < 2
+    if not webhooks:
+        assert decision is (Decision.RESEND if few_copies else Decision.UNCONFIRMED)
+    elif decision is Decision.WAIT:  # a status may still come
+        assert age < 120 or (alive and not confirmed_after and age < 3 * 120)
+    elif decision is Decision.RESEND:
+        assert age >= 120 and (few_copies or confirmed_after or alive)
+    else:
+        assert decision is Decision.UNCONFIRMED
+        assert age >= 120 and not few_copies and not confirmed_after and not alive
 
 
 # -- the circuit breaker ----------------------------------------------------------------------

@@ -72,12 +72,14 @@ def world(tmp_path: Path):
     register.close()
 
 
-def _sender(register, settings) -> Sender:
-    return Sender(register, settings, console=quiet_console(), progress=False)
+def _sender(register, settings, status_clock=time.time) -> Sender:
+    return Sender(
+        register, settings, console=quiet_console(), progress=False, status_clock=status_clock
+    )
 
 
-def _cycle(register, settings) -> None:
-    sender = _sender(register, settings)
+def _cycle(register, settings, status_clock=time.time) -> None:
+    sender = _sender(register, settings, status_clock)
     try:
         sender.run_once()
     finally:
@@ -178,9 +180,9 @@ def test_a_failed_status_triggers_the_sms_fallback_and_the_row_says_so(world, tm
         assert gateway.accepted == []
         assert wa.flush_webhooks()
         with Journal(journal) as j:
-            assert {e.recipient for e in j.entries("1") if e.state == FAILED} == set(absent)
+            assert {e.numero for e in j.entries("1") if e.state == FAILED} == set(absent)
         _cycle(register, settings)  # the follow-up sends the SMS
-        assert sorted("+" + s.recipient for s in gateway.accepted) == sorted(absent)
+        assert sorted("+" + s.numero for s in gateway.accepted) == sorted(absent)
         row = alert_row(register)
         assert row["statut"] == schema.DIFFUSEE
         assert "3 adhérents joints par SMS de secours" in row["motif"]
@@ -245,19 +247,24 @@ def test_lost_answers_are_settled_by_their_status_and_never_resent(world):
     assert wa.duplicates() == 0 and len(wa.accepted) == MEMBERS
 
 
+@pytest.mark.slow
 def test_requests_that_never_arrived_are_resent_once_the_wait_is_over(world):
     register, wa, url, settings, _journal = world
+    settings = replace(settings, status_wait=60.0)  # measured on a fake clock: nobody sleeps
     wa.webhooks(url, APP_SECRET, delay=0.01)
     wa.hang_next(2, 2.0)  # read by the server, never processed, connection lost
     _cycle(register, settings)
     assert alert_row(register)["statut"] == schema.EN_COURS
     assert wa.flush_webhooks()
-    time.sleep(settings.status_wait)  # let the bounded wait pass
-    _cycle(register, settings)
+    _cycle(register, settings)  # within the wait: the two lost sends wait for their status
+    assert alert_row(register)["statut"] == schema.EN_COURS
+    assert len(wa.accepted) == MEMBERS - 2
+    _cycle(register, settings, status_clock=lambda: time.time() + settings.status_wait + 1)
     assert alert_row(register)["statut"] == schema.DIFFUSEE
     assert wa.duplicates() == 0 and len(wa.accepted) == MEMBERS
 
 
+@pytest.mark.slow
 def test_without_webhooks_a_stall_never_gives_a_member_more_than_two_copies(world):
     register, wa, _url, settings, _journal = world
     settings = replace(settings, whatsapp_app_secret=None, concurrency=4)

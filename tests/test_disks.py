@@ -75,7 +75,7 @@ def disk(tmp_path: Path) -> Iterator[Disk]:
 
 def test_a_failed_commit_on_a_full_disk_gives_a_french_error(disk: Disk) -> None:
     journal = Journal(disk.path / "journal.sqlite")
-    journal.check()
+    journal.open_or_create()
     disk.fill()
     with pytest.raises(JournalError) as caught:
         for number in range(200):  # enough rows to need a new page whatever the free space
@@ -94,11 +94,11 @@ def test_results_kept_in_memory_when_the_disk_fills_are_written_later(disk: Disk
     with pytest.raises(JournalError):
         journal.record("1", [Outcome(f"+3360000000{n}", "sent", "outbox") for n in (1, 2)]
                        + [Outcome(f"+3361{n:08d}", "sent", "outbox") for n in range(2000)])
-    assert journal.unrecorded > 0
+    assert journal.results_held_in_memory > 0
     filler.unlink()
     assert journal.claim("1", "moi", [("+33600000001", "outbox")]) == {}  # sent: never again
-    assert journal.unrecorded == 0
-    sent = {e.recipient for e in journal.entries("1") if e.state == SENT}
+    assert journal.results_held_in_memory == 0
+    sent = {e.numero for e in journal.entries("1") if e.state == SENT}
     assert sent >= {"+33600000001", "+33600000002"}
     journal.close()
 
@@ -203,7 +203,7 @@ def test_surveiller_skips_passes_while_the_journal_disk_is_read_only(
     disk.resize("64m")
     register, sender, screen = _sender(tmp_path, disk, 50)
     with Journal(disk.path / "journal.sqlite") as journal:
-        journal.check()  # the journal exists; the disk then turns read-only (no writer open)
+        journal.open_or_create()  # the journal exists; the disk turns read-only (no writer open)
     disk.read_only(True)
     loop = Loop(sender)
     try:

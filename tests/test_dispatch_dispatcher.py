@@ -38,12 +38,9 @@ from sender.dispatch.messages import AlertMessages
 from sender.errors import ConfigurationError, InputError
 from sender.journal.journal import Journal
 from sender.journal.states import DEFERRED, GAVE_UP, PENDING, SENT, JournalCorrupt
+from support.scenario import mobiles
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def numbers(count: int, start: int = 0) -> list[str]:
-    return [f"+336{i:08d}" for i in range(start, start + count)]
 
 
 class FakeChannel(Channel):
@@ -72,7 +69,7 @@ class FakeChannel(Channel):
         try:
             if self.gate is not None:
                 self.gate.wait()
-            error = self.errors.get(message.recipient)
+            error = self.errors.get(message.numero)
             if callable(error) and not isinstance(error, BaseException):
                 error = error(message)
             if error is not None:
@@ -84,7 +81,7 @@ class FakeChannel(Channel):
 
     def sent_to(self) -> Counter:
         with self.lock:
-            return Counter(m.recipient for m in self.calls)
+            return Counter(m.numero for m in self.calls)
 
 
 class FileChannel(Channel):
@@ -100,8 +97,8 @@ class FileChannel(Channel):
     def _send_once(self, message: OutgoingMessage) -> SendResult:
         if self.pause:
             time.sleep(self.pause)  # pacing only, so the parent can kill us mid-dispatch
-        os.write(self.fd, f"{message.recipient}\n".encode())
-        return SendResult(self.name, "f-" + message.recipient)
+        os.write(self.fd, f"{message.numero}\n".encode())
+        return SendResult(self.name, "f-" + message.numero)
 
 
 def quiet() -> Console:
@@ -132,7 +129,7 @@ def compose(alert: str = "A1") -> AlertMessages:
 
 def test_exactly_once_across_two_runs(tmp_path):
     channel = FakeChannel()
-    targets = numbers(300)
+    targets = mobiles(300)
     first = make(tmp_path, channel).dispatch("A1", targets + targets[:10], compose())
     assert (first.recipients, first.sent, first.failed, first.not_sent) == (300, 300, 0, 0)
     assert first.complete and first.sent_now == 300
@@ -165,14 +162,14 @@ def test_interrupt_mid_dispatch_then_resume(tmp_path):
                 return KeyboardInterrupt()
         return None
 
-    targets = numbers(200)
+    targets = mobiles(200)
     channel = FakeChannel(errors=dict.fromkeys(targets, boom))
     dispatcher = make(tmp_path, channel)
     with pytest.raises(KeyboardInterrupt):
         dispatcher.dispatch("A1", targets, compose())
     journal = Journal(tmp_path / "journal.sqlite")
     assert journal.holder("A1") is None  # released on the way out
-    sent_before = {e.recipient for e in journal.entries("A1") if e.state == SENT}
+    sent_before = {e.numero for e in journal.entries("A1") if e.state == SENT}
     assert 0 < len(sent_before) < 200
     first_calls = channel.sent_to()
 
@@ -192,7 +189,7 @@ def child(journal: str, out: str, alert: str, count: int, pause: float, concurre
     dispatcher = Dispatcher(
         Journal(journal), FileChannel(out, pause), concurrency=concurrency, console=quiet()
     )
-    report = dispatcher.dispatch(alert, numbers(count), compose(alert))
+    report = dispatcher.dispatch(alert, mobiles(count), compose(alert))
     print("BUSY" if report.busy else f"SENT {report.sent_now}", flush=True)
 
 
@@ -231,16 +228,16 @@ def test_kill_9_in_the_middle_then_restart(tmp_path):
     assert 0 < len(before) < count
 
     journal = Journal(tmp_path / "journal.sqlite")
-    recorded = {e.recipient for e in journal.entries("A1") if e.state == SENT}
+    recorded = {e.numero for e in journal.entries("A1") if e.state == SENT}
     pending = [e for e in journal.entries("A1") if e.state == PENDING]
     assert pending, "the kill should leave claimed, unrecorded recipients"
 
     # restart in this process: the dead child's lease is taken over at once (same host)
     restart = Dispatcher(journal, FileChannel(str(out)), concurrency=concurrency, console=quiet())
-    report = restart.dispatch("A1", numbers(count), compose())
+    report = restart.dispatch("A1", mobiles(count), compose())
     assert report.complete and report.sent == count
     after = Counter(lines(out))
-    assert set(after) == set(numbers(count))
+    assert set(after) == set(mobiles(count))
     duplicates = [n for n, c in after.items() if c > 1]
     assert all(after[n] == 1 for n in recorded)  # recorded as sent → never again
     assert len(duplicates) <= 2 * concurrency  # at most the sends in flight at the kill
@@ -253,7 +250,7 @@ def test_two_processes_on_the_same_alert(tmp_path):
     outputs = [p.communicate(timeout=240)[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     sent = Counter(lines(tmp_path / "out.txt"))
-    assert set(sent) == set(numbers(300))
+    assert set(sent) == set(mobiles(300))
     assert set(sent.values()) == {1}, "a recipient got the alert twice"
     total = sum(int(o.split()[1]) for o in outputs if o.startswith("SENT"))
     assert total == 300
@@ -262,7 +259,7 @@ def test_two_processes_on_the_same_alert(tmp_path):
 def test_two_threads_on_the_same_alert(tmp_path):
     gate = threading.Event()
     channel = FakeChannel(gate=gate)
-    targets = numbers(50)
+    targets = mobiles(50)
     first = make(tmp_path, channel)
     result = {}
     worker = threading.Thread(
@@ -272,7 +269,7 @@ def test_two_threads_on_the_same_alert(tmp_path):
     channel.entered.acquire()  # the first dispatcher is now sending
     second = make(tmp_path, channel).dispatch("A1", targets, compose())
     assert second.busy and not second.complete
-    assert second.stopped_reason == "déjà en cours d'envoi par un autre processus"
+    assert second.stopped_motif == "déjà en cours d'envoi par un autre processus"
     assert second.sent_now == 0
     gate.set()
     worker.join()
@@ -287,10 +284,10 @@ def test_expired_lease_of_a_crashed_owner_is_taken_over(tmp_path):
     assert journal.acquire("A1", "autre-machine:123:abc", 60)
     channel = FakeChannel()
     dispatcher = Dispatcher(journal, channel, console=quiet(), lease_seconds=60)
-    busy = dispatcher.dispatch("A1", numbers(5), compose())
+    busy = dispatcher.dispatch("A1", mobiles(5), compose())
     assert busy.busy and not channel.calls
     now["t"] += 61
-    report = dispatcher.dispatch("A1", numbers(5), compose())
+    report = dispatcher.dispatch("A1", mobiles(5), compose())
     assert report.complete and len(channel.calls) == 5
 
 
@@ -305,7 +302,7 @@ def test_lease_of_a_dead_local_process_is_taken_over(tmp_path):
     journal = Journal(tmp_path / "journal.sqlite")
     assert journal.acquire("A1", dead, 3600)
     report = Dispatcher(journal, FakeChannel(), console=quiet()).dispatch(
-        "A1", numbers(3), compose()
+        "A1", mobiles(3), compose()
     )
     assert report.complete
 
@@ -315,7 +312,7 @@ def test_live_local_process_keeps_its_lease(tmp_path):
     alive = f"{socket.gethostname()}:{os.getppid()}:abc"
     assert journal.acquire("A1", alive, 3600)
     report = Dispatcher(journal, FakeChannel(), console=quiet()).dispatch(
-        "A1", numbers(3), compose()
+        "A1", mobiles(3), compose()
     )
     assert report.busy
 
@@ -323,7 +320,7 @@ def test_live_local_process_keeps_its_lease(tmp_path):
 def test_lease_stolen_mid_dispatch_stops_new_sends(tmp_path):
     """If a stalled dispatcher loses its lease, it stops claiming: no double sending."""
     journal_path = tmp_path / "journal.sqlite"
-    targets = numbers(200)
+    targets = mobiles(200)
     thief = Journal(journal_path)
 
     def steal(_message):
@@ -334,7 +331,7 @@ def test_lease_stolen_mid_dispatch_stops_new_sends(tmp_path):
 
     channel = FakeChannel(errors={targets[5]: steal})
     report = make(tmp_path, channel, concurrency=1).dispatch("A1", targets, compose())
-    assert report.stopped_reason and "verrou" in report.stopped_reason
+    assert report.stopped_motif and "verrou" in report.stopped_motif
     assert report.sent + report.not_sent == 200 and report.not_sent > 150
     assert thief.holder("A1") == "voleur"  # the release did not remove the new owner's lease
 
@@ -357,7 +354,7 @@ def test_heartbeat_renews_a_short_lease(tmp_path):
             time.sleep(0.01)
         return None
 
-    targets = numbers(3)
+    targets = mobiles(3)
     channel = FakeChannel(errors={targets[0]: wait_for_renewal})
     report = Dispatcher(
         journal, channel, console=quiet(), concurrency=1, lease_seconds=0.3
@@ -372,12 +369,12 @@ def test_daily_limit_defers_with_policy_reporter(tmp_path):
     now = {"t": 1_900_000_000.0}
     journal = Journal(tmp_path / "journal.sqlite", clock=lambda: now["t"])
     channel = FakeChannel()
-    earlier = numbers(2, start=1000) + numbers(1)  # numbers(1)[0] is also in this alert
+    earlier = mobiles(2, start=1000) + mobiles(1)  # mobiles(1)[0] is also in this alert
     Dispatcher(journal, channel, console=quiet()).dispatch("A0", earlier, compose("A0"))
     assert len(journal.contacted_since(channel="whatsapp")) == 3
 
     dispatcher = Dispatcher(journal, channel, console=quiet(), daily_limit=6)
-    report = dispatcher.dispatch("A1", numbers(10), compose())
+    report = dispatcher.dispatch("A1", mobiles(10), compose())
     # 3 units left: 3 new numbers + the one already contacted today (free)
     assert (report.sent, report.deferred, report.not_sent) == (4, 6, 0)
     assert not report.complete
@@ -386,20 +383,20 @@ def test_daily_limit_defers_with_policy_reporter(tmp_path):
     assert states == {SENT: 4, DEFERRED: 6}
     assert "prochain cycle" in journal.entries("A1")[-1].error_text
 
-    again = dispatcher.dispatch("A1", numbers(10), compose())  # same window: nothing moves
+    again = dispatcher.dispatch("A1", mobiles(10), compose())  # same window: nothing moves
     assert (again.sent, again.deferred, again.sent_now) == (4, 6, 0)
 
     now["t"] += 25 * 3600  # the rolling window has moved on
-    later = dispatcher.dispatch("A1", numbers(10), compose())
+    later = dispatcher.dispatch("A1", mobiles(10), compose())
     assert later.complete and later.sent_now == 6
-    per_alert = Counter((m.alert_id, m.recipient) for m in channel.calls)
+    per_alert = Counter((m.alert_id, m.numero) for m in channel.calls)
     assert set(per_alert.values()) == {1}
 
 
 def test_daily_limit_sends_the_rest_by_sms_with_policy_sms(tmp_path):
     channel, sms = FakeChannel(), FakeChannel("sms")
     report = make(tmp_path, channel, fallback=sms, daily_limit=4, over_limit_policy="sms").dispatch(
-        "A1", numbers(10), compose()
+        "A1", mobiles(10), compose()
     )
     assert report.complete and report.sent == 10
     assert report.sent_by_fallback == 6
@@ -414,7 +411,7 @@ def test_daily_limit_sends_the_rest_by_sms_with_policy_sms(tmp_path):
 
 def test_policy_sms_without_fallback_defers_and_says_why(tmp_path):
     report = make(tmp_path, FakeChannel(), daily_limit=2, over_limit_policy="sms").dispatch(
-        "A1", numbers(5), compose()
+        "A1", mobiles(5), compose()
     )
     assert (report.sent, report.deferred) == (2, 3)
     assert any("aucun canal SMS de secours" in note for note in report.notes)
@@ -429,7 +426,7 @@ def test_unknown_policy_is_refused_in_french():
 
 
 def test_not_on_whatsapp_goes_to_sms_fallback(tmp_path):
-    targets = numbers(20)
+    targets = mobiles(20)
     not_on_wa = RecipientError("numéro absent de WhatsApp", code="131026", try_sms=True)
     refused = RecipientError("le membre a bloqué les messages", code="131047")
     errors = dict.fromkeys(targets[:5], not_on_wa) | dict.fromkeys(targets[5:8], refused)
@@ -437,9 +434,9 @@ def test_not_on_whatsapp_goes_to_sms_fallback(tmp_path):
     report = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
     assert (report.sent, report.failed, report.sent_by_fallback) == (17, 3, 5)
     assert report.complete
-    assert {m.recipient for m in sms.calls} == set(targets[:5])
+    assert {m.numero for m in sms.calls} == set(targets[:5])
     assert all(m.text.startswith("ALERTE") and m.template is None for m in sms.calls)
-    assert report.failure_reasons == {"le membre a bloqué les messages": 3}
+    assert report.failure_motifs == {"le membre a bloqué les messages": 3}
     assert report.failure_lines() == ["3 × le membre a bloqué les messages"]
     journal = Journal(tmp_path / "journal.sqlite")
     assert journal.get("A1", targets[0]).channel == "sms"
@@ -448,23 +445,23 @@ def test_not_on_whatsapp_goes_to_sms_fallback(tmp_path):
     # a second run sends nothing: failures are final
     again = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
     assert again.sent_now == 0 and again.failed == 3
-    assert again.failure_reasons == {"le membre a bloqué les messages": 3}
+    assert again.failure_motifs == {"le membre a bloqué les messages": 3}
 
 
 def test_fallback_failure_is_explained(tmp_path):
-    targets = numbers(3)
+    targets = mobiles(3)
     channel = FakeChannel(
         errors={targets[0]: RecipientError("absent", code="131026", try_sms=True)}
     )
     sms = FakeChannel("sms", errors={targets[0]: RecipientError("numéro refusé par l'opérateur")})
     report = make(tmp_path, channel, fallback=sms).dispatch("A1", targets, compose())
     assert report.failed == 1
-    (reason,) = report.failure_reasons
+    (reason,) = report.failure_motifs
     assert "SMS de secours impossible : numéro refusé par l'opérateur" in reason
 
 
 def test_try_sms_without_fallback_is_a_plain_failure(tmp_path):
-    targets = numbers(2)
+    targets = mobiles(2)
     channel = FakeChannel(
         errors={targets[0]: RecipientError("absent", code="131026", try_sms=True)}
     )
@@ -473,7 +470,7 @@ def test_try_sms_without_fallback_is_a_plain_failure(tmp_path):
 
 
 def test_retries_exhausted_are_given_up_and_retried_next_run(tmp_path):
-    targets = numbers(6)
+    targets = mobiles(6)
     down = RetryableError("service WhatsApp momentanément indisponible", code="131000")
     channel = FakeChannel(errors={targets[0]: down})
     report = make(tmp_path, channel).dispatch("A1", targets, compose())
@@ -487,11 +484,11 @@ def test_retries_exhausted_are_given_up_and_retried_next_run(tmp_path):
 
 
 def test_batch_stop_stops_new_sends_and_reports(tmp_path):
-    targets = numbers(100)
+    targets = mobiles(100)
     token = BatchStopError("le jeton d'accès WhatsApp a expiré : le renouveler", code="190")
     channel = FakeChannel(errors={targets[10]: token})
     report = make(tmp_path, channel, concurrency=1).dispatch("A1", targets, compose())
-    assert report.stopped_reason == "le jeton d'accès WhatsApp a expiré : le renouveler"
+    assert report.stopped_motif == "le jeton d'accès WhatsApp a expiré : le renouveler"
     assert "Envoi arrêté" in report.summary_line()
     # the send queued behind the failing one may already have started (one worker)
     assert report.sent in (10, 11) and report.failed == 0
@@ -511,12 +508,12 @@ def test_batch_stop_stops_new_sends_and_reports(tmp_path):
 
 
 def test_batch_stop_with_many_workers_lets_in_flight_finish(tmp_path):
-    targets = numbers(500)
+    targets = mobiles(500)
     stop = BatchStopError("compte WhatsApp bloqué", code="368")
     channel = FakeChannel(errors={targets[20]: stop})
     dispatcher = make(tmp_path, channel, concurrency=8)
     report = dispatcher.dispatch("A1", targets, compose())
-    assert report.stopped_reason == "compte WhatsApp bloqué"
+    assert report.stopped_motif == "compte WhatsApp bloqué"
     journal = Journal(tmp_path / "journal.sqlite")
     states = Counter(e.state for e in journal.entries("A1"))
     assert PENDING not in states  # every in-flight send was recorded
@@ -526,33 +523,33 @@ def test_batch_stop_with_many_workers_lets_in_flight_finish(tmp_path):
 
 
 def test_compose_error_is_a_recipient_failure(tmp_path):
-    targets = numbers(3)
+    targets = mobiles(3)
 
-    def build(channel: str, recipient: str) -> OutgoingMessage:
-        if recipient == targets[1]:
+    def build(channel: str, numero: str) -> OutgoingMessage:
+        if numero == targets[1]:
             raise InputError("le texte de l'alerte est vide")
-        return OutgoingMessage("A1", recipient, "texte")
+        return OutgoingMessage("A1", numero, "texte")
 
     report = make(tmp_path, FakeChannel()).dispatch("A1", targets, build)
     assert (report.sent, report.failed) == (2, 1)
-    assert report.failure_reasons == {"le texte de l'alerte est vide": 1}
+    assert report.failure_motifs == {"le texte de l'alerte est vide": 1}
 
 
 def test_unexpected_adapter_bug_stops_the_batch(tmp_path):
-    targets = numbers(30)
+    targets = mobiles(30)
     channel = FakeChannel(errors={targets[3]: KeyError("wamid")})
     report = make(tmp_path, channel, concurrency=1).dispatch("A1", targets, compose())
-    assert report.stopped_reason.startswith("erreur inattendue du canal whatsapp (KeyError)")
+    assert report.stopped_motif.startswith("erreur inattendue du canal whatsapp (KeyError)")
     assert report.sent in (3, 4)  # the one queued behind it may have started
 
 
 def test_phone_numbers_in_error_texts_are_masked(tmp_path):
-    targets = numbers(1)
+    targets = mobiles(1)
     error = RecipientError(f"numéro {targets[0]} inconnu de l'opérateur")
     report = make(tmp_path, FakeChannel(errors={targets[0]: error})).dispatch(
         "A1", targets, compose()
     )
-    (reason,) = report.failure_reasons
+    (reason,) = report.failure_motifs
     assert targets[0] not in reason and "+33 6 •• •• ••" in reason
     assert targets[0] not in Journal(tmp_path / "journal.sqlite").get("A1", targets[0]).error_text
 
@@ -564,7 +561,7 @@ def test_phone_numbers_in_error_texts_are_masked(tmp_path):
 def test_100000_recipients_keep_outstanding_sends_bounded(tmp_path):
     channel = FakeChannel()
     dispatcher = make(tmp_path, channel, concurrency=16)
-    report = dispatcher.dispatch("A1", numbers(100_000), compose())
+    report = dispatcher.dispatch("A1", mobiles(100_000), compose())
     assert report.complete and report.sent == 100_000
     assert len(channel.calls) == 100_000
     assert dispatcher.peak_outstanding <= 2 * 16  # never 100,000 futures at once
@@ -576,7 +573,7 @@ def test_progress_bar_and_table_on_a_terminal(tmp_path):
     console = Console(file=buffer, force_terminal=True, width=120, color_system=None)
     assert console.is_terminal
     sms = FakeChannel("sms")
-    targets = numbers(12)
+    targets = mobiles(12)
     channel = FakeChannel(
         errors={
             targets[0]: RecipientError("absent", try_sms=True),
@@ -604,7 +601,7 @@ def test_one_line_summary_when_not_a_terminal(tmp_path):
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=False, width=300)
     report = Dispatcher(Journal(tmp_path / "j.sqlite"), FakeChannel(), console=console).dispatch(
-        "A7", numbers(3), compose("A7")
+        "A7", mobiles(3), compose("A7")
     )
     output = buffer.getvalue().strip().splitlines()
     assert output == [report.summary_line()]
@@ -617,7 +614,7 @@ def test_corrupt_journal_stops_before_any_send(tmp_path):
     before = path.read_bytes()
     channel = FakeChannel()
     with pytest.raises(JournalCorrupt, match="aucun message n'a été envoyé"):
-        Dispatcher(Journal(path), channel, console=quiet()).dispatch("A1", numbers(3), compose())
+        Dispatcher(Journal(path), channel, console=quiet()).dispatch("A1", mobiles(3), compose())
     assert not channel.calls
     assert path.read_bytes() == before
 

@@ -57,7 +57,7 @@ def sha(path) -> str:
 def test_creates_parent_directory_in_wal_mode(tmp_path):
     path = tmp_path / "a" / "b" / "journal.sqlite"
     journal = Journal.from_settings(Settings(journal=path))
-    journal.check()
+    journal.open_or_create()
     assert path.exists()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -84,7 +84,7 @@ def test_pending_then_sent_is_never_claimed_again(journal):
     # a later claim (restart) only returns what is not sent
     assert list(journal.claim("A1", "moi", [(A, "whatsapp"), (B, "whatsapp")])) == [B]
     assert journal.get("A1", B).attempts == 2
-    assert {e.recipient for e in journal.entries("A1") if e.state == SENT} == {A}
+    assert {e.numero for e in journal.entries("A1") if e.state == SENT} == {A}
 
 
 def test_failure_never_overwrites_sent_and_failed_is_final(journal):
@@ -231,7 +231,7 @@ def test_foreign_sqlite_file_is_refused_and_untouched(tmp_path):
     conn.close()
     before = sha(path)
     with pytest.raises(JournalCorrupt) as info:
-        Journal(path).check()
+        Journal(path).open_or_create()
     assert "n'est pas un journal d'envoi" in info.value.message
     assert sha(path) == before
 
@@ -255,7 +255,7 @@ def test_damaged_journal_is_refused(tmp_path):
 
 def test_locked_journal_gives_a_french_retryable_error(tmp_path):
     path = tmp_path / "journal.sqlite"
-    Journal(path).check()
+    Journal(path).open_or_create()
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -272,7 +272,7 @@ def test_locked_journal_gives_a_french_retryable_error(tmp_path):
 
 def test_directory_instead_of_file(tmp_path):
     with pytest.raises(Exception) as info:
-        Journal(tmp_path).check()
+        Journal(tmp_path).open_or_create()
     assert "dossier" in str(info.value)
 
 
@@ -306,7 +306,7 @@ def _race_acquire(path: str, owner: str, start, results) -> None:
 @pytest.mark.slow
 def test_lease_is_atomic_across_processes(tmp_path):
     path = str(tmp_path / "journal.sqlite")
-    Journal(path).check()
+    Journal(path).open_or_create()
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
     procs = [
@@ -323,6 +323,7 @@ def test_lease_is_atomic_across_processes(tmp_path):
     assert Journal(path).holder("A1") == winners[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
@@ -395,9 +396,35 @@ def test_a_format_1_journal_is_upgraded_in_place_without_losing_rows(tmp_path):
                                   reclaim={A})) == [A]
     with sqlite3.connect(path) as conn:
         (fmt,) = conn.execute("SELECT valeur FROM _journal WHERE cle = 'format'").fetchone()
-        assert fmt == "alerte-message-journal/2"
+        assert fmt == "alerte-message-journal/3"
         assert {"statuts", "entrants"} <= {r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "numero" in {r[1] for r in conn.execute("PRAGMA table_info(envois)")}
+
+
+def test_a_format_2_journal_gets_its_number_column_renamed_without_losing_rows(tmp_path):
+    """Format 2 named the E.164 column `recipient`; format 3 calls it `numero`, like the
+    register. A sent member stays sent, a pending one keeps its claim."""
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as journal:
+        journal.acquire("7", "moi", 60)
+        journal.claim("7", "moi", [(A, "whatsapp"), (B, "whatsapp")])
+        journal.record("7", [Outcome(A, SENT, "whatsapp", "wamid.1")])
+    with sqlite3.connect(path) as conn:  # back to what a format-2 release wrote
+        conn.execute("ALTER TABLE envois RENAME COLUMN numero TO recipient")
+        conn.execute("UPDATE _journal SET valeur = 'alerte-message-journal/2' "
+                     "WHERE cle = 'format'")
+    conn.close()
+    with Journal(path) as journal:
+        assert journal.get("7", A).state == SENT
+        assert journal.get("7", B).state == PENDING
+        assert [e.numero for e in journal.entries("7")] == sorted([A, B])
+    with sqlite3.connect(path) as conn:
+        (fmt,) = conn.execute("SELECT valeur FROM _journal WHERE cle = 'format'").fetchone()
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(envois)")}
+    conn.close()
+    assert fmt == "alerte-message-journal/3"
+    assert "numero" in columns and "recipient" not in columns
 
 
 def test_a_claim_counts_a_crashed_send_as_a_possible_copy(journal):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from sender.errors import InputError
 from sender.register.files import read_table
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
-from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.sheets import SheetsEmulator
 from support.hostile_files import members
-from support.scenario import alerte_message_bin, subprocess_env
+from support.scenario import alerte_message_bin, sheets_register, subprocess_env
 
 DATA = Path(__file__).parent / "data"
 COLUMNS = ("nom", "entreprise", "activite", "commune", "telephone", "horodatage")
@@ -155,16 +154,13 @@ def test_alerts_imported_twice_are_not_added_once_sent(register: SQLiteRegister,
     assert count(register, schema.ALERTES) == 1
 
 
-def test_idempotent_import_on_google_sheets(tmp_path: Path) -> None:
-    with SheetsEmulator() as sheets:
-        key = "1Ab" + uuid.uuid4().hex + "import"
-        sheets.create_spreadsheet(key)
-        register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
-        register.initialise()
-        first = operations.import_file(register, DATA / "inscriptions-texte-unicode.txt")
-        second = operations.import_file(register, DATA / "inscriptions-texte-unicode.txt")
-        assert (first.added, second.added, second.already) == (5, 0, 5)
-        assert count(register) == 5
+def test_idempotent_import_on_google_sheets(sheets: SheetsEmulator) -> None:
+    register, _ = sheets_register(sheets)
+    register.initialise()
+    first = operations.import_file(register, DATA / "inscriptions-texte-unicode.txt")
+    second = operations.import_file(register, DATA / "inscriptions-texte-unicode.txt")
+    assert (first.added, second.added, second.already) == (5, 0, 5)
+    assert count(register) == 5
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from sender.intake.app import create_app
 from sender.intake.forms import MAX_BODY
 from sender.intake.validation import MESSAGES
 from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
+from support.formcases import SIGNUP_FORM as GOOD
 from support.site import (
     BuggyRegister,
     UnavailableRegister,
@@ -25,15 +26,6 @@ from support.site import (
     running,
 )
 
-GOOD = {
-    "nom": "Jeanne Martin",
-    "entreprise": "Boulangerie du Gévaudan",
-    "activite": ACTIVITES[0],
-    "commune": "Marvejols",
-    "telephone": "06 12 34 56 78",
-    "consentement": "oui",
-    "site_web": "",
-}
 SECURITY = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -225,11 +217,11 @@ def test_signup_success_redirects_and_stores_the_row(server, register):
     assert len(stored) == 1
     row = stored[0]
     assert row["source"] == "formulaire"
-    assert row["nom"] == "Jeanne Martin"
-    assert row["entreprise"] == "Boulangerie du Gévaudan"
+    assert row["nom"] == GOOD["nom"]
+    assert row["entreprise"] == GOOD["entreprise"]
     assert row["activite"] == ACTIVITES[0]
-    assert row["commune"] == "Marvejols"
-    assert row["telephone"] == "06 12 34 56 78"
+    assert row["commune"] == GOOD["commune"]
+    assert row["telephone"] == GOOD["telephone"]
     assert row["consentement"].startswith("v1 20")
     assert row["horodatage"] and row["id"]
     confirmation = requests.get(server + "merci-inscription/", timeout=10)
@@ -312,7 +304,7 @@ def test_repeated_keys_first_value_counts(server, register):
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 303
-    assert rows(register, INSCRIPTIONS)[0]["nom"] == "Jeanne Martin"
+    assert rows(register, INSCRIPTIONS)[0]["nom"] == GOOD["nom"]
 
 
 def test_formula_text_is_stored_neutralised(server, register):
@@ -426,7 +418,7 @@ def test_unavailable_register_gives_503_and_keeps_values(site, register):
     assert response.headers["Retry-After"]
     assert "momentanément indisponible" in response.text
     assert "réessayez dans quelques minutes" in response.text
-    assert "Jeanne Martin" in field_block(response.text, "nom")
+    assert GOOD["nom"] in field_block(response.text, "nom")
     assert failing.attempts == 1
     assert [r["nom"] for r in rows(register, INSCRIPTIONS)] == ["Déjà là"]
 

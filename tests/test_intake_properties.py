@@ -10,19 +10,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sender.intake.app import create_app
-from sender.schema import ACTIVITES, DESINSCRIPTIONS, INSCRIPTIONS
+from sender.schema import DESINSCRIPTIONS, INSCRIPTIONS
 from sender.text import is_formula
+from support.formcases import SIGNUP_FORM as GOOD
 from support.site import build_fixture_site, new_register, rows, running
 
 FIELDS = ["nom", "entreprise", "activite", "commune", "telephone", "consentement", "site_web"]
-GOOD = {
-    "nom": "Jeanne Martin",
-    "entreprise": "Atelier",
-    "activite": ACTIVITES[3],
-    "commune": "Mende",
-    "telephone": "0612345678",
-    "consentement": "oui",
-}
 FORMULAS = [
     '=HYPERLINK("http://x.invalid","clic")',
     "+cmd|' /C calc'!A0",
@@ -107,6 +100,7 @@ def test_random_bytes_never_500(target, body, path):
     assert_nothing_executable(register)
 
 
+@pytest.mark.slow
 @common
 @given(
     changes=st.dictionaries(st.sampled_from(FIELDS[:-1]), hostile_text, max_size=4),

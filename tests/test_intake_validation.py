@@ -18,17 +18,9 @@ from sender.schema import ACTIVITES, COLUMNS, DESINSCRIPTIONS, INSCRIPTIONS
 from sender.text import is_formula
 from support.formcases import CASES
 from support.formcases import MOMENT as FORM_MOMENT
+from support.formcases import SIGNUP_FORM as GOOD
 
 MOMENT = datetime(2026, 3, 29, 3, 30, tzinfo=PARIS)  # just after the spring change
-GOOD = {
-    "nom": "Jeanne Martin",
-    "entreprise": "Boulangerie du Gévaudan",
-    "activite": ACTIVITES[0],
-    "commune": "Marvejols",
-    "telephone": "06 12 34 56 78",
-    "consentement": "oui",
-    "site_web": "",
-}
 
 
 def _with(**changes):
@@ -47,11 +39,11 @@ def test_valid_signup_builds_the_inscriptions_row():
     assert outcome.row == {
         "horodatage": "2026-03-29T03:30:00+02:00",
         "source": "formulaire",
-        "nom": "Jeanne Martin",
-        "entreprise": "Boulangerie du Gévaudan",
-        "activite": ACTIVITES[0],
-        "commune": "Marvejols",
-        "telephone": "06 12 34 56 78",
+        "nom": GOOD["nom"],
+        "entreprise": GOOD["entreprise"],
+        "activite": GOOD["activite"],
+        "commune": GOOD["commune"],
+        "telephone": GOOD["telephone"],
         "consentement": "v1 2026-03-29T03:30:00+02:00",
     }
     assert set(outcome.row) <= set(COLUMNS[INSCRIPTIONS])

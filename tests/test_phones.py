@@ -2,7 +2,7 @@
 
 import pytest
 
-from sender.domain.phones import clean_phone
+from sender.domain.phones import parse_phone
 from sender.text import mask_phone
 
 MOBILE = "+33612345678"
@@ -57,7 +57,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("raw", "expected"), ACCEPTED)
 def test_accepted_mobiles(raw, expected):
-    result = clean_phone(raw)
+    result = parse_phone(raw)
     assert result.ok, result.remarque
     assert result.numero == expected
     assert result.remarque == ""
@@ -65,7 +65,7 @@ def test_accepted_mobiles(raw, expected):
 
 @pytest.mark.parametrize(("raw", "numero", "reason"), REFUSED)
 def test_refused_numbers_say_why_in_french(raw, numero, reason):
-    result = clean_phone(raw)
+    result = parse_phone(raw)
     assert not result.ok
     assert result.numero == numero
     assert reason in result.remarque

@@ -43,7 +43,7 @@ def test_every_data_file_and_folder_is_private(tmp_path: Path, umask: int) -> No
     cache("06 12 34 56 78")
     cache.save()
     outbox = OutboxChannel(data / "outbox.jsonl", console=quiet_console(), quiet=True)
-    outbox.deliver(OutgoingMessage(alert_id="1", recipient="+33612345678", text="Bonjour"))
+    outbox.deliver(OutgoingMessage(alert_id="1", numero="+33612345678", text="Bonjour"))
     try:
         files = [data / name for name in (
             "registre.sqlite", "registre.sqlite-wal", "registre.sqlite-shm",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -16,19 +15,14 @@ from sender.register.defaults import default_template_rows
 from sender.register.sqlite import SQLiteRegister
 from sender.tables import CellChange
 from sender.text import neutralise
-from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.sheets import SheetsEmulator
+from support.scenario import sheets_register
 
 
 @dataclass
 class Backend:
     register: Register
     add_column: Callable[[str, str], None]  # what staff do by hand: a new column at the end
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as emu:
-        yield emu
 
 
 def _sqlite_backend(tmp_path) -> Backend:
@@ -43,16 +37,13 @@ def _sqlite_backend(tmp_path) -> Backend:
     return Backend(register, add_column)
 
 
-def _gsheets_backend(emulator: SheetsEmulator) -> Backend:
-    from sender.register.sheets.client import GoogleSheetsRegister
+def _gsheets_backend(sheets: SheetsEmulator) -> Backend:
 
-    key = "1Ct" + uuid.uuid4().hex + "contract"
-    emulator.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(emulator.base_url), sleep=lambda _: None)
+    register, key = sheets_register(sheets)
 
     def add_column(tab: str, name: str) -> None:
-        width = len(emulator.values(key, tab)[0])
-        emulator.set_values(key, tab, [[name]], start_row=1, start_col=width + 1)
+        width = len(sheets.values(key, tab)[0])
+        sheets.set_values(key, tab, [[name]], start_row=1, start_col=width + 1)
 
     return Backend(register, add_column)
 
@@ -62,7 +53,7 @@ def backend(request, tmp_path) -> Iterator[Backend]:
     if request.param == "sqlite":
         made = _sqlite_backend(tmp_path)
     else:
-        made = _gsheets_backend(request.getfixturevalue("emulator"))
+        made = _gsheets_backend(request.getfixturevalue("sheets"))
     yield made
     made.register.close()
 

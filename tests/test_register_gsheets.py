@@ -21,31 +21,20 @@ from support.emulators.sheets import Cell, SheetsEmulator, local_client
 WRITE_KINDS = {"batch_update", "values_batch_update", "values_update", "values_append"}
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    with SheetsEmulator() as emu:
-        yield emu
-
-
 @pytest.fixture
-def key(emulator: SheetsEmulator) -> str:
-    emulator.clear_faults()
-    emulator.reset_counts()
+def key(sheets: SheetsEmulator) -> str:
+    sheets.clear_faults()
+    sheets.reset_counts()
     sheet_key = "1Ab" + uuid.uuid4().hex + "xYz_-0123"
-    emulator.create_spreadsheet(sheet_key)
+    sheets.create_spreadsheet(sheet_key)
     return sheet_key
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def make(emulator: SheetsEmulator, key: str, sleeps: list[float]):
+def make(sheets: SheetsEmulator, key: str, sleeps: list[float]):
     def factory(**options) -> GoogleSheetsRegister:
         options.setdefault("sleep", sleeps.append)
-        return GoogleSheetsRegister(key, local_client(emulator.base_url), **options)
+        return GoogleSheetsRegister(key, local_client(sheets.base_url), **options)
 
     return factory
 
@@ -56,21 +45,21 @@ def register(make) -> GoogleSheetsRegister:
 
 
 @pytest.fixture
-def ready(register: GoogleSheetsRegister, emulator: SheetsEmulator) -> GoogleSheetsRegister:
+def ready(register: GoogleSheetsRegister, sheets: SheetsEmulator) -> GoogleSheetsRegister:
     register.initialise()
-    emulator.reset_counts()
+    sheets.reset_counts()
     return register
 
 
-def writes(emulator: SheetsEmulator) -> Counter:
-    return Counter({k: n for k, n in emulator.requests.items() if k in WRITE_KINDS})
+def writes(sheets: SheetsEmulator) -> Counter:
+    return Counter({k: n for k, n in sheets.requests.items() if k in WRITE_KINDS})
 
 
 # --- emulator fidelity (what the register relies on) -----------------------------------------
 
 
-def test_emulator_parses_user_entered_like_google(emulator: SheetsEmulator, key: str) -> None:
-    ws = local_client(emulator.base_url).open_by_key(key).sheet1
+def test_emulator_parses_user_entered_like_google(sheets: SheetsEmulator, key: str) -> None:
+    ws = local_client(sheets.base_url).open_by_key(key).sheet1
     ws.update([["0612345678", "=1+1", "+33612345678", "'0612345678", "29/11/2026 14:05"]], "A1",
               value_input_option="USER_ENTERED")
     ws.update([["0612345678", "=1+1"]], "A2", value_input_option="RAW")
@@ -84,9 +73,9 @@ def test_emulator_parses_user_entered_like_google(emulator: SheetsEmulator, key:
     assert ws.get("B1", value_render_option="FORMULA") == [["=1+1"]]
 
 
-def test_emulator_trims_and_reports_unknown_tabs(emulator: SheetsEmulator, key: str) -> None:
-    emulator.set_values(key, "Feuille 1", [["a", "", ""], ["", "", ""], ["b"], ["", ""]])
-    sh = local_client(emulator.base_url).open_by_key(key)
+def test_emulator_trims_and_reports_unknown_tabs(sheets: SheetsEmulator, key: str) -> None:
+    sheets.set_values(key, "Feuille 1", [["a", "", ""], ["", "", ""], ["b"], ["", ""]])
+    sh = local_client(sheets.base_url).open_by_key(key)
     assert sh.values_get("'Feuille 1'!A1:Z").get("values") == [["a"], [], ["b"]]
     with pytest.raises(gspread.exceptions.APIError) as info:
         sh.values_get("Inconnu!A1:B2")
@@ -95,8 +84,8 @@ def test_emulator_trims_and_reports_unknown_tabs(emulator: SheetsEmulator, key: 
     assert "Unable to parse range: Inconnu!A1:B2" in info.value.error["message"]
 
 
-def test_emulator_refuses_writes_outside_the_grid(emulator: SheetsEmulator, key: str) -> None:
-    sh = local_client(emulator.base_url).open_by_key(key)
+def test_emulator_refuses_writes_outside_the_grid(sheets: SheetsEmulator, key: str) -> None:
+    sh = local_client(sheets.base_url).open_by_key(key)
     with pytest.raises(gspread.exceptions.APIError) as info:
         sh.values_update("'Feuille 1'!AA1", params={"valueInputOption": "RAW"},
                          body={"values": [["x"]]})
@@ -107,24 +96,24 @@ def test_emulator_refuses_writes_outside_the_grid(emulator: SheetsEmulator, key:
 
 
 def test_initialise_creates_tabs_headers_templates_and_formatting(
-    register: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    register: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
     report = register.initialise()
 
     assert report.created_tabs == list(schema.TABS)
-    assert emulator.tabs(key) == ["Feuille 1", *schema.TABS]
+    assert sheets.tabs(key) == ["Feuille 1", *schema.TABS]
     for tab, columns in schema.COLUMNS.items():
-        assert emulator.values(key, tab)[0] == list(columns)
-    templates = emulator.values(key, schema.MODELES)[1:]
+        assert sheets.values(key, tab)[0] == list(columns)
+    templates = sheets.values(key, schema.MODELES)[1:]
     assert len(templates) == len(default_template_rows())
     assert templates[0][:2] == ["vol", "sms"]
     # metadata, one formatting batch, one values batch; then the protections of Alertes and
     # Habilitations read back and the accounts Google keeps recorded in their description
-    assert emulator.requests == Counter(
+    assert sheets.requests == Counter(
         {"get_metadata": 2, "batch_update": 2, "values_batch_update": 1}
     )
 
-    inscriptions = emulator.sheet(key, schema.INSCRIPTIONS)
+    inscriptions = sheets.sheet(key, schema.INSCRIPTIONS)
     assert inscriptions.frozen_rows == 1
     statut = schema.COLUMNS[schema.INSCRIPTIONS].index("statut")
     rules = {
@@ -135,7 +124,7 @@ def test_initialise_creates_tabs_headers_templates_and_formatting(
     )
     activite = schema.COLUMNS[schema.INSCRIPTIONS].index("activite")
     assert rules[activite]["condition"]["type"] == "ONE_OF_LIST"
-    alertes = emulator.sheet(key, schema.ALERTES)
+    alertes = sheets.sheet(key, schema.ALERTES)
     alert_rules = {v["range"]["startColumnIndex"]: v["rule"] for v in alertes.validations}
     for column, allowed in (
         ("statut", schema.ALERT_STATUSES), ("type", schema.ALERT_TYPES),
@@ -157,23 +146,23 @@ def test_initialise_creates_tabs_headers_templates_and_formatting(
 
 
 def test_initialise_twice_changes_nothing(
-    register: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    register: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
     register.initialise()
-    before = {tab: emulator.values(key, tab) for tab in schema.TABS}
-    emulator.reset_counts()
+    before = {tab: sheets.values(key, tab) for tab in schema.TABS}
+    sheets.reset_counts()
 
-    again = GoogleSheetsRegister(key, local_client(emulator.base_url)).initialise()
+    again = GoogleSheetsRegister(key, local_client(sheets.base_url)).initialise()
 
     assert not again.changed
-    assert writes(emulator) == Counter()
-    assert {tab: emulator.values(key, tab) for tab in schema.TABS} == before
+    assert writes(sheets) == Counter()
+    assert {tab: sheets.values(key, tab) for tab in schema.TABS} == before
 
 
 def test_initialise_completes_an_existing_sheet(
-    emulator: SheetsEmulator, make, key: str
+    sheets: SheetsEmulator, make, key: str
 ) -> None:
-    emulator.create_spreadsheet(key, {
+    sheets.create_spreadsheet(key, {
         schema.INSCRIPTIONS: [
             ["telephone", "nom", "note CMA", "statut"],
             ["0612345678", "Dupont", "rappeler", "actif"],
@@ -181,66 +170,66 @@ def test_initialise_completes_an_existing_sheet(
         schema.ALERTES: [list(schema.COLUMNS[schema.ALERTES])],
         schema.MODELES: [list(schema.COLUMNS[schema.MODELES]), ["vol", "sms", "", "fr", "X"]],
     })
-    emulator.sheet(key, schema.INSCRIPTIONS).column_count = 5
-    alertes = emulator.sheet(key, schema.ALERTES)
+    sheets.sheet(key, schema.INSCRIPTIONS).column_count = 5
+    alertes = sheets.sheet(key, schema.ALERTES)
     alertes.protected_ranges.append(
         {"protectedRangeId": 99, "range": {"sheetId": alertes.sheet_id}, "warningOnly": True}
     )
 
     report = make().initialise()
 
-    header = emulator.values(key, schema.INSCRIPTIONS)[0]
+    header = sheets.values(key, schema.INSCRIPTIONS)[0]
     assert header[:4] == ["telephone", "nom", "note CMA", "statut"]
     assert sorted(header) == sorted([*schema.COLUMNS[schema.INSCRIPTIONS], "note CMA"])
-    assert emulator.values(key, schema.INSCRIPTIONS)[1] == [
+    assert sheets.values(key, schema.INSCRIPTIONS)[1] == [
         "0612345678", "Dupont", "rappeler", "actif"
     ]
     assert "Inscriptions.id" in report.added_columns
     assert schema.ALERTES not in report.created_tabs
     assert not report.added_rows  # Modeles already had a row
-    assert len(emulator.values(key, schema.MODELES)) == 2
+    assert len(sheets.values(key, schema.MODELES)) == 2
     assert alertes.protected_ranges[0]["protectedRangeId"] == 99
     # the warning covers the sender's columns; the edit protection of the tab is added
-    after = emulator.sheet(key, schema.ALERTES).protected_ranges
+    after = sheets.sheet(key, schema.ALERTES).protected_ranges
     (edit,) = [p for p in after if not p["warningOnly"]]
     assert edit["range"] == {"sheetId": alertes.sheet_id}
-    protected = emulator.sheet(key, schema.INSCRIPTIONS).protected_ranges
+    protected = sheets.sheet(key, schema.INSCRIPTIONS).protected_ranges
     covered = {
         c for p in protected
         for c in range(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"])
     }
     assert {header.index(c) for c in schema.SENDER_COLUMNS[schema.INSCRIPTIONS]} <= covered
-    assert emulator.sheet(key, schema.INSCRIPTIONS).column_count >= len(header)
+    assert sheets.sheet(key, schema.INSCRIPTIONS).column_count >= len(header)
 
-    emulator.reset_counts()
+    sheets.reset_counts()
     assert not make().initialise().changed
-    assert writes(emulator) == Counter()
+    assert writes(sheets) == Counter()
 
 
 def test_initialise_refills_empty_modeles(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
-    sheet = emulator.sheet(key, schema.MODELES)
+    sheet = sheets.sheet(key, schema.MODELES)
     del sheet.rows[1:]
     report = ready.initialise()
     assert report.added_rows
-    assert len(emulator.values(key, schema.MODELES)) == 1 + len(default_template_rows())
+    assert len(sheets.values(key, schema.MODELES)) == 1 + len(default_template_rows())
 
 
 # --- read ---------------------------------------------------------------------------------------
 
 
 def test_read_maps_headers_by_name_and_returns_text(
-    emulator: SheetsEmulator, make, key: str
+    sheets: SheetsEmulator, make, key: str
 ) -> None:
-    emulator.create_spreadsheet(key, {schema.INSCRIPTIONS: [
+    sheets.create_spreadsheet(key, {schema.INSCRIPTIONS: [
         ["nom", "telephone", "", "statut", "id"],
         ["Martin", "0612345678", "ignored", "actif", "1"],
         ["", "", "", "", ""],
         [],
         ["Durand", "'+33 6 12", "", "", "3"],
     ]})
-    ws = local_client(emulator.base_url).open_by_key(key).worksheet(schema.INSCRIPTIONS)
+    ws = local_client(sheets.base_url).open_by_key(key).worksheet(schema.INSCRIPTIONS)
     ws.update([["Typed", "0612345678", "", "", "4"]], "A7", value_input_option="USER_ENTERED")
 
     table = make().read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS]
@@ -258,34 +247,34 @@ def test_read_maps_headers_by_name_and_returns_text(
 
 
 def test_warm_read_of_all_tabs_is_one_batch_get(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator
 ) -> None:
     ready.read(schema.TABS)  # first read after initialise: metadata + batchGet
-    emulator.reset_counts()
+    sheets.reset_counts()
     for _ in range(3):
-        emulator.reset_counts()
+        sheets.reset_counts()
         tables = ready.read(schema.TABS)
-        assert emulator.requests == Counter({"values_batch_get": 1})
+        assert sheets.requests == Counter({"values_batch_get": 1})
     assert set(tables) == set(schema.TABS)
     assert len(tables[schema.MODELES].rows) == len(default_template_rows())
 
 
 def test_read_of_missing_tabs_needs_no_values_request(
-    register: GoogleSheetsRegister, emulator: SheetsEmulator
+    register: GoogleSheetsRegister, sheets: SheetsEmulator
 ) -> None:
     tables = register.read([schema.ALERTES, "Divers"])
     assert tables[schema.ALERTES].headers == list(schema.COLUMNS[schema.ALERTES])
     assert tables[schema.ALERTES].rows == []
     assert tables["Divers"].headers == []
-    assert emulator.requests == Counter({"get_metadata": 1})
+    assert sheets.requests == Counter({"get_metadata": 1})
 
 
 def test_read_recovers_when_a_tab_was_deleted(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
     ready.read(schema.TABS)
-    state = emulator.spreadsheet(key)
-    state.sheets.remove(emulator.sheet(key, schema.ETAT))
+    state = sheets.spreadsheet(key)
+    state.sheets.remove(sheets.sheet(key, schema.ETAT))
     tables = ready.read(schema.TABS)
     assert tables[schema.ETAT].rows == []
     assert len(tables[schema.MODELES].rows) == len(default_template_rows())
@@ -295,16 +284,16 @@ def test_read_recovers_when_a_tab_was_deleted(
 
 
 def test_write_changes_only_named_cells(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
     ready.append(schema.INSCRIPTIONS, [
         {"nom": "A", "telephone": "0612345678"}, {"nom": "B", "telephone": "0712345678"},
     ])
     # staff put a number and a formula in sender columns between the ones we write
-    ws = local_client(emulator.base_url).open_by_key(key).worksheet(schema.INSCRIPTIONS)
+    ws = local_client(sheets.base_url).open_by_key(key).worksheet(schema.INSCRIPTIONS)
     ws.update([["=2*3", "48095"]], "L2", value_input_option="USER_ENTERED")
     ready.read([schema.INSCRIPTIONS])
-    emulator.reset_counts()
+    sheets.reset_counts()
 
     count = ready.write([
         CellChange(schema.INSCRIPTIONS, 2, "statut", "actif"),
@@ -314,14 +303,14 @@ def test_write_changes_only_named_cells(
 
     assert count == 3
     # where the rows are now (the id column), then the write
-    assert emulator.requests == Counter({"values_batch_get": 1, "values_batch_update": 1})
-    rows = emulator.values(key, schema.INSCRIPTIONS)
+    assert sheets.requests == Counter({"values_batch_get": 1, "values_batch_update": 1})
+    rows = sheets.values(key, schema.INSCRIPTIONS)
     header = rows[0]
     row2 = dict(zip(header, rows[1], strict=False))
     assert row2["statut"] == "actif"
     assert row2["remarque"] == "'=HYPERLINK(\"http://x\")"
     assert row2["nom"] == "A"
-    raw = emulator.sheet(key, schema.INSCRIPTIONS).rows
+    raw = sheets.sheet(key, schema.INSCRIPTIONS).rows
     numero, insee = header.index("numero"), header.index("code_insee")
     assert isinstance(raw[1][numero], Cell) and raw[1][numero].formula == "=2*3"
     assert isinstance(raw[1][insee], Cell) and raw[1][insee].value == 48095
@@ -330,22 +319,22 @@ def test_write_changes_only_named_cells(
 
 
 def test_empty_write_sends_nothing(register: GoogleSheetsRegister,
-                                   emulator: SheetsEmulator) -> None:
+                                   sheets: SheetsEmulator) -> None:
     assert register.write([]) == 0
     assert register.write(iter(())) == 0
-    assert emulator.total_requests == 0
+    assert sheets.total_requests == 0
 
 
 @pytest.mark.slow
 def test_write_of_ten_thousand_rows_is_one_update(
-    emulator: SheetsEmulator, make, key: str
+    sheets: SheetsEmulator, make, key: str
 ) -> None:
     columns = list(schema.COLUMNS[schema.INSCRIPTIONS])
     rows = [columns] + [
         [str(i), "", "formulaire", f"Nom {i}", "", "", "Mende", f"06{i:08d}"]
         for i in range(1, 10_001)
     ]
-    emulator.create_spreadsheet(key, {schema.INSCRIPTIONS: rows})
+    sheets.create_spreadsheet(key, {schema.INSCRIPTIONS: rows})
     register = make()
     table = register.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS]
     assert len(table.rows) == 10_000
@@ -356,13 +345,13 @@ def test_write_of_ten_thousand_rows_is_one_update(
                                   "+33" + row.get("telephone")[1:]))
         if row.key % 3 == 0:  # irregular spans: several ranges, still one request
             changes.append(CellChange(schema.INSCRIPTIONS, row.key, "remarque", "vérifié"))
-    emulator.reset_counts()
+    sheets.reset_counts()
 
     written = register.write(changes)
 
     assert written == len(changes)
-    assert emulator.requests == Counter({"values_batch_get": 1, "values_batch_update": 1})
-    stored = emulator.values(key, schema.INSCRIPTIONS)
+    assert sheets.requests == Counter({"values_batch_get": 1, "values_batch_update": 1})
+    stored = sheets.values(key, schema.INSCRIPTIONS)
     statut = columns.index("statut")
     assert stored[9_998][statut:statut + 2] == ["actif", "+33600009998"]  # sheet row 9999
     assert stored[9_998][columns.index("remarque")] == "vérifié"
@@ -371,23 +360,23 @@ def test_write_of_ten_thousand_rows_is_one_update(
 
 
 def test_write_rejects_unknown_column_in_french(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator
 ) -> None:
     with pytest.raises(RegisterError, match="La colonne « inconnue » manque"):
         ready.write([CellChange(schema.INSCRIPTIONS, 2, "inconnue", "x")])
     with pytest.raises(RegisterError, match="L'onglet « Nulle part » n'existe pas"):
         ready.write([CellChange("Nulle part", 2, "x", "x")])
-    assert writes(emulator) == Counter()
+    assert writes(sheets) == Counter()
 
 
 # --- append ---------------------------------------------------------------------------------------
 
 
 def test_append_returns_keys_assigns_ids_and_keeps_text(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
     ready.read([schema.ETAT])  # warm metadata (initialise invalidates it)
-    emulator.reset_counts()
+    sheets.reset_counts()
     keys = ready.append(schema.INSCRIPTIONS, [
         {"nom": "Martin", "telephone": "0612345678", "inconnue": "ignorée"},
         {"nom": "@SUM(A1)", "telephone": "+33612345678", "id": "41"},
@@ -395,7 +384,7 @@ def test_append_returns_keys_assigns_ids_and_keeps_text(
     ])
 
     assert keys == [2, 3, 4]
-    assert emulator.requests == Counter({"values_batch_get": 1, "values_append": 1})
+    assert sheets.requests == Counter({"values_batch_get": 1, "values_append": 1})
     table = ready.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS]
     assert [r.key for r in table.rows] == keys
     assert [r.get("id") for r in table.rows] == ["1", "41", "42"]
@@ -403,17 +392,17 @@ def test_append_returns_keys_assigns_ids_and_keeps_text(
         "0612345678", neutralise("+33612345678"), "06 12 34 56 78"
     ]
     assert table.rows[1].get("nom") == "'@SUM(A1)"
-    raw = emulator.sheet(key, schema.INSCRIPTIONS).rows
+    raw = sheets.sheet(key, schema.INSCRIPTIONS).rows
     assert raw[1][7] == "0612345678"  # stored as a string, not a number
 
     assert ready.append(schema.DESINSCRIPTIONS, [{"telephone": "0612345678"}]) == [2]
 
 
 def test_phone_column_stays_text_for_user_entered_input(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
     """Apps Script's appendRow parses input like USER_ENTERED; the TEXT format protects phones."""
-    sh = local_client(emulator.base_url).open_by_key(key)
+    sh = local_client(sheets.base_url).open_by_key(key)
     sh.values_append(f"{schema.INSCRIPTIONS}!A1", {"valueInputOption": "USER_ENTERED"},
                      {"values": [["7", "", "formulaire", "Nom", "", "", "Mende", "0612345678"]]})
     (row,) = ready.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS].rows
@@ -421,11 +410,11 @@ def test_phone_column_stays_text_for_user_entered_input(
 
 
 def test_append_to_missing_tab_creates_the_structure(
-    register: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    register: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
     assert register.append(schema.ALERTES, [{"type": "vol", "commune": "Mende"}]) == [2]
-    assert emulator.values(key, schema.ALERTES)[1][:5] == ["1", "", "", "", "vol"]
-    assert len(emulator.values(key, schema.MODELES)) == 1  # no templates from append
+    assert sheets.values(key, schema.ALERTES)[1][:5] == ["1", "", "", "", "vol"]
+    assert len(sheets.values(key, schema.MODELES)) == 1  # no templates from append
 
 
 # --- retries and failures -------------------------------------------------------------------------
@@ -433,72 +422,72 @@ def test_append_to_missing_tab_creates_the_structure(
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_read_retries_on_transient_errors(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, sleeps: list[float], status: int
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, sleeps: list[float], status: int
 ) -> None:
     ready.read(schema.TABS)
-    emulator.fail_next(2, status=status)
+    sheets.fail_next(2, status=status)
     tables = ready.read(schema.TABS)
     assert len(tables[schema.MODELES].rows) == len(default_template_rows())
-    assert sum(emulator.faulted.values()) == 2
+    assert sum(sheets.faulted.values()) == 2
     assert len(sleeps) == 2
 
 
 def test_write_retries_after_dropped_connection(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, key: str, sleeps: list[float]
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, key: str, sleeps: list[float]
 ) -> None:
     ready.append(schema.INSCRIPTIONS, [{"nom": "A"}])
     ready.read([schema.INSCRIPTIONS])
-    emulator.drop_next(1, kinds={"values_batch_update"})
+    sheets.drop_next(1, kinds={"values_batch_update"})
     assert ready.write([CellChange(schema.INSCRIPTIONS, 2, "statut", "actif")]) == 1
-    assert emulator.faulted == Counter({"values_batch_update": 1})
+    assert sheets.faulted == Counter({"values_batch_update": 1})
     statut = schema.COLUMNS[schema.INSCRIPTIONS].index("statut")
-    assert emulator.values(key, schema.INSCRIPTIONS)[1][statut] == "actif"
+    assert sheets.values(key, schema.INSCRIPTIONS)[1][statut] == "actif"
     assert len(sleeps) == 1
 
 
 @pytest.mark.slow
 def test_read_retries_after_timeout(
-    emulator: SheetsEmulator, make, sleeps: list[float]
+    sheets: SheetsEmulator, make, sleeps: list[float]
 ) -> None:
     register = make(timeout=1.0)
     register.initialise()
     register.read(schema.TABS)
-    emulator.reset_counts()
-    emulator.delay_next(1, 4.0, kinds={"values_batch_get"})
+    sheets.reset_counts()
+    sheets.delay_next(1, 4.0, kinds={"values_batch_get"})
     tables = register.read(schema.TABS)
     assert len(tables[schema.MODELES].rows) == len(default_template_rows())
-    assert emulator.delayed == Counter({"values_batch_get": 1})
-    assert emulator.requests["values_batch_get"] >= 2
+    assert sheets.delayed == Counter({"values_batch_get": 1})
+    assert sheets.requests["values_batch_get"] >= 2
     assert len(sleeps) >= 1
 
 
 @pytest.mark.slow
 def test_append_after_timeout_does_not_duplicate(
-    emulator: SheetsEmulator, make, key: str
+    sheets: SheetsEmulator, make, key: str
 ) -> None:
     register = make(timeout=1.0)
     register.initialise()
-    emulator.delay_next(1, 4.0, kinds={"values_append"})
+    sheets.delay_next(1, 4.0, kinds={"values_append"})
     keys = register.append(schema.INSCRIPTIONS, [{"nom": "Unique", "telephone": "0611111111"}])
     assert keys == [2]
-    rows = emulator.values(key, schema.INSCRIPTIONS)
+    rows = sheets.values(key, schema.INSCRIPTIONS)
     assert [r[3] for r in rows[1:]] == ["Unique"]
-    assert emulator.requests["values_append"] == 1
+    assert sheets.requests["values_append"] == 1
 
 
 def test_append_after_dropped_connection_appends_once(
-    ready: GoogleSheetsRegister, emulator: SheetsEmulator, key: str
+    ready: GoogleSheetsRegister, sheets: SheetsEmulator, key: str
 ) -> None:
-    emulator.drop_next(1, kinds={"values_append"})
+    sheets.drop_next(1, kinds={"values_append"})
     assert ready.append(schema.INSCRIPTIONS, [{"nom": "Une fois"}]) == [2]
-    assert [r[3] for r in emulator.values(key, schema.INSCRIPTIONS)[1:]] == ["Une fois"]
+    assert [r[3] for r in sheets.values(key, schema.INSCRIPTIONS)[1:]] == ["Une fois"]
 
 
 def test_gives_up_after_max_attempts_with_french_message(
-    emulator: SheetsEmulator, make, sleeps: list[float]
+    sheets: SheetsEmulator, make, sleeps: list[float]
 ) -> None:
     register = make(max_attempts=4, base_delay=1.0, max_delay=3.0)
-    emulator.fail_next(10, status=429)
+    sheets.fail_next(10, status=429)
     with pytest.raises(RegisterUnavailable) as info:
         register.read(schema.TABS)
     message = info.value.message
@@ -507,7 +496,7 @@ def test_gives_up_after_max_attempts_with_french_message(
         "au prochain passage."
     )
     assert info.value.retryable
-    assert emulator.faulted == Counter({"get_metadata": 4})
+    assert sheets.faulted == Counter({"get_metadata": 4})
     # exponential backoff with jitter, capped: ceilings 1, 2, 3
     assert len(sleeps) == 3
     for delay, ceiling in zip(sleeps, (1.0, 2.0, 3.0), strict=True):
@@ -515,40 +504,40 @@ def test_gives_up_after_max_attempts_with_french_message(
 
 
 def test_gives_up_on_server_errors_and_network(
-    emulator: SheetsEmulator, make
+    sheets: SheetsEmulator, make
 ) -> None:
-    emulator.fail_next(3, status=503)
+    sheets.fail_next(3, status=503)
     with pytest.raises(RegisterUnavailable, match=r"indisponible \(erreur 503\) après 3"):
         make(max_attempts=3).initialise()
-    emulator.clear_faults()
-    emulator.drop_next(2)
+    sheets.clear_faults()
+    sheets.drop_next(2)
     with pytest.raises(RegisterUnavailable, match="ne répond pas"):
         make(max_attempts=2).read(schema.TABS)
 
 
-def test_random_faults_are_absorbed(emulator: SheetsEmulator, make, key: str) -> None:
+def test_random_faults_are_absorbed(sheets: SheetsEmulator, make, key: str) -> None:
     register = make(max_attempts=12, base_delay=0.0)
-    emulator.faults(rate_429=0.25, rate_5xx=0.15, rate_drop=0.05, seed=7)
+    sheets.faults(rate_429=0.25, rate_5xx=0.15, rate_drop=0.05, seed=7)
     register.initialise()
     keys = register.append(schema.INSCRIPTIONS, [{"nom": f"N{i}"} for i in range(20)])
     register.read(schema.TABS)
     register.write([CellChange(schema.INSCRIPTIONS, k, "statut", "actif") for k in keys])
     tables = register.read(schema.TABS)
-    emulator.clear_faults()
+    sheets.clear_faults()
     rows = tables[schema.INSCRIPTIONS].rows
     assert [r.get("nom") for r in rows] == [f"N{i}" for i in range(20)]
     assert {r.get("statut") for r in rows} == {"actif"}
-    assert sum(emulator.faulted.values()) > 0
+    assert sum(sheets.faulted.values()) > 0
 
 
 def test_forbidden_and_missing_sheets_are_french_errors(
-    emulator: SheetsEmulator, make, key: str
+    sheets: SheetsEmulator, make, key: str
 ) -> None:
-    emulator.set_access(key, False)
+    sheets.set_access(key, False)
     with pytest.raises(RegisterError, match="partagez-la") as info:
         make().read(schema.TABS)
     assert not isinstance(info.value, RegisterUnavailable)
-    missing = GoogleSheetsRegister("1" + "x" * 40, local_client(emulator.base_url))
+    missing = GoogleSheetsRegister("1" + "x" * 40, local_client(sheets.base_url))
     with pytest.raises(RegisterError, match="introuvable"):
         missing.initialise()
 

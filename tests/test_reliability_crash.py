@@ -89,7 +89,7 @@ def test_kill_9_mid_dispatch_then_restart_reaches_everyone_once(setup):
     accepted_before = wa.accepted_numbers()
     assert 0 < sum(accepted_before.values()) < MEMBERS
     with Journal(tmp / "journal.sqlite") as journal:
-        entries = {e.recipient.lstrip("+"): e.state for e in journal.entries("1")}
+        entries = {e.numero.lstrip("+"): e.state for e in journal.entries("1")}
     unrecorded = [n for n in accepted_before if entries.get(n) != SENT]
     assert all(entries.get(n) == PENDING for n in unrecorded)
     # The journal never has more than 2 × concurrency claimed-but-unrecorded recipients.

@@ -11,7 +11,6 @@ import hashlib
 import json
 import sqlite3
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -25,17 +24,17 @@ from sender.config import Settings
 from sender.errors import RegisterCorrupt, RegisterUnavailable
 from sender.register import sqlite as sqlite_backend
 from sender.register.base import Register
-from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from sender.tables import CellChange
 from sender.text import is_formula
-from support.emulators.sheets import Cell, SheetsEmulator, local_client
+from support.emulators.sheets import Cell, SheetsEmulator
 from support.scenario import (
     AGENT,
     alert_row,
     prevention_alert,
     quiet_console,
+    sheets_register,
     sqlite_register,
 )
 
@@ -251,7 +250,7 @@ def test_hostile_template_marks_the_row_erreur_without_crashing(
         else:  # plan for WhatsApp without needing a token: `verifier`-like snapshot
             snapshot, _ = sender.snapshot(channels=channels)
             plan = snapshot.plans[0]
-            assert plan.error and plan.verdict == schema.REFUSEE
+            assert plan.error and plan.status == schema.REFUSEE
             assert "Modèle" in plan.motif
     finally:
         sender.close()
@@ -300,6 +299,7 @@ def _assert_no_formula(values: list[list[object]]) -> None:
     "nom": _HOSTILE, "entreprise": _HOSTILE, "activite": _HOSTILE, "commune": _HOSTILE,
     "telephone": _HOSTILE,
 }), min_size=1, max_size=6))
+@pytest.mark.slow
 def test_hostile_signups_never_store_a_formula(rows: list[dict[str, str]]):
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
@@ -321,22 +321,20 @@ def test_hostile_signups_never_store_a_formula(rows: list[dict[str, str]]):
             conn.close()
 
 
-def test_hostile_signups_through_google_sheets_store_no_formula(tmp_path: Path):
+def test_hostile_signups_through_google_sheets_store_no_formula(tmp_path: Path,
+                                                                sheets: SheetsEmulator):
     values = ["=1+1", "+HYPERLINK(\"http://x\")", "-2+3", "@SUM(1)", "\t=1", "\r=1",
               "=IMPORTXML(\"http://x\";\"//a\")", "+33612345678", "06 12 34 56 78"]
     rows = [{"nom": v, "entreprise": v, "activite": v, "commune": v, "telephone": v}
             for v in values]
     _write_csv(tmp_path / "liste.csv", rows)
-    with SheetsEmulator() as sheets:
-        key = "1Ab" + uuid.uuid4().hex + "formules"
-        sheets.create_spreadsheet(key)
-        register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
-        register.initialise()
-        operations.import_file(register, tmp_path / "liste.csv")
-        operations.clean_register(register)
-        for tab in (schema.INSCRIPTIONS,):
-            with sheets._lock:
-                raw = [list(r) for r in sheets.sheet(key, tab).rows]
-            _assert_no_formula(raw)
-            shown = sheets.values(key, tab)
-            assert any("+33612345678" in map(str, r) for r in shown)  # the number stays a number
+    register, key = sheets_register(sheets)
+    register.initialise()
+    operations.import_file(register, tmp_path / "liste.csv")
+    operations.clean_register(register)
+    for tab in (schema.INSCRIPTIONS,):
+        with sheets._lock:
+            raw = [list(r) for r in sheets.sheet(key, tab).rows]
+        _assert_no_formula(raw)
+        shown = sheets.values(key, tab)
+        assert any("+33612345678" in map(str, r) for r in shown)  # the number stays a number

@@ -31,12 +31,6 @@ MEMBERS = 60
 WRITES = {"values_batch_update"}
 
 
-@pytest.fixture(scope="module")
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 @pytest.fixture
 def world(sheets: SheetsEmulator, tmp_path: Path):
     sheets.clear_faults()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from sender.runner import Sender
 from sender.tables import CellChange
-from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.sheets import SheetsEmulator
 from support.scenario import (
     SHEETS_DISPATCH_BUDGET,
     TimedWhatsAppEmulator,
@@ -32,6 +31,7 @@ from support.scenario import (
     officer_rows,
     prevention_alert,
     quiet_console,
+    sheets_register,
     whatsapp_settings,
 )
 
@@ -66,16 +66,8 @@ STAFF_MEMBER = {"nom": "Zoé Saisie", "telephone": "06 99 99 99 99", "commune": 
 AFTER_THE_READ = {"values_batch_get", "values_batch_update"}
 
 
-@pytest.fixture
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 def _register(sheets: SheetsEmulator, *, clean: bool) -> tuple[GoogleSheetsRegister, str]:
-    key = "1Ab" + uuid.uuid4().hex + "ident"
-    sheets.create_spreadsheet(key)
-    register = GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None)
+    register, key = sheets_register(sheets)
     register.initialise()
     register.append(schema.HABILITATIONS, officer_rows())
     register.initialise()  # the officer's account becomes the editor of `Alertes` (issue 10)

@@ -19,12 +19,6 @@ from support.emulators.sheets import SheetsEmulator
 CASSETTES = Path(__file__).parent / "data" / "gspread-cassettes"
 
 
-@pytest.fixture(scope="module")
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
-
-
 @pytest.fixture
 def key(sheets: SheetsEmulator) -> str:
     sheet_key = "1Ab" + uuid.uuid4().hex + "strict"

@@ -4,25 +4,16 @@ and ranges name them in any case."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from sender import schema
 from sender.register.sheets.client import GoogleSheetsRegister
 from support.emulators.sheets import SheetsEmulator, local_client
-
-
-@pytest.fixture
-def sheets():
-    with SheetsEmulator() as emulator:
-        yield emulator
+from support.scenario import sheets_register
 
 
 def _register(sheets: SheetsEmulator, tabs=None) -> tuple[GoogleSheetsRegister, str]:
-    key = "1Ab" + uuid.uuid4().hex + "google"
-    sheets.create_spreadsheet(key, tabs)
-    return GoogleSheetsRegister(key, local_client(sheets.base_url), sleep=lambda s: None), key
+    return sheets_register(sheets, tabs)
 
 
 def test_new_rows_land_after_the_last_row_even_with_blank_rows_inside(

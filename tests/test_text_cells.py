@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sender.text import clean, is_formula, neutralise
+from sender.text import cell_text, is_formula, neutralise
 
 SIGNS = ["=", "＝", "﹦", "+", "＋", "﹢", "-", "－", "﹣", "@", "＠", "﹫"]
 
@@ -18,7 +18,7 @@ def test_every_form_of_a_formula_sign_is_neutralised(sign: str) -> None:
     assert stored == "'" + hostile
     assert not is_formula(stored)
     assert neutralise(stored) == stored  # idempotent
-    assert clean(stored) == hostile  # shown unchanged outside the sheet
+    assert cell_text(stored) == hostile  # shown unchanged outside the sheet
 
 
 def test_full_width_equals_alone_in_the_middle_is_plain_text() -> None:

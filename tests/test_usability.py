@@ -1,5 +1,5 @@
 """Small things a new user trips on: what `verifier` calls an alert already sent, what
-`exporter` prints in an 80-column terminal, README commands that work when pasted, a description
+`exporter` prints in an 80-column terminal, documented commands that work when pasted, a description
 typed in lower case, the default poll."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import json
 import re
 import shlex
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from support.scenario import (
 from tests.test_alert_compose import make_alert
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = "\n".join(path.read_text(encoding="utf-8")
+                 for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 
 
 def run(tmp_path: Path, register: Path, *args: str, columns: int = 120
@@ -75,8 +78,10 @@ def _sh_blocks(text: str) -> list[list[str]]:
     return [block.strip().splitlines() for block in re.findall(r"```sh\n(.*?)```", text, re.S)]
 
 
-def test_readme_commands_name_a_command_that_exists_when_pasted() -> None:
-    for block in _sh_blocks(README):
+def test_documented_commands_name_a_command_that_exists_when_pasted() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = set(pyproject["project"]["scripts"])
+    for block in _sh_blocks(DOCS):
         activated = any(line.startswith("source .venv/bin/activate") for line in block)
         for line in block:
             command = line.split("#", 1)[0].strip()
@@ -86,7 +91,9 @@ def test_readme_commands_name_a_command_that_exists_when_pasted() -> None:
             if words and words[0] == "alerte-message":
                 assert activated, f"« {line} » only works in an activated venv: say so first"
             if words and words[0].startswith(".venv/bin/"):
-                assert (ROOT / words[0]).exists() or not (ROOT / ".venv").exists(), words[0]
+                name = words[0].removeprefix(".venv/bin/")
+                assert name in scripts, f"« {line} »: `make install` creates no {name}"
+                assert (ROOT / words[0]).exists(), f"{words[0]} is missing: run `make install`"
 
 
 @pytest.mark.slow
@@ -101,6 +108,9 @@ def test_readme_trial_commands_work_when_pasted(tmp_path: Path) -> None:
     register = SQLiteRegister(tmp_path / "registre.sqlite")
     tables = register.read([schema.INSCRIPTIONS, schema.ALERTES, schema.HABILITATIONS])
     assert len(tables[schema.INSCRIPTIONS].rows) == 4
+    statuses = sorted(row["statut"] for row in tables[schema.INSCRIPTIONS].as_dicts())
+    assert statuses == [schema.ACTIF] * 3 + [schema.INVALIDE]  # as the README says
+    assert "3 inscriptions actives et 1 invalide" in " ".join(README.split())
     assert tables[schema.ALERTES].rows and tables[schema.HABILITATIONS].rows
 
 
@@ -114,7 +124,7 @@ def test_a_description_typed_in_lower_case_starts_the_message_with_a_capital() -
     assert any(v.startswith("Billets de 50") for v in whatsapp.parameters.values())
 
 
-def test_default_poll_is_ten_seconds_and_the_readme_says_so() -> None:
+def test_default_poll_is_ten_seconds_and_the_docs_say_so() -> None:
     assert Settings.from_env({}).poll_seconds == 10
-    assert "| `ALERTE_INTERVALLE` | secondes entre deux passages de `surveiller` | `10` |" in README
-    assert "6 requêtes par minute" in README and "60 lectures par minute" in README
+    assert "| `ALERTE_INTERVALLE` | secondes entre deux passages de `surveiller` | `10` |" in DOCS
+    assert "6 requêtes par minute" in DOCS and "60 lectures par minute" in DOCS

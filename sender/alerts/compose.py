@@ -19,7 +19,7 @@ from sender.channels.base import OutgoingMessage
 from sender.channels.smslength import MAX_ALERT_PARTS, SmsSize, sms_size, stop_code
 from sender.channels.whatsapp import clean_parameter
 from sender.errors import AlerteError
-from sender.text import clean, day, day_and_hour, fold, hour, one_line, sentence
+from sender.text import cell_text, day, day_and_hour, fold, hour, one_line, sentence
 
 MAX_VALUE = 2000  # characters of one context value
 
@@ -55,10 +55,10 @@ class ComposedMessage:
     parameters: Mapping[str, str] = field(default_factory=dict)
     sms: SmsSize = field(default_factory=lambda: sms_size(""))
 
-    def to_message(self, alert_id: str, recipient: str) -> OutgoingMessage:
+    def to_message(self, alert_id: str, numero: str) -> OutgoingMessage:
         return OutgoingMessage(
             alert_id=alert_id,
-            recipient=recipient,
+            numero=numero,
             text=self.text,
             template=self.template,
             language=self.language,
@@ -86,7 +86,7 @@ def template_context(alert: Alert) -> dict[str, str]:
         "vehicule": alert.vehicule,
         "service": alert.service,
     }
-    return {name: one_line(clean(value))[:MAX_VALUE] for name, value in values.items()}
+    return {name: one_line(cell_text(value))[:MAX_VALUE] for name, value in values.items()}
 
 
 def _tidy(text: str) -> str:
@@ -149,9 +149,9 @@ class Composer:
         self.rows: dict[tuple[str, str], _Row] = {}
         self._compiled: dict[tuple[str, str], Any] = {}
         for row in template_rows:
-            typed = clean(row.get("type"))
+            typed = cell_text(row.get("type"))
             alert_type = "*" if typed in ("", "*") else normalise_type(typed)
-            canal = _canal(clean(row.get("canal"))[:20])
+            canal = _canal(cell_text(row.get("canal"))[:20])
             if alert_type is None:
                 continue  # a type that matches no alert type is never used
             self.rows.setdefault(
@@ -159,9 +159,9 @@ class Composer:
                 _Row(
                     alert_type,
                     canal,
-                    clean(row.get("modele_whatsapp"))[:600],
-                    clean(row.get("langue"))[:20] or "fr",
-                    clean(row.get("texte")),
+                    cell_text(row.get("modele_whatsapp"))[:600],
+                    cell_text(row.get("langue"))[:20] or "fr",
+                    cell_text(row.get("texte")),
                 ),
             )
 

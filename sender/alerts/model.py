@@ -121,7 +121,7 @@ class Alert:
     """An `Alertes` row once checked: normalised vocabulary, aware Europe/Paris datetimes.
 
     `type` is one of `ALERT_TYPES`; `precision` is one of `ESCROQUERIE_PRECISIONS` for an
-    escroquerie, the officer's free text (possibly empty) otherwise. `target_zone` is one of
+    escroquerie, the officer's free text (possibly empty) otherwise. `cible_zone` is one of
     `TARGET_ZONES` ("toutes" when the cell was empty); empty target lists mean « everyone ».
     """
 
@@ -129,8 +129,6 @@ class Alert:
     type: str
     precision: str = ""
     faits_le: datetime | None = None
-    signale_le: datetime | None = None
-    saisie_le: datetime | None = None
     service: str = ""
     agent: str = ""
     commune: Commune | None = None
@@ -139,9 +137,9 @@ class Alert:
     description: str = ""
     auteurs: str = ""
     vehicule: str = ""
-    target_zone: str = "toutes"
-    target_communes: list[Commune] = field(default_factory=list)
-    target_activities: list[str] = field(default_factory=list)
+    cible_zone: str = "toutes"
+    cible_communes: list[Commune] = field(default_factory=list)
+    cible_activites: list[str] = field(default_factory=list)
     statut: str = VERDICT_ACCEPTED
 
     @property
@@ -166,11 +164,11 @@ class Alert:
 class Verdict:
     """What the sender should do with one `Alertes` row.
 
-    `verdict` is « à diffuser » (then `alert` is set), « refusée » (`motifs` says why, every
+    `status` is « à diffuser » (then `alert` is set), « refusée » (`motifs` says why, every
     problem found) or « ignorée » (the row is not waiting to be sent; nothing to write back).
     """
 
-    verdict: str
+    status: str
     motifs: list[str] = field(default_factory=list)
     alert: Alert | None = None
 
@@ -184,4 +182,4 @@ class Verdict:
 
     @property
     def accepted(self) -> bool:
-        return self.verdict == VERDICT_ACCEPTED
+        return self.status == VERDICT_ACCEPTED

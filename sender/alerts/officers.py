@@ -6,12 +6,12 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 
 from sender.alerts.model import Officer
-from sender.text import clean, is_truthy, quote
+from sender.text import cell_text, is_truthy, quote
 
 
 def normalise_identifiant(text: str | None) -> str:
     """Key for officer identifiants: no case, no spaces (« g 1234 » is « G1234 »)."""
-    value = unicodedata.normalize("NFKC", clean(text)[:200])
+    value = unicodedata.normalize("NFKC", cell_text(text)[:200])
     return "".join(value.split()).casefold()
 
 
@@ -23,14 +23,14 @@ def active_officers(habilitations_rows: Iterable[Mapping[str, object]]) -> dict[
     """
     officers: dict[str, Officer] = {}
     for row in habilitations_rows:
-        key = normalise_identifiant(clean(row.get("identifiant")))
-        if key and is_truthy(clean(row.get("actif"))):
+        key = normalise_identifiant(cell_text(row.get("identifiant")))
+        if key and is_truthy(cell_text(row.get("actif"))):
             officers.setdefault(
                 key,
                 Officer(
-                    clean(row.get("identifiant"))[:60],
-                    clean(row.get("nom"))[:120],
-                    clean(row.get("service"))[:120],
+                    cell_text(row.get("identifiant"))[:60],
+                    cell_text(row.get("nom"))[:120],
+                    cell_text(row.get("service"))[:120],
                 ),
             )
     return officers

@@ -37,7 +37,7 @@ from sender.alerts.places import (
     check_zone,
 )
 from sender.alerts.timing import aware, check_date, check_delay, check_staleness
-from sender.text import clean, fold
+from sender.text import cell_text, fold
 
 _T = TypeVar("_T")
 
@@ -49,7 +49,7 @@ _TEXT_COLUMNS = (
 
 def is_to_send(statut: object) -> bool:
     """« à diffuser », « a diffuser », « À DIFFUSER  »…"""
-    return fold(clean(statut)[:40]) == "a diffuser"
+    return fold(cell_text(statut)[:40]) == "a diffuser"
 
 
 def check_alert(
@@ -88,7 +88,7 @@ def _check(
     stale_hours: float,
 ) -> Verdict:
     """Run every check, collecting motifs in the order an officer reads the row."""
-    values = {column: clean(row.get(column)) for column in _TEXT_COLUMNS}
+    values = {column: cell_text(row.get(column)) for column in _TEXT_COLUMNS}
     motifs: list[str] = []
 
     def keep(checked: tuple[_T, list[str]]) -> _T:
@@ -125,8 +125,6 @@ def _check(
         type=alert_type,
         precision=precision,
         faits_le=faits,
-        signale_le=signale,
-        saisie_le=saisie,
         service=service,
         agent=values["agent"],
         commune=commune,
@@ -135,9 +133,9 @@ def _check(
         description=values["description"],
         auteurs=values["auteurs"],
         vehicule=values["vehicule"],
-        target_zone=zone or "toutes",
-        target_communes=targets,
-        target_activities=activities,
+        cible_zone=zone or "toutes",
+        cible_communes=targets,
+        cible_activites=activities,
         statut=VERDICT_ACCEPTED,
     )
     return Verdict(VERDICT_ACCEPTED, [], alert)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sender.schema import ACTIF
-from sender.text import clean, fold, singular_words
+from sender.text import cell_text, fold, singular_words
 
 if TYPE_CHECKING:
     from sender.alerts.model import Alert
@@ -48,20 +48,20 @@ def _key(text: str) -> str:
 
 def member_from_row(row: Mapping[str, object]) -> Member | None:
     """A `Member` for an `Inscriptions` row with statut « actif » and an E.164 `numero`."""
-    if fold(clean(row.get("statut"))[:20]) != ACTIF:
+    if fold(cell_text(row.get("statut"))[:20]) != ACTIF:
         return None
-    numero = "".join(clean(row.get("numero"))[:40].split())
+    numero = "".join(cell_text(row.get("numero"))[:40].split())
     if not _E164.match(numero):
         return None
     return Member(
-        id=clean(row.get("id"))[:100],
+        id=cell_text(row.get("id"))[:100],
         numero=numero,
-        zone=fold(clean(row.get("zone"))[:40]),
-        code_insee=clean(row.get("code_insee"))[:10],
-        activite=clean(row.get("activite"))[:500],
-        nom=clean(row.get("nom"))[:200],
-        entreprise=clean(row.get("entreprise"))[:200],
-        commune=clean(row.get("commune"))[:200],
+        zone=fold(cell_text(row.get("zone"))[:40]),
+        code_insee=cell_text(row.get("code_insee"))[:10],
+        activite=cell_text(row.get("activite"))[:500],
+        nom=cell_text(row.get("nom"))[:200],
+        entreprise=cell_text(row.get("entreprise"))[:200],
+        commune=cell_text(row.get("commune"))[:200],
     )
 
 
@@ -106,9 +106,9 @@ def _target_keys(activities: Iterable[str]) -> list[str]:
 
 def select_recipients(alert: Alert, members: Iterable[Member]) -> list[Member]:
     """Members who must receive `alert`, deduplicated by `numero`, in the members' order."""
-    zone = alert.target_zone if alert.target_zone not in ("", "toutes") else None
-    codes = {commune.code for commune in alert.target_communes} or None
-    keys = _target_keys(alert.target_activities) or None
+    zone = alert.cible_zone if alert.cible_zone not in ("", "toutes") else None
+    codes = {commune.code for commune in alert.cible_communes} or None
+    keys = _target_keys(alert.cible_activites) or None
     decided: dict[str, bool] = {}
     seen: set[str] = set()
     chosen: list[Member] = []

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sender.dates import PARIS, DateError, elapsed, parse_datetime
-from sender.text import clean, day, day_and_hour, duration, hour, quote
+from sender.text import cell_text, day, day_and_hour, duration, hour, quote
 
 MAX_DELAY = timedelta(minutes=60)  # signalement − faits must be strictly under this
 CLOCK_SKEW = timedelta(minutes=5)  # tolerated « future » for dates typed from another clock
@@ -31,7 +31,7 @@ def check_date(
 ) -> tuple[datetime | None, list[str]]:
     """Read the `column` cell `value`: a plausible, not future date (with a time if needed)."""
     serial = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    text = clean(value)
+    text = cell_text(value)
     if not text:
         return None, []
     if len(text) > 60:

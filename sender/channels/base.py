@@ -23,7 +23,7 @@ from sender.errors import AlerteError, RetryPolicy
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     alert_id: str
-    recipient: str  # E.164, with the plus sign
+    numero: str  # E.164, with the plus sign
     text: str  # the full text (SMS, outbox, preview)
     template: str | None = None  # approved WhatsApp template name
     language: str = "fr"

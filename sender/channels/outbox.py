@@ -70,7 +70,7 @@ class OutboxChannel(Channel):
         message_id = f"outbox-{uuid.uuid4().hex}"
         record = {
             "alert_id": message.alert_id,
-            "recipient": message.recipient,
+            "recipient": message.numero,
             "text": message.text,
             "template": message.template,
             "parameters": dict(message.parameters),
@@ -99,7 +99,7 @@ class OutboxChannel(Channel):
             text = text[: PREVIEW_LENGTH - 1] + "…"
         self.console.print(
             f"[bold]Message simulé[/bold] ({escape(_label(str(message.alert_id)))}) pour "
-            f"{escape(mask_phone(message.recipient))} : {escape(text)}",
+            f"{escape(mask_phone(message.numero))} : {escape(text)}",
             soft_wrap=True,
         )
 

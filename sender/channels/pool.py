@@ -95,7 +95,6 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._context = _tls_context() if self.https else None
         self._proxy = self._https_proxy() if self.https else None
-        self.opened = 0  # connections opened (tests: keep-alive keeps this low)
 
     def _https_proxy(self) -> tuple[str, int] | None:
         """The HTTPS proxy of the environment (`https_proxy`, `no_proxy`), as `requests` did."""
@@ -129,8 +128,6 @@ class ConnectionPool:
             raise NotSent(type(exc).__name__) from exc
         if conn.sock is not None:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._lock:
-            self.opened += 1
         return conn
 
     def _take(self) -> http.client.HTTPConnection:

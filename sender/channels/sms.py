@@ -131,13 +131,13 @@ class SmsChannel(HttpChannel):
         size = sms_size(text)
         payload = {
             "sender": self.sender_name,
-            "recipient": message.recipient.lstrip("+"),
+            "recipient": message.numero.lstrip("+"),
             "content": text,
             "type": self.sms_type,
             "unicodeEnabled": size.encoding == "UCS-2",
             "tag": f"alerte-{message.alert_id}",
         }
-        masked = mask_phone(message.recipient)
+        masked = mask_phone(message.numero)
         response, body = self._post(payload, masked)
         if 200 <= response.status < 300:
             message_id = body.get("messageId") if isinstance(body, dict) else None

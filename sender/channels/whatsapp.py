@@ -87,7 +87,7 @@ def build_payload(message: OutgoingMessage) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": whatsapp_recipient(message.recipient),
+        "to": whatsapp_recipient(message.numero),
         "type": "template",
         "template": template,
     }
@@ -96,12 +96,12 @@ def build_payload(message: OutgoingMessage) -> dict[str, Any]:
     return payload
 
 
-def build_text_payload(recipient: str, text: str) -> dict[str, Any]:
+def build_text_payload(numero: str, text: str) -> dict[str, Any]:
     """A free-form text message (allowed only within 24 h of the member's last message)."""
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": whatsapp_recipient(recipient),
+        "to": whatsapp_recipient(numero),
         "type": "text",
         "text": {"preview_url": False, "body": text},
     }
@@ -341,14 +341,14 @@ class WhatsAppChannel(HttpChannel):
 
     def _send_once(self, message: OutgoingMessage) -> SendResult:
         return self._post_message(
-            build_payload(message), mask_phone(message.recipient), message.template
+            build_payload(message), mask_phone(message.numero), message.template
         )
 
-    def reply(self, recipient: str, text: str) -> SendResult:
+    def reply(self, numero: str, text: str) -> SendResult:
         """A free-form text to a member who wrote to us less than 24 h ago (acknowledgements);
         with the same throttling and retries as alert messages."""
-        payload = build_text_payload(recipient, text)
-        masked = mask_phone(recipient)
+        payload = build_text_payload(numero, text)
+        masked = mask_phone(numero)
         return self.retrying(lambda: self._post_message(payload, masked, None))
 
     def _post_message(

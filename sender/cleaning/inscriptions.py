@@ -36,12 +36,12 @@ from sender.consent.requests import (
 from sender.dates import DateError, format_french, parse_datetime
 from sender.dates import now as paris_now
 from sender.domain.communes import match_commune, normalise_name
-from sender.domain.phones import PhoneResult, clean_phone
+from sender.domain.phones import PhoneResult, parse_phone
 from sender.register.ids import next_free_id
 from sender.tables import CellChange, Row, Table
 from sender.text import quote
 
-PhoneCleaner = Callable[[str], PhoneResult]
+PhoneParser = Callable[[str], PhoneResult]
 _OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")
 _REACTIVATING_SOURCES = {schema.SOURCE_FORMULAIRE, schema.SOURCE_SAISIE, ""}
 # Statuses given by an earlier version or typed by the CMA: such a form sign-up is not asked to
@@ -70,7 +70,6 @@ class CleaningReport:
     statuses: Counter[str] = field(default_factory=Counter)
     rows: int = 0
     changed_rows: int = 0
-    unsubscriptions_processed: int = 0
     # Requests waiting for their phone's confirmation, still valid: one message each.
     pending: list[ConfirmationRequest] = field(default_factory=list)
     # Member rows corrected by a confirmed new sign-up: row key → corrected cells.
@@ -165,7 +164,7 @@ def clean_inscriptions(
     inscriptions: Table,
     desinscriptions: Table | None = None,
     *,
-    phone: PhoneCleaner = clean_phone,
+    phone: PhoneParser = parse_phone,
     now: datetime | None = None,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
@@ -185,7 +184,7 @@ def clean_inscriptions(
 
 @dataclass
 class _Cleaner:
-    phone: PhoneCleaner
+    phone: PhoneParser
     now: datetime
     days: float
     failures: dict[tuple[str, str], str]
@@ -204,43 +203,25 @@ class _Cleaner:
         return f"en attente de confirmation par message{until}"
 
     def clean(self, inscriptions: Table, desinscriptions: Table | None) -> CleaningReport:
-        report = CleaningReport(rows=len(inscriptions.rows))
+        """The phases: numbers, unsubscriptions, groups by number, ids, corrections and
+        confirmations, then each row's verdict and the cells that change."""
         rows = inscriptions.rows
+        report = CleaningReport(rows=len(rows))
         phone = self.phone
         phones: dict[int, PhoneResult] = {
             row.key: phone(row.values.get("telephone") or "") for row in rows
         }
         waiting = {row.key for row in rows if awaits_confirmation(row)}
-        registered = {
-            p.numero for key, p in phones.items() if p.numero and key not in waiting
-        }
-        reachable = {p.numero for key, p in phones.items() if p.ok and key not in waiting}
         unsubscribed_at: dict[str, datetime | None] = {}
         if desinscriptions is not None:
+            registered = {
+                p.numero for key, p in phones.items() if p.numero and key not in waiting
+            }
+            reachable = {p.numero for key, p in phones.items() if p.ok and key not in waiting}
             self._unsubscriptions(
                 desinscriptions, registered, reachable, unsubscribed_at, report
             )
-
-        # Rows a person (or an earlier run) marked `desinscrit` stay so; their time counts too.
-        groups: dict[str, list[Row]] = {}
-        for row in rows:
-            number = phones[row.key].numero
-            if number and row.key not in waiting:
-                groups.setdefault(number, []).append(row)
-        moments: dict[int, datetime | None] = {}
-        for number, members in groups.items():
-            if len(members) > 1 or number in unsubscribed_at:
-                for row in members:
-                    moments[row.key] = _moment(row.get("horodatage"))
-            for row in members:
-                if _status(row) == schema.DESINSCRIT:
-                    when = moments.get(row.key) or _moment(row.get("horodatage"))
-                    current = unsubscribed_at.get(number)
-                    if number not in unsubscribed_at or (
-                        when is not None and (current is None or when > current)
-                    ):
-                        unsubscribed_at[number] = when
-
+        groups, moments = _group_by_number(rows, phones, waiting, unsubscribed_at)
         new_id = _next_ids(rows)
         ids = {row.key: (row.values.get("id") or "").strip() or new_id() for row in rows}
         correction_notes: dict[int, str] = {}
@@ -251,65 +232,17 @@ class _Cleaner:
             [r for r in rows if r.key in waiting and phones[r.key].ok],
             phones, groups, moments, ids, report,
         )
+        verdict = _Verdict(
+            phones, waiting, waiting_notes, corrected_by, correction_notes, groups,
+            unsubscribed_at, moments, ids,
+        )
         tab = inscriptions.name
-        changes = report.changes
-        statuses = report.statuses
         for row in rows:
-            values = row.values
-            result = phones[row.key]
             corrected = report.corrections.get(row.key)
-            commune_text = values.get("commune") or ""
-            if corrected:
-                commune_text = corrected.get("commune", commune_text)
-            code, zone, commune_note = _commune_fields(commune_text)
-            numero = result.numero or ""
-            if not result.ok:
-                outcome = RowResult(
-                    schema.INVALIDE, numero, code, zone, _join(result.remarque, commune_note)
-                )
-            elif row.key in waiting:
-                outcome = RowResult(
-                    schema.EN_ATTENTE, numero, code, zone,
-                    _join(waiting_notes[row.key], commune_note),
-                )
-            elif row.key in corrected_by:
-                outcome = RowResult(schema.DOUBLON, numero, code, zone, corrected_by[row.key])
-            else:
-                group = groups[numero]
-                if len(group) == 1 and numero not in unsubscribed_at and (
-                    _status(row) != schema.DESINSCRIT
-                ):
-                    stored = values.get("remarque")
-                    remark = (
-                        _member_remark(row, commune_note)
-                        if stored and stored.startswith(CORRECTION_PREFIX) else commune_note
-                    )
-                    outcome = RowResult(schema.ACTIF, numero, code, zone, remark)
-                else:
-                    outcome = _member_outcome(
-                        row, numero, code, zone, commune_note, group, unsubscribed_at,
-                        moments, ids,
-                    )
-            if row.key in correction_notes and outcome.statut == schema.ACTIF:
-                outcome = outcome._replace(
-                    remarque=_join(correction_notes[row.key], commune_note)
-                )
-            if row.unreadable:
-                outcome = _unreadable_outcome(row, outcome, commune_note)
+            outcome = verdict.outcome(row, corrected)
             report.results[row.key] = outcome
-            statuses[outcome.statut] += 1
-            before = len(changes)
-            if values.get("id") != ids[row.key]:
-                changes.append(CellChange(tab, row.key, "id", ids[row.key]))
-            if corrected:
-                for column, value in corrected.items():
-                    if (values.get(column) or "") != value:
-                        changes.append(CellChange(tab, row.key, column, value))
-            for column, value in zip(_OUTPUT_COLUMNS, outcome, strict=True):
-                if (values.get(column) or "") != value:
-                    changes.append(CellChange(tab, row.key, column, value))
-            if len(changes) != before:
-                report.changed_rows += 1
+            report.statuses[outcome.statut] += 1
+            _record_changes(report, tab, row, ids[row.key], corrected, outcome)
         return report
 
     # -- unsubscription requests -------------------------------------------------------------
@@ -344,7 +277,6 @@ class _Cleaner:
                 report.changes.append(
                     CellChange(desinscriptions.name, row.key, "traite", outcome)
                 )
-            report.unsubscriptions_processed += 1
 
     def _unsubscription_waiting(
         self,
@@ -467,6 +399,123 @@ class _Cleaner:
                     + ", ".join(diffs)
                 )
         return remarks
+
+
+def _group_by_number(
+    rows: Sequence[Row],
+    phones: Mapping[int, PhoneResult],
+    waiting: set[int],
+    unsubscribed_at: dict[str, datetime | None],
+) -> tuple[dict[str, list[Row]], dict[int, datetime | None]]:
+    """The rows sharing each number (sign-ups awaiting confirmation aside), the time of the
+    rows that matter for deciding among them, and, into `unsubscribed_at`, the time of the rows
+    a person (or an earlier run) marked `desinscrit`: they stay so and their time counts too."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        number = phones[row.key].numero
+        if number and row.key not in waiting:
+            groups.setdefault(number, []).append(row)
+    moments: dict[int, datetime | None] = {}
+    for number, members in groups.items():
+        if len(members) > 1 or number in unsubscribed_at:
+            for row in members:
+                moments[row.key] = _moment(row.get("horodatage"))
+        for row in members:
+            if _status(row) == schema.DESINSCRIT:
+                when = moments.get(row.key) or _moment(row.get("horodatage"))
+                current = unsubscribed_at.get(number)
+                if number not in unsubscribed_at or (
+                    when is not None and (current is None or when > current)
+                ):
+                    unsubscribed_at[number] = when
+    return groups, moments
+
+
+@dataclass
+class _Verdict:
+    """Each row's status, number, commune and remark, from what the earlier phases learnt."""
+
+    phones: Mapping[int, PhoneResult]
+    waiting: set[int]
+    waiting_notes: Mapping[int, str]
+    corrected_by: Mapping[int, str]
+    correction_notes: Mapping[int, str]
+    groups: Mapping[str, list[Row]]
+    unsubscribed_at: dict[str, datetime | None]
+    moments: dict[int, datetime | None]
+    ids: dict[int, str]
+
+    def outcome(self, row: Row, corrected: Mapping[str, str] | None) -> RowResult:
+        result = self.phones[row.key]
+        commune_text = row.values.get("commune") or ""
+        if corrected:
+            commune_text = corrected.get("commune", commune_text)
+        code, zone, commune_note = _commune_fields(commune_text)
+        numero = result.numero or ""
+        if not result.ok:
+            outcome = RowResult(
+                schema.INVALIDE, numero, code, zone, _join(result.remarque, commune_note)
+            )
+        elif row.key in self.waiting:
+            outcome = RowResult(
+                schema.EN_ATTENTE, numero, code, zone,
+                _join(self.waiting_notes[row.key], commune_note),
+            )
+        elif row.key in self.corrected_by:
+            outcome = RowResult(schema.DOUBLON, numero, code, zone, self.corrected_by[row.key])
+        else:
+            outcome = self._registered(row, numero, code, zone, commune_note)
+        if row.key in self.correction_notes and outcome.statut == schema.ACTIF:
+            outcome = outcome._replace(
+                remarque=_join(self.correction_notes[row.key], commune_note)
+            )
+        if row.unreadable:
+            outcome = _unreadable_outcome(row, outcome, commune_note)
+        return outcome
+
+    def _registered(
+        self, row: Row, numero: str, code: str, zone: str, commune_note: str
+    ) -> RowResult:
+        """A valid number, neither waiting nor superseded: alone and active, or one of a group."""
+        group = self.groups[numero]
+        if len(group) == 1 and numero not in self.unsubscribed_at and (
+            _status(row) != schema.DESINSCRIT
+        ):
+            stored = row.values.get("remarque")
+            remark = (
+                _member_remark(row, commune_note)
+                if stored and stored.startswith(CORRECTION_PREFIX) else commune_note
+            )
+            return RowResult(schema.ACTIF, numero, code, zone, remark)
+        return _member_outcome(
+            row, numero, code, zone, commune_note, group, self.unsubscribed_at,
+            self.moments, self.ids,
+        )
+
+
+def _record_changes(
+    report: CleaningReport,
+    tab: str,
+    row: Row,
+    row_id: str,
+    corrected: Mapping[str, str] | None,
+    outcome: RowResult,
+) -> None:
+    """The cells of `row` whose value differs from what the register shows."""
+    values = row.values
+    changes = report.changes
+    before = len(changes)
+    if values.get("id") != row_id:
+        changes.append(CellChange(tab, row.key, "id", row_id))
+    if corrected:
+        for column, value in corrected.items():
+            if (values.get(column) or "") != value:
+                changes.append(CellChange(tab, row.key, column, value))
+    for column, value in zip(_OUTPUT_COLUMNS, outcome, strict=True):
+        if (values.get(column) or "") != value:
+            changes.append(CellChange(tab, row.key, column, value))
+    if len(changes) != before:
+        report.changed_rows += 1
 
 
 def _kept(members: list[Row], moments: dict[int, datetime | None]) -> Row | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from sender.domain.phones import PhoneResult, clean_phone
+from sender.domain.phones import PhoneResult, parse_phone
 from sender.storage import open_wal, transaction
 
 _VERSION = phonenumbers.__version__
@@ -68,7 +68,7 @@ class PhoneCache:
         found = self._known.get(raw)
         if found is not None:
             return found
-        result = clean_phone(raw)
+        result = parse_phone(raw)
         self._known[raw] = result
         self._new[raw] = result
         return result

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from sender import schema
-from sender.cli.common import err, out, print_json
+from sender.cli.common import command, err, out, print_json
 from sender.config import Settings
 from sender.dates import format_french
 from sender.register import open_register
@@ -29,6 +29,16 @@ def make_sender(settings: Settings) -> Sender:
     return Sender(open_register(settings), settings, console=err)
 
 
+def _json_argument(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--json", action="store_true", help="résultat en JSON")
+
+
+@command(
+    "verifier",
+    "vérifie chaque alerte (règle de l'heure, agent habilité, ciblage) sans rien envoyer",
+    "alerte-message verifier --json",
+    arguments=_json_argument,
+)
 def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     sender = make_sender(settings)
     try:
@@ -47,18 +57,28 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     colours = {schema.A_DIFFUSER: "green", schema.REFUSEE: "red", schema.ERREUR: "red",
                schema.DIFFUSEE: "blue", schema.EN_COURS: "yellow"}
     for plan in plans:
-        verdict = plan.shown_verdict
-        colour = colours.get(verdict, "dim")
-        recipients = plan.row.get("destinataires") if verdict != plan.verdict else str(
+        status = plan.shown_status
+        colour = colours.get(status, "dim")
+        recipients = plan.row.get("destinataires") if status != plan.status else str(
             len(plan.recipients))
         table.add_row(
-            escape(plan.alert_id), f"[{colour}]{verdict}[/{colour}]",
+            escape(plan.alert_id), f"[{colour}]{status}[/{colour}]",
             escape(recipients or "0"), escape(plan.shown_motif),
         )
     out.print(table)
     return 0
 
 
+def _apercu_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("id", metavar="ID", help="identifiant de l'alerte (colonne id)")
+
+
+@command(
+    "apercu",
+    "montre le message exact, canal par canal, pour une alerte",
+    "alerte-message apercu 12",
+    arguments=_apercu_arguments,
+)
 def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
     sender = make_sender(settings)
     try:
@@ -66,7 +86,7 @@ def cmd_apercu(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         sender.close()
     if plan.motif:
-        err.print(f"[yellow]Cette alerte serait {plan.verdict} :[/yellow] {plan.motif}")
+        err.print(f"[yellow]Cette alerte serait {plan.status} :[/yellow] {plan.motif}")
     for channel, message in plan.messages.items():
         out.rule(f"{channel} — alerte {plan.alert_id}")
         if message.template:
@@ -91,6 +111,18 @@ def _print_cycle(report: CycleReport) -> None:
         err.print(f"[yellow]Résultats non écrits dans le registre :[/yellow] {report.write_error}")
 
 
+def _envoyer_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--une-fois", action="store_true", help="un seul passage (c'est le fonctionnement actuel)"
+    )
+
+
+@command(
+    "envoyer",
+    "un passage complet : nettoyage, vérification, diffusion, écriture des résultats",
+    "alerte-message envoyer --une-fois",
+    arguments=_envoyer_arguments,
+)
 def cmd_envoyer(args: argparse.Namespace, settings: Settings) -> int:
     sender = make_sender(settings)
     try:
@@ -137,6 +169,19 @@ def stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _surveiller_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--intervalle", type=float, metavar="SECONDES",
+        help="délai entre deux passages (par défaut ALERTE_INTERVALLE ou 10 s)",
+    )
+
+
+@command(
+    "surveiller",
+    "relit le registre à intervalle régulier et diffuse les alertes « à diffuser »",
+    "ALERTE_INTERVALLE=30 alerte-message surveiller",
+    arguments=_surveiller_arguments,
+)
 def cmd_surveiller(args: argparse.Namespace, settings: Settings) -> int:
     if args.intervalle:
         settings = replace(settings, poll_seconds=args.intervalle)

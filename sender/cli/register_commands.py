@@ -14,12 +14,17 @@ from rich.table import Table as RichTable
 from sender import operations, schema
 from sender.cleaning.inscriptions import CleaningReport
 from sender.cleaning.phonecache import PhoneCache
-from sender.cli.common import err, out, print_json
+from sender.cli.common import command, err, out, print_json
 from sender.config import Settings
 from sender.register import open_register
 from sender.text import plural
 
 
+@command(
+    "initialiser",
+    "crée les onglets, les en-têtes et les modèles de message (sans rien effacer)",
+    "alerte-message initialiser",
+)
 def cmd_initialiser(args: argparse.Namespace, settings: Settings) -> int:
     with open_register(settings) as register:
         err.print(f"Registre : {register.describe()}")
@@ -76,6 +81,11 @@ def _consent(settings: Settings) -> dict[str, Any]:
     return options
 
 
+@command(
+    "nettoyer",
+    "vérifie les numéros, repère les doublons et applique les désinscriptions",
+    "alerte-message nettoyer",
+)
 def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
     cache = PhoneCache(settings.phone_cache_path)
     with open_register(settings) as register:
@@ -86,6 +96,21 @@ def cmd_nettoyer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _importer_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("fichier", metavar="FICHIER", help="fichier CSV (séparateur ; ou ,) ou XLSX")
+    sub.add_argument(
+        "--onglet", default=schema.INSCRIPTIONS,
+        help="onglet de destination : Inscriptions (par défaut), Alertes ou Habilitations",
+    )
+    sub.add_argument("--json", action="store_true", help="résultat ligne par ligne en JSON")
+
+
+@command(
+    "importer",
+    "ajoute les lignes d'un fichier CSV ou XLSX au registre",
+    "alerte-message importer liste-cma.csv --json",
+    arguments=_importer_arguments,
+)
 def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
     tab = operations.tab_name(args.onglet)
     cache = PhoneCache(settings.phone_cache_path)
@@ -125,6 +150,19 @@ def cmd_importer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _exporter_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--onglet", required=True, help="nom de l'onglet, par exemple Inscriptions")
+    fmt = sub.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="tableau JSON d'objets")
+    fmt.add_argument("--csv", action="store_true", help="CSV séparé par des points-virgules")
+
+
+@command(
+    "exporter",
+    "affiche un onglet du registre",
+    "alerte-message exporter --onglet Inscriptions --csv > inscriptions.csv",
+    arguments=_exporter_arguments,
+)
 def cmd_exporter(args: argparse.Namespace, settings: Settings) -> int:
     tab = operations.tab_name(args.onglet)
     with open_register(settings) as register:

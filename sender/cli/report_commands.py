@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from sender import schema
-from sender.cli.common import err
+from sender.cli.common import command, err
 from sender.config import Settings
 from sender.dates import now
 from sender.errors import InputError
@@ -15,6 +15,7 @@ from sender.register import open_register
 from sender.reporting.aggregate import statistics, summary
 from sender.reporting.document import render_report
 from sender.reporting.report import build_report
+from sender.reporting.store import DEFAULT_PATH as DEFAULT_STATISTICS
 from sender.reporting.store import write_statistics
 from sender.text import plural
 
@@ -36,6 +37,22 @@ def _write(path: Path, text: str) -> None:
         ) from exc
 
 
+def _statistiques_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--sortie", metavar="FICHIER", default=str(DEFAULT_STATISTICS),
+        help=f"fichier JSON à écrire (par défaut {DEFAULT_STATISTICS}, lu par la construction "
+        "du site)",
+    )
+
+
+@command(
+    "statistiques",
+    "écrit les chiffres publics du réseau (adhérents par zone et par activité, alertes "
+    "par type et par mois) pour la page « Le réseau en chiffres » ; aucun groupe de moins "
+    "de 5 personnes n'y figure",
+    "alerte-message statistiques --sortie data/statistiques.json && make site",
+    arguments=_statistiques_arguments,
+)
 def cmd_statistiques(args: argparse.Namespace, settings: Settings) -> int:
     inscriptions, alerts, _ = _read(settings)
     document = statistics(inscriptions, alerts, now())
@@ -62,6 +79,24 @@ def _day(text: str, option: str) -> date:
         ) from None
 
 
+def _rapport_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--du", required=True, metavar="AAAA-MM-JJ",
+                     help="premier jour de la période (date du signalement)")
+    sub.add_argument("--au", required=True, metavar="AAAA-MM-JJ",
+                     help="dernier jour de la période, inclus")
+    sub.add_argument(
+        "--sortie", metavar="FICHIER",
+        help="fichier HTML à écrire (par défaut rapport-AAAA-MM-JJ-AAAA-MM-JJ.html)",
+    )
+
+
+@command(
+    "rapport",
+    "écrit le rapport d'activité d'une période pour la préfecture : un seul fichier HTML "
+    "(graphiques, délais, destinataires, remis et lus, refus et leur motif)",
+    "alerte-message rapport --du 2026-01-01 --au 2026-06-30 --sortie rapport-semestre.html",
+    arguments=_rapport_arguments,
+)
 def cmd_rapport(args: argparse.Namespace, settings: Settings) -> int:
     first, last = _day(args.du, "--du"), _day(args.au, "--au")
     if first > last:

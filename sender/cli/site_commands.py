@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sender.cli.alert_commands import stop_on_signals, watch
-from sender.cli.common import err
+from sender.cli.common import command, err
 from sender.config import DEFAULT_SITE_URL, Settings
 from sender.register import open_register
 
@@ -18,6 +18,22 @@ def _site_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
     return Path(args.site), Path(args.modeles)
 
 
+def _listen_arguments(sub: argparse.ArgumentParser) -> None:
+    """The options `servir` and `demarrer` share: where to listen, what to serve."""
+    sub.add_argument("--hote", default="127.0.0.1", help="adresse d'écoute (127.0.0.1)")
+    sub.add_argument("--port", type=int, default=8000, help="port d'écoute (8000)")
+    sub.add_argument("--site", default="output", help="dossier du site construit (output)")
+    sub.add_argument(
+        "--modeles", default="site/templates", help="gabarits des formulaires (site/templates)"
+    )
+
+
+@command(
+    "servir",
+    "sert le site construit et reçoit les formulaires",
+    "alerte-message servir --port 8000",
+    arguments=_listen_arguments,
+)
 def cmd_servir(args: argparse.Namespace, settings: Settings) -> int:
     from sender.intake.server import serve
 
@@ -26,6 +42,18 @@ def cmd_servir(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demarrer_arguments(sub: argparse.ArgumentParser) -> None:
+    _listen_arguments(sub)
+    sub.add_argument("--intervalle", type=float, metavar="SECONDES",
+                     help="délai entre deux passages de l'expéditeur")
+
+
+@command(
+    "demarrer",
+    "tout en local : registre, site avec formulaires et surveillance des alertes",
+    "alerte-message demarrer --port 8000",
+    arguments=_demarrer_arguments,
+)
 def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
     """Everything `make run` needs: register ready, site + forms served, polling loop."""
     from sender.intake.server import make_app, make_server
@@ -66,6 +94,20 @@ def cmd_demarrer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _script_google_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--sortie", default="apps-script/generated.gs", help="fichier à écrire "
+        "(apps-script/generated.gs)"
+    )
+
+
+@command(
+    "script-google",
+    "écrit apps-script/generated.gs : règles, listes et messages du formulaire pour le "
+    "script Google (Apps Script)",
+    "alerte-message script-google",
+    arguments=_script_google_arguments,
+)
 def cmd_script_google(args: argparse.Namespace, settings: Settings) -> int:
     """Write the data of the Apps Script intake from this program's rules."""
     from sender.intake.appsscript import write

@@ -32,7 +32,7 @@ from sender.consent.tokens import (
     verify,
 )
 from sender.dates import format_iso
-from sender.domain.phones import clean_phone, from_whatsapp
+from sender.domain.phones import from_whatsapp, parse_phone
 from sender.register.base import Register
 from sender.tables import CellChange, Row
 
@@ -142,7 +142,7 @@ def _matches(row: Row, token: Token, secret: bytes) -> bool:
             return False
     elif request_ref(row.get("horodatage")) != token.ref:
         return False
-    numero = clean_phone(row.get("telephone")).numero
+    numero = parse_phone(row.get("telephone")).numero
     return numero is not None and number_digest(secret, numero) == token.number
 
 

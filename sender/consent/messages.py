@@ -79,10 +79,10 @@ class ConfirmationMessage:
     url: str
     deadline: datetime
 
-    def __call__(self, channel: str, recipient: str) -> OutgoingMessage:
+    def __call__(self, channel: str, numero: str) -> OutgoingMessage:
         return OutgoingMessage(
             alert_id=self.message_id,
-            recipient=recipient,
+            numero=numero,
             text=text_of(self.kind, self.url, self.deadline),
             template=TEMPLATES[self.kind],
             parameters={"date_limite": day_and_hour(self.deadline), "lien": self.url},

@@ -124,8 +124,8 @@ class ConfirmationSender:
             report.failed += result.failed
             if not result.complete:
                 report.waiting += 1
-            if result.stopped_reason:
-                report.notes.append(f"Confirmation {request.message_id} : {result.stopped_reason}")
+            if result.stopped_motif:
+                report.notes.append(f"Confirmation {request.message_id} : {result.stopped_motif}")
                 break  # token, account or template problem: the same for every message
             log.info(
                 "Confirmation %s pour %s : %s", request.message_id,

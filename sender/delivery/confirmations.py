@@ -53,7 +53,7 @@ class ButtonConfirmations:
     def record(self, register: Register) -> int:
         """Confirm the requests of the taps not handled yet (no register request when there
         are none); return how many requests they confirmed."""
-        taps = self.store.unrecorded((CONFIRMATION,))
+        taps = self.store.messages_not_in_register((CONFIRMATION,))
         if not taps:
             return 0
         results = confirm_buttons(

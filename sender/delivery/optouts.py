@@ -59,7 +59,7 @@ class OptOuts:
     def record(self, register: Register) -> int:
         """Append the new opt-outs to `Desinscriptions` (one request, none when there are
         none); return how many."""
-        pending = self.store.unrecorded(OPT_OUT_KINDS)
+        pending = self.store.messages_not_in_register(OPT_OUT_KINDS)
         if not pending:
             return 0
         register.append(

@@ -31,7 +31,6 @@ class StatusEvent:
     timestamp: int | None
     callback: str | None
     error_code: int | None = None
-    error_title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +79,14 @@ def _status(item: Mapping[str, Any]) -> StatusEvent | None:
     wamid, status = item.get("id"), item.get("status")
     if not isinstance(wamid, str) or not wamid or status not in STATUSES:
         return None
-    code, title = None, ""
+    code = None
     for error in _items(item, "errors"):
         code = _int(error.get("code"))
-        title = str(error.get("title") or error.get("message") or "")[:200]
         break
     callback = item.get("biz_opaque_callback_data")
     return StatusEvent(
         wamid, str(status), _int(item.get("timestamp")),
-        callback if isinstance(callback, str) else None, code, title,
+        callback if isinstance(callback, str) else None, code,
     )
 
 

@@ -29,11 +29,7 @@ KEEP_SECONDS = 8 * 86_400  # Meta retries a webhook for up to 7 days: keep a day
 
 @dataclass
 class SaveReport:
-    statuses: int = 0  # new statuses stored
-    duplicates: int = 0  # statuses received before
-    applied: int = 0  # statuses that found their journal row
     orphans: int = 0  # statuses of messages this journal did not send (or without callback)
-    incoming: int = 0  # new incoming messages stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +59,8 @@ class DeliveryStore:
     def path(self) -> Path:
         return self._file.path
 
-    def check(self) -> None:
-        self._file.check()
+    def open_or_create(self) -> None:
+        self._file.open_or_create()
 
     def close(self) -> None:
         self._file.close()
@@ -81,7 +77,7 @@ class DeliveryStore:
             for event in events.statuses:
                 self._status(conn, event, now, report)
             for message in events.incoming:
-                cursor = conn.execute(
+                conn.execute(
                     "INSERT OR IGNORE INTO entrants (message_id, sender, kind, body, sent_at, "
                     "received_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -90,7 +86,6 @@ class DeliveryStore:
                         now if message.kind in UNANSWERED_KINDS else None,  # nothing to answer
                     ),
                 )
-                report.incoming += cursor.rowcount
         return report
 
     @staticmethod
@@ -101,7 +96,7 @@ class DeliveryStore:
         row = None
         if callback is not None:
             row = conn.execute(
-                "SELECT recipient, state, channel, attempts, delivery, delivery_code, "
+                "SELECT numero, state, channel, attempts, delivery, delivery_code, "
                 "message_id, claimed_at FROM envois WHERE ref = ? AND alert_id = ?",
                 (callback.reference, callback.alert_id),
             ).fetchone()
@@ -119,19 +114,16 @@ class DeliveryStore:
                 event.timestamp, now, row[7] if latest and row is not None else None,
             ),
         )
-        if cursor.rowcount == 0:
-            report.duplicates += 1
+        if cursor.rowcount == 0:  # received before
             return
-        report.statuses += 1
         if callback is None or row is None:
             report.orphans += 1
             return
-        recipient, state, channel, attempts, delivery, code, message_id, _claimed = row
+        numero, state, channel, attempts, delivery, code, message_id, _claimed = row
         change = apply(
             RowView(state, channel, int(attempts or 0), delivery, code, message_id),
             event, callback.attempt,
         )
-        report.applied += 1
         if change is None:
             return
         settled = change.state != state
@@ -142,7 +134,7 @@ class DeliveryStore:
             "error_text = CASE WHEN ? THEN ? ELSE error_text END, "
             "final = CASE WHEN ? THEN ? ELSE final END, "
             "sent_at = CASE WHEN ? = 'sent' THEN COALESCE(sent_at, ?) ELSE sent_at END "
-            "WHERE alert_id = ? AND recipient = ?",
+            "WHERE alert_id = ? AND numero = ?",
             (
                 change.delivery, change.delivery_code, now, change.state, change.message_id,
                 now,
@@ -150,13 +142,13 @@ class DeliveryStore:
                 settled, change.error_text,
                 settled, None if change.final is None else int(change.final),
                 change.state, now,
-                callback.alert_id, recipient,
+                callback.alert_id, numero,
             ),
         )
 
     # -- the cycle side --------------------------------------------------------------------
 
-    def unrecorded(self, kinds: Sequence[str]) -> list[InboxMessage]:
+    def messages_not_in_register(self, kinds: Sequence[str]) -> list[InboxMessage]:
         """Incoming messages of these kinds not yet written to the register."""
         marks = ", ".join("?" for _ in kinds)
         with self._file.read() as conn:

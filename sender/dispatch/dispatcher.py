@@ -1,6 +1,6 @@
 """Send one alert to every targeted member, exactly once, resumably, with bounded memory.
 
-`Dispatcher.dispatch(alert_id, recipients, compose)`:
+`Dispatcher.dispatch(alert_id, numeros, compose)`:
 
 1. takes the alert's lease in the journal (another live owner → nothing is sent);
 2. walks the recipients in chunks and asks `decisions.decide` what to do with each one's journal
@@ -28,9 +28,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 
@@ -59,7 +59,7 @@ from sender.journal.states import (
 
 log = logging.getLogger(__name__)
 
-LEASE_LOST_REASON = (
+LEASE_LOST_MOTIF = (
     "le verrou d'envoi de l'alerte a été perdu (un autre processus a pu reprendre l'envoi) ; "
     "les messages restants partiront au prochain cycle"
 )
@@ -69,7 +69,7 @@ LEASE_LOST_REASON = (
 class _Stop:
     """Why a run stops submitting: `pause` when it resumes by itself at the next cycle."""
 
-    reason: str
+    motif: str
     pause: bool = False
 
 
@@ -90,7 +90,10 @@ class Dispatcher:
         lease_seconds: float = 120.0,
         webhooks: bool = False,
         status_wait: float = 120.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` gives the wall time (seconds since the epoch) that the wait for a lost
+        answer's status (`status_wait`) is measured against; tests pass a fake one."""
         if concurrency < 1:
             raise ConfigurationError(
                 f"La concurrence d'envoi doit valoir au moins 1 (reçu {concurrency})."
@@ -108,6 +111,7 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         self.webhooks = webhooks
         self.status_wait = status_wait
+        self.clock = clock
         self.max_outstanding = 2 * concurrency
         self.peak_outstanding = 0  # largest number of submitted, unrecorded sends (for tests)
 
@@ -116,7 +120,7 @@ class Dispatcher:
     def dispatch(
         self,
         alert_id: str,
-        recipients: Iterable[str],
+        numeros: Iterable[str],
         compose: Compose,
         *,
         retry_failed: bool = False,
@@ -126,14 +130,14 @@ class Dispatcher:
         `retry_failed`: the alert was put back to « à diffuser »; members whose failure may come
         from a setting are sent to again (never one already reached)."""
         started = time.monotonic()
-        targets = list(dict.fromkeys(r for r in recipients if r))
+        targets = list(dict.fromkeys(r for r in numeros if r))
         report = DispatchReport(alert_id, recipients=len(targets), retrigger=retry_failed)
         view = ProgressView(self.console, fancy=self.progress)
         lease = AlertLease(self.journal, alert_id, self.lease_seconds)
         rules = self._rules(retry_failed)
         if not lease.acquire():
             report.busy = True
-            report.stopped_reason = BUSY_REASON
+            report.stopped_motif = BUSY_REASON
             log.info("Alerte %s : %s.", alert_id, BUSY_REASON)
             self._tally(alert_id, targets, report, view, rules)
             report.elapsed = time.monotonic() - started
@@ -155,7 +159,7 @@ class Dispatcher:
 
     def _rules(self, retry_failed: bool) -> Rules:
         return Rules(
-            now=time.time(),
+            now=self.clock(),
             webhooks=self.webhooks,
             wait=self.status_wait,
             confirmed_claim_at=self.journal.confirmed_claim_at() if self.webhooks else None,
@@ -189,31 +193,31 @@ class Dispatcher:
         known = self.journal.lookup(alert_id, chunk)
         deferred: list[str] = []
         settled = 0
-        for recipient in chunk:
-            entry = known.get(recipient)
+        for numero in chunk:
+            entry = known.get(numero)
             decision = decide(entry, rules)
-            if _count(report, entry, decision):
+            if _count_if_settled(report, entry, decision):
                 settled += 1
                 if decision is Decision.REACHED and rules.retry_failed:
                     report.already_reached += 1
                 continue
             if decision is Decision.SMS:
-                queues.reclaim.add(recipient)
-                queues.planned.append((recipient, FALLBACK))
+                queues.reclaim.add(numero)
+                queues.planned.append((numero, FALLBACK))
                 continue
             if entry is not None and entry.state == FAILED:
-                queues.reclaim.add(recipient)  # sent again: the alert was put back
+                queues.reclaim.add(numero)  # sent again: the alert was put back
             fallback_name = self.fallback.name if self.fallback is not None else None
             if decision is Decision.RESEND and entry is not None and entry.channel == fallback_name:
-                queues.later.append((recipient, FALLBACK))
+                queues.later.append((numero, FALLBACK))
                 continue
-            route = PRIMARY if quota is None else quota.route(recipient)
+            route = PRIMARY if quota is None else quota.route(numero)
             if route is None:
-                deferred.append(recipient)
+                deferred.append(numero)
             elif decision is Decision.RESEND:
-                queues.later.append((recipient, route))
+                queues.later.append((numero, route))
             else:
-                queues.planned.append((recipient, route))
+                queues.planned.append((numero, route))
         view.advance(settled)
         return deferred
 
@@ -228,102 +232,131 @@ class Dispatcher:
         view: ProgressView,
         rules: Rules,
     ) -> None:
-        alert_id, owner = lease.alert_id, lease.owner
-        quota = self._quota()
-        queues = _Queues()
-        planned = queues.planned
-        leftovers: list[str] = []  # not handled by this run: tallied from the journal
-        outstanding: dict[Future, tuple[str, str]] = {}  # future → (recipient, channel)
-        breaker = CircuitBreaker()
-        position = 0
-        stop: _Stop | None = None
+        """Plan and submit, drain what is in flight, then count what this run left."""
+        run = _Run(lease, targets, compose, report, view, rules, self._quota())
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="envoi")
         try:
-            while stop is None:
-                if lease.lost:
-                    stop = _Stop(LEASE_LOST_REASON)
-                    break
-                if not planned:
-                    if position >= len(targets):
-                        if not queues.later:
-                            break
-                        planned.extend(queues.later)  # lost answers: after every fresh send
-                        queues.later.clear()
-                        continue
-                    chunk = targets[position : position + LOOKUP_CHUNK]
-                    position += len(chunk)
-                    deferred = self._plan(alert_id, chunk, quota, queues, report, view, rules)
-                    if deferred:
-                        assert quota is not None
-                        try:
-                            self.journal.defer(alert_id, owner, deferred, quota.reason)
-                        except LeaseLost:
-                            leftovers.extend(deferred)
-                            stop = _Stop(LEASE_LOST_REASON)
-                            break
-                        report.deferred += len(deferred)
-                        view.advance(len(deferred))
-                    continue
-                full = len(outstanding) >= self.max_outstanding
-                stop = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
-                                     block=full)
-                if stop is not None:
-                    break
-                free = self.max_outstanding - len(outstanding)
-                batch = [planned.popleft() for _ in range(min(free, len(planned)))]
-                routes = [
-                    (r, self.channel.name if route == PRIMARY else self._fallback_name())
-                    for r, route in batch
-                ]
-                try:
-                    claimed = self.journal.claim(alert_id, owner, routes, reclaim=queues.reclaim)
-                except LeaseLost:
-                    leftovers.extend(r for r, _ in batch)
-                    stop = _Stop(LEASE_LOST_REASON)
-                    break
-                for (recipient, route), (_, channel_name) in zip(batch, routes, strict=True):
-                    if recipient not in claimed:  # settled meanwhile by someone else
-                        leftovers.append(recipient)
-                        continue
-                    future = pool.submit(
-                        send, self.channel, self.fallback, recipient, route, compose,
-                        claimed[recipient],
-                    )
-                    outstanding[future] = (recipient, channel_name)
-                self.peak_outstanding = max(self.peak_outstanding, len(outstanding))
-            if stop is not None:
-                leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
-            while outstanding:
-                reason = self._collect(alert_id, outstanding, report, view, breaker, leftovers,
-                                       block=True)
-                if stop is None and reason is not None:
-                    stop = reason
-                    leftovers.extend(self._cancel_queued(alert_id, outstanding, stop.reason))
+            stop = self._submit_all(run, pool)
+            stop = self._drain(run, stop)
         except BaseException:
-            # Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
-            # finish and record them if possible; unrecorded ones stay `pending` (one possible
-            # copy each, see decisions.py).
-            for future in outstanding:
-                future.cancel()
-            pool.shutdown(wait=True)
-            try:
-                finished = {f: r for f, r in outstanding.items() if not f.cancelled()}
-                self._collect(alert_id, finished, report, view, breaker, leftovers, block=False)
-            except BaseException:  # noqa: S110 - best effort, the first error is re-raised
-                pass
+            self._abandon(run, pool)
             raise
         finally:
             pool.shutdown(wait=True)
+        self._conclude(run, stop)
+
+    def _submit_all(self, run: _Run, pool: ThreadPoolExecutor) -> _Stop | None:
+        """Plan chunk after chunk and submit, until every target is handled or a reason to
+        stop comes up (returned)."""
+        planned, later = run.queues.planned, run.queues.later
+        while True:
+            if run.lease.lost:
+                return _Stop(LEASE_LOST_MOTIF)
+            if not planned:
+                if run.position < len(run.targets):
+                    stop = self._plan_next_chunk(run)
+                elif later:
+                    planned.extend(later)  # lost answers: after every fresh send
+                    later.clear()
+                    continue
+                else:
+                    return None
+            else:
+                full = len(run.outstanding) >= self.max_outstanding
+                stop = self._collect_finished(run, block=full) or self._submit_batch(run, pool)
+            if stop is not None:
+                return stop
+
+    def _plan_next_chunk(self, run: _Run) -> _Stop | None:
+        """Plan the next chunk of targets; record those the daily limit defers."""
+        chunk = run.targets[run.position : run.position + LOOKUP_CHUNK]
+        run.position += len(chunk)
+        alert_id = run.lease.alert_id
+        deferred = self._plan(alert_id, chunk, run.quota, run.queues, run.report, run.view,
+                              run.rules)
+        if not deferred:
+            return None
+        assert run.quota is not None
+        try:
+            self.journal.defer(alert_id, run.lease.owner, deferred, run.quota.reason)
+        except LeaseLost:
+            run.leftovers.extend(deferred)
+            return _Stop(LEASE_LOST_MOTIF)
+        run.report.deferred += len(deferred)
+        run.view.advance(len(deferred))
+        return None
+
+    def _submit_batch(self, run: _Run, pool: ThreadPoolExecutor) -> _Stop | None:
+        """Claim as many planned recipients as there is room for, and submit their sends."""
+        planned = run.queues.planned
+        free = self.max_outstanding - len(run.outstanding)
+        batch = [planned.popleft() for _ in range(min(free, len(planned)))]
+        routes = [
+            (r, self.channel.name if route == PRIMARY else self._fallback_name())
+            for r, route in batch
+        ]
+        try:
+            claimed = self.journal.claim(
+                run.lease.alert_id, run.lease.owner, routes, reclaim=run.queues.reclaim
+            )
+        except LeaseLost:
+            run.leftovers.extend(r for r, _ in batch)
+            return _Stop(LEASE_LOST_MOTIF)
+        for (numero, route), (_, channel_name) in zip(batch, routes, strict=True):
+            if numero not in claimed:  # settled meanwhile by someone else
+                run.leftovers.append(numero)
+                continue
+            future = pool.submit(
+                send, self.channel, self.fallback, numero, route, run.compose,
+                claimed[numero],
+            )
+            run.outstanding[future] = (numero, channel_name)
+        self.peak_outstanding = max(self.peak_outstanding, len(run.outstanding))
+        return None
+
+    def _drain(self, run: _Run, stop: _Stop | None) -> _Stop | None:
+        """Record every send in flight; on a stop, first drop those not started yet."""
+        alert_id = run.lease.alert_id
+        if stop is not None:
+            run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.motif))
+        while run.outstanding:
+            reason = self._collect_finished(run, block=True)
+            if stop is None and reason is not None:
+                stop = reason
+                run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.motif))
+        return stop
+
+    def _abandon(self, run: _Run, pool: ThreadPoolExecutor) -> None:
+        """Interrupted (Ctrl-C, journal error…): do not start queued sends, let running ones
+        finish and record them if possible; unrecorded ones stay `pending` (one possible copy
+        each, see decisions.py)."""
+        for future in run.outstanding:
+            future.cancel()
+        pool.shutdown(wait=True)
+        try:
+            run.outstanding = {f: r for f, r in run.outstanding.items() if not f.cancelled()}
+            self._collect_finished(run, block=False)
+        except BaseException:  # noqa: S110 - best effort, the caller re-raises the first error
+            pass
+
+    def _conclude(self, run: _Run, stop: _Stop | None) -> None:
+        """Why the run stopped, and the count of every recipient it did not settle."""
+        report = run.report
         if stop is not None and stop.pause:
-            report.paused_reason = stop.reason
+            report.paused_motif = stop.motif
         elif stop is not None:
-            report.stopped_reason = stop.reason
-        leftovers.extend(r for r, _ in planned)
-        leftovers.extend(r for r, _ in queues.later)
-        leftovers.extend(targets[position:])
-        self._tally(alert_id, leftovers, report, view, self._rules(rules.retry_failed))
-        if quota is not None:
-            report.notes.extend(quota.notes())
+            report.stopped_motif = stop.motif
+        run.leftovers.extend(r for r, _ in run.queues.planned)
+        run.leftovers.extend(r for r, _ in run.queues.later)
+        run.leftovers.extend(run.targets[run.position :])
+        self._tally(run.lease.alert_id, run.leftovers, report, run.view,
+                    self._rules(run.rules.retry_failed))
+        if run.quota is not None:
+            report.notes.extend(run.quota.notes())
+
+    def _collect_finished(self, run: _Run, *, block: bool) -> _Stop | None:
+        return self._collect(run.lease.alert_id, run.outstanding, run.report, run.view,
+                             run.breaker, run.leftovers, block=block)
 
     def _fallback_name(self) -> str:
         assert self.fallback is not None
@@ -378,17 +411,17 @@ class Dispatcher:
                 report.add_failure(outcome.error_text)
                 tripped = breaker.observe(outcome.error_code, attempt.suspect)
             elif outcome.state == UNCERTAIN:
-                uncertain.append(outcome.recipient)
+                uncertain.append(outcome.numero)
                 pause = breaker.observe_lost()
                 if pause is not None:
                     reasons.append(_Stop(pause, pause=True))
                 continue
             else:
                 report.not_sent += 1
-                if attempt.stop_reason is None:
+                if attempt.stop_motif is None:
                     report.add_failure(outcome.error_text)
             counted += 1
-            for reason in (tripped, attempt.stop_reason):
+            for reason in (tripped, attempt.stop_motif):
                 if reason is not None:
                     reasons.append(_Stop(reason))
         # A stop outranks a pause: the batch must not resume by itself.
@@ -410,34 +443,53 @@ class Dispatcher:
         self.journal.record(
             alert_id,
             [
-                Outcome(recipient, GAVE_UP, channel, error_code="interrompu", error_text=text)
-                for _, recipient, channel in cancelled
+                Outcome(numero, GAVE_UP, channel, error_code="interrompu", error_text=text)
+                for _, numero, channel in cancelled
             ],
         )
-        return [recipient for _, recipient, _ in cancelled]
+        return [numero for _, numero, _ in cancelled]
 
     def _tally(
         self,
         alert_id: str,
-        recipients: Sequence[str],
+        numeros: Sequence[str],
         report: DispatchReport,
         view: ProgressView,
         rules: Rules,
     ) -> None:
         """Count recipients this run did not settle, by their journal row."""
-        for start in range(0, len(recipients), LOOKUP_CHUNK):
-            chunk = recipients[start : start + LOOKUP_CHUNK]
+        for start in range(0, len(numeros), LOOKUP_CHUNK):
+            chunk = numeros[start : start + LOOKUP_CHUNK]
             known = self.journal.lookup(alert_id, chunk)
-            for recipient in chunk:
-                entry = known.get(recipient)
+            for numero in chunk:
+                entry = known.get(numero)
                 decision = decide(entry, rules)
-                if _count(report, entry, decision):
+                if _count_if_settled(report, entry, decision):
                     continue
                 if entry is not None and entry.state == DEFERRED:
                     report.deferred += 1
                 else:
                     report.not_sent += 1
             view.advance(len(chunk))
+
+
+@dataclass
+class _Run:
+    """One run's state between its phases: what is planned, in flight and left over."""
+
+    lease: AlertLease
+    targets: list[str]
+    compose: Compose
+    report: DispatchReport
+    view: ProgressView
+    rules: Rules
+    quota: DailyQuota | None
+    queues: _Queues = field(default_factory=lambda: _Queues())
+    leftovers: list[str] = field(default_factory=list)  # not handled: tallied from the journal
+    # Submitted, unrecorded sends: future → (recipient, channel name).
+    outstanding: dict[Future, tuple[str, str]] = field(default_factory=dict)
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    position: int = 0  # targets before this one are planned
 
 
 class _Queues:
@@ -450,7 +502,9 @@ class _Queues:
         self.reclaim: set[str] = set()
 
 
-def _count(report: DispatchReport, entry: JournalEntry | None, decision: Decision) -> bool:
+def _count_if_settled(
+    report: DispatchReport, entry: JournalEntry | None, decision: Decision
+) -> bool:
     """Count a recipient settled for now (reached, failed, waiting for a status, unconfirmed);
     False when it is still to be sent."""
     if decision is Decision.REACHED:

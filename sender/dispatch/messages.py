@@ -22,6 +22,6 @@ class AlertMessages:
     primary: ComposedMessage
     sms: ComposedMessage | None = None
 
-    def __call__(self, channel: str, recipient: str) -> OutgoingMessage:
+    def __call__(self, channel: str, numero: str) -> OutgoingMessage:
         message = self.sms if channel == "sms" and self.sms is not None else self.primary
-        return message.to_message(self.alert_id, recipient)
+        return message.to_message(self.alert_id, numero)

@@ -66,8 +66,8 @@ class ProgressView:
         table.add_row("Non envoyés", str(report.not_sent))
         table.add_row("Durée", seconds(report.elapsed))
         self.console.print(table)
-        if report.busy or report.stopped_reason:
-            reason = report.stopped_reason or ""
+        if report.busy or report.stopped_motif:
+            reason = report.stopped_motif or ""
             self.console.print(f"[bold red]Envoi arrêté :[/] {escape(reason)}", highlight=False)
         for note in report.notes:
             self.console.print(note, markup=False, highlight=False)

@@ -43,13 +43,13 @@ class DailyQuota:
         self.deferred = 0
         self.rerouted = 0
 
-    def route(self, recipient: str) -> str | None:
+    def route(self, numero: str) -> str | None:
         """PRIMARY, FALLBACK (SMS instead), or None (defer to a later cycle)."""
-        if recipient in self._contacted:
+        if numero in self._contacted:
             return PRIMARY
         if self.remaining > 0:
             self.remaining -= 1
-            self._contacted.add(recipient)
+            self._contacted.add(numero)
             return PRIMARY
         if self.policy == "sms" and self.has_fallback:
             self.rerouted += 1

@@ -31,12 +31,12 @@ class DispatchReport:
     unconfirmed: int = 0
     sent_now: int = 0  # sent by this run
     sent_by_fallback: int = 0  # sent by this run through the SMS fallback channel
-    stopped_reason: str | None = None  # the batch stopped: statut « erreur »
-    paused_reason: str | None = None  # the API stopped answering: resumed at the next cycle
+    stopped_motif: str | None = None  # the batch stopped: statut « erreur »
+    paused_motif: str | None = None  # the API stopped answering: resumed at the next cycle
     busy: bool = False
     retrigger: bool = False  # the alert was put back to « à diffuser » after a first dispatch
     already_reached: int = 0  # with `retrigger`: members reached before, not sent again
-    failure_reasons: dict[str, int] = field(default_factory=dict)
+    failure_motifs: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
@@ -45,13 +45,13 @@ class DispatchReport:
         """True when every recipient is sent, definitively failed or left unconfirmed."""
         return not self.busy and self.sent + self.failed + self.unconfirmed == self.recipients
 
-    def add_failure(self, reason: str | None) -> None:
-        text = reason or "raison inconnue"
-        self.failure_reasons[text] = self.failure_reasons.get(text, 0) + 1
+    def add_failure(self, motif: str | None) -> None:
+        text = motif or "raison inconnue"
+        self.failure_motifs[text] = self.failure_motifs.get(text, 0) + 1
 
     def failure_lines(self) -> list[str]:
         """French reasons, most frequent first: `3 × numéro absent de WhatsApp`."""
-        ordered = sorted(self.failure_reasons.items(), key=lambda item: (-item[1], item[0]))
+        ordered = sorted(self.failure_motifs.items(), key=lambda item: (-item[1], item[0]))
         return [f"{count} × {reason}" for reason, count in ordered]
 
     def summary_line(self) -> str:
@@ -74,17 +74,17 @@ class DispatchReport:
             f"Alerte {self.alert_id} : {plural(self.recipients, 'destinataire')}, "
             f"{', '.join(parts)} — {seconds(self.elapsed)}."
         )
-        if self.stopped_reason:
-            line += f" Envoi arrêté : {self.stopped_reason}"
-        elif self.paused_reason:
-            line += f" {self.paused_reason}"
+        if self.stopped_motif:
+            line += f" Envoi arrêté : {self.stopped_motif}"
+        elif self.paused_motif:
+            line += f" {self.paused_motif}"
         return line
 
     def notes_line(self) -> str:
         """French sentences for the alert's `motif`: re-dispatch, lost answers, limits."""
         notes: list[str] = []
-        if self.paused_reason:
-            notes.append(self.paused_reason)
+        if self.paused_motif:
+            notes.append(self.paused_motif)
         if self.retrigger:
             reached = plural(
                 self.already_reached, "adhérent déjà atteint", "adhérents déjà atteints"
@@ -115,7 +115,7 @@ class DispatchReport:
     def describe(self) -> str:
         """Several French lines: summary, notes, failure reasons."""
         lines = [self.summary_line(), *self.notes]
-        if self.failure_reasons:
+        if self.failure_motifs:
             lines.append("Raisons des échecs :")
             lines.extend(f"  - {line}" for line in self.failure_lines())
         return "\n".join(lines)

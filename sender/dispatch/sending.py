@@ -30,14 +30,14 @@ class Attempt:
 
     outcome: Outcome
     via_fallback: bool = False
-    stop_reason: str | None = None  # set when the whole batch must stop
+    stop_motif: str | None = None  # set when the whole batch must stop
     suspect: str | None = None  # likely cause of a suspect error (for the circuit breaker)
 
 
 def send(
     primary: Channel,
     fallback: Channel | None,
-    recipient: str,
+    numero: str,
     route: str,
     compose: Compose,
     callback: str | None = None,
@@ -47,19 +47,19 @@ def send(
     channel = primary if route == PRIMARY else fallback
     assert channel is not None
     try:
-        message = compose(channel.name, recipient)
+        message = compose(channel.name, numero)
         if callback is not None:
             message = replace(message, callback=callback)
         result = channel.deliver(message)
     except ChannelError as error:
         to_sms = error.scope is Scope.RECIPIENT and error.try_sms and route == PRIMARY
         if to_sms and fallback is not None:
-            return _send_fallback(fallback, recipient, compose, error)
-        return _failure(recipient, channel, error, fallback=route == FALLBACK)
+            return _send_fallback(fallback, numero, compose, error)
+        return _failure(numero, channel, error, fallback=route == FALLBACK)
     except AlerteError as error:  # e.g. compose refused the text: nothing was sent
         return Attempt(
             Outcome(
-                recipient,
+                numero,
                 FAILED,
                 channel.name,
                 error_code=type(error).__name__,
@@ -67,36 +67,36 @@ def send(
             )
         )
     except Exception as error:  # a bug in an adapter: stop rather than guess
-        log.exception("Erreur inattendue du canal %s pour %s", channel.name, mask_phone(recipient))
+        log.exception("Erreur inattendue du canal %s pour %s", channel.name, mask_phone(numero))
         reason = (
             f"erreur inattendue du canal {channel.name} ({type(error).__name__}) : "
             "consulter le journal technique"
         )
         return Attempt(
             Outcome(
-                recipient,
+                numero,
                 GAVE_UP,
                 channel.name,
                 error_code=type(error).__name__,
                 error_text=reason,
             ),
-            stop_reason=reason,
+            stop_motif=reason,
         )
     via_fallback = route == FALLBACK
     return Attempt(
         Outcome(
-            recipient, SENT, channel.name, result.message_id, result.wa_id, fallback=via_fallback
+            numero, SENT, channel.name, result.message_id, result.wa_id, fallback=via_fallback
         ),
         via_fallback=via_fallback,
     )
 
 
 def _send_fallback(
-    fallback: Channel, recipient: str, compose: Compose, first: ChannelError
+    fallback: Channel, numero: str, compose: Compose, first: ChannelError
 ) -> Attempt:
-    log.info("Secours SMS pour %s (%s).", mask_phone(recipient), first.code or "")
+    log.info("Secours SMS pour %s (%s).", mask_phone(numero), first.code or "")
     try:
-        result = fallback.deliver(compose(fallback.name, recipient))
+        result = fallback.deliver(compose(fallback.name, numero))
     except AlerteError as error:
         state = FAILED
         if isinstance(error, ChannelError) and error.scope is Scope.UNCERTAIN:
@@ -107,7 +107,7 @@ def _send_fallback(
         code = getattr(error, "code", None) or type(error).__name__
         return Attempt(
             Outcome(
-                recipient,
+                numero,
                 state,
                 fallback.name,
                 error_code=code,
@@ -115,29 +115,29 @@ def _send_fallback(
             )
         )
     return Attempt(
-        Outcome(recipient, SENT, fallback.name, result.message_id, result.wa_id, fallback=True),
+        Outcome(numero, SENT, fallback.name, result.message_id, result.wa_id, fallback=True),
         via_fallback=True,
     )
 
 
-def _failure(recipient: str, channel: Channel, error: ChannelError, *, fallback: bool) -> Attempt:
+def _failure(numero: str, channel: Channel, error: ChannelError, *, fallback: bool) -> Attempt:
     code = error.code or type(error).__name__
     text = mask_numbers(error.message)
     if error.scope is Scope.UNCERTAIN:
-        log.info("Envoi incertain %s pour %s : %s", channel.name, mask_phone(recipient), code)
+        log.info("Envoi incertain %s pour %s : %s", channel.name, mask_phone(numero), code)
         return Attempt(
-            Outcome(recipient, UNCERTAIN, channel.name, error_code=code, error_text=text)
+            Outcome(numero, UNCERTAIN, channel.name, error_code=code, error_text=text)
         )
     if error.scope is Scope.BATCH and not fallback:
         return Attempt(
-            Outcome(recipient, GAVE_UP, channel.name, error_code=code, error_text=text),
-            stop_reason=text,
+            Outcome(numero, GAVE_UP, channel.name, error_code=code, error_text=text),
+            stop_motif=text,
         )
     state = FAILED if error.scope is Scope.RECIPIENT else GAVE_UP
-    log.info("Échec %s pour %s : %s", channel.name, mask_phone(recipient), code)
+    log.info("Échec %s pour %s : %s", channel.name, mask_phone(numero), code)
     return Attempt(
         Outcome(
-            recipient, state, channel.name, error_code=code, error_text=text, final=error.final
+            numero, state, channel.name, error_code=code, error_text=text, final=error.final
         ),
         suspect=error.suspect if state == FAILED else None,
     )

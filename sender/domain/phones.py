@@ -112,7 +112,7 @@ def _canonical_key(text: str) -> str | None:
 
 
 @lru_cache(maxsize=200_000)
-def clean_phone(raw: str, region: str = DEFAULT_REGION) -> PhoneResult:
+def parse_phone(raw: str, region: str = DEFAULT_REGION) -> PhoneResult:
     """Normalise a phone number typed by a person to E.164 and say whether it can get alerts."""
     if not (raw or "").strip():
         return PhoneResult(None, False, REMARKS["missing"])
@@ -184,7 +184,7 @@ def _classify(parsed: phonenumbers.PhoneNumber, kind: int, text: str) -> PhoneRe
 
 def clear_caches() -> None:
     """Forget every cleaned number, so that a benchmark measures a cold start."""
-    clean_phone.cache_clear()
+    parse_phone.cache_clear()
     _CANONICAL_CACHE.clear()
 
 

@@ -6,8 +6,8 @@ the server accepts up to `CONNECTION_LIMIT` connections, closes idle ones after
 `CHANNEL_TIMEOUT` seconds, and closes at once any new connection from an address that already
 holds `per_address` of them (`ALERTE_CONNEXIONS_PAR_ADRESSE`): one client, idle or trickling
 its request byte by byte, can no longer take every slot. In production the site sits behind a
-TLS reverse proxy (README), which then holds this line itself: the trusted proxy's address
-(`ALERTE_PROXY_DE_CONFIANCE`) is not capped.
+TLS reverse proxy (docs/production.md), which then holds this line itself: the trusted proxy's
+address (`ALERTE_PROXY_DE_CONFIANCE`) is not capped.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Final
 
 from sender import dates
 from sender.domain.communes import match_commune
-from sender.domain.phones import clean_phone
+from sender.domain.phones import parse_phone
 from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
 from sender.text import neutralise
 
@@ -192,7 +192,7 @@ def validate_signup(
 
     telephone = _text_field(form, "telephone", values, errors)
     if "telephone" not in errors:
-        result = clean_phone(telephone)
+        result = parse_phone(telephone)
         if not result.ok:
             errors["telephone"] = _phone_error(result.numero, result.remarque, "signup")
 
@@ -237,7 +237,7 @@ def validate_unsubscribe(
     elif len(telephone) > limit:
         errors["telephone"] = _too_long("telephone", limit)
     else:
-        result = clean_phone(telephone)
+        result = parse_phone(telephone)
         if result.numero is None:
             errors["telephone"] = _phone_error(None, result.remarque, "unsubscribe")
     if _is_spam(form):

@@ -25,9 +25,9 @@ class Callback:
     attempt: int
 
 
-def reference(key: bytes, recipient: str) -> str:
+def reference(key: bytes, numero: str) -> str:
     """The recipient's reference: an HMAC-SHA256 of the number, which does not reveal it."""
-    digest = hmac.new(key, recipient.encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.new(key, numero.encode("utf-8"), hashlib.sha256).hexdigest()
     return digest[:REFERENCE_LENGTH]
 
 

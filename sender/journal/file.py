@@ -7,7 +7,9 @@ process guarded by a lock (threads share it). The webhook receiver opens it with
 The file is never overwritten nor deleted: a file that is not a journal raises `JournalCorrupt`.
 A format-1 journal (before status webhooks) is upgraded in place, in one transaction: new
 columns and tables are added, no row is lost, and `failed` rows whose code may come from a
-setting (HTTP 404, code 100…) become retryable.
+setting (HTTP 404, code 100…) become retryable. Format 3 only renames the E.164 column of
+`envois` from `recipient` to `numero`, the register's word; formats 1 and 2 get it in the same
+transaction.
 
 Tables: `envois` (one row per alert and recipient), `verrous` (one lease per alert), `statuts`
 (every status webhook received, once per message and status: the duplicates Meta sends are
@@ -36,8 +38,8 @@ from sender.storage import (
     transaction,
 )
 
-_FORMAT = "alerte-message-journal/2"
-_READABLE = ("alerte-message-journal/1", _FORMAT)
+_FORMAT = "alerte-message-journal/3"
+_READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
 _TABLES = frozenset({"envois", "verrous", "statuts", "entrants", _MARKER})
 
@@ -45,7 +47,7 @@ _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS envois (
         alert_id TEXT NOT NULL,
-        recipient TEXT NOT NULL,
+        numero TEXT NOT NULL,
         channel TEXT,
         state TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
@@ -57,7 +59,7 @@ _SCHEMA = (
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL,
         sent_at REAL,
-        PRIMARY KEY (alert_id, recipient)
+        PRIMARY KEY (alert_id, numero)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS envois_fenetre ON envois (updated_at)",
     """CREATE TABLE IF NOT EXISTS verrous (
@@ -216,6 +218,8 @@ class JournalFile:
             for statement in _SCHEMA:
                 conn.execute(statement)
             columns = {r[1] for r in conn.execute("PRAGMA table_info(envois)")}
+            if "recipient" in columns:  # formats 1 and 2 named the E.164 column `recipient`
+                conn.execute("ALTER TABLE envois RENAME COLUMN recipient TO numero")
             upgraded = [(name, kind) for name, kind in _ENVOIS_V2 if name not in columns]
             for name, kind in upgraded:
                 conn.execute(f"ALTER TABLE envois ADD COLUMN {name} {kind}")
@@ -268,7 +272,7 @@ class JournalFile:
             with transaction(conn, self._translate, write=True):
                 yield conn
 
-    def check(self) -> None:
+    def open_or_create(self) -> None:
         """Open (and create if needed) the journal now; raise a French JournalError if unusable."""
         with self.read():
             pass

@@ -47,8 +47,8 @@ from sender.journal.states import (
 LOOKUP_CHUNK = 500  # recipients per IN (...) query, well below SQLite's variable limit
 
 _COLUMNS = (
-    "alert_id, recipient, channel, state, attempts, message_id, wa_id, error_code, error_text, "
-    "owner, created_at, updated_at, sent_at, uncertain, final, delivery, delivery_code, fallback, "
+    "alert_id, numero, channel, state, attempts, message_id, wa_id, error_code, error_text, "
+    "owner, updated_at, sent_at, uncertain, final, delivery, delivery_code, fallback, "
     "claimed_at"
 )
 
@@ -77,15 +77,15 @@ def _timestamp(value: datetime | float | None, default: float) -> float:
 
 
 def _rows_of(
-    conn: sqlite3.Connection, columns: str, alert_id: str, recipients: Sequence[str]
+    conn: sqlite3.Connection, columns: str, alert_id: str, numeros: Sequence[str]
 ) -> Iterator[tuple]:
     """`columns` of the alert's rows for these recipients, one query per `LOOKUP_CHUNK`."""
-    for start in range(0, len(recipients), LOOKUP_CHUNK):
-        chunk = recipients[start : start + LOOKUP_CHUNK]
+    for start in range(0, len(numeros), LOOKUP_CHUNK):
+        chunk = numeros[start : start + LOOKUP_CHUNK]
         marks = ", ".join("?" for _ in chunk)
         yield from conn.execute(
             f"SELECT {columns} FROM envois "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-            f"WHERE alert_id = ? AND recipient IN ({marks})",
+            f"WHERE alert_id = ? AND numero IN ({marks})",
             (alert_id, *chunk),
         )
 
@@ -113,9 +113,9 @@ class Journal:
         self._file = JournalFile(path, busy_timeout=busy_timeout)
         self._clock = clock
         self._key: bytes | None = None
-        self._unrecorded: dict[tuple[str, str], Outcome] = {}
+        self._held_in_memory: dict[tuple[str, str], Outcome] = {}
         self._unreleased: set[tuple[str, str]] = set()  # leases to give back (same reason)
-        self._unrecorded_lock = threading.Lock()
+        self._held_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Journal:
@@ -135,20 +135,20 @@ class Journal:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def check(self) -> None:
+    def open_or_create(self) -> None:
         """Open (and create if needed) the journal now; raise a French JournalError if unusable."""
-        self._file.check()
+        self._file.open_or_create()
 
     def close(self) -> None:
         self._file.close()
 
     # -- rows ------------------------------------------------------------------------------
 
-    def get(self, alert_id: str, recipient: str) -> JournalEntry | None:
+    def get(self, alert_id: str, numero: str) -> JournalEntry | None:
         with self._file.read() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? AND recipient = ?",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-                (alert_id, recipient),
+                f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? AND numero = ?",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                (alert_id, numero),
             ).fetchone()
         return _entry(row) if row else None
 
@@ -156,15 +156,15 @@ class Journal:
         """Every row of an alert (for tests, exports and the CLI; not for 100,000-row loops)."""
         with self._file.read() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? ORDER BY recipient",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                f"SELECT {_COLUMNS} FROM envois WHERE alert_id = ? ORDER BY numero",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                 (alert_id,),
             ).fetchall()
         return [_entry(row) for row in rows]
 
-    def lookup(self, alert_id: str, recipients: Sequence[str]) -> dict[str, JournalEntry]:
+    def lookup(self, alert_id: str, numeros: Sequence[str]) -> dict[str, JournalEntry]:
         """Rows for the given recipients that exist (any number of recipients, chunked)."""
         with self._file.read() as conn:
-            return {row[1]: _entry(row) for row in _rows_of(conn, _COLUMNS, alert_id, recipients)}
+            return {row[1]: _entry(row) for row in _rows_of(conn, _COLUMNS, alert_id, numeros)}
 
     def has_started(self, alert_id: str) -> bool:
         """True once any recipient of the alert has a row (claimed, sent, deferred…)."""
@@ -209,29 +209,29 @@ class Journal:
         claimed: dict[str, str | None] = {}
         with self._write() as conn:
             self._assert_lease(conn, alert_id, owner)
-            recipients = [recipient for recipient, _ in routes]
+            numeros = [numero for numero, _ in routes]
             current = {
                 r: (state, attempts)
                 for r, state, attempts in _rows_of(
-                    conn, "recipient, state, attempts", alert_id, recipients
+                    conn, "numero, state, attempts", alert_id, numeros
                 )
             }
             rows = []
-            for recipient, channel in routes:
-                state, attempts = current.get(recipient, (None, 0))
-                if state == SENT or (state == FAILED and recipient not in reclaim):
+            for numero, channel in routes:
+                state, attempts = current.get(numero, (None, 0))
+                if state == SENT or (state == FAILED and numero not in reclaim):
                     continue
-                ref = reference(key, recipient)
-                claimed[recipient] = encode(alert_id, ref, int(attempts or 0) + 1)
+                ref = reference(key, numero)
+                claimed[numero] = encode(alert_id, ref, int(attempts or 0) + 1)
                 rows.append((
-                    alert_id, recipient, channel, owner, now, now, now, ref,
-                    int(recipient in reclaim),
+                    alert_id, numero, channel, owner, now, now, now, ref,
+                    int(numero in reclaim),
                 ))
             conn.executemany(
-                "INSERT INTO envois (alert_id, recipient, channel, state, attempts, owner, "
+                "INSERT INTO envois (alert_id, numero, channel, state, attempts, owner, "
                 "created_at, updated_at, claimed_at, ref) "
                 "VALUES (?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (alert_id, recipient) DO UPDATE SET state = 'pending', "
+                "ON CONFLICT (alert_id, numero) DO UPDATE SET state = 'pending', "
                 "channel = excluded.channel, owner = excluded.owner, "
                 "attempts = envois.attempts + 1, updated_at = excluded.updated_at, "
                 "claimed_at = excluded.claimed_at, "
@@ -267,24 +267,24 @@ class Journal:
             with self._write() as conn:
                 self._write_outcomes(conn, batch)
         except JournalError:
-            with self._unrecorded_lock:
+            with self._held_lock:
                 for alert, outcome in batch:
-                    self._unrecorded[(alert, outcome.recipient)] = outcome
+                    self._held_in_memory[(alert, outcome.numero)] = outcome
             raise
 
     @property
-    def unrecorded(self) -> int:
+    def results_held_in_memory(self) -> int:
         """Results kept in memory because the journal could not be written (disk full…)."""
-        with self._unrecorded_lock:
-            return len(self._unrecorded)
+        with self._held_lock:
+            return len(self._held_in_memory)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that first writes what a failed `record` or `release` left
         behind."""
         with self._file.write() as conn:
-            with self._unrecorded_lock:
-                pending = [(alert, o) for (alert, _), o in self._unrecorded.items()]
+            with self._held_lock:
+                pending = [(alert, o) for (alert, _), o in self._held_in_memory.items()]
                 leases = list(self._unreleased)
             if pending:
                 self._write_outcomes(conn, pending)
@@ -294,10 +294,10 @@ class Journal:
                 )
             yield conn
         if pending or leases:
-            with self._unrecorded_lock:
+            with self._held_lock:
                 for alert, outcome in pending:
-                    if self._unrecorded.get((alert, outcome.recipient)) is outcome:
-                        del self._unrecorded[(alert, outcome.recipient)]
+                    if self._held_in_memory.get((alert, outcome.numero)) is outcome:
+                        del self._held_in_memory[(alert, outcome.numero)]
                 self._unreleased.difference_update(leases)
 
     def _write_outcomes(
@@ -309,12 +309,12 @@ class Journal:
             if o.state == SENT:
                 sent.append((
                     o.channel, o.channel, o.channel, o.message_id, o.wa_id, now, now,
-                    int(o.fallback), o.channel, alert_id, o.recipient,
+                    int(o.fallback), o.channel, alert_id, o.numero,
                 ))
             else:
                 others.append((
                     o.state, o.channel, o.error_code, o.error_text, int(o.final), now,
-                    o.state, alert_id, o.recipient, o.channel,
+                    o.state, alert_id, o.numero, o.channel,
                 ))
         if sent:
             conn.executemany(
@@ -331,35 +331,35 @@ class Journal:
                 "fallback = ?, "
                 "delivery = CASE WHEN ? = 'whatsapp' THEN COALESCE(delivery, 'accepted') "
                 "ELSE delivery END "
-                "WHERE alert_id = ? AND recipient = ?",
+                "WHERE alert_id = ? AND numero = ?",
                 sent,
             )
         if others:
             conn.executemany(
                 "UPDATE envois SET state = ?, channel = ?, error_code = ?, error_text = ?, "
                 "final = ?, updated_at = ?, uncertain = uncertain + (? = 'uncertain') "
-                "WHERE alert_id = ? AND recipient = ? AND state != 'sent' "
+                "WHERE alert_id = ? AND numero = ? AND state != 'sent' "
                 "AND NOT (? = 'whatsapp' AND delivery IS NOT NULL)",
                 others,
             )
 
-    def defer(self, alert_id: str, owner: str, recipients: Sequence[str], reason: str) -> int:
+    def defer(self, alert_id: str, owner: str, numeros: Sequence[str], reason: str) -> int:
         """Hold recipients back (daily limit) for a later dispatch; return how many rows."""
-        if not recipients:
+        if not numeros:
             return 0
         now = self._clock()
         with self._write() as conn:
             self._assert_lease(conn, alert_id, owner)
             before = conn.total_changes
             conn.executemany(
-                "INSERT INTO envois (alert_id, recipient, channel, state, attempts, owner, "
+                "INSERT INTO envois (alert_id, numero, channel, state, attempts, owner, "
                 "error_code, error_text, created_at, updated_at) "
                 "VALUES (?, ?, NULL, 'deferred', 0, ?, 'plafond', ?, ?, ?) "
-                "ON CONFLICT (alert_id, recipient) DO UPDATE SET state = 'deferred', "
+                "ON CONFLICT (alert_id, numero) DO UPDATE SET state = 'deferred', "
                 "owner = excluded.owner, error_code = excluded.error_code, "
                 "error_text = excluded.error_text, updated_at = excluded.updated_at "
                 "WHERE envois.state NOT IN ('sent', 'failed')",
-                [(alert_id, r, owner, reason, now, now) for r in recipients],
+                [(alert_id, r, owner, reason, now, now) for r in numeros],
             )
             return conn.total_changes - before
 
@@ -413,7 +413,7 @@ class Journal:
                 )
                 return cursor.rowcount == 1
         except JournalError:
-            with self._unrecorded_lock:
+            with self._held_lock:
                 self._unreleased.add((alert_id, owner))
             raise
 
@@ -461,7 +461,7 @@ class Journal:
             return {
                 row[0]
                 for row in conn.execute(
-                    f"SELECT DISTINCT recipient FROM envois WHERE {where}",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                    f"SELECT DISTINCT numero FROM envois WHERE {where}",  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
                     (start, start, *extra),
                 )
             }
@@ -475,7 +475,7 @@ class Journal:
             return {
                 (row[0], row[1]): (row[2], row[3])
                 for row in conn.execute(
-                    "SELECT alert_id, recipient, state, error_text FROM envois "
+                    "SELECT alert_id, numero, state, error_text FROM envois "
                     "WHERE substr(alert_id, 1, ?) = ? AND state IN ('sent', 'failed')",
                     (len(prefix), prefix),
                 )
@@ -491,8 +491,8 @@ class Journal:
         with self._file.read() as conn:
             return dict(
                 conn.execute(
-                    "SELECT recipient, COUNT(*) FROM envois WHERE substr(alert_id, 1, ?) = ? "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
-                    f"AND {where} GROUP BY recipient",
+                    "SELECT numero, COUNT(*) FROM envois WHERE substr(alert_id, 1, ?) = ? "  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                    f"AND {where} GROUP BY numero",
                     (len(prefix), prefix, start, start),
                 ).fetchall()
             )
@@ -574,9 +574,9 @@ class Journal:
             return [
                 row[0]
                 for row in conn.execute(
-                    "SELECT recipient FROM envois INDEXED BY envois_suivi "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
+                    "SELECT numero FROM envois INDEXED BY envois_suivi "  # noqa: S608  # nosec B608 - constant placeholders, values are bound
                     f"WHERE alert_id = ? AND {_follow_up_condition(len(sms_codes))} "
-                    "ORDER BY recipient",
+                    "ORDER BY numero",
                     (alert_id, *sms_codes),
                 )
             ]

@@ -51,7 +51,7 @@ class JournalEntry:
     """One row. Times are Unix timestamps (seconds, UTC)."""
 
     alert_id: str
-    recipient: str
+    numero: str
     channel: str | None
     state: str
     attempts: int
@@ -60,7 +60,6 @@ class JournalEntry:
     error_code: str | None
     error_text: str | None
     owner: str | None
-    created_at: float
     updated_at: float
     sent_at: float | None
     uncertain: int = 0  # sends whose answer was lost (possible copies)
@@ -80,7 +79,7 @@ class JournalEntry:
 class Outcome:
     """The result of one send, to be recorded after it (see `Journal.record`)."""
 
-    recipient: str
+    numero: str
     state: str  # SENT, FAILED, GAVE_UP, UNCERTAIN or PENDING
     channel: str
     message_id: str | None = None

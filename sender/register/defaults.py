@@ -12,8 +12,8 @@ and arithmetic are refused (see sender/alerts/sandbox.py).
 
 For the WhatsApp channel, `texte` holds one line per named body parameter of the approved
 template, `nom: expression Jinja`. The fixed body text of each template is approved by Meta, not
-stored in the register: `WHATSAPP_BODIES` holds the text to submit (the README quotes it and the
-site renders its example alert with it).
+stored in the register: `WHATSAPP_BODIES` holds the text to submit (docs/production.md quotes
+it and the site renders its example alert with it).
 
 Every message ends with `SIGNATURE`, so that members recognise real alerts from the network.
 """

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from sender import schema
-from sender.text import clean, is_truthy
+from sender.text import cell_text, is_truthy
 
 PROTECTED_TABS: Final = (schema.ALERTES, schema.HABILITATIONS)
 GOOGLE_ACCOUNTS: Final = "Comptes que Google garde toujours : "
@@ -112,9 +112,8 @@ def officer_emails(habilitations_rows: Iterable[Mapping[str, object]]) -> set[st
     """The Google accounts (column `email`) of the active officers."""
     emails = set()
     for row in habilitations_rows:
-        email = clean(row.get("email"))
-        if clean(row.get("identifiant")) and is_truthy(clean(row.get("actif"))) and is_email(
-            email
-        ):
+        email = cell_text(row.get("email"))
+        active = is_truthy(cell_text(row.get("actif")))
+        if cell_text(row.get("identifiant")) and active and is_email(email):
             emails.add(normalise_email(email))
     return emails

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from sender.alerts.model import normalise_type
 from sender.dates import PARIS, DateError, format_french, parse_datetime
 from sender.schema import ACTIF, ACTIVITES, ALERT_TYPES, DIFFUSEE
-from sender.text import clean, day, fold, month, plural
+from sender.text import cell_text, day, fold, month, plural
 
 FORMAT = "alerte-message-statistiques/1"
 THRESHOLD = 5
@@ -105,18 +105,18 @@ def trade_label(value: str) -> str:
 
 
 def active_members(rows: Iterable[Mapping[str, str]]) -> list[Mapping[str, str]]:
-    return [row for row in rows if fold(clean(row.get("statut"))) == ACTIF]
+    return [row for row in rows if fold(cell_text(row.get("statut"))) == ACTIF]
 
 
 def members_by_zone(members: Sequence[Mapping[str, str]], threshold: int = THRESHOLD) -> Breakdown:
     counts = Counter(
-        ZONE_LABELS.get(fold(clean(row.get("zone"))), UNKNOWN_ZONE) for row in members
+        ZONE_LABELS.get(fold(cell_text(row.get("zone"))), UNKNOWN_ZONE) for row in members
     )
     return protect(counts, threshold, "Autres zones")
 
 
 def members_by_trade(members: Sequence[Mapping[str, str]], threshold: int = THRESHOLD) -> Breakdown:
-    counts = Counter(trade_label(clean(row.get("activite"))) for row in members)
+    counts = Counter(trade_label(cell_text(row.get("activite"))) for row in members)
     # The form's own « Autre » and the merged small trades read as one group.
     if _OTHER_TRADE in counts:
         counts[OTHERS] = counts.pop(_OTHER_TRADE)
@@ -127,7 +127,7 @@ def members_by_trade(members: Sequence[Mapping[str, str]], threshold: int = THRE
 
 
 def cell_moment(value: object) -> datetime | None:
-    text = clean(value)
+    text = cell_text(value)
     if not text:
         return None
     try:
@@ -147,12 +147,12 @@ def alert_moment(row: Mapping[str, str]) -> datetime | None:
 
 
 def alert_type(row: Mapping[str, str]) -> str | None:
-    return normalise_type(clean(row.get("type")))
+    return normalise_type(cell_text(row.get("type")))
 
 
 def broadcast_alerts(rows: Iterable[Mapping[str, str]]) -> list[Mapping[str, str]]:
     """Alerts whose status is « diffusée »."""
-    return [row for row in rows if clean(row.get("statut")) == DIFFUSEE]
+    return [row for row in rows if cell_text(row.get("statut")) == DIFFUSEE]
 
 
 def month_keys(first: date, last: date) -> list[tuple[int, int]]:

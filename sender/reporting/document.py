@@ -83,17 +83,27 @@ def _broadcast_row(line: AlertLine) -> list[str]:
 
 
 def render_report(report: Report) -> str:
-    """The whole HTML document."""
+    """The whole HTML document: head, summary and figures, the alerts broadcast and refused,
+    where the figures come from."""
     period = f"du {day(report.first)} au {day(report.last)}"
-    title = f"Alerte Message – rapport d’activité {period}"
-    prevention = sum(1 for line in report.broadcast if line.type_label == "Prévention")
-    summary = [
-        f"{plural(len(report.broadcast), 'alerte diffusée', 'alertes diffusées')}"
-        f" (dont {plural(prevention, 'message', 'messages')} de prévention)",
-        plural(len(report.refused), "alerte refusée", "alertes refusées"),
-        *(f"{label} : {value}" for label, value in report.medians),
-    ]
     parts = [
+        *_head(f"Alerte Message – rapport d’activité {period}"),
+        *_summary(report, period),
+        statistics_sections(report.figures, level=2, prefix="rapport-"),
+        *_alert_tables(report, period),
+        "<h2>D’où viennent ces chiffres</h2>",
+        "<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in _sources(report))
+        + "</ul>",
+        f'<p class="note">Document produit le {escape(day(report.made_at))} par '
+        "la commande « alerte-message rapport ».</p>",
+        "</main>", "</body>", "</html>", "",
+    ]
+    return "\n".join(parts)
+
+
+def _head(title: str) -> list[str]:
+    """From the doctype to the opening of `<main>`: metadata, inline CSS, the banner."""
+    return [
         "<!DOCTYPE html>",
         '<html lang="fr">',
         "<head>",
@@ -108,15 +118,31 @@ def render_report(report: Report) -> str:
         f"<p>{escape(PARTNERS)}</p>",
         "</header>",
         "<main>",
+    ]
+
+
+def _summary(report: Report, period: str) -> list[str]:
+    """The title, who made the report from what, and the figures « En bref »."""
+    prevention = sum(1 for line in report.broadcast if line.type_label == "Prévention")
+    summary = [
+        f"{plural(len(report.broadcast), 'alerte diffusée', 'alertes diffusées')}"
+        f" (dont {plural(prevention, 'message', 'messages')} de prévention)",
+        plural(len(report.refused), "alerte refusée", "alertes refusées"),
+        *(f"{label} : {value}" for label, value in report.medians),
+    ]
+    return [
         f"<h1>Rapport d’activité du réseau, {escape(period)}</h1>",
         f"<p>Établi le {escape(day_and_hour(report.made_at))} par la CMA de la Lozère "
         "pour la Préfecture de la Lozère, à partir du registre des adhérents et des alertes "
         "et du journal des envois.</p>",
         "<h2>En bref</h2>",
         "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in summary) + "</ul>",
-        statistics_sections(report.figures, level=2, prefix="rapport-"),
-        "<h2>Détail des alertes diffusées</h2>",
     ]
+
+
+def _alert_tables(report: Report, period: str) -> list[str]:
+    """The alerts broadcast, one row each with its delays, then the alerts refused."""
+    parts = ["<h2>Détail des alertes diffusées</h2>"]
     if report.broadcast:
         parts.append(
             _table(
@@ -142,7 +168,11 @@ def render_report(report: Report) -> str:
         )
     else:
         parts.append("<p>Aucune alerte refusée sur la période.</p>")
-    parts.append("<h2>D’où viennent ces chiffres</h2>")
+    return parts
+
+
+def _sources(report: Report) -> list[str]:
+    """The notes on where the figures come from and what they do not say."""
     notes = [
         "« Envoyés » compte les messages acceptés par WhatsApp ou par l’opérateur SMS : "
         "accepté ne veut pas dire remis sur le téléphone.",
@@ -175,8 +205,4 @@ def render_report(report: Report) -> str:
         "Les adhérents sont comptés à la date du rapport ; aucun groupe de moins de 5 "
         "personnes n’est montré. Ce rapport ne contient ni nom ni numéro de téléphone."
     )
-    parts.append("<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
-    parts.append(f'<p class="note">Document produit le {escape(day(report.made_at))} par '
-                 "la commande « alerte-message rapport ».</p>")
-    parts.extend(["</main>", "</body>", "</html>", ""])
-    return "\n".join(parts)
+    return notes

@@ -25,7 +25,7 @@ from sender.reporting.aggregate import (
     statistics,
 )
 from sender.schema import DIFFUSEE, EN_COURS, ERREUR, REFUSEE
-from sender.text import clean, day_and_hour, duration
+from sender.text import cell_text, day_and_hour, duration
 
 NOT_MEASURED = "non mesuré"
 NOT_AVAILABLE = "non disponible"
@@ -71,10 +71,10 @@ class Report:
 def type_label(row: Mapping[str, str]) -> str:
     kind = alert_type(row)
     if kind is None:
-        return clean(row.get("type"))[:40] or "type inconnu"
+        return cell_text(row.get("type"))[:40] or "type inconnu"
     label = kind.capitalize()
     if kind == "escroquerie":
-        precision = PRECISION_LABELS.get(normalise_precision(clean(row.get("precision"))) or "")
+        precision = PRECISION_LABELS.get(normalise_precision(cell_text(row.get("precision"))) or "")
         if precision:
             label = f"{label} ({precision})"
     return label
@@ -83,7 +83,7 @@ def type_label(row: Mapping[str, str]) -> str:
 def _count(row: Mapping[str, str], column: str, columns: Sequence[str], missing: str) -> str:
     if column not in columns:
         return missing
-    return clean(row.get(column)) or missing
+    return cell_text(row.get(column)) or missing
 
 
 def _minutes(delta: timedelta) -> float:
@@ -94,7 +94,7 @@ def _line(
     row: Mapping[str, str], columns: Sequence[str], send_times: SendTimes
 ) -> tuple[AlertLine, dict[str, float]]:
     """The report line of one alert and its measured delays in minutes (for the medians)."""
-    alert_id = clean(row.get("id"))
+    alert_id = cell_text(row.get("id"))
     kind = alert_type(row)
     facts, reported = cell_moment(row.get("faits_le")), cell_moment(row.get("signale_le"))
     start = reported or cell_moment(row.get("saisie_le"))
@@ -120,17 +120,17 @@ def _line(
         alert_id=alert_id or "?",
         moment=day_and_hour(moment) if moment else "date inconnue",
         type_label=type_label(row),
-        commune=clean(row.get("commune"))[:80] or "—",
-        status=clean(row.get("statut")),
+        commune=cell_text(row.get("commune"))[:80] or "—",
+        status=cell_text(row.get("statut")),
         facts_to_report=facts_to_report,
         report_to_first=first_text,
         report_to_last=last_text,
-        recipients=clean(row.get("destinataires")) or "0",
-        sent=clean(row.get("envoyes")) or "0",
-        failed=clean(row.get("echecs")) or "0",
+        recipients=cell_text(row.get("destinataires")) or "0",
+        sent=cell_text(row.get("envoyes")) or "0",
+        failed=cell_text(row.get("echecs")) or "0",
         delivered=_count(row, "remis", columns, NOT_AVAILABLE),
         read=_count(row, "lus", columns, NOT_AVAILABLE),
-        motif=clean(row.get("motif"))[:500],
+        motif=cell_text(row.get("motif"))[:500],
     )
     return line, measured
 
@@ -155,11 +155,11 @@ def build_report(
 ) -> Report:
     """The report for alerts reported between `first` and `last` (both included)."""
     rows = [row for row in alertes if in_period(row, first, last)]
-    rows.sort(key=lambda row: (alert_moment(row) or now, clean(row.get("id"))))
+    rows.sort(key=lambda row: (alert_moment(row) or now, cell_text(row.get("id"))))
     broadcast, refused = [], []
     delays: dict[str, list[float]] = {"facts": [], "first": [], "last": []}
     for row in rows:
-        status = clean(row.get("statut"))
+        status = cell_text(row.get("statut"))
         if status in BROADCAST_STATUSES:
             line, measured = _line(row, alert_columns, send_times)
             broadcast.append(line)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sender.dates import DateError, parse_datetime
 from sender.errors import ConfigurationError
-from sender.text import clean, one_line
+from sender.text import cell_text, one_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ def read_details(block: Mapping[str, str], env: Mapping[str, str]) -> dict[str, 
         )
     details = {}
     for detail in DETAILS:
-        value = clean(env.get(detail.variable)) or clean(block.get(detail.key))
+        value = cell_text(env.get(detail.variable)) or cell_text(block.get(detail.key))
         details[detail.key] = value if detail.key == "adresse" else one_line(value)
     return details
 

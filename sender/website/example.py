@@ -39,7 +39,6 @@ EXAMPLE_ROW: dict[str, str] = {
 class ExampleMessages:
     whatsapp: str
     sms: str
-    sms_parts: int
 
 
 def example_messages(row: dict[str, str] | None = None) -> ExampleMessages:
@@ -59,7 +58,7 @@ def example_messages(row: dict[str, str] | None = None) -> ExampleMessages:
             f"Modèle WhatsApp « {whatsapp.template} » sans texte approuvé connu."
         )
     sms = composer.compose(verdict.alert, "sms")
-    return ExampleMessages(text, sms.text, sms.sms.segments)
+    return ExampleMessages(text, sms.text)
 
 
 def _bubble(text: str) -> str:

@@ -20,7 +20,7 @@ import sys
 import urllib.request
 from typing import Any
 
-from support.emulators.whatsapp import Reply, Request
+from support.emulators.http import Reply, Request
 from support.scenario import ROOT, TimedWhatsAppEmulator
 
 STATS_PATH = "/_emulator/stats"

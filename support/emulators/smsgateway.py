@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from support.emulators.whatsapp import HttpEmulator, Reply, Request
+from support.emulators.http import HttpEmulator, Reply, Request
 
 SEND_PATHS = ("/v3/transactionalSMS/send", "/v3/transactionalSMS/sms")
 _RECIPIENT = re.compile(r"^\d{8,15}$")
@@ -34,7 +34,7 @@ _GSM7 = set(
 
 
 class AcceptedSms(NamedTuple):
-    recipient: str
+    numero: str
     sender: str
     content: str
     message_id: int
@@ -106,9 +106,9 @@ class SmsGatewayEmulator(HttpEmulator):
         self.accepted: list[AcceptedSms] = []
         self._per_recipient: Counter[str] = Counter()
 
-    def accepted_count(self, recipient: str) -> int:
+    def accepted_count(self, numero: str) -> int:
         with self._lock:
-            return self._per_recipient[recipient.lstrip("+")]
+            return self._per_recipient[numero.lstrip("+")]
 
     # -- provider specifics -----------------------------------------------------------------
 
@@ -146,17 +146,17 @@ class SmsGatewayEmulator(HttpEmulator):
         for name in ("sender", "recipient", "content"):
             if not isinstance(body.get(name), str) or not body[name]:
                 return brevo_error(400, "missing_parameter", f"{name} is missing")
-        sender, recipient, content = body["sender"], body["recipient"], body["content"]
+        sender, numero, content = body["sender"], body["recipient"], body["content"]
         if not (_SENDER_ALNUM.match(sender) or _SENDER_DIGITS.match(sender)):
             return brevo_error(400, "invalid_parameter", "Invalid sender name")
         if body.get("type", "transactional") not in ("transactional", "marketing"):
             return brevo_error(400, "invalid_parameter", "type is not valid")
-        if not _RECIPIENT.match(recipient):
+        if not _RECIPIENT.match(numero):
             return brevo_error(400, "invalid_parameter", "Invalid recipient phone number")
         unicode = bool(body.get("unicodeEnabled", False))
         parts = _parts(content, unicode)
         with self._lock:
-            if recipient in self._invalid:
+            if numero in self._invalid:
                 return brevo_error(400, "invalid_parameter", "Invalid recipient phone number")
             cost = parts * self.credit_per_part
             if self.credits is not None and self.credits < cost:
@@ -165,9 +165,9 @@ class SmsGatewayEmulator(HttpEmulator):
                 self.credits -= cost
             message_id = next(self._ids)
             self.accepted.append(
-                AcceptedSms(recipient, sender, content, message_id, parts, unicode)
+                AcceptedSms(numero, sender, content, message_id, parts, unicode)
             )
-            self._per_recipient[recipient] += 1
+            self._per_recipient[numero] += 1
             remaining = self.credits
         return Reply(201, {
             "messageId": message_id,

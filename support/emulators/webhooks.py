@@ -44,7 +44,7 @@ def envelope(field: str, value: dict[str, Any], phone_number_id: str) -> dict[st
 def status_item(
     wamid: str,
     status: str,
-    recipient: str,
+    numero: str,
     callback: str | None,
     *,
     code: int | None = None,
@@ -56,7 +56,7 @@ def status_item(
         "id": wamid,
         "status": status,
         "timestamp": str(int(time.time())),
-        "recipient_id": recipient,
+        "recipient_id": numero,
     }
     if callback is not None:
         item["biz_opaque_callback_data"] = callback

@@ -92,7 +92,6 @@ class GoogleSheetsRegister(Register):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.key = key
-        self._client = client
         self._http = client.http_client
         self._http.set_timeout(timeout)
         policy = RetryPolicy(max_attempts, base_delay, max_delay, max_wait=max_delay)

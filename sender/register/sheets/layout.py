@@ -72,6 +72,18 @@ def initialise_ranges(tabs: Mapping[str, TabInfo]) -> tuple[list[str], list[str]
     return existing, ranges
 
 
+Request = dict[str, Any]
+
+
+@dataclass
+class _Requests:
+    """What `plan_initialise` asks of the sheet: structure first, then formatting, and values."""
+
+    structure: list[Request] = field(default_factory=list)
+    formatting: list[Request] = field(default_factory=list)
+    data: list[Request] = field(default_factory=list)
+
+
 def plan_initialise(
     tabs: Mapping[str, TabInfo],
     contents: Mapping[str, list[list[Any]]],
@@ -80,69 +92,98 @@ def plan_initialise(
     templates: bool,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`:batchUpdate` requests (structure, then formatting) and `values:batchUpdate` data that
-    complete the sheet; the changes are noted in `report`."""
-    next_id = max((info.sheet_id for info in tabs.values()), default=0) + 1
-    structure: list[dict[str, Any]] = []
-    formatting: list[dict[str, Any]] = []
-    data: list[dict[str, Any]] = []
-    modeles_positions: dict[str, int] = {}
-    modeles_rows = 0
-    sheet_ids: dict[str, int] = {}
+    complete the sheet; the changes are noted in `report`.
 
+    The phases: each schema tab completed (missing columns) or created, then formatted; the
+    protections from the officers' accounts; the default message templates if `Modeles` is
+    new or empty."""
+    requests = _Requests()
+    next_id = max((info.sheet_id for info in tabs.values()), default=0) + 1
+    modeles_positions: dict[str, int] = {}
+    sheet_ids: dict[str, int] = {}
     for tab, columns in schema.COLUMNS.items():
         if tab in tabs:
             info = tabs[tab]
-            values = contents.get(tab, [])
-            header_row = list(values[0]) if values else []
-            while header_row and not str(header_row[-1]).strip():
-                header_row.pop()
-            positions = header_positions(header_row)
-            missing = [c for c in columns if c not in positions]
-            if missing:
-                start = len(header_row)
-                if start + len(missing) > info.column_count:
-                    structure.append({"appendDimension": {
-                        "sheetId": info.sheet_id, "dimension": "COLUMNS",
-                        "length": start + len(missing) - info.column_count,
-                    }})
-                data.append({"range": absolute_range_name(tab, rowcol_to_a1(1, start + 1)),
-                             "values": [missing]})
-                for offset, column in enumerate(missing):
-                    positions[column] = start + offset
-                report.added_columns.extend(f"{tab}.{c}" for c in missing)
-            if tab == schema.MODELES:
-                modeles_rows = sum(
-                    1 for row in values[1:] if any(str(v).strip() for v in row)
-                )
-            new_columns = set(missing)
-            sheet_id = info.sheet_id
-            protected = info.protected
+            sheet_id, protected = info.sheet_id, info.protected
+            positions, new_columns = _complete_headers(
+                tab, columns, info, contents.get(tab, []), requests, report
+            )
         else:
-            sheet_id = next_id
+            sheet_id, protected = next_id, []
             next_id += 1
-            structure.append({"addSheet": {"properties": {
-                "sheetId": sheet_id, "title": tab,
-                "gridProperties": {
-                    "rowCount": DEFAULT_ROWS,
-                    "columnCount": max(DEFAULT_COLUMNS, len(columns)),
-                    "frozenRowCount": 1,
-                },
-            }}})
-            data.append({"range": absolute_range_name(tab, "A1"), "values": [list(columns)]})
-            positions = {c: i for i, c in enumerate(columns)}
-            new_columns = set(columns)
-            protected = []
-            report.created_tabs.append(tab)
-            report.formatting.append(f"{tab} : ligne d'en-têtes figée")
+            positions, new_columns = _add_tab(tab, columns, sheet_id, requests, report)
         if tab == schema.MODELES:
             modeles_positions = positions
         sheet_ids[tab] = sheet_id
-        formatting.extend(format_requests(
+        requests.formatting.extend(format_requests(
             tab, sheet_id, positions, new_columns, protected, report
         ))
+    _protect_for_officers(tabs, contents.get(schema.HABILITATIONS, []), sheet_ids, requests,
+                          report)
+    if templates and (
+        schema.MODELES in report.created_tabs or not _filled_rows(contents.get(schema.MODELES, []))
+    ):
+        _add_default_templates(tabs.get(schema.MODELES), modeles_positions, requests, report)
+    return requests.structure + requests.formatting, requests.data
 
-    habilitations = contents.get(schema.HABILITATIONS, [])
-    formatting.extend(protection_requests(
+
+def _complete_headers(
+    tab: str,
+    columns: tuple[str, ...],
+    info: TabInfo,
+    values: list[list[Any]],
+    requests: _Requests,
+    report: InitReport,
+) -> tuple[dict[str, int], set[str]]:
+    """An existing tab: the schema columns its header row lacks are appended after the last
+    header (widening the grid if needed). Returns every column's position and the new ones."""
+    header_row = list(values[0]) if values else []
+    while header_row and not str(header_row[-1]).strip():
+        header_row.pop()
+    positions = header_positions(header_row)
+    missing = [c for c in columns if c not in positions]
+    if missing:
+        start = len(header_row)
+        if start + len(missing) > info.column_count:
+            requests.structure.append({"appendDimension": {
+                "sheetId": info.sheet_id, "dimension": "COLUMNS",
+                "length": start + len(missing) - info.column_count,
+            }})
+        requests.data.append({"range": absolute_range_name(tab, rowcol_to_a1(1, start + 1)),
+                              "values": [missing]})
+        for offset, column in enumerate(missing):
+            positions[column] = start + offset
+        report.added_columns.extend(f"{tab}.{c}" for c in missing)
+    return positions, set(missing)
+
+
+def _add_tab(
+    tab: str, columns: tuple[str, ...], sheet_id: int, requests: _Requests, report: InitReport
+) -> tuple[dict[str, int], set[str]]:
+    """A missing tab: created with its header row frozen. Returns positions and new columns."""
+    requests.structure.append({"addSheet": {"properties": {
+        "sheetId": sheet_id, "title": tab,
+        "gridProperties": {
+            "rowCount": DEFAULT_ROWS,
+            "columnCount": max(DEFAULT_COLUMNS, len(columns)),
+            "frozenRowCount": 1,
+        },
+    }}})
+    requests.data.append({"range": absolute_range_name(tab, "A1"), "values": [list(columns)]})
+    report.created_tabs.append(tab)
+    report.formatting.append(f"{tab} : ligne d'en-têtes figée")
+    return {c: i for i, c in enumerate(columns)}, set(columns)
+
+
+def _protect_for_officers(
+    tabs: Mapping[str, TabInfo],
+    habilitations: list[list[Any]],
+    sheet_ids: dict[str, int],
+    requests: _Requests,
+    report: InitReport,
+) -> None:
+    """Protections from the officers' Google accounts; a warning for each officer without."""
+    requests.formatting.extend(protection_requests(
         sheet_ids, {t: info.protected for t, info in tabs.items()},
         officers_of(habilitations), report,
     ))
@@ -152,22 +193,30 @@ def plan_initialise(
             "il ne pourra pas remplir l'onglet Alertes"
         )
 
-    if templates and (schema.MODELES in report.created_tabs or modeles_rows == 0):
-        rows = default_template_rows()
-        width = max(modeles_positions.values()) + 1
-        lines = []
-        for template in rows:
-            line: list[str | None] = [None] * width
-            for name, index in modeles_positions.items():
-                line[index] = neutralise(template.get(name, ""))
-            lines.append(line)
-        modeles = tabs.get(schema.MODELES)
-        if modeles is not None and modeles.row_count < 1 + len(lines):
-            structure.append({"appendDimension": {
-                "sheetId": modeles.sheet_id, "dimension": "ROWS",
-                "length": 1 + len(lines) - modeles.row_count,
-            }})
-        data.append({"range": absolute_range_name(schema.MODELES, "A2"), "values": lines})
-        report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
 
-    return structure + formatting, data
+def _filled_rows(values: list[list[Any]]) -> int:
+    """Rows below the header with at least one non-blank cell."""
+    return sum(1 for row in values[1:] if any(str(v).strip() for v in row))
+
+
+def _add_default_templates(
+    modeles: TabInfo | None,
+    positions: dict[str, int],
+    requests: _Requests,
+    report: InitReport,
+) -> None:
+    """The default message templates written under the `Modeles` headers, column by column."""
+    width = max(positions.values()) + 1
+    lines = []
+    for template in default_template_rows():
+        line: list[str | None] = [None] * width
+        for name, index in positions.items():
+            line[index] = neutralise(template.get(name, ""))
+        lines.append(line)
+    if modeles is not None and modeles.row_count < 1 + len(lines):
+        requests.structure.append({"appendDimension": {
+            "sheetId": modeles.sheet_id, "dimension": "ROWS",
+            "length": 1 + len(lines) - modeles.row_count,
+        }})
+    requests.data.append({"range": absolute_range_name(schema.MODELES, "A2"), "values": lines})
+    report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
