@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from support.emulators.formulas import Context, FormulaError, evaluate
 from support.emulators.sheets import SheetsEmulator, local_client
+from support.emulators.sheets.formulas import Context, FormulaError, evaluate
 
 NOON = datetime(2026, 12, 4, 12, 0, 30)
 
@@ -53,7 +53,7 @@ def test_now_moves_every_minute_only_when_the_spreadsheet_says_so():
     with SheetsEmulator() as emulator:
         emulator.create_spreadsheet("k", {"Feuille 1": [["x"]]})
         clock = [NOON]
-        emulator.clock = lambda: clock[0]
+        emulator.set_clock(lambda: clock[0])
         sheet = local_client(emulator.base_url).open_by_key("k").sheet1
         sheet.update([["=NOW()*1440"]], "B1", value_input_option="USER_ENTERED")
         first = sheet.acell("B1", value_render_option="UNFORMATTED_VALUE").value
