@@ -7,7 +7,10 @@ results, refusals, « en cours ») and one after (results, the counts status web
 heartbeat), each write preceded by one look at where its rows are now; one `append` when
 members opted out on WhatsApp; one read and one write (with its look) of the request tabs when
 members tapped the confirmation button on WhatsApp. A cycle with nothing new
-costs the read only; the heartbeat in `Etat` is refreshed at most every `HEARTBEAT_SECONDS`.
+costs the read only; the heartbeat in `Etat` is refreshed every `HEARTBEAT_SECONDS` (60 s: the
+`Alertes` banner turns red when it is 3 minutes old), one look and one write, so an idle minute
+costs 6 reads and 2 heartbeat requests at the default 10 s poll (8 requests a minute, within
+Google's 60 per minute and per user).
 A cycle that would dispatch first reads the protections of `Alertes` and `Habilitations` (one
 metadata request): if they are not what `initialiser` set for the active officers, no alert is
 sent and each row says why. When idle, that check runs at most every `PROTECTION_SECONDS`, for
@@ -64,7 +67,8 @@ from sender.delivery.store import DeliveryStore
 from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
-from sender.errors import AlerteError, RegisterError
+from sender.errors import AlerteError, ConfigurationError, RegisterError
+from sender.health.monitor import Monitor
 from sender.journal.journal import Journal
 from sender.register.base import Register
 from sender.register.protection import officer_emails
@@ -81,7 +85,7 @@ def _where(error: BaseException) -> str:
     path = " ← ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
     return f"{type(error).__name__} ({path})"
 
-HEARTBEAT_SECONDS = 600.0
+HEARTBEAT_SECONDS = 60.0
 PROTECTION_SECONDS = 600.0
 PRUNE_SECONDS = 3600.0
 CLOCK_MARGIN = 5.0  # seconds: a status written just before a poll is read again at the next
@@ -120,6 +124,7 @@ class Sender:
         self._last_prune: float | None = None
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
+        self.monitor: Monitor | None = None  # set by `watch`: heartbeat file, pings, watchdog
 
     @property
     def journal(self) -> Journal:
@@ -376,6 +381,7 @@ class Sender:
             webhooks=self.settings.webhooks,
             status_wait=self.settings.status_wait,
             clock=self.status_clock,
+            on_progress=self.monitor.progress if self.monitor else None,
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
@@ -391,11 +397,20 @@ class Sender:
     # -- the loop ------------------------------------------------------------------------
 
     def watch(self, stop: threading.Event, on_cycle: Callable[[CycleReport], None]) -> None:
-        """Run a cycle now, then every `poll_seconds`, until `stop` is set."""
+        """Run a cycle now, then every `poll_seconds`, until `stop` is set. Each cycle is told
+        to the monitor (heartbeat file, pings, systemd). A setting error (`ConfigurationError`:
+        missing token, unreadable credentials) ends the loop: retrying cannot help."""
+        monitor = self.monitor = Monitor(
+            self.settings.data_dir, self.settings.poll_seconds, ping_url=self.settings.ping_url
+        )
 
         def cycle() -> None:
+            monitor.cycle_started()
             try:
-                on_cycle(self.run_once())
+                report = self.run_once()
+            except ConfigurationError as error:
+                monitor.cycle_failed(error.message)
+                raise
             except AlerteError as error:
                 self._skipped(error.message)
             except (OSError, sqlite3.Error) as error:  # a disk problem outside the stores
@@ -404,14 +419,27 @@ class Sender:
             except Exception as error:  # the loop must outlive any single pass
                 self._skipped(f"erreur inattendue ({type(error).__name__}) ; rien n'a été perdu.")
                 log.error("passage ignoré, erreur inattendue : %s", _where(error))
+            else:
+                if report.write_error:
+                    monitor.cycle_failed(f"résultats non écrits : {report.write_error}")
+                else:
+                    monitor.cycle_succeeded(report.summary())
+                on_cycle(report)
 
         scheduler = schedule.Scheduler()
         scheduler.every(self.settings.poll_seconds).seconds.do(cycle)
-        cycle()
-        while not stop.wait(scheduler.idle_seconds):
-            scheduler.run_pending()
+        monitor.start()
+        try:
+            cycle()
+            while not stop.wait(scheduler.idle_seconds):
+                scheduler.run_pending()
+        finally:
+            monitor.close()
+            self.monitor = None
 
     def _skipped(self, reason: str) -> None:
+        if self.monitor is not None:
+            self.monitor.cycle_failed(reason)
         again = "" if "nouvel essai" in reason.lower() else (
             f" Nouvel essai dans {self.settings.poll_seconds:g} s."
         )

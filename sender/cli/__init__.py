@@ -13,9 +13,11 @@ from sender.cli import (  # noqa: F401  (importing them declares their commands)
     report_commands,
     site_commands,
 )
-from sender.cli.common import COMMANDS, Command, err
+from sender.cli.common import COMMANDS, Command, announce, err
 from sender.config import Settings
-from sender.errors import AlerteError
+from sender.errors import AlerteError, ConfigurationError
+
+EX_CONFIG = 78  # sysexits.h: a setting is missing or wrong; restarting will not help
 
 frenchargs.install()
 
@@ -83,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env()
+        announce(settings, args.commande)
         return args.handler(args, settings)
+    except ConfigurationError as error:
+        err.print(f"[red]Erreur de réglage :[/red] {error.message}")
+        return EX_CONFIG
     except AlerteError as error:
         err.print(f"[red]Erreur :[/red] {error.message}")
         return 75 if error.retryable else 1
