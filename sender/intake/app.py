@@ -32,6 +32,7 @@ from sender.dates import now as paris_now
 from sender.delivery.store import DeliveryStore
 from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
+from sender.health.report import Health
 from sender.intake import confirmation, pages
 from sender.intake.forms import (
     FORMS,
@@ -42,6 +43,8 @@ from sender.intake.forms import (
     read_post,
     too_many_posts,
 )
+from sender.intake.health import PATH as HEALTH_PATH
+from sender.intake.health import HealthEndpoint
 from sender.intake.origin import is_cross_site
 from sender.intake.ratelimit import SlidingWindowLimiter, client_key
 from sender.intake.responses import (
@@ -104,6 +107,7 @@ class IntakeApp:
         site_url: str | None = None,
         now: Callable[[], datetime] = paris_now,
         webhook: WebhookEndpoint | None = None,
+        health: HealthEndpoint | None = None,
     ) -> None:
         self.site_dir = site_dir
         self.form_pages = form_pages
@@ -113,6 +117,7 @@ class IntakeApp:
         self.site_url = site_url
         self.now = now
         self.webhook = webhook
+        self.health = health
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -163,6 +168,8 @@ class IntakeApp:
             return self.webhook.handle(environ, method)
         if route == confirmation.PATH:
             return self._confirmation(environ, method)
+        if route == HEALTH_PATH and self.health is not None:
+            return self.health.handle(method)
         spec = FORMS.get(route) if path != "/" else None
         if method == "POST":
             if spec is None:
@@ -275,6 +282,7 @@ def create_app(
     site_url: str | None = None,
     now: Callable[[], datetime] = paris_now,
     webhook: WebhookEndpoint | None = None,
+    health: Callable[[], Health] | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -284,7 +292,8 @@ def create_app(
     `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`.
     `secret` signs the confirmation links (bytes, or a callable called when a link is used:
     `consent.tokens.load_secret`); `site_url` is the public address posts may also come from;
-    `webhook` answers `/webhooks/whatsapp` (see `webhook_for`).
+    `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `health` makes the report
+    `/sante` answers (`sender.health.report.health`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -297,6 +306,7 @@ def create_app(
     return IntakeApp(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
         secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
+        health=HealthEndpoint(health) if health is not None else None,
     )
 
 

@@ -192,6 +192,7 @@ def make_app(
 ) -> Callable[..., Any]:
     """The intake application as `servir` and `demarrer` run it, from the settings."""
     from sender.consent.tokens import load_secret
+    from sender.health.report import health
     from sender.intake.app import create_app, webhook_for
     from sender.register.factory import open_register
 
@@ -203,6 +204,7 @@ def make_app(
         secret=lambda: load_secret(settings),
         site_url=settings.site_url,
         webhook=webhook_for(settings),
+        health=lambda: health(settings),
     )
 
 
