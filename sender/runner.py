@@ -42,7 +42,7 @@ from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
-from sender.config import Settings
+from sender.config import Settings, is_google_sheet
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
 from sender.consent.requests import ConfirmationRequest
@@ -69,6 +69,7 @@ from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, ConfigurationError, RegisterError
 from sender.health.monitor import Monitor
+from sender.health.report import stopped_warning
 from sender.journal.journal import Journal
 from sender.register.base import Register
 from sender.register.protection import officer_emails
@@ -173,6 +174,14 @@ class Sender:
         """Every alert row with its verdict; nothing is written or sent."""
         snapshot, _ = self.snapshot(channels=(self.settings.channel,))
         return snapshot.plans
+
+    def stopped_warning(self) -> str | None:
+        """The `Alertes` banner's warning for a local register (a Google sheet computes it
+        itself): « Envoi arrêté depuis … » when `Etat`'s heartbeat is over 3 minutes old."""
+        if is_google_sheet(self.settings.register):
+            return None
+        etat = self.register.read([schema.ETAT])[schema.ETAT]
+        return stopped_warning(etat, self.clock())
 
     def preview(self, alert_id: str) -> AlertPlan:
         """One alert as if the officer had just set it to « à diffuser », with its exact message

@@ -8,14 +8,15 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sender.config import Settings
-from sender.dates import format_iso
+from sender.dates import format_iso, parse_datetime
 from sender.health.state import heartbeat_path, read_heartbeat
 from sender.storage import Trouble, classify, table_names
+from sender.tables import Table
 
 POLLS = 3  # the loop is late after this many polls without a successful cycle
 _TROUBLES = {
@@ -134,3 +135,18 @@ def health(settings: Settings, now: float | None = None) -> Health:
         body["etat"] = "en panne"
         body["problemes"] = problems
     return Health(not problems, body)
+
+
+STOPPED_MINUTES = 3  # as the `Alertes` banner of a Google sheet (register.sheets.banner)
+
+
+def stopped_warning(etat: Table, now: datetime) -> str | None:
+    """« Envoi arrêté depuis … : prévenir la CMA » when the heartbeat `surveiller` writes in
+    `Etat` (`dernier_passage`) is missing or older than `STOPPED_MINUTES`, else None."""
+    stamp = next((r.get("valeur") for r in etat.rows if r.get("cle") == "dernier_passage"), "")
+    moment = parse_datetime(stamp) if stamp else None
+    if moment is None:
+        return "Envoi arrêté\u00a0: aucun passage enregistré\u00a0: prévenir la CMA"
+    if now - moment > timedelta(minutes=STOPPED_MINUTES):
+        return f"Envoi arrêté depuis {stamp}\u00a0: prévenir la CMA"
+    return None
