@@ -146,3 +146,41 @@ def test_static_pages_get_the_same_security_headers_as_from_servir():
     text = CADDYFILE.read_text("utf-8")
     for name, value in SECURITY_HEADERS:
         assert f'{name} "{value}"' in text, name
+
+
+ENV_EXAMPLE = DEPLOY / "alerte-message.env.example"
+
+
+def _env_example() -> dict[str, str]:
+    """Variable → the comment lines just above it (set, or commented out with `#NAME=`)."""
+    variables: dict[str, str] = {}
+    comment = ""
+    for line in ENV_EXAMPLE.read_text("utf-8").splitlines():
+        match = re.match(r"#?([A-Z][A-Z0-9_]+)=", line)
+        if match:
+            variables[match.group(1)] = comment
+            comment = ""
+        elif line.startswith("# ") and not line.startswith("# ---"):
+            comment = f"{comment} {line[2:]}".strip()
+        elif not line.strip():
+            comment = ""
+    return variables
+
+
+def test_the_example_environment_file_lists_every_setting_with_a_french_comment():
+    from tests.test_docs import _settings_table_rows
+
+    documented = _settings_table_rows()
+    example = _env_example()
+    assert documented, "no setting found in docs/reglages.md"
+    assert sorted(documented - set(example)) == [], "settings missing from the example"
+    assert sorted(set(example) - documented) == [], "settings the reference does not list"
+    for name, comment in example.items():
+        assert comment and comment[0].isupper(), f"{name} has no comment above it"
+
+
+def test_the_example_environment_file_is_what_systemd_reads():
+    """One `NAME=value` per line, no quotes or spaces around `=` (EnvironmentFile syntax)."""
+    for line in ENV_EXAMPLE.read_text("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]*=\S*", line), line
