@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
+    backup_commands,
     frenchargs,
     register_commands,
     report_commands,
@@ -29,6 +30,7 @@ EPILOG = """Exemples :
   alerte-message surveiller
   alerte-message statistiques
   alerte-message rapport --du 2026-01-01 --au 2026-06-30
+  alerte-message sauvegarder
 
 Le registre est choisi par la variable ALERTE_REGISTRE : un fichier SQLite (par défaut
 data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION_CREDENTIALS)."""
@@ -37,6 +39,7 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 ORDER = (
     "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
+    "sauvegarder", "restaurer",
 )
 
 
