@@ -114,6 +114,12 @@ def _copies(log_dir: Path) -> dict[str, Any]:
     return bench_copies.run()
 
 
+def _backup(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_backup
+
+    return bench_backup.run(100_000, log_dir=log_dir)
+
+
 BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "dispatch": (_dispatch, [("ratio", "≤ 1.2", lambda r: r["ratio"] <= 1.2)]),
     "dispatch_1000": (_dispatch_1000, [
@@ -163,6 +169,11 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
          lambda r: r["site_under_slowloris_seconds"] <= 1),
     ]),
     "site": (_site, [("largest_page_kb", "≤ 60", lambda r: r["largest_page_kb"] <= 60)]),
+    "backup_seconds_100k": (_backup, [
+        ("backup_seconds", "≤ 30", lambda r: r["backup_seconds"] <= 30),
+        ("missed", "= 0", lambda r: r["missed"] == 0),
+        ("duplicates", "= 0", lambda r: r["duplicates"] == 0),
+    ]),
 }
 
 
