@@ -24,12 +24,16 @@ from sender.website.details import read_details  # noqa: E402
 from sender.website.pictograms import pictogram  # noqa: E402
 
 # -- The CMA's legal and contact details: the ONE place they are written ----------------------
-# Each value can also come from the environment (ALERTE_CMA_ADRESSE, ALERTE_CMA_TELEPHONE,
-# ALERTE_CMA_COURRIEL, ALERTE_CMA_SIRET, ALERTE_CMA_DIRECTEUR_PUBLICATION, ALERTE_CMA_HEBERGEUR,
-# ALERTE_CMA_DPO, ALERTE_CMA_DATE_ACCESSIBILITE, ALERTE_CMA_CONSERVATION_TRACES), which wins.
+# Each value can also come from the environment (ALERTE_CMA_ORGANISME, ALERTE_CMA_ADRESSE,
+# ALERTE_CMA_TELEPHONE, ALERTE_CMA_COURRIEL, ALERTE_CMA_SIRET, ALERTE_CMA_DIRECTEUR_PUBLICATION,
+# ALERTE_CMA_HEBERGEUR, ALERTE_CMA_DPO, ALERTE_CMA_DATE_ACCESSIBILITE,
+# ALERTE_CMA_CONSERVATION_TRACES), which wins.
 # Pages use them through markers: [[cma:telephone]], or [[bloc:contact]] for the contact block.
 # Missing ones are marked « à fournir par la CMA » here; publishconf.py refuses to build.
 CMA_COORDONNEES = {
+    # The legal body (publisher, data controller): since 2021 the CMA de la Lozère is the
+    # départemental level of the CMA de région Occitanie, probably this body: the CMA confirms.
+    "organisme": "",
     "adresse": "",  # several lines allowed
     "telephone": "",
     "courriel": "",

@@ -190,6 +190,13 @@ def day_and_hour(moment: datetime) -> str:
     return f"{day(moment)} à {hour(moment)}"
 
 
+def written_day_and_hour(moment: datetime) -> str:
+    """`29/11/2026 à 14 h 05` (non-breaking spaces), Europe/Paris: for pages and documents
+    people read; messages keep `day_and_hour`, as a non-breaking space is not GSM-7."""
+    local = moment.astimezone(PARIS)
+    return f"{day(local)} à {local:%H}\u00a0h\u00a0{local:%M}"
+
+
 MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",

@@ -166,6 +166,17 @@ def test_sms_segments_switch_to_ucs2_for_officer_text() -> None:
     assert accented.sms.encoding == "UCS-2"
 
 
+
+def test_typographic_apostrophes_are_straight_in_an_sms_only() -> None:
+    alert = make_alert("vol", description="Un homme a volé la caisse d’une boulangerie",
+                       auteurs="un homme d‘environ 30 ans")
+    sms = DEFAULTS.compose(alert, "sms")
+    assert "caisse d'une boulangerie" in sms.text and "d'environ" in sms.text
+    assert "’" not in sms.text and "‘" not in sms.text
+    assert sms.sms.encoding == "GSM-7"
+    whatsapp = DEFAULTS.compose(alert, "whatsapp")
+    assert "caisse d’une boulangerie" in whatsapp.parameters["faits"]
+
 def test_empty_parameters_get_a_dash() -> None:
     rows = [{"type": "*", "canal": "whatsapp", "modele_whatsapp": "t", "texte": "a: {{ auteurs }}\n"
              "b: {{ description }}"}]

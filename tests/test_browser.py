@@ -8,6 +8,7 @@ test-artifacts/ at the repository root (git-ignored): `page-<page>-<width>.png` 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import axe_playwright_python.sync_playwright as axe_module
 import playwright.sync_api as sync_api
+import pypdf
 import pytest
 
 from sender import schema
@@ -617,3 +619,144 @@ def test_report_reads_on_a_phone_and_a_wide_screen(page, network):
     region = page.locator("div.tableau[aria-labelledby=tableau-diffusees]")
     assert region.get_attribute("tabindex") == "0"
     page.screenshot(path=str(ARTIFACTS / f"rapport-{width}.png"), full_page=True)
+
+
+# -- layout at the widths of the browser review: 360, 1024, 1100 and 1280 px -----------------
+
+LAYOUT_WIDTHS = [{"width": w, "height": 800} for w in (360, 1024, 1100, 1280)]
+
+
+def overflowing_menu_links(page) -> list[str]:
+    """The visible menu links that stick out of the window, or are cut by it."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.menu a')]
+                 .filter(a => a.getClientRects().length > 0)
+                 .filter(a => { const r = a.getBoundingClientRect();
+                                return r.left < 0
+                                       || r.right > document.documentElement.clientWidth; })
+                 .map(a => a.textContent)"""
+    )
+
+
+@pytest.mark.parametrize("page", LAYOUT_WIDTHS, indirect=True,
+                         ids=[f"{v['width']}px" for v in LAYOUT_WIDTHS])
+def test_no_page_scrolls_sideways_at_the_review_widths(page, base_url, built_site):
+    """The menu that ran off the screen between 1024 and 1145 px: every page, every width."""
+    width = page.viewport_size["width"]
+    problems: dict[str, list[str]] = {}
+    for path in [*built_pages(built_site), "/page-qui-n-existe-pas/"]:
+        page.goto(base_url + path)
+        found = problems.setdefault(path, [])
+        scroll, inner = page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if scroll > inner:
+            found.append(f"défilement horizontal ({scroll} px pour {inner} px)")
+        cut = overflowing_menu_links(page)
+        if cut:
+            found.append(f"liens du menu hors de l’écran : {cut}")
+    page.goto(base_url + "/")
+    page.screenshot(path=str(ARTIFACTS / f"accueil-{width}x800.png"))
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
+@pytest.mark.parametrize("page", [MOBILE], indirect=True, ids=["360px"])
+def test_the_signup_button_is_on_the_first_phone_screen(page, base_url):
+    page.goto(base_url + "/")
+    button = "main a.bouton[href='/inscription/']"
+    assert seen_in_first_screen(page, button), "bouton d’inscription hors du premier écran"
+    header = page.evaluate("document.querySelector('header').getBoundingClientRect().height")
+    assert header <= 200, f"en-tête de {header} px sur un téléphone"
+    page.goto(base_url + "/inscription/")
+    to_form = "main a.bouton[href='#formulaire-inscription']"
+    assert seen_in_first_screen(page, to_form), "bouton vers le formulaire hors du premier écran"
+    page.screenshot(path=str(ARTIFACTS / "inscription-premier-ecran-360x800.png"))
+    page.focus(to_form)
+    page.keyboard.press("Enter")
+    assert seen_in_first_screen(page, F["nom"]), "le bouton ne mène pas au formulaire"
+
+
+def test_the_accessibility_statement_names_the_tools_the_tests_use(page, base_url, browser):
+    """The statement says which Chromium and axe-core check the site: the ones running here."""
+    page.goto(base_url + "/accessibilite/")
+    text = " ".join(page.inner_text("main").split())
+    chromium_major = browser.version.split(".")[0]
+    assert f"Chromium sans interface (version {chromium_major} " in text
+    axe_version = page.evaluate("() => window.axe ? window.axe.version : null")
+    if axe_version is None:
+        axe_module.Axe().run(page)  # injects axe-core into the page
+        axe_version = page.evaluate("window.axe.version")
+    major_minor = ".".join(axe_version.split(".")[:2])
+    assert f"axe-core (version {major_minor}, par la bibliothèque axe-playwright-python)" in text
+    assert "RGAA), version 4.1.2" in text
+    for width in ("360", "1024", "1100", "1280"):
+        assert width in text
+    assert "aucun défaut" not in text.lower()
+    links = page.eval_on_selector_all("main a[href*='defenseurdesdroits.fr']",
+                                      "els => els.map(a => a.href)")
+    assert "https://formulaire.defenseurdesdroits.fr/" in links
+
+
+# -- on paper: the report in A4 landscape, the figures page --------------------------------
+
+A4_LANDSCAPE_PRINTABLE = {"width": 1032, "height": 700}  # 297 mm less two 12 mm margins, in px
+
+
+def pdf_text(pdf: bytes) -> tuple[str, list[tuple[float, float]]]:
+    """The text of a PDF with its whitespace made single spaces, and each page's size in pt."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages]
+    return " ".join(text.split()), sizes
+
+
+def header_texts(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(
+        selector, "els => els.map(e => e.textContent.replace(/\\s+/g, ' ').trim())"
+    )
+
+
+def test_the_report_prints_every_column_on_a4_landscape(page, network):
+    """Every column of every table is in the PDF text, rows do not split across pages, the data
+    tables under the charts are printed open, and no command or column name reaches paper."""
+    page.goto(network["rapport"].as_uri())
+    columns = header_texts(page, "table thead th")
+    assert "Statut" in columns and len(columns) >= 13
+    data_headers = header_texts(page, "details.donnees table thead th")
+    assert data_headers
+    text, sizes = pdf_text(page.pdf(prefer_css_page_size=True, print_background=True))
+    assert sizes and all(round(w) == 842 and round(h) == 595 for w, h in sizes), sizes
+    absent = [column for column in [*columns, *data_headers] if column not in text]
+    assert absent == [], f"colonnes absentes du PDF : {absent}"
+    assert "Les données en tableau" not in text  # the summaries are not printed
+    for jargon in ("signale_le", "saisie_le", "alerte-message"):
+        assert jargon not in text, jargon
+    # The same with print media at the printable width: no table wider than the page.
+    page.set_viewport_size(A4_LANDSCAPE_PRINTABLE)
+    page.emulate_media(media="print")
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('table')]
+                 .filter(t => t.getBoundingClientRect().right > window.innerWidth + 0.5)
+                 .map(t => t.getAttribute('aria-labelledby') || t.id || 'tableau')"""
+    )
+    assert too_wide == []
+    breaks = page.eval_on_selector_all(
+        "tbody tr", "rows => rows.map(r => getComputedStyle(r).breakInside)"
+    )
+    assert breaks and set(breaks) == {"avoid"}
+    page.screenshot(path=str(ARTIFACTS / "rapport-impression-a4-paysage.png"), full_page=True)
+
+
+def test_the_figures_page_prints_its_data_tables_open(page, base_url):
+    page.goto(base_url + "/reseau-en-chiffres/")
+    tables = "details.donnees table"
+    assert page.locator(tables).count() >= 3
+    assert not page.locator(tables).first.is_visible()  # closed on screen
+    page.emulate_media(media="print")
+    hidden = [i for i in range(page.locator(tables).count())
+              if not page.locator(tables).nth(i).is_visible()]
+    assert hidden == [], f"tableaux fermés à l’impression : {hidden}"
+    data_headers = header_texts(page, "details.donnees table thead th")
+    text, _ = pdf_text(page.pdf())
+    assert [h for h in data_headers if h not in text] == []
+    assert "Les données en tableau" not in text

@@ -25,9 +25,16 @@ from sender.reporting.aggregate import (
     protect,
     statistics,
 )
-from sender.reporting.charts import bar_chart
+from sender.reporting.charts import bar_chart, statistics_sections
 from sender.reporting.document import render_report
-from sender.reporting.report import NOT_APPLICABLE, NOT_AVAILABLE, NOT_MEASURED, build_report
+from sender.reporting.report import (
+    MEDIAN_FIRST,
+    MEDIAN_LAST,
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
+    NOT_MEASURED,
+    build_report,
+)
 from sender.reporting.store import read_statistics, write_statistics
 from sender.schema import ALERTES, INSCRIPTIONS
 from support.network import ACTIVE_MEMBERS, SENT_AFTER, SMALL_TRADES, network_register
@@ -241,6 +248,43 @@ def test_report_document_is_self_contained_and_well_formed(history):
     assert "+336" not in html and "Adhérent 1" not in html  # no number, no name
     assert "accepté ne veut pas dire remis" in html.replace("\xa0", " ")
 
+
+
+def test_prevention_messages_stay_out_of_the_median_delays(history):
+    tables, times = history
+    alerts = tables[ALERTES]
+    report = build_report(tables[INSCRIPTIONS].as_dicts(), alerts.as_dicts(), alerts.headers,
+                          times, date(2026, 6, 1), date(2026, 10, 31), NOW)
+    medians = dict(report.medians)
+    # Alerts 1, 2 and 4 were first sent 3, 2 and 4 min after their report, last 9, 14 and 7 min
+    # after; the prevention message (1 and 20 min after its entry) would make them 2 and 11 min.
+    assert medians[f"{MEDIAN_FIRST} (hors prévention)"] == "3 min"
+    assert medians[f"{MEDIAN_LAST} (hors prévention)"] == "9 min"
+    html = " ".join(render_report(report).replace("\xa0", " ").split())
+    assert "pas dans les délais médians" in html
+    assert f"{MEDIAN_FIRST} (hors prévention) : 3 min" in html
+    for jargon in ("signale_le", "saisie_le", "alerte-message", "colonnes remis"):
+        assert jargon not in html, jargon
+    assert re.search(r"Établi le \d\d/\d\d/\d{4} à \d\d h \d\d par", html)
+    assert "03/06/2026 à 10 h 17" in html  # the alert's row
+
+
+def test_alert_charts_of_a_period_without_alerts_are_one_sentence():
+    document = {
+        "seuil": 5,
+        "adherents": {"total": 12, "par_zone": {"groupes": [{"libelle": "Zone", "nombre": 12}]}},
+        "alertes": {
+            "du": "2026-01-01", "au": "2026-03-31", "total": 0,
+            "par_type": {"groupes": [{"libelle": "Vol", "nombre": 0}]},
+            "par_mois": {"groupes": [{"libelle": f"{m} 2026", "nombre": 0}
+                                     for m in ("janvier", "février", "mars")]},
+        },
+    }
+    html = statistics_sections(document).replace("\xa0", " ")
+    assert "Alertes diffusées par mois : aucune alerte diffusée sur la période." in html
+    assert "Alertes diffusées par type : aucune alerte diffusée sur la période." in html
+    assert html.count('<svg class="barres"') == 1  # the members' chart only
+    assert "janvier 2026" not in html
 
 # -- the commands ----------------------------------------------------------------------------
 

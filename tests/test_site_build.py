@@ -27,6 +27,7 @@ MAX_PAGE_BYTES = 60 * 1024
 APPS_SCRIPT_URL = "https://script.google.com/macros/s/AKfycbTEST/exec"
 PROD_SITE_URL = "https://alerte.example.test"
 CMA_ENV = {
+    "ALERTE_CMA_ORGANISME": "Chambre de Métiers et de l’Artisanat de région Test",
     "ALERTE_CMA_ADRESSE": "1 place Test\n48000 Mende",
     "ALERTE_CMA_TELEPHONE": "04 66 00 00 01",
     "ALERTE_CMA_COURRIEL": "alerte@cma48.example.test",
@@ -262,7 +263,7 @@ def test_internal_links_and_assets_resolve(dev_site):
         for tag, attr, ref in page.refs:
             if tag == "form":
                 continue  # forms post to the intake server, not to a file
-            if ref.startswith(("tel:", "mailto:", "data:")):
+            if ref.startswith(("tel:", "sms:", "mailto:", "data:")):
                 continue
             target = local_target(dev_site, path, ref)
             if target is None:
@@ -283,12 +284,18 @@ def _external(ref: str, allowed_hosts: set[str]) -> bool:
     return False
 
 
+# Links a person may follow out of the site (never a resource the page loads): the public
+# authorities the accessibility statement must point to.
+OUTBOUND_LINK_HOSTS = {"formulaire.defenseurdesdroits.fr", "www.defenseurdesdroits.fr"}
+
+
 def test_no_third_party_references(dev_site):
     offending = []
     for path in html_files(dev_site):
         page = parse(path)
         for tag, attr, ref in page.refs:
-            if _external(ref, set()):
+            allowed = OUTBOUND_LINK_HOSTS if (tag, attr) == ("a", "href") else set()
+            if _external(ref, allowed):
                 offending.append(f"{path.relative_to(dev_site)}: <{tag} {attr}={ref}>")
     for css in dev_site.rglob("*.css"):
         for ref in re.findall(r"url\(\s*['\"]?([^'\")]+)", css.read_text("utf-8")):
@@ -464,11 +471,14 @@ def test_production_links_stay_on_site(prod_site):
     for path in html_files(prod_site):
         page = parse(path)
         for tag, attr, ref in page.refs:
-            if _external(ref, allowed):
+            outbound = OUTBOUND_LINK_HOSTS if (tag, attr) == ("a", "href") else set()
+            if _external(ref, allowed | outbound):
                 problems.append(f"{path.relative_to(prod_site)}: <{tag} {attr}={ref}>")
+            elif urlsplit(ref).hostname in outbound:
+                continue
             elif tag == "form":
                 assert ref.startswith(APPS_SCRIPT_URL)
-            elif ref.startswith(("tel:", "mailto:", "data:")):
+            elif ref.startswith(("tel:", "sms:", "mailto:", "data:")):
                 continue
             else:
                 target = local_target(prod_site, path, ref, PROD_SITE_URL)
@@ -514,6 +524,8 @@ def test_production_build_shows_the_real_details_everywhere(prod_site):
     assert "180 004 800 00009" in legal and "Camille Testeur, président" in legal
     assert "1 place Test<br>48000 Mende" in legal and "Hébergeur Test" in legal
     data = (prod_site / "donnees-personnelles/index.html").read_text("utf-8")
+    assert "Chambre de Métiers et de l’Artisanat de région Test</strong>" in data
+    assert "Chambre de Métiers et de l’Artisanat de région Test, établissement public" in legal
     assert "Délégué Test, dpo@cma48.example.test" in data and "un an après l&#x27;envoi" in data
     assert "15/01/2027" in (prod_site / "accessibilite/index.html").read_text("utf-8")
     for page in CONTACT_PAGES:
@@ -525,12 +537,13 @@ def test_production_build_refuses_missing_details_with_a_french_list(tmp_path):
     from sender.website.details import DETAILS
 
     env = {"ALERTE_APPS_SCRIPT_URL": APPS_SCRIPT_URL, **CMA_ENV}
-    del env["ALERTE_CMA_DPO"], env["ALERTE_CMA_HEBERGEUR"]
+    del env["ALERTE_CMA_DPO"], env["ALERTE_CMA_HEBERGEUR"], env["ALERTE_CMA_ORGANISME"]
     env["ALERTE_CMA_SIRET"] = "123 456"
     result = _run_pelican(tmp_path / "out", "publishconf.py", env)
     assert result.returncode != 0
     assert "Site de production non construit" in result.stderr
     assert "ALERTE_CMA_DPO" in result.stderr and "ALERTE_CMA_HEBERGEUR" in result.stderr
+    assert "ALERTE_CMA_ORGANISME" in result.stderr
     assert "ALERTE_CMA_SIRET — 14 chiffres attendus" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "out" / "index.html").exists()
@@ -569,6 +582,7 @@ def _text(site: Path, page: str) -> str:
 def test_example_alert_is_the_message_the_sender_composes(dev_site):
     from html import escape
 
+    from sender.channels.smslength import sms_size
     from sender.register.defaults import SIGNATURE
     from sender.website.example import example_messages
 
@@ -578,6 +592,8 @@ def test_example_alert_is_the_message_the_sender_composes(dev_site):
         assert "<br>\n".join(escape(line) for line in text.splitlines()) in html
         assert text.endswith(SIGNATURE)
     assert "Sur WhatsApp" in html and "Par SMS, si le mobile n’a pas WhatsApp" in html
+    assert "’" in messages.whatsapp and "'" not in messages.whatsapp
+    assert "'" in messages.sms and sms_size(messages.sms).encoding == "GSM-7"
 
 
 def test_pages_say_what_the_software_does(dev_site):
@@ -601,6 +617,26 @@ def test_pages_say_what_the_software_does(dev_site):
     assert news and all(ref.rstrip("/").endswith(("/actualites", "actualites/index.html"))
                         for ref in news), news
 
+
+
+def test_faq_and_victim_page_say_what_is_true(dev_site):
+    from sender.delivery.incoming import OPT_OUT_WORDS
+    from sender.intake.confirmation import _WHAT
+
+    faq = " ".join(_text(dev_site, "questions-frequentes/index.html").replace("\xa0", " ").split())
+    active = faq.split("Quand mon inscription est-elle active ?</h3>")[1].split("</h3>")[0]
+    assert f"Je confirme {_WHAT['inscription']}" in active  # the page's button, not the link
+    assert "ouvrir le lien ne suffit pas" in active
+    assert "2022" not in faq and "940" not in faq  # no figure the figures page would contradict
+    stop = faq.split("Comment arrêter de recevoir les alertes ?</h3>")[1].split("<h2")[0]
+    assert "« STOP »" in stop and "WhatsApp" in stop and "SMS" in stop
+    assert {"stop", "arret", "desinscription"} == set(OPT_OUT_WORDS)
+    assert "« ARRÊT »" in stop and "« DÉSINSCRIPTION »" in stop
+    who = faq.split("Qui voit mon numéro ?</h3>")[1]
+    for who_sees in ("CMA", "police", "gendarmerie", "Google", "hébergeur", "Meta", "Brevo"):
+        assert who_sees in who, who_sees
+    victim = _text(dev_site, "victime-agression/index.html")
+    assert '<a href="sms:114">114</a>' in victim
 
 def test_legal_texts(dev_site):
     accessibility = _text(dev_site, "accessibilite/index.html")
@@ -655,6 +691,9 @@ def test_figures_page_with_figures(prod_site):
         assert trade not in html
     assert "3 activités sont regroupées dans « Autres »" in html.replace("\xa0", " ")
     assert "99 adhérents actifs" in html
+    made = re.search(r"Chiffres arrêtés le (\d\d/\d\d/\d{4} à \d\d h \d\d)\.",
+                     html.replace("\xa0", " "))
+    assert made, "date des chiffres sans « à » ni « h »"
 
 
 def test_unreadable_figures_stop_the_build_in_french(tmp_path):

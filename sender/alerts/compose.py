@@ -16,7 +16,13 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from sender.alerts.model import Alert, normalise_type
 from sender.alerts.sandbox import MAX_OUTPUT, Refused, TooLong, compile_template, render
 from sender.channels.base import OutgoingMessage
-from sender.channels.smslength import MAX_ALERT_PARTS, SmsSize, sms_size, stop_code
+from sender.channels.smslength import (
+    MAX_ALERT_PARTS,
+    SmsSize,
+    sms_size,
+    stop_code,
+    straight_apostrophes,
+)
 from sender.channels.whatsapp import clean_parameter
 from sender.errors import AlerteError
 from sender.text import cell_text, day, day_and_hour, fold, hour, one_line, sentence
@@ -115,7 +121,7 @@ def _check_sms(text: str, size: SmsSize, alert_type: str) -> None:
             f"Le SMS de cette alerte ferait {size.segments} parties ({size.describe()}), "
             f"{MAX_ALERT_PARTS} au plus : raccourcir la description, les auteurs ou le véhicule"
             + (
-                " (un seul caractère comme ê, ç, « ou ’ fait passer tout le SMS à 70 "
+                " (un seul caractère comme ê, ç ou « fait passer tout le SMS à 70 "
                 "caractères par partie)."
                 if size.encoding == "UCS-2"
                 else "."
@@ -184,7 +190,7 @@ class Composer:
         if canal == "whatsapp":
             return self._whatsapp(row, alert.type, context)
         text = self._run(row, alert.type, canal, row.source, context, MAX_OUTPUT)
-        text = _tidy(text)
+        text = straight_apostrophes(_tidy(text))  # stays GSM-7 (docs/architecture.md)
         if not text:
             raise self._problem(alert.type, canal, "le texte produit est vide")
         size = sms_size(text)

@@ -22,6 +22,10 @@ _GSM7_BASIC = set(
 )
 _GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
+# Typographic apostrophes are not GSM-7: one ’ would make a whole SMS UCS-2 (70 characters per
+# part instead of 160). An SMS gets the straight apostrophe, which reads the same.
+_STRAIGHT_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
 
 @dataclass(frozen=True, slots=True)
 class SmsSize:
@@ -45,6 +49,11 @@ def sms_size(text: str) -> SmsSize:
         return SmsSize(encoding, 0, 0)
     segments = 1 if units <= single else -(-units // per_part)
     return SmsSize(encoding, units, segments)
+
+
+def straight_apostrophes(text: str) -> str:
+    """`text` with its typographic apostrophes (’ and ‘) made straight ('), which GSM-7 has."""
+    return text.translate(_STRAIGHT_APOSTROPHES)
 
 
 def stop_code(text: str) -> str | None:

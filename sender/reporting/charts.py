@@ -28,6 +28,9 @@ CHART_CSS = (
     ".donnees summary{cursor:pointer}"
     ".donnees table{margin:.5rem 0}"
     ".donnees td:last-child{text-align:right}"
+    # On paper the data tables are printed open, without their « Les données en tableau » line.
+    "@media print{.donnees::details-content{content-visibility:visible;display:contents}"
+    ".donnees summary{display:none}.barres{break-inside:avoid}figcaption{break-after:avoid}}"
 )
 
 
@@ -154,11 +157,13 @@ def statistics_sections(document: Mapping[str, object], *, level: int = 2, prefi
         ("par_mois", "Alertes diffusées par mois", "Mois"),
     ):
         rows = _rows(alerts.get(key))
-        if rows:
+        if any(number for _, number in rows):
             out.append(
                 bar_chart(f"{prefix}{key}", title, rows, column=column,
                           unit=("alerte", "alertes"))
             )
+        elif rows:  # a chart of empty rows says nothing: one sentence instead
+            out.append(f"<p>{escape(title)} : aucune alerte diffusée sur la période.</p>")
     out.append(
         '<p class="note">Une alerte est un événement, pas une personne : les alertes sont '
         "comptées exactement, sans regroupement.</p>"

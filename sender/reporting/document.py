@@ -7,7 +7,7 @@ from html import escape
 
 from sender.reporting.charts import CHART_CSS, statistics_sections
 from sender.reporting.report import NOT_AVAILABLE, NOT_MEASURED, AlertLine, Report
-from sender.text import day, day_and_hour, plural
+from sender.text import day, plural, written_day_and_hour
 
 PARTNERS = (
     "Chambre de Métiers et de l’Artisanat de la Lozère · Police nationale · "
@@ -37,8 +37,15 @@ REPORT_CSS = (
     ".note{color:#4a4f57}"
     ".vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
     "white-space:nowrap}"
+    # Paper, A4 landscape: every column fits the page (smaller text, cells that wrap), a row
+    # never splits across two pages, and the header row repeats on each page.
     "@media print{.entete{background:none;color:#000;border-bottom:2px solid #000}"
-    ".tableau{overflow:visible}details{display:block}}"
+    "main{max-width:none;padding:0}"
+    ".tableau{overflow:visible}"
+    ".tableau table{min-width:0;width:100%;font-size:.72rem;line-height:1.3}"
+    ".tableau th,.tableau td{padding:.2rem .3rem;overflow-wrap:break-word}"
+    "thead{display:table-header-group}tr{break-inside:avoid}"
+    "h2,.titre-tableau{break-after:avoid}}"
     "@page{size:A4 landscape;margin:12mm}"
     + CHART_CSS
 )
@@ -94,8 +101,8 @@ def render_report(report: Report) -> str:
         "<h2>D’où viennent ces chiffres</h2>",
         "<ul class=\"note\">" + "".join(f"<li>{escape(n)}</li>" for n in _sources(report))
         + "</ul>",
-        f'<p class="note">Document produit le {escape(day(report.made_at))} par '
-        "la commande « alerte-message rapport ».</p>",
+        f'<p class="note">Document produit le {escape(day(report.made_at))} par le logiciel '
+        "Alerte Message de la CMA de la Lozère.</p>",
         "</main>", "</body>", "</html>", "",
     ]
     return "\n".join(parts)
@@ -132,7 +139,7 @@ def _summary(report: Report, period: str) -> list[str]:
     ]
     return [
         f"<h1>Rapport d’activité du réseau, {escape(period)}</h1>",
-        f"<p>Établi le {escape(day_and_hour(report.made_at))} par la CMA de la Lozère "
+        f"<p>Établi le {escape(written_day_and_hour(report.made_at))} par la CMA de la Lozère "
         "pour la Préfecture de la Lozère, à partir du registre des adhérents et des alertes "
         "et du journal des envois.</p>",
         "<h2>En bref</h2>",
@@ -176,9 +183,12 @@ def _sources(report: Report) -> list[str]:
     notes = [
         "« Envoyés » compte les messages acceptés par WhatsApp ou par l’opérateur SMS : "
         "accepté ne veut pas dire remis sur le téléphone.",
-        "Les délais vont de l’heure du signalement (colonne signale_le, ou saisie_le pour un "
-        "message de prévention) à l’heure où le premier puis le dernier message ont été "
-        "acceptés, d’après le journal des envois.",
+        "Les délais vont de l’heure à laquelle les faits ont été signalés aux forces de "
+        "l’ordre à l’heure où le premier puis le dernier message ont été acceptés, d’après le "
+        "journal des envois.",
+        "Un message de prévention ne fait suite à aucun signalement : ses délais, comptés "
+        "depuis l’heure où il a été saisi dans le tableau des alertes, figurent dans le détail "
+        "mais pas dans les délais médians.",
     ]
     if not report.journal_used:
         notes.append(
@@ -198,8 +208,8 @@ def _sources(report: Report) -> list[str]:
         )
     else:
         notes.append(
-            f"« Remis » et « Lus » sont « {NOT_AVAILABLE} » : le registre n’a pas encore de "
-            "colonnes remis et lus (accusés de remise et de lecture)."
+            f"« Remis » et « Lus » sont « {NOT_AVAILABLE} » : le tableau des alertes ne reçoit "
+            "pas encore les accusés de remise et de lecture de WhatsApp."
         )
     notes.append(
         "Les adhérents sont comptés à la date du rapport ; aucun groupe de moins de 5 "

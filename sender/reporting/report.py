@@ -25,11 +25,13 @@ from sender.reporting.aggregate import (
     statistics,
 )
 from sender.schema import DIFFUSEE, EN_COURS, ERREUR, REFUSEE
-from sender.text import cell_text, day_and_hour, duration
+from sender.text import cell_text, duration, written_day_and_hour
 
 NOT_MEASURED = "non mesuré"
 NOT_AVAILABLE = "non disponible"
 NOT_APPLICABLE = "sans objet"
+MEDIAN_FIRST = "Délai médian entre le signalement et le premier message"
+MEDIAN_LAST = "Délai médian entre le signalement et le dernier message"
 NOT_FILLED = "non renseigné"
 BROADCAST_STATUSES = (DIFFUSEE, EN_COURS, ERREUR)
 
@@ -113,12 +115,13 @@ def _line(
         first = datetime.fromtimestamp(times[0], PARIS)
         last = datetime.fromtimestamp(times[1], PARIS)
         first_text, last_text = duration(elapsed(start, first)), duration(elapsed(start, last))
-        measured["first"] = _minutes(elapsed(start, first))
-        measured["last"] = _minutes(elapsed(start, last))
+        if kind != "prévention":  # no report to measure from: kept out of the medians
+            measured["first"] = _minutes(elapsed(start, first))
+            measured["last"] = _minutes(elapsed(start, last))
     moment = alert_moment(row)
     line = AlertLine(
         alert_id=alert_id or "?",
-        moment=day_and_hour(moment) if moment else "date inconnue",
+        moment=written_day_and_hour(moment) if moment else "date inconnue",
         type_label=type_label(row),
         commune=cell_text(row.get("commune"))[:80] or "—",
         status=cell_text(row.get("statut")),
@@ -169,8 +172,8 @@ def build_report(
             refused.append(_line(row, alert_columns, send_times)[0])
     medians = [
         ("Délai médian entre les faits et le signalement", _median(delays["facts"])),
-        ("Délai médian entre le signalement et le premier message", _median(delays["first"])),
-        ("Délai médian entre le signalement et le dernier message", _median(delays["last"])),
+        (f"{MEDIAN_FIRST} (hors prévention)", _median(delays["first"])),
+        (f"{MEDIAN_LAST} (hors prévention)", _median(delays["last"])),
     ]
     return Report(
         first=first,

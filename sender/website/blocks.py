@@ -15,8 +15,10 @@ import re
 from collections.abc import Callable, Mapping
 from html import escape
 
+from sender.dates import DateError, parse_datetime
 from sender.errors import ConfigurationError
 from sender.reporting.charts import statistics_sections
+from sender.text import written_day_and_hour
 from sender.website.details import BY_KEY
 from sender.website.example import example_html, example_messages
 from sender.website.pictograms import pictogram
@@ -77,15 +79,24 @@ def alert_types_html() -> str:
     return f'<ul class="types-alerte">\n{items}\n</ul>'
 
 
+def _made_at(figures: Mapping[str, object]) -> str:
+    """When the figures were made, « 04/12/2026 à 14 h 52 »; the text as written otherwise."""
+    text = str(figures.get("produit_le", ""))
+    try:
+        moment = parse_datetime(text)
+    except DateError:
+        return text
+    return written_day_and_hour(moment) if moment else text
+
+
 def figures_html(figures: Mapping[str, object] | None) -> str:
     if figures is None:
         return (
             '<p class="encadre">Pas encore de chiffres publiés : la CMA les met à jour '
             "régulièrement à partir de la liste des adhérents et des alertes diffusées.</p>"
         )
-    made = escape(str(figures.get("produit_le", "")))
     return (
-        f'<p class="date">Chiffres arrêtés le {made}.</p>\n'
+        f'<p class="date">Chiffres arrêtés le {escape(_made_at(figures))}.</p>\n'
         + statistics_sections(figures, level=2)
     )
 

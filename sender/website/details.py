@@ -26,6 +26,12 @@ class Detail:
 
 
 DETAILS: tuple[Detail, ...] = (
+    # Since 2021 the CMA de la Lozère is the départemental level of the CMA de région Occitanie,
+    # most likely the public body that publishes the site and controls the data; the CMA gives
+    # its legal name, shown in the legal notice and the data notice.
+    Detail("organisme", "organisme public éditeur du site et responsable du traitement (nom "
+           "légal)", "ALERTE_CMA_ORGANISME",
+           "Chambre de Métiers et de l’Artisanat de région Occitanie"),
     Detail("adresse", "adresse postale de la CMA", "ALERTE_CMA_ADRESSE",
            "2 rue de l’Exemple, 48000 Mende"),
     Detail("telephone", "téléphone de contact", "ALERTE_CMA_TELEPHONE", "04 66 00 00 00"),

@@ -28,9 +28,9 @@ EXAMPLE_ROW: dict[str, str] = {
     "signale_le": "12/03/2026 10:55",
     "commune": "Marvejols",
     "lieu": "centre-ville",
-    "description": "Un client paie avec un billet de 50 euros puis change plusieurs fois d'avis "
+    "description": "Un client paie avec un billet de 50 euros puis change plusieurs fois d’avis "
     "pendant le rendu de monnaie pour semer la confusion",
-    "auteurs": "un homme d'environ 30 ans, blouson gris, parti à pied vers la gare",
+    "auteurs": "un homme d’environ 30 ans, blouson gris, parti à pied vers la gare",
     "statut": "à diffuser",
 }
 
