@@ -367,3 +367,29 @@ def test_surveiller_exits_78_with_a_french_message_on_a_setting_error(tmp_path: 
         capture_output=True, text=True, timeout=60)
     assert credentials.returncode == 78
     assert "compte de service introuvable" in credentials.stderr
+
+
+def test_the_heartbeat_every_minute_costs_two_sheets_requests(sheets: SheetsEmulator,
+                                                                tmp_path: Path):
+    """An idle poll is one read; once a minute the heartbeat adds its look and its write."""
+    from sender.runner import HEARTBEAT_SECONDS
+    from support.scenario import fill
+
+    assert HEARTBEAT_SECONDS <= 60
+    register, key = sheets_register(sheets)
+    fill(register, 10)
+    shift = [timedelta(0)]
+    sender = Sender(register, Settings(register=key, journal=tmp_path / "journal.sqlite"),
+                    console=quiet_console(), clock=lambda: paris_now() + shift[0])
+    try:
+        sender.run_once()
+        sheets.reset_counts()
+        sender.run_once()
+        assert sheets.total_requests == 1  # idle, heartbeat not due
+        sender._last_heartbeat = time.monotonic() - HEARTBEAT_SECONDS  # a minute later
+        shift[0] = timedelta(minutes=1)
+        sheets.reset_counts()
+        sender.run_once()
+        assert dict(sheets.requests) == {"values_batch_get": 2, "values_batch_update": 1}
+    finally:
+        sender.close()
