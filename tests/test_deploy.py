@@ -184,3 +184,95 @@ def test_the_example_environment_file_is_what_systemd_reads():
     for line in ENV_EXAMPLE.read_text("utf-8").splitlines():
         if line and not line.startswith("#"):
             assert re.fullmatch(r"[A-Z][A-Z0-9_]*=\S*", line), line
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_caddy_serves_the_site_and_proxies_servirs_routes_with_the_visitors_address(
+    tmp_path: Path,
+):
+    """The Caddyfile run for real on 127.0.0.1 (plain HTTP, no certificate), in front of a
+    local stand-in for `servir` that echoes what it receives."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import requests
+
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Servir(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            seen.append((self.command, self.path, self.headers.get("X-Forwarded-For")))
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"servir")
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Servir)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    site = tmp_path / "output"
+    (site / "inscription").mkdir(parents=True)
+    (site / "index.html").write_text("<p>accueil</p>", encoding="utf-8")
+    (site / "inscription" / "index.html").write_text("<p>formulaire</p>", encoding="utf-8")
+    (site / "404.html").write_text("<p>introuvable</p>", encoding="utf-8")
+    port = _free_port()
+    text = CADDYFILE.read_text("utf-8")
+    text = text.replace("alerte-message.cma-lozere.fr {", f"http://127.0.0.1:{port} {{")
+    text = text.replace("127.0.0.1:8000", f"127.0.0.1:{upstream.server_address[1]}")
+    text = text.replace("/opt/alerte-message/output", str(site))
+    config = tmp_path / "Caddyfile"
+    config.write_text("{\n\tadmin off\n\tauto_https off\n}\n\n" + text, encoding="utf-8")
+    caddy = subprocess.Popen(
+        [_caddy(), "run", "--adapter", "caddyfile", "--config", str(config)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path),
+             "XDG_CONFIG_HOME": str(tmp_path)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import time
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                home = requests.get(base + "/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and caddy.poll() is None, "caddy did not start"
+                time.sleep(0.1)
+        assert home.status_code == 200 and "accueil" in home.text
+        assert home.headers["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in (
+            home.headers)
+        assert "Strict-Transport-Security" in home.headers
+        assert "formulaire" in requests.get(base + "/inscription/", timeout=5).text
+        missing = requests.get(base + "/absent/", timeout=5)
+        assert missing.status_code == 404 and "introuvable" in missing.text
+        for path in ("/sante", "/confirmer?jeton=x", "/webhooks/whatsapp"):
+            answer = requests.get(base + path, timeout=5)
+            assert answer.text == "servir", path
+        assert requests.post(base + "/inscription", data={"a": "b"}, timeout=5).text == "servir"
+        spoofed = requests.get(base + "/sante", headers={"X-Forwarded-For": "6.6.6.6"},
+                               timeout=5)
+        assert spoofed.text == "servir"
+        assert {path.split("?")[0] for _, path, _ in seen} == {
+            "/sante", "/confirmer", "/webhooks/whatsapp", "/inscription"}
+        assert all(address == "127.0.0.1" for _, _, address in seen)  # never the visitor's claim
+    finally:
+        caddy.terminate()
+        caddy.wait(timeout=10)
+        upstream.shutdown()
+        upstream.server_close()
