@@ -393,3 +393,41 @@ def test_the_heartbeat_every_minute_costs_two_sheets_requests(sheets: SheetsEmul
         assert dict(sheets.requests) == {"values_batch_get": 2, "values_batch_update": 1}
     finally:
         sender.close()
+
+
+@pytest.mark.slow
+def test_surveiller_speaks_sd_notify_as_systemd_expects_of_type_notify(tmp_path: Path,
+                                                                        monitor_server):
+    """A real `surveiller`: READY=1, then WATCHDOG=1 while idle, the heartbeat file, pings."""
+    address = str(tmp_path / "notify.sock")
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(address)
+    receiver.settimeout(0.2)
+    env = subprocess_env(tmp_path, str(tmp_path / "data" / "registre.sqlite"),
+                         ALERTE_INTERVALLE="0.3", ALERTE_DOSSIER=str(tmp_path),
+                         ALERTE_JOURNAL=str(tmp_path / "data" / "journal.sqlite"),
+                         ALERTE_PING_URL=f"http://127.0.0.1:{monitor_server.server_address[1]}"
+                                         "/ping/u")
+    subprocess.run([alerte_message_bin(), "initialiser"], env=env, check=True,
+                   capture_output=True, timeout=60)
+    process = subprocess.Popen(
+        [alerte_message_bin(), "surveiller"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**env, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"})
+    received: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while received.count("WATCHDOG=1\n") < 2 and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                received.append(receiver.recv(1024).decode())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        receiver.close()
+    assert received[0] == "READY=1\n"
+    assert received.count("WATCHDOG=1\n") >= 2
+    assert process.returncode == 0  # SIGTERM: the cycle ends, then the loop
+    beat = json.loads((tmp_path / "data" / "sante.json").read_text("utf-8"))
+    assert beat["last_success"] is not None and beat["poll_seconds"] == 0.3
+    assert ("GET", "/ping/u/start", "") in monitor_server.calls
+    assert ("GET", "/ping/u", "") in monitor_server.calls
