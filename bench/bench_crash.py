@@ -1,7 +1,9 @@
-"""Crash safety: `kill -9` a real `alerte-message envoyer --une-fois` again and again.
+"""Crash safety: `kill -9` a real `alerte-message envoyer --une-fois` again and again, on the
+SQLite register (`crash`) or on the Google register through the Sheets emulator in its own
+process, which survives the kills like Google (`crash_sheets`).
 
 The WhatsApp emulator runs in this process (it survives the kills) with 20 ms of latency and a
-500 msg/s limit. Each run of the CLI uses the same SQLite register and journal; it is killed with
+500 msg/s limit. Each run of the CLI uses the same register and journal; it is killed with
 SIGKILL at a random moment (mostly while messages are in flight, sometimes during start-up), then
 restarted, until `kills` kills are done; a last run (or a few) then finishes the alert, which must
 end « diffusée ».
@@ -24,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.registers import Backend, register_backend
 from sender import schema
 from sender.journal.journal import Journal
 from sender.journal.states import SENT
-from sender.register.sqlite import SQLiteRegister
 from support.scenario import (
     TimedWhatsAppEmulator,
     alert_row,
@@ -35,7 +37,6 @@ from support.scenario import (
     kill_mid_dispatch,
     mobile,
     prevention_alert,
-    sqlite_register,
     subprocess_env,
 )
 
@@ -55,18 +56,28 @@ def _unrecorded(journal_path: Path, wa: TimedWhatsAppEmulator, alert_id: str, si
     return sum(1 for number in numbers if number not in sent)
 
 
+def _finished(backend: Backend) -> bool:
+    register = backend.open()
+    try:
+        return alert_row(register)["statut"] == schema.DIFFUSEE
+    finally:
+        register.close()
+
+
 def run(recipients: int = RECIPIENTS, kills: int = KILLS, seed: int = 48,
-        concurrency: int = CONCURRENCY, log_dir: Path | None = None) -> dict[str, int]:
+        concurrency: int = CONCURRENCY, log_dir: Path | None = None,
+        register: str = "sqlite") -> dict[str, int]:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="bench-crash-") as directory, \
-            TimedWhatsAppEmulator(rate_limit=RATE, latency=0.02) as wa:
+            TimedWhatsAppEmulator(rate_limit=RATE, latency=0.02) as wa, \
+            register_backend(register, Path(directory), recipients,
+                             alert=prevention_alert()) as backend:
         tmp = Path(directory)
-        path = tmp / "registre.sqlite"
-        sqlite_register(path, recipients, alert=prevention_alert()).close()
-        env = subprocess_env(tmp, str(path), wa=wa, ALERTE_DEBIT=str(RATE),
-                             ALERTE_CONCURRENCE=str(concurrency))
+        env = backend.env(subprocess_env(tmp, backend.spec, wa=wa, ALERTE_DEBIT=str(RATE),
+                                         ALERTE_CONCURRENCE=str(concurrency)))
         command = [alerte_message_bin(), "envoyer", "--une-fois"]
-        logs = open(log_dir / "crash.log", "ab") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+        name = "crash.log" if register == "sqlite" else f"crash_{register}.log"
+        logs = open(log_dir / name, "ab") if log_dir else subprocess.DEVNULL  # noqa: SIM115
         done_kills = 0
         in_flight = 0
         runs = 0
@@ -82,9 +93,7 @@ def run(recipients: int = RECIPIENTS, kills: int = KILLS, seed: int = 48,
             for _ in range(5):
                 result = subprocess.run(command, env=env, stdout=logs, stderr=logs, timeout=120,
                                         check=False)
-                register = SQLiteRegister(path)
-                finished = alert_row(register)["statut"] == schema.DIFFUSEE
-                register.close()
+                finished = _finished(backend)
                 if finished and result.returncode == 0:
                     break
         finally:
@@ -92,16 +101,17 @@ def run(recipients: int = RECIPIENTS, kills: int = KILLS, seed: int = 48,
                 logs.close()  # type: ignore[union-attr]
         if not finished:
             raise RuntimeError("the alert never reached « diffusée » after the kills")
-        missed = wa.missed(mobile(i) for i in range(recipients))
-        duplicates = wa.duplicates()
-    return {
-        "recipients": recipients,
-        "kills": done_kills,
-        "missed": missed,
-        "duplicates": duplicates,
-        "in_flight_at_kills": in_flight,
-        "concurrency": concurrency,
-    }
+        result = {
+            "recipients": recipients,
+            "kills": done_kills,
+            "missed": wa.missed(mobile(i) for i in range(recipients)),
+            "duplicates": wa.duplicates(),
+            "in_flight_at_kills": in_flight,
+            "concurrency": concurrency,
+        }
+        if backend.sheets is not None:
+            result["refused_requests"] = backend.refused()
+    return result
 
 
 if __name__ == "__main__":

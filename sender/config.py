@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sender.costs import DEFAULT_SMS_PART_RATE, DEFAULT_WHATSAPP_RATE, Rates
 from sender.errors import ConfigurationError
@@ -20,6 +21,7 @@ DEFAULT_STATISTICS = "data/statistiques.json"
 # Graph API v25.0: released 2026-02-18, available until 2028-07-29 (docs/architecture.md).
 WHATSAPP_API = "https://graph.facebook.com/v25.0"
 BREVO_SMS_API = "https://api.brevo.com/v3/transactionalSMS/send"
+GOOGLE_SHEETS_API = "https://sheets.googleapis.com"
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 # An idle poll is one Sheets request: every 10 s is 6 a minute, a tenth of the per-user quota.
 DEFAULT_POLL_SECONDS = 10.0
@@ -103,6 +105,31 @@ def _trusted_proxy(env: Mapping[str, str]) -> str | None:
         ) from exc
 
 
+def is_loopback(url: str) -> bool:
+    """The URL's host is this machine (`localhost`, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _sheets_api(env: Mapping[str, str]) -> str:
+    """GOOGLE_SHEETS_API_URL: plain HTTP only towards this machine (the local emulator)."""
+    raw = env.get("GOOGLE_SHEETS_API_URL", "").strip().rstrip("/")
+    if not raw:
+        return GOOGLE_SHEETS_API
+    secure = raw.startswith("https://") or (raw.startswith("http://") and is_loopback(raw))
+    if not secure or " " in raw or not urlsplit(raw).hostname:
+        raise ConfigurationError(
+            "GOOGLE_SHEETS_API_URL doit être une adresse https:// (http:// seulement vers "
+            f"cette machine, 127.0.0.1), par exemple {GOOGLE_SHEETS_API} (reçu « {raw} »)."
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = Path(".")  # ALERTE_DOSSIER: every relative path below is under it
@@ -136,6 +163,7 @@ class Settings:
     trusted_proxy: str | None = None  # the reverse proxy whose X-Forwarded-For is believed
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
+    sheets_api: str = GOOGLE_SHEETS_API  # where the Google register's requests go
     ping_url: str | None = None  # ALERTE_PING_URL: push pings of an uptime monitor
     statistics: Path = Path(DEFAULT_STATISTICS)  # the public figures the site build reads
 
@@ -209,6 +237,7 @@ class Settings:
                 whatsapp_template=_number(env, "ALERTE_TARIF_WHATSAPP", DEFAULT_WHATSAPP_RATE),
                 sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
             ),
+            sheets_api=_sheets_api(env),
             ping_url=_ping_url(env),
             statistics=_under(
                 home, env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS

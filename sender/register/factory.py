@@ -34,12 +34,9 @@ def open_register(settings: Settings) -> Register:
                 f"ALERTE_REGISTRE ne contient pas une adresse de feuille Google lisible : "
                 f"« {settings.register} »."
             )
-        if not settings.credentials:
-            raise ConfigurationError(
-                "Le registre est une feuille Google : indiquez le fichier du compte de service "
-                "dans GOOGLE_APPLICATION_CREDENTIALS (chemin hors du dépôt)."
-            )
-        return GoogleSheetsRegister.from_service_account(key, settings.credentials)
+        return GoogleSheetsRegister.from_service_account(
+            key, settings.credentials, api_url=settings.sheets_api
+        )
     from sender.register.sqlite import SQLiteRegister
 
     return SQLiteRegister(settings.register)

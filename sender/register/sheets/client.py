@@ -35,7 +35,8 @@ import gspread
 from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sender import schema
-from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable, RetryPolicy
+from sender.config import GOOGLE_SHEETS_API
+from sender.errors import RegisterError, RegisterUnavailable, RetryPolicy
 from sender.register.base import InitReport, Register
 from sender.register.identity import (
     IDENTITY_COLUMN,
@@ -49,6 +50,7 @@ from sender.register.ids import fill_ids, next_free_id
 from sender.register.protection import PROTECTED_TABS, Protection
 from sender.register.protection import parse as parse_protection
 from sender.register.sheets.a1 import cell_ranges, first_row
+from sender.register.sheets.endpoint import sheets_client
 from sender.register.sheets.layout import initialise_ranges, plan_initialise
 from sender.register.sheets.protecting import (
     description_requests,
@@ -68,9 +70,6 @@ from sender.tables import CellChange, Table
 from sender.text import neutralise
 
 log = logging.getLogger(__name__)
-
-SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
-
 
 class GoogleSheetsRegister(Register):
     """Tabs of a Google Sheet; row keys are the sheet row numbers of the last read (2 for the
@@ -106,22 +105,13 @@ class GoogleSheetsRegister(Register):
 
     @classmethod
     def from_service_account(
-        cls, key: str, credentials_path: str, **options: Any
+        cls, key: str, credentials_path: str | None, *, api_url: str = GOOGLE_SHEETS_API,
+        **options: Any,
     ) -> GoogleSheetsRegister:
-        """Open the sheet with a service-account JSON key file (kept outside the repository)."""
-        try:
-            client = gspread.service_account(filename=credentials_path, scopes=[SHEETS_SCOPE])
-        except FileNotFoundError as exc:
-            raise ConfigurationError(
-                f"Fichier du compte de service introuvable : {credentials_path} "
-                "(GOOGLE_APPLICATION_CREDENTIALS)."
-            ) from exc
-        except (ValueError, KeyError, OSError) as exc:
-            raise ConfigurationError(
-                f"Le fichier {credentials_path} n'est pas une clé de compte de service Google "
-                "valide (fichier JSON téléchargé depuis la console Google Cloud)."
-            ) from exc
-        return cls(key, client, **options)
+        """Open the sheet with a service-account JSON key file (kept outside the repository),
+        through the Sheets API at `api_url` (`GOOGLE_SHEETS_API_URL`; without a key only on a
+        loopback address, see `endpoint`)."""
+        return cls(key, sheets_client(credentials_path, api_url), **options)
 
     def describe(self) -> str:
         short = self.key if len(self.key) <= 8 else self.key[:8] + "…"

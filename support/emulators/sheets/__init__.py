@@ -32,7 +32,7 @@ emulator).
 
 from support.emulators.sheets.a1 import GridRef, a1_range, column_letter, parse_range, sheet_prefix
 from support.emulators.sheets.cells import Cell, user_entered
-from support.emulators.sheets.client import GOOGLE_ORIGINS, RedirectSession, local_client
+from support.emulators.sheets.client import local_client
 from support.emulators.sheets.emulator import SheetsEmulator
 from support.emulators.sheets.errors import DEFAULT_MESSAGES, STATUS_NAMES, ApiError
 from support.emulators.sheets.fields import apply_fields
@@ -49,14 +49,12 @@ __all__ = [
     "DEFAULT_COLUMNS",
     "DEFAULT_MESSAGES",
     "DEFAULT_ROWS",
-    "GOOGLE_ORIGINS",
     "OWNER",
     "SERVICE_ACCOUNT",
     "STATUS_NAMES",
     "ApiError",
     "Cell",
     "GridRef",
-    "RedirectSession",
     "SheetState",
     "SheetsEmulator",
     "SpreadsheetState",

@@ -63,8 +63,8 @@ class SheetsEmulator:
 
     # lifecycle
 
-    def start(self) -> SheetsEmulator:
-        self._server, self._thread = serve(self)
+    def start(self, port: int = 0) -> SheetsEmulator:
+        self._server, self._thread = serve(self, port)
         host, port = self._server.server_address[:2]
         self.base_url = f"http://{host}:{port}"
         return self

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from support.emulators.sheets import control
 from support.emulators.sheets.errors import ApiError
 from support.emulators.sheets.routes import route
 
@@ -19,9 +20,11 @@ if TYPE_CHECKING:
     from support.emulators.sheets.emulator import SheetsEmulator
 
 
-def serve(emulator: SheetsEmulator) -> tuple[ThreadingHTTPServer, threading.Thread]:
-    """Start serving `emulator` on a port the OS picks; the caller shuts the server down."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def serve(emulator: SheetsEmulator, port: int = 0
+          ) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """Start serving `emulator` on `port` (0: one the OS picks); the caller shuts the server
+    down."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     server.daemon_threads = True
     server.block_on_close = False
     server.emulator = emulator  # type: ignore[attr-defined]
@@ -72,6 +75,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
+        if split.path.startswith(control.PREFIX):
+            try:
+                body = json.loads(raw) if raw else None
+            except json.JSONDecodeError:
+                body = None
+            self._send(*control.answer(emulator, method, split.path, query, body))
+            return
         try:
             kind, key, range_text = route(method, split.path)
         except ApiError as exc:
