@@ -45,8 +45,9 @@ from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings, is_google_sheet
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
-from sender.consent.requests import ConfirmationRequest
+from sender.consent.requests import ConfirmationRequest, outbound
 from sender.consent.tokens import load_secret
+from sender.conversation.inbox import Inbox, RequestTabs
 from sender.cycle import (
     ALL_TABS,
     FOLLOWED_STATUSES,
@@ -75,6 +76,7 @@ from sender.register.base import Register
 from sender.register.protection import officer_emails
 from sender.schema import ACTIF
 from sender.tables import CellChange, Row, Table
+from sender.text import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +200,9 @@ class Sender:
         report = CycleReport(started=now)
         # Before the read, so that this very cycle's cleaning applies them: opt-outs make the
         # member `desinscrit`, taps on the confirmation button fill `confirme_le`.
-        report.optouts = self._record_optouts()
+        tabs = RequestTabs(self.register, self.phone_cache, now)
+        replies = self._handle_inbox(tabs, report)
+        report.optouts = self._record_optouts(tabs)
         report.button_confirmations = self._record_button_confirmations()
         counted_at = time.time()
         snapshot, changes = self.snapshot(follow_ups=self._follow_ups())
@@ -237,6 +241,7 @@ class Sender:
                                   self.clock(), delivery=self.settings.webhooks)
         final += self._count_cells(alert_rows, {plan.alert_id for plan in plans.ready})
         self._acknowledge_optouts()
+        self._send_replies(replies)
         self._send_confirmations(pending, members, now, report)
         del members
         report.seconds = time.monotonic() - started
@@ -297,6 +302,9 @@ class Sender:
         now: datetime,
         report: CycleReport,
     ) -> None:
+        pending = outbound(
+            pending, reverse_confirmation=self.settings.reverse_confirmation
+        )
         if not pending:
             return
         if self._confirmations is None:
@@ -331,10 +339,39 @@ class Sender:
                                       delivery=self.settings.webhooks)
         return cells
 
-    def _record_optouts(self) -> int:
-        """Opt-outs received on WhatsApp → `Desinscriptions` (one append, only when some)."""
+    def _handle_inbox(self, tabs: RequestTabs, report: CycleReport) -> list[tuple[str, str]]:
+        """Codes and sign-up conversations received on WhatsApp (`conversation.inbox`); the
+        answers to send once the alerts are out."""
         try:
-            return OptOuts(self.store, clock=time.time).record(self.register)
+            done = Inbox(
+                self.store, tabs, secret=lambda: load_secret(self.settings),
+                days=self.settings.confirmation_days, clock=self.status_clock,
+                site_url=self.settings.site_url,
+            ).handle()
+        except AlerteError as error:
+            log.warning("messages WhatsApp reportés : %s", error.message)
+            return []
+        report.code_confirmations = done.confirmed
+        report.whatsapp_signups = done.signups
+        return done.replies
+
+    def _send_replies(self, replies: list[tuple[str, str]]) -> None:
+        """Free-form answers inside the 24-hour window (WhatsApp only; 131047 outside it)."""
+        reply = getattr(self.channels.primary, "reply", None)
+        if not replies or self.settings.channel != "whatsapp" or reply is None:
+            return
+        for numero, text in replies:
+            try:
+                reply(numero, text)
+            except AlerteError as error:
+                log.warning("Réponse WhatsApp non envoyée à %s : %s",
+                            mask_phone(numero), error.message)
+
+    def _record_optouts(self, tabs: RequestTabs) -> int:
+        """Opt-outs received on WhatsApp → `Desinscriptions` (one append, only when some, and
+        only for members and pending requests)."""
+        try:
+            return OptOuts(self.store, clock=time.time).record(self.register, tabs.known)
         except AlerteError as error:
             log.warning("désinscriptions WhatsApp reportées : %s", error.message)
             return 0

@@ -39,7 +39,7 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 ORDER = (
     "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
-    "sauvegarder", "restaurer",
+    "affiche", "sauvegarder", "restaurer",
 )
 
 

@@ -33,7 +33,7 @@ from sender.delivery.store import DeliveryStore
 from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
 from sender.health.report import Health
-from sender.intake import confirmation, pages
+from sender.intake import confirmation, pages, reverse
 from sender.intake.forms import (
     FORMS,
     FormPages,
@@ -108,7 +108,9 @@ class IntakeApp:
         now: Callable[[], datetime] = paris_now,
         webhook: WebhookEndpoint | None = None,
         health: HealthEndpoint | None = None,
+        whatsapp_number: str | None = None,
     ) -> None:
+        self.whatsapp_number = whatsapp_number  # set: requests are confirmed by writing to it
         self.site_dir = site_dir
         self.form_pages = form_pages
         self.register = register
@@ -178,7 +180,34 @@ class IntakeApp:
         if method not in ("GET", "HEAD"):
             allow = "GET, HEAD, POST" if spec is not None else "GET, HEAD"
             return method_not_allowed(self.site_dir, allow)
-        return self._static(environ, path)
+        reverse_page = self._reverse_thanks(environ, route)
+        return reverse_page if reverse_page is not None else self._static(environ, path)
+
+    # -- reverse confirmation (the person writes to the WhatsApp number) ------------------
+
+    def _reverse_thanks(self, environ: Mapping[str, Any], route: str) -> Response | None:
+        """The thanks page with the link, the QR code and the code of `?code=`, or None."""
+        if self.whatsapp_number is None:
+            return None
+        spec = next((s for s in FORMS.values() if s.thanks.rstrip("/") == route), None)
+        code = reverse.code_of_query(environ) if spec is not None else None
+        if spec is None or code is None:
+            return None
+        return reverse.thanks_page(
+            self.site_dir, reverse.kind_of(spec.tab), code, self.whatsapp_number
+        )
+
+    def _thanks(self, spec: FormSpec, row: dict[str, str]) -> str:
+        """Where a stored request goes: its thanks page, with its code when the person
+        confirms by writing to the WhatsApp number."""
+        if self.whatsapp_number is None:
+            return spec.thanks
+        try:
+            code = reverse.code_of_row(self.secret(), spec.tab, row)
+        except AlerteError as exc:
+            log.error("Code de confirmation impossible : %s", exc.message)
+            return spec.thanks
+        return spec.thanks if code is None else f"{spec.thanks}?code={code}"
 
     def _post(self, environ: Mapping[str, Any], spec: FormSpec) -> Response:
         if is_cross_site(environ, self.site_url):
@@ -187,7 +216,10 @@ class IntakeApp:
         wait = self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
         if wait:
             return too_many_posts(self.site_dir, spec, self.limiter.retry_after(wait))
-        return handle_post(environ, spec, form_pages=self.form_pages, register=self.register)
+        return handle_post(
+            environ, spec, form_pages=self.form_pages, register=self.register,
+            thanks=self._thanks,
+        )
 
     # -- confirmation links --------------------------------------------------------------
 
@@ -283,6 +315,7 @@ def create_app(
     now: Callable[[], datetime] = paris_now,
     webhook: WebhookEndpoint | None = None,
     health: Callable[[], Health] | None = None,
+    whatsapp_number: str | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -293,7 +326,8 @@ def create_app(
     `secret` signs the confirmation links (bytes, or a callable called when a link is used:
     `consent.tokens.load_secret`); `site_url` is the public address posts may also come from;
     `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `health` makes the report
-    `/sante` answers (`sender.health.report.health`).
+    `/sante` answers (`sender.health.report.health`); `whatsapp_number` (digits), when given,
+    makes the thanks pages show the click-to-chat link and code (`reverse.py`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -307,6 +341,7 @@ def create_app(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
         secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
         health=HealthEndpoint(health) if health is not None else None,
+        whatsapp_number=whatsapp_number,
     )
 
 

@@ -205,6 +205,9 @@ def make_app(
         site_url=settings.site_url,
         webhook=webhook_for(settings),
         health=lambda: health(settings),
+        whatsapp_number=(
+            settings.whatsapp_numero_public if settings.reverse_confirmation else None
+        ),
     )
 
 

@@ -13,8 +13,9 @@ transaction.
 
 Tables: `envois` (one row per alert and recipient), `verrous` (one lease per alert), `statuts`
 (every status webhook received, once per message and status: the duplicates Meta sends are
-recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `_journal` (format
-and the key of the callback references).
+recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `conversations`
+(sign-ups made on WhatsApp, one per number, while they last), `_journal` (format and the key of
+the callback references).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from sender.storage import (
 _FORMAT = "alerte-message-journal/3"
 _READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
-_TABLES = frozenset({"envois", "verrous", "statuts", "entrants", _MARKER})
+_TABLES = frozenset({"envois", "verrous", "statuts", "entrants", "conversations", _MARKER})
 
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
@@ -91,6 +92,15 @@ _SCHEMA = (
         received_at REAL NOT NULL,
         recorded_at REAL,
         answered_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS entrants_expediteur ON entrants (sender, received_at)",
+    # One sign-up conversation on WhatsApp per number (`conversation/`): its step and answers.
+    """CREATE TABLE IF NOT EXISTS conversations (
+        sender TEXT PRIMARY KEY,
+        step TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        updated_at REAL NOT NULL
     )""",
 )
 # Columns format 2 adds to `envois` (format 1 files get them by ALTER TABLE).
