@@ -60,7 +60,7 @@ def print_json(data: object) -> None:
 
 # Commands that may create the register where none is; those that never touch it.
 CREATORS = frozenset({"initialiser", "demarrer"})
-WITHOUT_REGISTER = frozenset({"script-google", "restaurer"})
+WITHOUT_REGISTER = frozenset({"script-google", "restaurer", "affiche"})
 
 
 def local_register(settings: Settings) -> Path | None:
