@@ -162,3 +162,14 @@ def test_every_path_is_under_the_home_folder_and_commands_say_which_they_use(
     assert f"Registre : {home / 'data' / 'registre.sqlite'}" in flat
     assert f"journal : {home / 'data' / 'journal.sqlite'}" in flat
     assert (home / "data" / "registre.sqlite").exists() and not (tmp_path / "data").exists()
+
+
+def test_statistiques_writes_its_figures_under_the_home_folder(tmp_path, monkeypatch, capsys):
+    for name in ("ALERTE_REGISTRE", "ALERTE_JOURNAL", "ALERTE_STATISTIQUES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALERTE_DOSSIER", str(tmp_path / "installation"))
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "initialiser")[0] == 0
+    assert run(capsys, "statistiques")[0] == 0
+    assert (tmp_path / "installation" / "data" / "statistiques.json").exists()
+    assert not (tmp_path / "data").exists()

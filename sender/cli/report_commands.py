@@ -39,9 +39,9 @@ def _write(path: Path, text: str) -> None:
 
 def _statistiques_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
-        "--sortie", metavar="FICHIER", default=str(DEFAULT_STATISTICS),
-        help=f"fichier JSON à écrire (par défaut {DEFAULT_STATISTICS}, lu par la construction "
-        "du site)",
+        "--sortie", metavar="FICHIER",
+        help=f"fichier JSON à écrire (par défaut ALERTE_STATISTIQUES, ou {DEFAULT_STATISTICS} "
+        "dans ALERTE_DOSSIER : lu par la construction du site)",
     )
 
 
@@ -56,7 +56,7 @@ def _statistiques_arguments(sub: argparse.ArgumentParser) -> None:
 def cmd_statistiques(args: argparse.Namespace, settings: Settings) -> int:
     inscriptions, alerts, _ = _read(settings)
     document = statistics(inscriptions, alerts, now())
-    path = Path(args.sortie)
+    path = Path(args.sortie) if args.sortie else settings.statistics
     try:
         write_statistics(document, path)
     except OSError as exc:
