@@ -14,6 +14,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # the `sender` package lives next to this file
     sys.path.insert(0, str(_HERE))
 
+from sender.config import Settings  # noqa: E402
 from sender.domain.communes import current_communes  # noqa: E402
 from sender.errors import InputError  # noqa: E402
 from sender.reporting.store import DEFAULT_PATH as _STATISTICS  # noqa: E402
@@ -21,14 +22,14 @@ from sender.reporting.store import read_statistics  # noqa: E402
 from sender.schema import ACTIVITES as _ACTIVITES  # noqa: E402
 from sender.website.blocks import Blocks  # noqa: E402
 from sender.website.details import read_details  # noqa: E402
+from sender.website.durations import durations  # noqa: E402
 from sender.website.pictograms import pictogram  # noqa: E402
 from sender.website.whatsapp import from_environment as _whatsapp_signup  # noqa: E402
 
 # -- The CMA's legal and contact details: the ONE place they are written ----------------------
 # Each value can also come from the environment (ALERTE_CMA_ORGANISME, ALERTE_CMA_ADRESSE,
 # ALERTE_CMA_TELEPHONE, ALERTE_CMA_COURRIEL, ALERTE_CMA_SIRET, ALERTE_CMA_DIRECTEUR_PUBLICATION,
-# ALERTE_CMA_HEBERGEUR, ALERTE_CMA_DPO, ALERTE_CMA_DATE_ACCESSIBILITE,
-# ALERTE_CMA_CONSERVATION_TRACES), which wins.
+# ALERTE_CMA_HEBERGEUR, ALERTE_CMA_DPO, ALERTE_CMA_DATE_ACCESSIBILITE), which wins.
 # Pages use them through markers: [[cma:telephone]], or [[bloc:contact]] for the contact block.
 # Missing ones are marked « à fournir par la CMA » here; publishconf.py refuses to build.
 CMA_COORDONNEES = {
@@ -43,7 +44,6 @@ CMA_COORDONNEES = {
     "hebergeur": "",
     "dpo": "",
     "date_accessibilite": "",  # JJ/MM/AAAA
-    "conservation_traces": "",  # e.g. « un an »
 }
 CMA = read_details(CMA_COORDONNEES, os.environ)
 
@@ -142,7 +142,8 @@ except ConfigurationError as _error:
     raise SystemExit(f"Construction du site arrêtée : {_error.message}") from None
 
 # Markers in pages ([[cma:…]], [[bloc:…]]) and pictograms, for the theme's templates.
-JINJA_FILTERS = {"blocs": Blocks(CMA, _FIGURES)}
+# The retention periods the data notice states: the same settings `surveiller` applies.
+JINJA_FILTERS = {"blocs": Blocks(CMA, _FIGURES, durations(Settings.from_env(os.environ)))}
 JINJA_GLOBALS = {"picto": pictogram}
 PARTENAIRES = [
     "CMA de la Lozère",

@@ -1,6 +1,7 @@
 """Google Sheets requests per cycle, counted by the Sheets emulator (real gspread, real HTTP).
 
-- `idle_poll`: a `run_once` on a warm sender when nothing changed;
+- `idle_poll`: a `run_once` on a warm sender when nothing changed (a draft alert waits in
+  `Alertes`: its `controle` line was written once and costs nothing more);
 - `clean_10k`: a `run_once` that cleans 10,000 new sign-ups (typed as people type them);
 - `dispatch_1_alert`: a `run_once` that sends one alert to 2,000 already-clean members, the
   « en cours » and « diffusée » write-backs included.
@@ -48,11 +49,14 @@ def run(members: int = MEMBERS, new_signups: int = NEW_SIGNUPS) -> dict[str, int
         sheets.create_spreadsheet(SHEET_KEY)
         register = GoogleSheetsRegister(SHEET_KEY, local_client(sheets.base_url))
         fill(register, members)
+        register.append(schema.ALERTES, [prevention_alert("9", statut=schema.BROUILLON)])
         settings = whatsapp_settings(tmp, SHEET_KEY, wa, rate_per_second=1000.0)
         sender = Sender(register, settings, console=quiet_console(), progress=False)
         try:
             _cycle(sheets, sender)  # warm-up: metadata, `Etat` rows, heartbeat
             idle = _cycle(sheets, sender)
+            if not alert_row(register, "9")["controle"].startswith("Prête"):
+                raise RuntimeError("the draft's controle line was not written")
 
             register.append(schema.ALERTES, [prevention_alert()])
             dispatch = _cycle(sheets, sender)

@@ -27,6 +27,23 @@ DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 DEFAULT_POLL_SECONDS = 10.0
 
 
+# How long personal data is kept (the data notice states these very values, see
+# sender/privacy/retention.py and sender/website/blocks.py).
+DEFAULT_UNSUBSCRIBED_DAYS = 30
+DEFAULT_REQUESTS_DAYS = 30
+DEFAULT_TRACES_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Retention periods: days after an unsubscription, days after an unconfirmed request
+    expired, months of per-recipient send traces."""
+
+    unsubscribed_days: int = DEFAULT_UNSUBSCRIBED_DAYS
+    requests_days: int = DEFAULT_REQUESTS_DAYS
+    traces_months: int = DEFAULT_TRACES_MONTHS
+
+
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -187,6 +204,7 @@ class Settings:
     ping_url: str | None = None  # ALERTE_PING_URL: push pings of an uptime monitor
     statistics: Path = Path(DEFAULT_STATISTICS)  # the public figures the site build reads
     whatsapp_numero_public: str | None = None  # the network's number as people dial it (digits)
+    retention: Retention = field(default_factory=Retention)  # what is kept how long
 
     @property
     def data_dir(self) -> Path:
@@ -269,4 +287,12 @@ class Settings:
                 home, env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS
             ),
             whatsapp_numero_public=public_number(env.get("WHATSAPP_NUMERO_PUBLIC", "")),
+            retention=Retention(
+                unsubscribed_days=int(_number(
+                    env, "ALERTE_CONSERVATION_DESINSCRITS", DEFAULT_UNSUBSCRIBED_DAYS, 1)),
+                requests_days=int(_number(
+                    env, "ALERTE_CONSERVATION_DEMANDES", DEFAULT_REQUESTS_DAYS, 1)),
+                traces_months=int(_number(
+                    env, "ALERTE_CONSERVATION_TRACES", DEFAULT_TRACES_MONTHS, 1)),
+            ),
         )

@@ -4,7 +4,9 @@ From the tables of one read, `Planner.snapshot` cleans the sign-ups and plans ev
 row (verdict, motif, messages per channel, recipients); `Planner.plan_one` plans a single row
 with a forced status (`apercu`). A « diffusée » alert that status webhooks left work for (SMS
 fallback after a `failed` status…) is planned as a follow-up; an alert put back to « à
-diffuser » after a first dispatch as a re-dispatch. The cell functions turn plans, dispatch
+diffuser » after a first dispatch as a re-dispatch; a « suite » or « fin d'alerte » row
+as a follow-up of its `suite_de` (to the members that alert reached); every « brouillon » row
+gets its `controle` line. The cell functions turn plans, dispatch
 reports and journal summaries into the register changes: refusals and « en cours » before any
 send (`triage`), results after the dispatch (`result_cells`), counts the webhooks changed
 (`status_cells`), the `Etat` heartbeat (`heartbeat_cells`). `CycleReport` records what a cycle
@@ -13,7 +15,7 @@ did and words its one-line summary. `runner.Sender` reads the register, sends an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,22 +23,25 @@ from sender import schema
 from sender.alerts.compose import ComposedMessage, Composer, TemplateProblem
 from sender.alerts.model import VERDICT_IGNORED, Alert, Verdict
 from sender.alerts.officers import active_officers
+from sender.alerts.preflight import Audience, controle_line, timing_note
 from sender.alerts.rules import check_alert, is_to_send
+from sender.alerts.sequel import Original, check_sequel, sequel_note, sequel_type
 from sender.alerts.targeting import Member, member_from_row, select_recipients
 from sender.cleaning.inscriptions import (
     DEFAULT_CONFIRMATION_DAYS,
     CleaningReport,
     PhoneParser,
+    Suppressed,
     clean_inscriptions,
 )
-from sender.dates import format_french
+from sender.dates import PARIS, format_french
 from sender.dispatch.report import DispatchReport
 from sender.domain.phones import parse_phone
 from sender.errors import InputError
-from sender.journal.states import SENT, AlertSummary
+from sender.journal.states import PENDING, SENT, UNCERTAIN, AlertSummary
 from sender.register.ids import next_free_id
 from sender.tables import CellChange, Row, Table
-from sender.text import fold, plural
+from sender.text import cell_text, fold, plural
 
 ALL_TABS = (
     schema.INSCRIPTIONS, schema.DESINSCRIPTIONS, schema.ALERTES, schema.MODELES,
@@ -62,6 +67,8 @@ class AlertPlan:
     error: bool = False  # template problem: statut « erreur » rather than « refusée »
     follow_up: bool = False  # « diffusée »: only what status webhooks left to do (SMS fallback)
     retrigger: bool = False  # put back to « à diffuser » after a first dispatch
+    original: Row | None = None  # a follow-up (« suite », « fin d'alerte »): the row it follows
+    sequel_sent: datetime | None = None  # a follow-up: when its original went out
 
     @property
     def shown_status(self) -> str:
@@ -69,7 +76,8 @@ class AlertPlan:
         « refusée », « erreur ») is shown with its status, not as « ignorée »."""
         if self.status == VERDICT_IGNORED:
             status = fold(self.row.get("statut"))
-            for known in (schema.DIFFUSEE, schema.EN_COURS, schema.REFUSEE, schema.ERREUR):
+            for known in (schema.DIFFUSEE, schema.EN_COURS, schema.REFUSEE, schema.ERREUR,
+                          schema.ANNULEE):
                 if status == fold(known):
                     return known
         return self.status
@@ -107,6 +115,7 @@ class _Context:
     members: list[Member]
     officers: Mapping[str, object]
     composer: Composer
+    alerts: dict[str, Row] = field(default_factory=dict)  # the first row of each alert id
 
 
 def _alert_ids(rows: Iterable[Row]) -> tuple[dict[int, str], list[CellChange]]:
@@ -155,7 +164,14 @@ class Planner:
         confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
         confirmation_failures: Callable[[], Mapping[tuple[str, str], str]] = dict,
         follow_ups: Collection[str] = (),
+        reached: Callable[[str], Sequence[str]] = lambda _alert_id: (),
+        first_sent: Callable[[str], float | None] = lambda _alert_id: None,
+        audience: Callable[[], Audience] | None = None,
+        suppressed: Suppressed | None = None,
     ) -> None:
+        """`reached` and `first_sent` read the journal for follow-ups (the numbers an alert
+        reached, when it first went out); `audience` gives the channels for `controle`."""
+        self.suppressed = suppressed
         self.channels = channels
         self.stale_hours = stale_hours
         self.phone = phone
@@ -163,6 +179,9 @@ class Planner:
         self.confirmation_days = confirmation_days
         self.confirmation_failures = confirmation_failures
         self.follow_ups = follow_ups
+        self.reached = reached
+        self.first_sent = first_sent
+        self.audience = audience or (lambda: Audience(channels[0] if channels else "outbox"))
 
     def snapshot(
         self, tables: dict[str, Table], now: datetime
@@ -179,7 +198,31 @@ class Planner:
             seen.add(alert_id)
             plans.append(self._plan(row, alert_id, context, now, duplicate=duplicate))
         changes = list(context.cleaning.changes) + id_changes
+        changes += self._controle_cells(alert_rows, ids, context, now)
         return Snapshot(tables, context.cleaning, plans), changes
+
+    def _controle_cells(
+        self, rows: Iterable[Row], ids: Mapping[int, str], context: _Context, now: datetime
+    ) -> list[CellChange]:
+        """The `controle` line of every « brouillon » row, written only where it changed."""
+        audience: Audience | None = None
+        changes: list[CellChange] = []
+        for row in rows:
+            if fold(row.get("statut")[:40]) != schema.BROUILLON or "controle" not in row.values:
+                continue
+            if audience is None:
+                audience = self.audience()
+            plan = self._plan(row, ids[row.key], context, now, forced_status=schema.A_DIFFUSER)
+            line = controle_line(
+                status=plan.status, motif=plan.motif, error=plan.error,
+                numeros=[m.numero for m in plan.recipients], messages=plan.messages,
+                audience=audience,
+                timing=timing_note(row.values, now=now, stale_hours=self.stale_hours,
+                                   sequel_sent=plan.sequel_sent),
+                suite_de=plan.original.get("id").strip() if plan.original is not None else "",
+            )
+            changes += alert_cells(row, controle=line)
+        return changes
 
     def plan_one(
         self, tables: dict[str, Table], alert_id: str, now: datetime, *, status: str
@@ -199,12 +242,17 @@ class Planner:
             now=now,
             confirmation_days=self.confirmation_days,
             confirmation_failures=self.confirmation_failures(),
+            suppressed=self.suppressed,
         )
+        alerts: dict[str, Row] = {}
+        for row in tables[schema.ALERTES].rows:
+            alerts.setdefault(row.get("id").strip(), row)
         return _Context(
             cleaning,
             members_after_cleaning(tables[schema.INSCRIPTIONS], cleaning),
             active_officers(r.values for r in tables[schema.HABILITATIONS].rows),
             Composer(r.values for r in tables[schema.MODELES].rows),
+            alerts,
         )
 
     def _plan(
@@ -263,6 +311,8 @@ class Planner:
         *,
         resuming: bool,
     ) -> AlertPlan:
+        if sequel_type(values.get("type")) is not None and is_to_send(values.get("statut")):
+            return self._plan_sequel(row, alert_id, values, context, now, resuming=resuming)
         verdict: Verdict = check_alert(
             values, officers=context.officers, now=now,
             stale_hours=1e9 if resuming else self.stale_hours,
@@ -272,12 +322,7 @@ class Planner:
         alert = verdict.alert
         alert.id = alert_id
         plan = AlertPlan(row, alert_id, schema.A_DIFFUSER, alert=alert)
-        try:
-            for channel in self.channels:
-                plan.messages[channel] = context.composer.compose(alert, channel)
-        except TemplateProblem as problem:
-            plan.status, plan.motif = schema.REFUSEE, problem.message
-            plan.error = not problem.officer_text
+        if not self._compose(plan, alert, context):
             return plan
         plan.recipients = select_recipients(alert, context.members)
         if not plan.recipients:
@@ -285,6 +330,75 @@ class Planner:
             plan.motif = (
                 "Aucun adhérent actif ne correspond au ciblage (zone, communes, activités) : "
                 "élargir la cible."
+            )
+        return plan
+
+    def _compose(self, plan: AlertPlan, alert: Alert, context: _Context) -> bool:
+        """The plan's message per channel; False (and the plan refused) on a template problem."""
+        try:
+            for channel in self.channels:
+                plan.messages[channel] = context.composer.compose(alert, channel)
+        except TemplateProblem as problem:
+            plan.status, plan.motif = schema.REFUSEE, problem.message
+            plan.error = not problem.officer_text
+            return False
+        return True
+
+    def _original(self, row: Row) -> tuple[Original, list[str]]:
+        """What a follow-up needs of the row it follows, and the numbers that row reached."""
+        alert_id = row.get("id").strip()
+        reached = list(self.reached(alert_id))
+        first = self.first_sent(alert_id)
+        original = Original(
+            alert_id=alert_id,
+            statut=row.get("statut"),
+            type=row.get("type"),
+            commune=row.get("commune"),
+            lieu=row.get("lieu"),
+            sequel_of=row.get("suite_de").strip() if sequel_type(row.get("type")) else "",
+            first_sent=None if first is None else datetime.fromtimestamp(first, PARIS),
+            reached=len(reached),
+        )
+        return original, reached
+
+    def _plan_sequel(
+        self,
+        row: Row,
+        alert_id: str,
+        values: dict[str, str],
+        context: _Context,
+        now: datetime,
+        *,
+        resuming: bool,
+    ) -> AlertPlan:
+        """A follow-up: checked against its original, sent to the members the original
+        reached who are still active (see `alerts/sequel.py`)."""
+        wanted = cell_text(values.get("suite_de"))
+        original_row = context.alerts.get(wanted) if wanted and wanted != alert_id else None
+        original, reached = (None, []) if original_row is None else self._original(original_row)
+        verdict = check_sequel(
+            values, officers=context.officers, original=original, now=now, resuming=resuming
+        )
+        if not verdict.accepted or verdict.alert is None or original is None:
+            return AlertPlan(row, alert_id, verdict.status, verdict.motif)
+        alert = verdict.alert
+        alert.id = alert_id
+        plan = AlertPlan(row, alert_id, schema.A_DIFFUSER, alert=alert, original=original_row,
+                         sequel_sent=original.first_sent)
+        if not self._compose(plan, alert, context):
+            return plan
+        numeros = set(reached)
+        chosen: dict[str, Member] = {}
+        for member in context.members:
+            if member.numero in numeros:
+                chosen.setdefault(member.numero, member)
+        plan.recipients = list(chosen.values())
+        if not plan.recipients:
+            plan.status = schema.REFUSEE
+            plan.motif = (
+                f"Aucun des {plural(len(reached), 'adhérent')} atteints par l'alerte n° "
+                f"{original.alert_id} n'est encore inscrit : la suite n'aurait pas de "
+                "destinataire."
             )
         return plan
 
@@ -322,10 +436,15 @@ class CycleReport:
                                 "messages de confirmation envoyés"))
         dispatched = [result for plan, result in self.dispatched if not plan.follow_up]
         done = sum(1 for result in dispatched if result.complete)
+        cancelled = sum(1 for result in dispatched if result.cancelled)
         if done:
             parts.append(plural(done, "alerte diffusée", "alertes diffusées"))
-        if len(dispatched) > done:
-            parts.append(plural(len(dispatched) - done, "alerte en cours", "alertes en cours"))
+        if len(dispatched) > done + cancelled:
+            parts.append(plural(len(dispatched) - done - cancelled, "alerte en cours",
+                                "alertes en cours"))
+        if cancelled:
+            parts.append(plural(cancelled, "alerte annulée pendant l'envoi",
+                                "alertes annulées pendant l'envoi"))
         by_sms = sum(r.sent_by_fallback for p, r in self.dispatched if p.follow_up)
         if by_sms:
             parts.append(f"{by_sms} SMS de secours après un échec WhatsApp")
@@ -366,7 +485,7 @@ def alert_cells(row: Row, **values: object) -> list[CellChange]:
 
 def refusal_cells(plan: AlertPlan) -> list[CellChange]:
     status = schema.ERREUR if plan.error else schema.REFUSEE
-    return alert_cells(plan.row, statut=status, motif=plan.motif, destinataires=0)
+    return alert_cells(plan.row, statut=status, motif=plan.motif, destinataires=0, controle="")
 
 
 def in_progress_cells(plan: AlertPlan) -> list[CellChange]:
@@ -378,7 +497,8 @@ def in_progress_cells(plan: AlertPlan) -> list[CellChange]:
             "reçoivent."
         )
     return alert_cells(
-        plan.row, statut=schema.EN_COURS, motif=motif, destinataires=len(plan.recipients)
+        plan.row, statut=schema.EN_COURS, motif=motif, destinataires=len(plan.recipients),
+        controle="",
     )
 
 
@@ -461,7 +581,10 @@ def result_cells(
     if result.busy:
         return []
     cells: dict[str, object] = {}
-    if result.stopped_motif:
+    if result.cancelled:
+        status = schema.ANNULEE
+        motif = cancel_motif(summary)
+    elif result.stopped_motif:
         status = schema.ERREUR
         motif = f"Envoi arrêté : {result.stopped_motif}"
     elif result.complete or plan.follow_up:
@@ -477,7 +600,54 @@ def result_cells(
     cells.update(count_cells(summary, delivery=delivery))
     if status == schema.DIFFUSEE and not plan.follow_up:
         cells["diffusee_le"] = format_french(now)
-    return alert_cells(plan.row, **cells)
+    changes = alert_cells(plan.row, **cells)
+    if status == schema.DIFFUSEE and plan.original is not None and plan.alert is not None:
+        changes += sequel_note_cells(plan, now)
+    return changes
+
+
+def sequel_note_cells(plan: AlertPlan, now: datetime) -> list[CellChange]:
+    """The original row's `motif` gains « Suite envoyée le … (alerte n° …, agent …) », once."""
+    original, alert = plan.original, plan.alert
+    if original is None or alert is None:
+        return []
+    marker = f"(alerte n° {plan.alert_id}"
+    if any(marker + end in original.get("motif") for end in (",", ")")):
+        return []
+    note = sequel_note(alert.type, now, plan.alert_id, alert.agent)
+    motif = original.get("motif").strip()
+    return alert_cells(original, motif=f"{motif} {note}" if motif else note)
+
+
+CANCEL_PREFIX = "Annulée"
+
+
+def cancel_motif(summary: AlertSummary) -> str:
+    """What an « annulée » row's `motif` says: how many messages went before the call-off
+    (and how many may have gone: answers lost, see docs/architecture.md « Exactly once »)."""
+    sent = summary.count(SENT)
+    maybe = summary.count(UNCERTAIN) + summary.count(PENDING)
+    also = f" (et {maybe} peut-être, réponse perdue)" if maybe else ""
+    if sent == 0 and not maybe:
+        return f"{CANCEL_PREFIX} avant tout envoi : aucun message n'est parti."
+    went = plural(sent, "message parti", "messages partis")
+    return (
+        f"{CANCEL_PREFIX} : {went}{also} avant l'annulation ; les autres destinataires ne "
+        "la recevront pas."
+    )
+
+
+def cancelled_cells(row: Row, summary: AlertSummary, *, delivery: bool = True
+                    ) -> list[CellChange]:
+    """An alert the officer set « annulée » since the last cycle: its `motif` and counts."""
+    return alert_cells(row, motif=cancel_motif(summary),
+                       **count_cells(summary, delivery=delivery))
+
+
+def is_cancelled(row: Row) -> bool:
+    """« annulée » whose motif does not say so yet (written once, at the next cycle)."""
+    return (fold(row.get("statut")[:40]) == fold(schema.ANNULEE)
+            and not row.get("motif").startswith(CANCEL_PREFIX))
 
 
 def status_cells(row: Row, summary: AlertSummary, *, delivery: bool = True) -> list[CellChange]:

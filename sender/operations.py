@@ -16,6 +16,7 @@ from sender.cleaning.inscriptions import (
     CleaningReport,
     PhoneParser,
     RowResult,
+    Suppressed,
     clean_inscriptions,
 )
 from sender.dates import format_iso, now
@@ -42,9 +43,10 @@ def clean_register(
     phone: PhoneParser = parse_phone,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
+    suppressed: Suppressed | None = None,
 ) -> CleaningReport:
     """One read of the sign-up tabs, one write of what changed (none when nothing did)."""
-    return _clean(register, phone, confirmation_days, confirmation_failures)[0]
+    return _clean(register, phone, confirmation_days, confirmation_failures, suppressed)[0]
 
 
 def _clean(
@@ -52,6 +54,7 @@ def _clean(
     phone: PhoneParser,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
+    suppressed: Suppressed | None = None,
 ) -> tuple[CleaningReport, Table]:
     tables = register.read([schema.INSCRIPTIONS, schema.DESINSCRIPTIONS])
     report = clean_inscriptions(
@@ -60,6 +63,7 @@ def _clean(
         phone=phone,
         confirmation_days=confirmation_days,
         confirmation_failures=confirmation_failures,
+        suppressed=suppressed,
     )
     if report.changes:
         register.write(report.changes)
@@ -111,6 +115,7 @@ def import_file(
     phone: PhoneParser = parse_phone,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
+    suppressed: Suppressed | None = None,
 ) -> ImportReport:
     """Append the file's rows to `tab`; sign-ups are then cleaned against the whole register.
 
@@ -142,7 +147,7 @@ def import_file(
         register.append(tab, [_prepare(tab, row, stamp) for row in fresh])
     if tab == schema.INSCRIPTIONS:
         report.cleaning, table = _clean(
-            register, phone, confirmation_days, confirmation_failures
+            register, phone, confirmation_days, confirmation_failures, suppressed
         )
         report.keys = _match(rows, table, columns)
         report.results = [

@@ -16,6 +16,11 @@ metadata request): if they are not what `initialiser` set for the active officer
 sent and each row says why. When idle, that check runs at most every `PROTECTION_SECONDS`, for
 the warning in `Etat`.
 
+While a dispatch lasts, it re-reads its `Alertes` row once per `ALERTE_INTERVALLE` (one
+request, `Register.reread`): « annulée » stops it; otherwise `envoyes` and `echecs` are written
+when they changed (one write and its look). Rows set « annulée » get their `motif` (how many
+messages went before) in the write after the dispatch.
+
 After the alerts, the cycle sends the confirmation messages of the sign-ups and unsubscription
 requests waiting for one (`consent.outgoing`), within what the daily limit leaves to them.
 """
@@ -38,10 +43,12 @@ from rich.markup import escape
 
 from sender import schema
 from sender.alerts.authority import protection_problem
+from sender.alerts.preflight import Audience
 from sender.channels.base import Channel
 from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
+from sender.cleaning.suppressions import SuppressionList
 from sender.config import Settings, is_google_sheet
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
@@ -55,7 +62,11 @@ from sender.cycle import (
     CycleReport,
     Planner,
     Snapshot,
+    alert_cells,
+    cancelled_cells,
+    count_cells,
     heartbeat_cells,
+    is_cancelled,
     refuse_plans,
     result_cells,
     status_cells,
@@ -71,12 +82,14 @@ from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, ConfigurationError, RegisterError
 from sender.health.monitor import Monitor
 from sender.health.report import stopped_warning
+from sender.journal.file import JournalFile
 from sender.journal.journal import Journal
+from sender.privacy.retention import PurgeReport, purge
 from sender.register.base import Register
 from sender.register.protection import officer_emails
 from sender.schema import ACTIF
 from sender.tables import CellChange, Row, Table
-from sender.text import mask_phone
+from sender.text import fold, mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +104,7 @@ def _where(error: BaseException) -> str:
 HEARTBEAT_SECONDS = 60.0
 PROTECTION_SECONDS = 600.0
 PRUNE_SECONDS = 3600.0
+AUDIENCE_DAYS = 30  # members reached by SMS fallback this recently count as « SMS » in `controle`
 CLOCK_MARGIN = 5.0  # seconds: a status written just before a poll is read again at the next
 LOCAL_REGISTER_NOTE = (
     "registre local : quiconque peut écrire ce fichier peut lancer une alerte (protéger le "
@@ -128,12 +142,41 @@ class Sender:
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
         self.monitor: Monitor | None = None  # set by `watch`: heartbeat file, pings, watchdog
+        self._privacy_file: JournalFile | None = None
+        self._suppressions: SuppressionList | None = None
 
     @property
     def journal(self) -> Journal:
         if self._journal is None:
             self._journal = Journal.from_settings(self.settings)
         return self._journal
+
+    @property
+    def privacy_file(self) -> JournalFile:
+        """The journal file, for the suppression list and the retention periods."""
+        if self._privacy_file is None:
+            self._privacy_file = JournalFile(self.settings.journal)
+        return self._privacy_file
+
+    def _suppression_list(self) -> SuppressionList:
+        """Numbers erased after an unsubscription, read afresh for each cycle."""
+        if self._suppressions is None:
+            self._suppressions = SuppressionList.load(self.settings, self.privacy_file)
+            return self._suppressions
+        return self._suppressions.refresh(self.privacy_file)
+
+    def purge(self) -> PurgeReport | None:
+        """Apply the retention periods (`surveiller` does once a day); None when the register
+        or the journal could not be reached (tried again the next day)."""
+        try:
+            report = purge(self.register, self.settings, now=self.clock(),
+                           phone=self.phone_cache, journal=self.privacy_file)
+        except AlerteError as error:
+            log.warning("purge des données reportée : %s", error.message)
+            return None
+        for line in report.lines():
+            log.info("purge : %s", line)
+        return report
 
     @property
     def store(self) -> DeliveryStore:
@@ -149,10 +192,34 @@ class Sender:
             channels=channels or self.channels.names(),
             stale_hours=self.settings.stale_hours,
             phone=self.phone_cache,
+            suppressed=self._suppression_list(),
             has_started=self.journal.has_started,
             confirmation_days=self.settings.confirmation_days,
             confirmation_failures=lambda: confirmation_failures(self.journal),
             follow_ups=follow_ups,
+            reached=self.journal.reached,
+            first_sent=self._first_sent,
+            audience=self._audience,
+        )
+
+    def _first_sent(self, alert_id: str) -> float | None:
+        """When an alert's first message was accepted (for its follow-ups)."""
+        times = self.journal.send_times([alert_id]).get(alert_id)
+        return None if times is None else times[0]
+
+    def _audience(self) -> Audience:
+        """The channels an alert would go through now, for the `controle` line."""
+        settings = self.settings
+        fallback = (
+            settings.channel == "whatsapp" and bool(settings.sms_api_key) and settings.sms_fallback
+        )
+        since = time.time() - AUDIENCE_DAYS * 86_400
+        return Audience(
+            settings.channel,
+            fallback=fallback,
+            without_whatsapp=frozenset(self.journal.without_whatsapp(since)) if fallback
+            else frozenset(),
+            rates=settings.rates,
         )
 
     def _sms_codes(self) -> tuple[str, ...]:
@@ -240,6 +307,7 @@ class Sender:
             final += result_cells(plan, result, self.journal.summary(plan.alert_id),
                                   self.clock(), delivery=self.settings.webhooks)
         final += self._count_cells(alert_rows, {plan.alert_id for plan in plans.ready})
+        final += self._cancelled_cells(alert_rows, {plan.alert_id for plan in plans.ready})
         self._acknowledge_optouts()
         self._send_replies(replies)
         self._send_confirmations(pending, members, now, report)
@@ -367,6 +435,44 @@ class Sender:
                 log.warning("Réponse WhatsApp non envoyée à %s : %s",
                             mask_phone(numero), error.message)
 
+    def _cancelled_cells(self, rows: list[Row], dispatched: set[str]) -> list[CellChange]:
+        """Rows an officer set « annulée » since the last cycle: how many messages went."""
+        cells: list[CellChange] = []
+        for row in rows:
+            alert_id = row.get("id").strip()
+            if alert_id and alert_id not in dispatched and is_cancelled(row):
+                cells += cancelled_cells(row, self.journal.summary(alert_id),
+                                         delivery=self.settings.webhooks)
+        return cells
+
+    def _watch(self, plan: AlertPlan) -> Callable[[], str | None]:
+        """What a long dispatch calls once per poll: re-read the alert's row (one read); if the
+        officer set it « annulée », say so (the dispatch stops claiming recipients); otherwise
+        write its progress, `envoyes` and `echecs` (one write, only when they changed)."""
+
+        alert_id = plan.alert_id
+
+        def check() -> str | None:
+            try:
+                table = self.register.reread([schema.ALERTES])[schema.ALERTES]
+                row = next((r for r in table.rows if r.get("id").strip() == alert_id), None)
+                if row is None:
+                    return None
+                if fold(row.get("statut")[:40]) == fold(schema.ANNULEE):
+                    log.info("Alerte %s annulée pendant l'envoi.", alert_id)
+                    return "alerte annulée par un agent pendant l'envoi"
+                counts = count_cells(self.journal.summary(alert_id), delivery=False)
+                # Compared with the row as it is now, written where the cycle's read found it
+                # (the write finds it again by identity).
+                changes = [c._replace(key=plan.row.key) for c in alert_cells(row, **counts)]
+                if changes:
+                    self.register.write(changes)
+            except AlerteError as error:  # the dispatch goes on; the next poll tries again
+                log.warning("relecture de l'alerte %s reportée : %s", alert_id, error.message)
+            return None
+
+        return check
+
     def _record_optouts(self, tabs: RequestTabs) -> int:
         """Opt-outs received on WhatsApp → `Desinscriptions` (one append, only when some, and
         only for members and pending requests)."""
@@ -437,7 +543,8 @@ class Sender:
         else:
             numeros = [m.numero for m in plan.recipients]
         return dispatcher.dispatch(
-            plan.alert_id, numeros, messages, retry_failed=plan.retrigger
+            plan.alert_id, numeros, messages, retry_failed=plan.retrigger,
+            watch=self._watch(plan), watch_seconds=self.settings.poll_seconds,
         )
 
     # -- the loop ------------------------------------------------------------------------
@@ -472,11 +579,19 @@ class Sender:
                     monitor.cycle_succeeded(report.summary())
                 on_cycle(report)
 
+        def purge_job() -> None:
+            try:
+                self.purge()
+            except Exception as error:  # the loop must outlive a failed purge
+                log.error("purge des données reportée : %s", _where(error))
+
         scheduler = schedule.Scheduler()
         scheduler.every(self.settings.poll_seconds).seconds.do(cycle)
+        scheduler.every(1).days.do(purge_job)  # retention periods (sender/privacy/)
         monitor.start()
         try:
             cycle()
+            purge_job()
             while not stop.wait(scheduler.idle_seconds):
                 scheduler.run_pending()
         finally:
@@ -497,3 +612,5 @@ class Sender:
             self._journal.close()
         if self._store is not None:
             self._store.close()
+        if self._privacy_file is not None:
+            self._privacy_file.close()

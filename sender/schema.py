@@ -24,7 +24,7 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "id", "saisie_le", "service", "agent", "type", "precision", "faits_le", "signale_le",
         "commune", "lieu", "description", "auteurs", "vehicule", "cible_zone", "cible_communes",
         "cible_activites", "statut", "motif", "diffusee_le", "destinataires", "envoyes", "echecs",
-        "remis", "lus",
+        "remis", "lus", "suite_de", "controle",
     ),
     MODELES: ("type", "canal", "modele_whatsapp", "langue", "texte"),
     HABILITATIONS: ("identifiant", "nom", "service", "actif", "email"),
@@ -38,12 +38,16 @@ TABS: Final = tuple(COLUMNS)
 SENDER_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     INSCRIPTIONS: ("confirme_le", "statut", "numero", "code_insee", "zone", "remarque"),
     DESINSCRIPTIONS: ("confirme_le", "traite"),
-    ALERTES: ("motif", "diffusee_le", "destinataires", "envoyes", "echecs", "remis", "lus"),
+    ALERTES: (
+        "motif", "diffusee_le", "destinataires", "envoyes", "echecs", "remis", "lus", "controle",
+    ),
 }
 
 # Columns added after the first version: a sheet made before has them only once `initialiser`
 # has run again, so the sender writes them only where they exist.
-RECENT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {ALERTES: ("remis", "lus")}
+RECENT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    ALERTES: ("remis", "lus", "suite_de", "controle"),
+}
 
 # Inscription statuses. `en attente`: a sign-up from the public form whose phone has not
 # confirmed it yet (it never receives an alert).
@@ -52,7 +56,10 @@ ACTIF: Final = "actif"
 INVALIDE: Final = "invalide"
 DOUBLON: Final = "doublon"
 DESINSCRIT: Final = "desinscrit"
-INSCRIPTION_STATUSES: Final = (EN_ATTENTE, ACTIF, INVALIDE, DOUBLON, DESINSCRIT)
+# `suspendu`: the member asked to limit the use of their data (article 18 of the GDPR): the
+# row is kept as it is and never receives an alert until `personne --reprendre`.
+SUSPENDU: Final = "suspendu"
+INSCRIPTION_STATUSES: Final = (EN_ATTENTE, ACTIF, INVALIDE, DOUBLON, DESINSCRIT, SUSPENDU)
 
 # Inscription sources.
 SOURCE_FORMULAIRE: Final = "formulaire"
@@ -69,12 +76,21 @@ EN_COURS: Final = "en cours"
 DIFFUSEE: Final = "diffusée"
 REFUSEE: Final = "refusée"
 ERREUR: Final = "erreur"
-ALERT_STATUSES: Final = (BROUILLON, A_DIFFUSER, EN_COURS, DIFFUSEE, REFUSEE, ERREUR)
+# Set by an officer to call an alert off: what is not sent yet never goes (see cycle.py).
+ANNULEE: Final = "annulée"
+ALERT_STATUSES: Final = (BROUILLON, A_DIFFUSER, EN_COURS, DIFFUSEE, REFUSEE, ERREUR, ANNULEE)
 
 ALERT_TYPES: Final = ("vol", "agression", "cambriolage", "escroquerie", "prévention")
 ESCROQUERIE_PRECISIONS: Final = (
     "faux moyen de paiement", "fausse qualité", "rendez-moi", "autre",
 )
+# Follow-ups of an alert already sent (`suite_de` holds its id): they go to exactly the members
+# the original reached (CAP 1.2 « Update », and the end of the alert).
+SUITE: Final = "suite"
+FIN_ALERTE: Final = "fin d'alerte"
+SEQUEL_TYPES: Final = (SUITE, FIN_ALERTE)
+ALERT_ROW_TYPES: Final = ALERT_TYPES + SEQUEL_TYPES  # what the `type` cell of `Alertes` offers
+SEQUEL_MAX_DAYS: Final = 7  # a follow-up goes out at most this long after its original's first send
 TARGET_ZONES: Final = ("toutes", "police", "gendarmerie")
 
 # Trades offered in the signup form and as a drop-down in the sheet.

@@ -154,6 +154,9 @@ def open_wal(
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        # Deleted content is overwritten with zeros: an erased phone number does not survive
+        # in the free pages of the file (see `checkpoint_truncate` for the `-wal` file).
+        conn.execute("PRAGMA secure_delete = ON")
         deadline = time.monotonic() + busy_timeout
         for attempt in count(1):
             try:
@@ -196,6 +199,16 @@ def transaction(
     except sqlite3.Error as exc:
         rollback(conn)
         raise translate(exc) from exc
+
+
+def checkpoint_truncate(conn: sqlite3.Connection) -> bool:
+    """Copy the `-wal` file into the database and empty it, so that page images holding
+    erased data do not stay in it; False when a reader kept part of it (tried again later)."""
+    try:
+        busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.Error:
+        return False
+    return not busy
 
 
 def rollback(conn: sqlite3.Connection) -> None:

@@ -31,7 +31,11 @@ from sender.channels.base import Channel, OutgoingMessage, RetryPolicy, Uncertai
 from sender.config import Settings
 from sender.errors import ConfigurationError
 from sender.register.base import Register
-from sender.register.defaults import WHATSAPP_PREVENTION_TEMPLATE, WHATSAPP_TEMPLATE
+from sender.register.defaults import (
+    SEQUEL_TEMPLATES,
+    WHATSAPP_PREVENTION_TEMPLATE,
+    WHATSAPP_TEMPLATE,
+)
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.register.sqlite import SQLiteRegister
 from support.emulators.http import Request
@@ -61,6 +65,7 @@ SHEETS_DISPATCH_BUDGET = 1 + SHEETS_PROTECTION_CHECK + 2 * 2
 # Named body parameters of the default WhatsApp templates (sender/register/defaults.py).
 INCIDENT_PARAMETERS = ("nature", "lieu", "moment", "faits", "auteurs", "service")
 PREVENTION_PARAMETERS = ("message", "service")
+SEQUEL_PARAMETERS = ("origine_le", "origine", "nouvelles", "service")
 
 
 def alerte_message_bin() -> str:
@@ -307,6 +312,8 @@ class TimedWhatsAppEmulator(WhatsAppEmulator):
         super().__init__(**kwargs)
         self.add_template(WHATSAPP_TEMPLATE, parameters=INCIDENT_PARAMETERS)
         self.add_template(WHATSAPP_PREVENTION_TEMPLATE, parameters=PREVENTION_PARAMETERS)
+        for name in SEQUEL_TEMPLATES.values():
+            self.add_template(name, parameters=SEQUEL_PARAMETERS)
         self.first_accept: float | None = None
         self.last_accept: float | None = None
         self.first_event = threading.Event()

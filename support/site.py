@@ -158,6 +158,13 @@ class MemoryRegister(Register):
                 keys.append(len(stored))
             return keys
 
+    def delete_rows(self, tab: str, keys: Sequence[int]) -> int:
+        with self._lock:
+            stored = self.tabs.get(tab, [])
+            gone = {key for key in keys if 1 <= key <= len(stored)}
+            self.tabs[tab] = [row for i, row in enumerate(stored, start=1) if i not in gone]
+            return len(gone)
+
     def initialise(self) -> InitReport:
         return InitReport()
 

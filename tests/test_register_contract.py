@@ -207,3 +207,17 @@ def test_formula_text_is_stored_neutralised(backend: Backend, text: str) -> None
     assert row.get("nom") == neutralise(text)
     assert row.get("remarque") == neutralise(text)
     assert row.get("nom").startswith("'")
+
+
+def test_delete_rows_removes_the_rows_read_and_nothing_else(backend):
+    register = backend.register
+    register.initialise()
+    register.append(schema.INSCRIPTIONS, [{"nom": name, "telephone": f"+3361111111{i}"}
+                                          for i, name in enumerate(("Alice", "Bruno", "Chloé"))])
+    rows = register.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS].rows
+    bruno = [r.key for r in rows if r.get("nom") == "Bruno"]
+    assert register.delete_rows(schema.INSCRIPTIONS, bruno) == 1
+    assert register.delete_rows(schema.INSCRIPTIONS, bruno) == 0  # gone: never another row
+    left = register.read([schema.INSCRIPTIONS])[schema.INSCRIPTIONS].rows
+    assert [r.get("nom") for r in left] == ["Alice", "Chloé"]
+    assert register.delete_rows(schema.DESINSCRIPTIONS, []) == 0

@@ -132,7 +132,7 @@ def test_initialise_creates_tabs_headers_templates_and_formatting(
     alertes = sheets.sheet(key, schema.ALERTES)
     alert_rules = {v["range"]["startColumnIndex"]: v["rule"] for v in alertes.validations}
     for column, allowed in (
-        ("statut", schema.ALERT_STATUSES), ("type", schema.ALERT_TYPES),
+        ("statut", schema.ALERT_STATUSES), ("type", schema.ALERT_ROW_TYPES),
         ("cible_zone", schema.TARGET_ZONES),
     ):
         index = schema.COLUMNS[schema.ALERTES].index(column)
@@ -191,8 +191,11 @@ def test_initialise_completes_an_existing_sheet(
     ]
     assert "Inscriptions.id" in report.added_columns
     assert schema.ALERTES not in report.created_tabs
-    assert not report.added_rows  # Modeles already had a row
-    assert len(sheets.values(key, schema.MODELES)) == 2
+    # Modeles already had a row: only the follow-up templates it lacked are added below it
+    assert report.added_rows == ["Modeles : modèles des suites d'alerte"]
+    modeles = sheets.values(key, schema.MODELES)
+    assert modeles[1] == ["vol", "sms", "", "fr", "X"]
+    assert [r[0] for r in modeles[2:]] == ["suite", "suite", "fin d'alerte", "fin d'alerte"]
     assert alertes.protected_ranges[0]["protectedRangeId"] == 99
     # the warning covers the sender's columns; the edit protection of the tab is added
     after = sheets.sheet(key, schema.ALERTES).protected_ranges

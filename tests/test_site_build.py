@@ -36,7 +36,6 @@ CMA_ENV = {
     "ALERTE_CMA_HEBERGEUR": "Hébergeur Test, 1 rue du Serveur, 75000 Paris, 01 00 00 00 00",
     "ALERTE_CMA_DPO": "Délégué Test, dpo@cma48.example.test",
     "ALERTE_CMA_DATE_ACCESSIBILITE": "15/01/2027",
-    "ALERTE_CMA_CONSERVATION_TRACES": "un an après l'envoi",
 }
 
 EXPECTED_PAGES = [
@@ -526,7 +525,8 @@ def test_production_build_shows_the_real_details_everywhere(prod_site):
     data = (prod_site / "donnees-personnelles/index.html").read_text("utf-8")
     assert "Chambre de Métiers et de l’Artisanat de région Test</strong>" in data
     assert "Chambre de Métiers et de l’Artisanat de région Test, établissement public" in legal
-    assert "Délégué Test, dpo@cma48.example.test" in data and "un an après l&#x27;envoi" in data
+    assert "Délégué Test, dpo@cma48.example.test" in data
+    assert 'data-duree="traces">12\u00a0mois</span>' in data  # from the settings
     assert "15/01/2027" in (prod_site / "accessibilite/index.html").read_text("utf-8")
     for page in CONTACT_PAGES:
         html = (prod_site / page).read_text("utf-8")
@@ -647,7 +647,8 @@ def test_legal_texts(dev_site):
         assert f"<strong>{right}</strong>" in data, right
     for fact in ("Data Privacy Framework", "clauses contractuelles types", "article 28",
                  "Meta", "Google", "Brevo", "États-Unis", "délégué à la protection des données",
-                 "traces d’envoi des alertes sont conservées", "effacées dans un délai d’un mois"):
+                 "traces d’envoi des alertes à votre numéro sont conservées",
+                 "après la désinscription"):
         assert fact in data, fact
     footer_links = {label for label, _ in __import__("pelicanconf").FOOTER_LINKS}
     assert "Accessibilité\u00a0: non conforme" in footer_links

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
-from sender.alerts.model import Alert, normalise_type
+from sender.alerts.model import Alert, normalise_sequel, normalise_type
 from sender.alerts.sandbox import MAX_OUTPUT, Refused, TooLong, compile_template, render
 from sender.channels.base import OutgoingMessage
 from sender.channels.smslength import (
@@ -25,6 +25,7 @@ from sender.channels.smslength import (
 )
 from sender.channels.whatsapp import clean_parameter
 from sender.errors import AlerteError
+from sender.schema import SEQUEL_TYPES
 from sender.text import cell_text, day, day_and_hour, fold, hour, one_line, sentence
 
 MAX_VALUE = 2000  # characters of one context value
@@ -91,6 +92,8 @@ def template_context(alert: Alert) -> dict[str, str]:
         "auteurs": alert.auteurs,
         "vehicule": alert.vehicule,
         "service": alert.service,
+        "origine_le": alert.origine_le,
+        "origine": alert.origine,
     }
     return {name: one_line(cell_text(value))[:MAX_VALUE] for name, value in values.items()}
 
@@ -156,7 +159,9 @@ class Composer:
         self._compiled: dict[tuple[str, str], Any] = {}
         for row in template_rows:
             typed = cell_text(row.get("type"))
-            alert_type = "*" if typed in ("", "*") else normalise_type(typed)
+            alert_type = (
+                "*" if typed in ("", "*") else normalise_sequel(typed) or normalise_type(typed)
+            )
             canal = _canal(cell_text(row.get("canal"))[:20])
             if alert_type is None:
                 continue  # a type that matches no alert type is never used
@@ -177,7 +182,9 @@ class Composer:
         if channel not in ("whatsapp", "sms", "outbox"):
             raise ValueError(f"canal inconnu : {channel!r}")
         canal = "whatsapp" if channel == "whatsapp" else "sms"
-        row = self.rows.get((alert.type, canal)) or self.rows.get(("*", canal))
+        row = self.rows.get((alert.type, canal))
+        if row is None and alert.type not in SEQUEL_TYPES:  # a « * » row is an alert's text
+            row = self.rows.get(("*", canal))
         if row is None:
             raise TemplateProblem(
                 f"Aucun modèle pour le type « {alert.type} » et le canal {canal} : ajouter une "

@@ -7,7 +7,14 @@ from datetime import datetime
 from typing import Final
 
 from sender.domain.communes import Commune
-from sender.schema import A_DIFFUSER, ALERT_TYPES, ESCROQUERIE_PRECISIONS, REFUSEE
+from sender.schema import (
+    A_DIFFUSER,
+    ALERT_TYPES,
+    ESCROQUERIE_PRECISIONS,
+    FIN_ALERTE,
+    REFUSEE,
+    SUITE,
+)
 from sender.text import fold, singular_words
 
 # Verdicts of `check_alert`.
@@ -81,6 +88,23 @@ def normalise_type(text: str | None) -> str | None:
     return None
 
 
+_SEQUEL_WORDS: Final[dict[str, str]] = {
+    "suite": SUITE,
+    "suite de l alerte": SUITE,
+    "mise a jour": SUITE,
+    "fin d alerte": FIN_ALERTE,
+    "fin de l alerte": FIN_ALERTE,
+    "fin alerte": FIN_ALERTE,
+    "fin": FIN_ALERTE,
+}
+
+
+def normalise_sequel(text: str | None) -> str | None:
+    """The follow-up type (« suite » or « fin d'alerte ») for what an officer typed, or None."""
+    key = fold(text or "")[:80]
+    return _SEQUEL_WORDS.get(key) or _SEQUEL_WORDS.get(singular_words(key))
+
+
 def normalise_precision(text: str | None) -> str | None:
     """The escroquerie precision (one of `ESCROQUERIE_PRECISIONS`) or None if not recognised.
 
@@ -141,6 +165,11 @@ class Alert:
     cible_communes: list[Commune] = field(default_factory=list)
     cible_activites: list[str] = field(default_factory=list)
     statut: str = VERDICT_ACCEPTED
+    # A follow-up (`type` « suite » or « fin d'alerte »): the original's id, when it went out
+    # (« 12/03 à 14 h 05 ») and what it was about (« vol, Mende »).
+    suite_de: str = ""
+    origine_le: str = ""
+    origine: str = ""
 
     @property
     def type_label(self) -> str:

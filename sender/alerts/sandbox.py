@@ -36,7 +36,7 @@ MAX_INTERMEDIATE = 20_000  # size a filter may produce
 
 VARIABLES = (
     "id", "type", "precision", "commune", "lieu", "faits_le", "faits_date", "faits_heure",
-    "description", "auteurs", "vehicule", "service",
+    "description", "auteurs", "vehicule", "service", "origine_le", "origine",
 )
 
 

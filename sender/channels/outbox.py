@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,47 @@ class OutboxChannel(Channel):
 def _label(message_id: str) -> str:
     """« alerte 12 », or the message's own name (« confirmation-inscription-7 »)."""
     return message_id if message_id.startswith("confirmation-") else f"alerte {message_id}"
+
+
+def outbox_lines(path: Path) -> list[dict[str, Any]]:
+    """The messages of an outbox file (lines that are not JSON objects are skipped)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    found = []
+    for line in raw.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict):
+                found.append(record)
+    return found
+
+
+def remove_outbox_lines(path: Path, drop: Callable[[dict[str, Any]], bool]) -> int:
+    """Rewrite the outbox file in place without the messages `drop` selects (retention,
+    erasure); the number removed. In place, not through a new file: a running sender keeps
+    appending to the same file."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return 0
+    with os.fdopen(fd, "r+b") as handle:
+        lines = handle.read().splitlines(keepends=True)
+        kept = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                kept.append(line)
+                continue
+            if not (isinstance(record, dict) and drop(record)):
+                kept.append(line)
+        removed = len(lines) - len(kept)
+        if removed:
+            handle.seek(0)
+            handle.write(b"".join(kept))
+            handle.truncate()
+            handle.flush()
+            os.fsync(handle.fileno())
+    return removed

@@ -46,7 +46,11 @@ _OUTPUT_COLUMNS = ("statut", "numero", "code_insee", "zone", "remarque")
 _REACTIVATING_SOURCES = {schema.SOURCE_FORMULAIRE, schema.SOURCE_SAISIE, ""}
 # Statuses given by an earlier version or typed by the CMA: such a form sign-up is not asked to
 # confirm again.
-_SETTLED_STATUSES = {schema.ACTIF, schema.DOUBLON, schema.DESINSCRIT}
+_SETTLED_STATUSES = {schema.ACTIF, schema.DOUBLON, schema.DESINSCRIT, schema.SUSPENDU}
+# The moment a number was erased after an unsubscription (its digest is in the suppression
+# list, `sender/cleaning/suppressions.py`), or None: rows older than that, or imported, must
+# not make it a member again.
+Suppressed = Callable[[str], datetime | None]
 CORRECTED_FIELDS = ("nom", "entreprise", "activite", "commune")
 CORRECTION_PREFIX = "informations corrigées le "
 DEFAULT_CONFIRMATION_DAYS = 7.0
@@ -168,16 +172,19 @@ def clean_inscriptions(
     now: datetime | None = None,
     confirmation_days: float = DEFAULT_CONFIRMATION_DAYS,
     confirmation_failures: Mapping[tuple[str, str], str] | None = None,
+    suppressed: Suppressed | None = None,
 ) -> CleaningReport:
     """Compute every row's cleaned values and the cell changes to write back.
 
     `now` (default: the current time) decides which requests waiting for a confirmation have
     expired after `confirmation_days`; `confirmation_failures` maps (message id, number) to the
-    reason a confirmation message could not be delivered (from the dispatch journal).
+    reason a confirmation message could not be delivered (from the dispatch journal);
+    `suppressed` says when a number was erased after an unsubscription.
     """
     with _collector_paused():
         cleaner = _Cleaner(
-            phone, now or paris_now(), confirmation_days, dict(confirmation_failures or {})
+            phone, now or paris_now(), confirmation_days, dict(confirmation_failures or {}),
+            suppressed,
         )
         return cleaner.clean(inscriptions, desinscriptions)
 
@@ -188,6 +195,7 @@ class _Cleaner:
     now: datetime
     days: float
     failures: dict[tuple[str, str], str]
+    suppressed: Suppressed | None = None
 
     def _waiting_note(self, request: ConfirmationRequest) -> str:
         failure = self.failures.get((request.message_id, request.numero))
@@ -221,6 +229,7 @@ class _Cleaner:
             self._unsubscriptions(
                 desinscriptions, registered, reachable, unsubscribed_at, report
             )
+        erased = self._erased(phones, unsubscribed_at)
         groups, moments = _group_by_number(rows, phones, waiting, unsubscribed_at)
         new_id = _next_ids(rows)
         ids = {row.key: (row.values.get("id") or "").strip() or new_id() for row in rows}
@@ -234,7 +243,7 @@ class _Cleaner:
         )
         verdict = _Verdict(
             phones, waiting, waiting_notes, corrected_by, correction_notes, groups,
-            unsubscribed_at, moments, ids,
+            unsubscribed_at, moments, ids, erased,
         )
         tab = inscriptions.name
         for row in rows:
@@ -244,6 +253,24 @@ class _Cleaner:
             report.statuses[outcome.statut] += 1
             _record_changes(report, tab, row, ids[row.key], corrected, outcome)
         return report
+
+    def _erased(
+        self, phones: Mapping[int, PhoneResult], unsubscribed_at: dict[str, datetime | None]
+    ) -> set[str]:
+        """Numbers erased after an unsubscription: they count as unsubscribed at the time of
+        their erasure (only a sign-up confirmed since makes them members again)."""
+        if self.suppressed is None:
+            return set()
+        erased: set[str] = set()
+        for numero in {p.numero for p in phones.values() if p.numero}:
+            when = self.suppressed(numero)
+            if when is None:
+                continue
+            erased.add(numero)
+            previous = unsubscribed_at.get(numero)
+            if numero not in unsubscribed_at or previous is None or when > previous:
+                unsubscribed_at[numero] = when
+        return erased
 
     # -- unsubscription requests -------------------------------------------------------------
 
@@ -444,6 +471,7 @@ class _Verdict:
     unsubscribed_at: dict[str, datetime | None]
     moments: dict[int, datetime | None]
     ids: dict[int, str]
+    erased: set[str] = field(default_factory=set)
 
     def outcome(self, row: Row, corrected: Mapping[str, str] | None) -> RowResult:
         result = self.phones[row.key]
@@ -468,6 +496,22 @@ class _Verdict:
         if row.key in self.correction_notes and outcome.statut == schema.ACTIF:
             outcome = outcome._replace(
                 remarque=_join(self.correction_notes[row.key], commune_note)
+            )
+        if outcome.statut == schema.DESINSCRIT and numero in self.erased and (
+            _status(row) != schema.DESINSCRIT
+        ):
+            cutoff = self.unsubscribed_at.get(numero)
+            when = f" le {format_french(cutoff)}" if cutoff is not None else ""
+            outcome = outcome._replace(remarque=(
+                f"numéro effacé{when} (désinscription ou demande d'effacement) : une "
+                "nouvelle inscription confirmée par le téléphone (formulaire ou WhatsApp) est "
+                "nécessaire"
+            ))
+        elif outcome.statut == schema.ACTIF and _status(row) == schema.SUSPENDU:
+            outcome = outcome._replace(  # article 18 of the GDPR: kept, never alerted
+                statut=schema.SUSPENDU,
+                remarque=_join(
+                    "suspendu à la demande de la personne : aucune alerte", outcome.remarque),
             )
         if row.unreadable:
             outcome = _unreadable_outcome(row, outcome, commune_note)

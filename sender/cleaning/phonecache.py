@@ -12,7 +12,7 @@ from pathlib import Path
 import phonenumbers
 
 from sender.domain.phones import PhoneResult, parse_phone
-from sender.storage import open_wal, transaction
+from sender.storage import checkpoint_truncate, open_wal, transaction
 
 _VERSION = phonenumbers.__version__
 _BUSY_TIMEOUT = 15.0  # seconds
@@ -92,3 +92,36 @@ class PhoneCache:
         except (sqlite3.Error, OSError):
             return  # full or read-only disk: kept in memory, saved by a later call
         self._new.clear()
+
+    # -- retention and erasure (sender/privacy/) ---------------------------------------------
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Every (text as typed, E.164 number) of the memo file."""
+        if self.path is None or not self.path.exists():
+            return []
+        conn = self._open()
+        try:
+            return [(raw, numero or "") for raw, numero in
+                    conn.execute("SELECT saisie, numero FROM numeros_vus")]
+        finally:
+            conn.close()
+
+    def forget(self, texts: set[str]) -> int:
+        """Delete the entries typed as one of `texts` (in the file and in memory), then empty
+        the `-wal` file so they do not survive there; the number deleted."""
+        for raw in texts:
+            self._known.pop(raw, None)
+            self._new.pop(raw, None)
+        if self.path is None or not self.path.exists() or not texts:
+            return 0
+        conn = self._open()
+        try:
+            with transaction(conn, _unchanged, write=True):
+                deleted = sum(
+                    conn.execute("DELETE FROM numeros_vus WHERE saisie = ?", (raw,)).rowcount
+                    for raw in texts
+                )
+            checkpoint_truncate(conn)
+        finally:
+            conn.close()
+        return deleted

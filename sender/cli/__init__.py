@@ -10,6 +10,8 @@ from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
     backup_commands,
     frenchargs,
+    guide_commands,
+    privacy_commands,
     register_commands,
     report_commands,
     site_commands,
@@ -39,7 +41,9 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 ORDER = (
     "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
-    "affiche", "sauvegarder", "restaurer",
+    "affiche",
+    "guide-agent",
+    "purger", "personne", "sauvegarder", "restaurer",
 )
 
 

@@ -60,7 +60,7 @@ def print_json(data: object) -> None:
 
 # Commands that may create the register where none is; those that never touch it.
 CREATORS = frozenset({"initialiser", "demarrer"})
-WITHOUT_REGISTER = frozenset({"script-google", "restaurer", "affiche"})
+WITHOUT_REGISTER = frozenset({"script-google", "restaurer", "affiche", "guide-agent"})
 
 
 def local_register(settings: Settings) -> Path | None:

@@ -70,7 +70,8 @@ def _print_cleaning(report: CleaningReport) -> None:
 
 def _consent(settings: Settings) -> dict[str, Any]:
     """The cleaning's view of confirmations: their validity, and the messages that failed (from
-    the dispatch journal, when it can be read)."""
+    the dispatch journal, when it can be read); and the suppression list."""
+    from sender.cleaning.suppressions import SuppressionList
     from sender.consent.outgoing import failures
     from sender.journal.journal import Journal
     from sender.journal.states import JournalError
@@ -78,6 +79,8 @@ def _consent(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {"confirmation_days": settings.confirmation_days}
     with contextlib.suppress(JournalError), Journal.from_settings(settings) as journal:
         options["confirmation_failures"] = failures(journal)
+    # Numbers erased after an unsubscription stay out, whatever an imported list says.
+    options["suppressed"] = SuppressionList.load(settings)
     return options
 
 

@@ -14,7 +14,10 @@
 4. a recipient error with `try_sms` goes to the fallback SMS channel; a batch error, or the
    same suspect error for `breaker.THRESHOLD` members in a row, stops new submissions, lets
    in-flight sends finish and be recorded;
-5. releases the lease, even on exceptions, and returns a `DispatchReport`.
+5. every `watch_seconds`, calls `watch` (the runner re-reads the alert's row and writes its
+   progress): a motif back means the officer called the alert off, and it stops like a batch
+   error (nothing more is claimed, sends not started are dropped, those in flight recorded);
+6. releases the lease, even on exceptions, and returns a `DispatchReport`.
 
 `compose(channel_name, recipient)` builds the message for a channel, so the SMS fallback can use
 the SMS text while WhatsApp uses the approved template (see `messages.AlertMessages`).
@@ -71,6 +74,10 @@ class _Stop:
 
     motif: str
     pause: bool = False
+    cancelled: bool = False
+
+
+Watch = Callable[[], "str | None"]  # the alert called off: its motif, else None
 
 
 class Dispatcher:
@@ -127,11 +134,14 @@ class Dispatcher:
         compose: Compose,
         *,
         retry_failed: bool = False,
+        watch: Watch | None = None,
+        watch_seconds: float = 10.0,
     ) -> DispatchReport:
         """Send the alert to every recipient (E.164) not yet served; see the module docstring.
 
         `retry_failed`: the alert was put back to « à diffuser »; members whose failure may come
-        from a setting are sent to again (never one already reached)."""
+        from a setting are sent to again (never one already reached). `watch` is called every
+        `watch_seconds` while the run lasts (see the module docstring)."""
         started = time.monotonic()
         targets = list(dict.fromkeys(r for r in numeros if r))
         report = DispatchReport(alert_id, recipients=len(targets), retrigger=retry_failed)
@@ -150,7 +160,8 @@ class Dispatcher:
         with lease.kept():
             view.start(alert_id, len(targets))
             try:
-                self._run(lease, targets, compose, report, view, rules)
+                self._run(lease, targets, compose, report, view, rules,
+                          _Watcher(watch, watch_seconds))
             finally:
                 view.stop()
         report.elapsed = time.monotonic() - started
@@ -234,9 +245,10 @@ class Dispatcher:
         report: DispatchReport,
         view: ProgressView,
         rules: Rules,
+        watcher: _Watcher,
     ) -> None:
         """Plan and submit, drain what is in flight, then count what this run left."""
-        run = _Run(lease, targets, compose, report, view, rules, self._quota())
+        run = _Run(lease, targets, compose, report, view, rules, self._quota(), watcher)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="envoi")
         try:
             stop = self._submit_all(run, pool)
@@ -255,6 +267,9 @@ class Dispatcher:
         while True:
             if run.lease.lost:
                 return _Stop(LEASE_LOST_MOTIF)
+            called_off = run.watcher.check()
+            if called_off is not None:
+                return called_off
             if not planned:
                 if run.position < len(run.targets):
                     stop = self._plan_next_chunk(run)
@@ -324,6 +339,8 @@ class Dispatcher:
             run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.motif))
         while run.outstanding:
             reason = self._collect_finished(run, block=True)
+            if stop is None and reason is None:
+                reason = run.watcher.check()
             if stop is None and reason is not None:
                 stop = reason
                 run.leftovers.extend(self._cancel_queued(alert_id, run.outstanding, stop.motif))
@@ -345,7 +362,8 @@ class Dispatcher:
     def _conclude(self, run: _Run, stop: _Stop | None) -> None:
         """Why the run stopped, and the count of every recipient it did not settle."""
         report = run.report
-        if stop is not None and stop.pause:
+        report.cancelled = stop is not None and stop.cancelled
+        if stop is not None and (stop.pause or stop.cancelled):
             report.paused_motif = stop.motif
         elif stop is not None:
             report.stopped_motif = stop.motif
@@ -359,7 +377,8 @@ class Dispatcher:
 
     def _collect_finished(self, run: _Run, *, block: bool) -> _Stop | None:
         return self._collect(run.lease.alert_id, run.outstanding, run.report, run.view,
-                             run.breaker, run.leftovers, block=block)
+                             run.breaker, run.leftovers, block=block,
+                             timeout=run.watcher.timeout())
 
     def _fallback_name(self) -> str:
         assert self.fallback is not None
@@ -377,14 +396,16 @@ class Dispatcher:
         uncertain: list[str],
         *,
         block: bool,
+        timeout: float | None = None,
     ) -> _Stop | None:
         """Record finished sends (one transaction); return why to stop submitting, if any.
+        A blocking wait ends after `timeout` seconds even when no send has finished.
         Recipients whose answer was lost go to `uncertain`, counted from the journal at the
         end (waiting for a status, to send again, or unconfirmed)."""
         if not outstanding:
             return None
         if block:
-            done, _ = wait(list(outstanding), return_when=FIRST_COMPLETED)
+            done, _ = wait(list(outstanding), timeout=timeout, return_when=FIRST_COMPLETED)
         else:
             done = {f for f in outstanding if f.done()}
         attempts: list[Attempt] = []
@@ -487,12 +508,36 @@ class _Run:
     view: ProgressView
     rules: Rules
     quota: DailyQuota | None
+    watcher: _Watcher
     queues: _Queues = field(default_factory=lambda: _Queues())
     leftovers: list[str] = field(default_factory=list)  # not handled: tallied from the journal
     # Submitted, unrecorded sends: future → (recipient, channel name).
     outstanding: dict[Future, tuple[str, str]] = field(default_factory=dict)
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     position: int = 0  # targets before this one are planned
+
+
+class _Watcher:
+    """Calls the run's `watch` at most every `seconds` (and at once never: the cycle has just
+    read the row)."""
+
+    def __init__(self, watch: Watch | None, seconds: float) -> None:
+        self.watch = watch
+        self.seconds = max(0.01, seconds)
+        self.due = time.monotonic() + self.seconds
+
+    def timeout(self) -> float | None:
+        """How long a blocking wait may last before the next call is due."""
+        if self.watch is None:
+            return None
+        return max(0.0, self.due - time.monotonic())
+
+    def check(self) -> _Stop | None:
+        if self.watch is None or time.monotonic() < self.due:
+            return None
+        self.due = time.monotonic() + self.seconds
+        motif = self.watch()
+        return None if motif is None else _Stop(motif, cancelled=True)
 
 
 class _Queues:

@@ -34,6 +34,7 @@ class DispatchReport:
     stopped_motif: str | None = None  # the batch stopped: statut « erreur »
     paused_motif: str | None = None  # the API stopped answering: resumed at the next cycle
     busy: bool = False
+    cancelled: bool = False  # the officer set the row « annulée » during the run
     retrigger: bool = False  # the alert was put back to « à diffuser » after a first dispatch
     already_reached: int = 0  # with `retrigger`: members reached before, not sent again
     failure_motifs: dict[str, int] = field(default_factory=dict)

@@ -14,8 +14,9 @@ transaction.
 Tables: `envois` (one row per alert and recipient), `verrous` (one lease per alert), `statuts`
 (every status webhook received, once per message and status: the duplicates Meta sends are
 recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `conversations`
-(sign-ups made on WhatsApp, one per number, while they last), `_journal` (format and the key of
-the callback references).
+(sign-ups made on WhatsApp, one per number, while they last), `suppressions` and
+`desinscrits_vus` (keyed digests of erased numbers, see `privacy.py`), `_journal` (format and
+the key of the callback references).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sender.channels.whatsapp import RECIPIENT_CODES
 from sender.journal.states import JournalBusy, JournalCorrupt, JournalError
 from sender.storage import (
     Trouble,
+    checkpoint_truncate,
     classify,
     code_name,
     open_wal,
@@ -42,7 +44,8 @@ from sender.storage import (
 _FORMAT = "alerte-message-journal/3"
 _READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
-_TABLES = frozenset({"envois", "verrous", "statuts", "entrants", "conversations", _MARKER})
+_TABLES = frozenset({"envois", "verrous", "statuts", "entrants", "conversations", _MARKER,
+                     "suppressions", "desinscrits_vus"})
 
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
@@ -102,6 +105,16 @@ _SCHEMA = (
         started_at REAL NOT NULL,
         updated_at REAL NOT NULL
     )""",
+    # Keyed digests of numbers erased after an unsubscription (sender/journal/privacy.py).
+    """CREATE TABLE IF NOT EXISTS suppressions (
+        empreinte TEXT PRIMARY KEY,
+        efface_le REAL NOT NULL
+    ) WITHOUT ROWID""",
+    # When the purge first saw a number unsubscribed, for rows that carry no date.
+    """CREATE TABLE IF NOT EXISTS desinscrits_vus (
+        empreinte TEXT PRIMARY KEY,
+        vu_le REAL NOT NULL
+    ) WITHOUT ROWID""",
 )
 # Columns format 2 adds to `envois` (format 1 files get them by ALTER TABLE).
 _ENVOIS_V2 = (
@@ -263,6 +276,11 @@ class JournalFile:
                 f"Le journal d'envoi {self.path} est au format « {row[0]} », que cette version "
                 f"ne sait pas lire (attendu : « {_FORMAT} »). Il n'a pas été modifié."
             )
+
+    def checkpoint(self) -> bool:
+        """Empty the `-wal` file into the journal (after an erasure)."""
+        with self._lock:
+            return checkpoint_truncate(self._connection())
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

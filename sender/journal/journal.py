@@ -542,6 +542,31 @@ class Journal:
                     found[alert_id] = (float(first), float(last), int(count))
         return found
 
+    def reached(self, alert_id: str) -> list[str]:
+        """The numbers one alert reached (`sent`: accepted by WhatsApp or the SMS gateway),
+        the audience of its follow-ups."""
+        with self._file.read() as conn:
+            return [
+                row[0]
+                for row in conn.execute(
+                    "SELECT numero FROM envois WHERE alert_id = ? AND state = 'sent' "
+                    "ORDER BY numero",
+                    (alert_id,),
+                )
+            ]
+
+    def without_whatsapp(self, since: float) -> set[str]:
+        """Numbers reached by the SMS fallback since `since` (WhatsApp could not reach them):
+        the SMS share of an alert's estimated cost."""
+        with self._file.read() as conn:
+            return {
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT numero FROM envois WHERE fallback = 1 AND updated_at >= ?",
+                    (since,),
+                )
+            }
+
     # -- what the status webhooks changed --------------------------------------------------
 
     def alerts_changed_since(self, since: float) -> set[str]:

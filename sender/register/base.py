@@ -41,6 +41,13 @@ class Register(ABC):
     def read(self, tabs: Sequence[str]) -> dict[str, Table]:
         """Read all rows of the given tabs in one request. Missing tabs come back empty."""
 
+    def reread(self, tabs: Sequence[str]) -> dict[str, Table]:
+        """Read tabs again (one request) without changing which rows the keys of the last
+        `read` designate: a running dispatch looks at its row while the cycle's later write
+        still uses the keys of the cycle's read. Registers whose keys never move (SQLite row
+        ids) simply read."""
+        return self.read(tabs)
+
     @abstractmethod
     def write(self, changes: Iterable[CellChange]) -> int:
         """Apply cell changes in one request; return the number of cells written."""
@@ -48,6 +55,13 @@ class Register(ABC):
     @abstractmethod
     def append(self, tab: str, rows: Sequence[Mapping[str, str]]) -> list[int]:
         """Append rows (missing columns left empty); return their keys."""
+
+    @abstractmethod
+    def delete_rows(self, tab: str, keys: Sequence[int]) -> int:
+        """Delete whole rows of the last read of `tab`, found by identity as `write` finds
+        them (a row moved since is still found, one deleted since is skipped, a key this
+        register did not read is never taken for a position); return the number of rows
+        deleted. The other keys of that read must not be used afterwards: read again."""
 
     @abstractmethod
     def initialise(self) -> InitReport:

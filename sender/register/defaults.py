@@ -2,7 +2,9 @@
 
 Templates are Jinja2, rendered in a sandbox. Variables: `id`, `type` (label such as « Vol »),
 `precision`, `commune`, `lieu`, `faits_le` (« 29/11/2026 à 14h05 »), `faits_heure` (« 14h05 »),
-`faits_date` (« 29/11/2026 »), `description`, `auteurs`, `vehicule`, `service`. Every variable is
+`faits_date` (« 29/11/2026 »), `description`, `auteurs`, `vehicule`, `service`, and for a
+follow-up (`suite`, `fin d'alerte`) `origine_le` (when the original went out, « 12/03 à 14 h 05 »)
+and `origine` (its type and place, « vol, Mende »). Every variable is
 always defined (empty text when the cell is empty), so `{% if auteurs %}` works; an unknown name is
 an error reported in French. Allowed: text, variables, `{% if %}`/`elif`/`else`, `and`/`or`/`not`,
 comparisons, `~`, and the filters `upper`, `lower`, `capitalize`, `title`, `trim`, `default`
@@ -21,12 +23,15 @@ Every message ends with `SIGNATURE`, so that members recognise real alerts from 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from sender.schema import ALERT_TYPES
+from sender.schema import ALERT_TYPES, FIN_ALERTE, SEQUEL_TYPES, SUITE
+from sender.text import fold
 
 WHATSAPP_TEMPLATE = "alerte_commercants"
 WHATSAPP_PREVENTION_TEMPLATE = "prevention_commercants"
+WHATSAPP_SUITE_TEMPLATE = "suite_alerte_commercants"
+WHATSAPP_FIN_TEMPLATE = "fin_alerte_commercants"
 
 # The last line of every message, SMS and WhatsApp (GSM-7 only, so it costs no UCS-2 switch).
 SIGNATURE = "Réseau Alerte Message"
@@ -53,6 +58,21 @@ _SMS_PREVENTION = "\n".join(
         "{{ description|phrase }}",
         "{{ service }}",
         SIGNATURE,
+    )
+)
+
+# Follow-ups: the first words tell the member which alert they follow (see `alerts/sequel.py`).
+_SMS_SEQUEL = {
+    SUITE: "SUITE DE L'ALERTE du {{ origine_le }} - {{ origine }} :",
+    FIN_ALERTE: "FIN D'ALERTE du {{ origine_le }} - {{ origine }} :",
+}
+_SMS_SEQUEL_BODY = ("{{ description|phrase }}", "{{ service }}", SIGNATURE)
+_WHATSAPP_SEQUEL = "\n".join(
+    (
+        "origine_le: {{ origine_le }}",
+        "origine: {{ origine }}",
+        "nouvelles: {{ description }}",
+        "service: {{ service or 'Forces de l’ordre' }}",
     )
 )
 
@@ -94,6 +114,26 @@ WHATSAPP_BODIES: dict[str, str] = {
             SIGNATURE,
         )
     ),
+    WHATSAPP_SUITE_TEMPLATE: "\n".join(
+        (
+            "SUITE DE L'ALERTE du {{origine_le}} — {{origine}} :",
+            "{{nouvelles}}",
+            "Message de : {{service}}",
+            SIGNATURE,
+        )
+    ),
+    WHATSAPP_FIN_TEMPLATE: "\n".join(
+        (
+            "FIN D'ALERTE du {{origine_le}} — {{origine}} :",
+            "{{nouvelles}}",
+            "Message de : {{service}}",
+            SIGNATURE,
+        )
+    ),
+}
+SEQUEL_TEMPLATES: dict[str, str] = {
+    SUITE: WHATSAPP_SUITE_TEMPLATE,
+    FIN_ALERTE: WHATSAPP_FIN_TEMPLATE,
 }
 
 _BODY_PARAMETER = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}")
@@ -108,8 +148,29 @@ def whatsapp_text(template: str, parameters: Mapping[str, str]) -> str | None:
     return _BODY_PARAMETER.sub(lambda match: parameters.get(match.group(1), "-"), body)
 
 
+def sequel_template_rows() -> list[dict[str, str]]:
+    """One SMS/outbox text and one WhatsApp template per follow-up type."""
+    rows: list[dict[str, str]] = []
+    for sequel in SEQUEL_TYPES:
+        rows.append({"type": sequel, "canal": "sms", "modele_whatsapp": "", "langue": "fr",
+                     "texte": "\n".join((_SMS_SEQUEL[sequel], *_SMS_SEQUEL_BODY))})
+        rows.append({"type": sequel, "canal": "whatsapp",
+                     "modele_whatsapp": SEQUEL_TEMPLATES[sequel], "langue": "fr",
+                     "texte": _WHATSAPP_SEQUEL})
+    return rows
+
+
+def missing_sequel_rows(types: Iterable[str]) -> list[dict[str, str]]:
+    """The follow-up rows to add to a `Modeles` tab made before follow-ups existed (none of
+    its `types` is a follow-up type); nothing when it has some already."""
+    wanted = {fold(sequel) for sequel in SEQUEL_TYPES}
+    if any(fold(str(typed)) in wanted for typed in types):
+        return []
+    return sequel_template_rows()
+
+
 def default_template_rows() -> list[dict[str, str]]:
-    """One SMS/outbox text and one WhatsApp template per alert type."""
+    """One SMS/outbox text and one WhatsApp template per alert type and follow-up type."""
     rows: list[dict[str, str]] = []
     for alert_type in ALERT_TYPES:
         prevention = alert_type == "prévention"
@@ -132,4 +193,4 @@ def default_template_rows() -> list[dict[str, str]]:
                 "texte": _WHATSAPP_PREVENTION if prevention else _WHATSAPP_INCIDENT,
             }
         )
-    return rows
+    return rows + sequel_template_rows()

@@ -18,7 +18,7 @@ from pathlib import Path
 from sender import schema
 from sender.errors import RegisterCorrupt, RegisterError, RegisterUnavailable
 from sender.register.base import InitReport, Register
-from sender.register.defaults import default_template_rows
+from sender.register.defaults import default_template_rows, missing_sequel_rows
 from sender.register.identity import (
     IDENTITY_COLUMN,
     Identities,
@@ -29,6 +29,7 @@ from sender.register.identity import (
 from sender.register.ids import fill_ids
 from sender.storage import (
     Trouble,
+    checkpoint_truncate,
     classify,
     code_name,
     open_wal,
@@ -294,6 +295,30 @@ class SQLiteRegister(Register):
         rows = self._rows(conn, tab, headers)
         return locate(tab, wanted, [(row.key, row.values) for row in rows])
 
+    def delete_rows(self, tab: str, keys: Sequence[int]) -> int:
+        """One transaction: the rows are found by identity, then deleted (the file overwrites
+        deleted content with zeros, see `storage.open_wal`)."""
+        if not keys:
+            return 0
+        with self._transaction(write=True) as conn:
+            if tab not in table_names(conn):
+                return 0
+            headers = self._headers(conn, tab)
+            moved = self._where_now(conn, tab, headers, set(keys))
+            targets = sorted({t for key in keys if (t := moved.get(key, key)) is not None})
+            deleted = 0
+            for target in targets:
+                cursor = conn.execute(
+                    f"DELETE FROM {_quote(tab)} WHERE _row = ?", (target,)  # noqa: S608  # nosec B608 - identifiers are our own constants, values are bound
+                )
+                deleted += max(cursor.rowcount, 0)
+        self._identities.forget(tab)
+        return deleted
+
+    def checkpoint(self) -> bool:
+        """Empty the `-wal` file into the database (after an erasure)."""
+        return checkpoint_truncate(self._connection())
+
     def append(self, tab: str, rows: Sequence[Mapping[str, str]]) -> list[int]:
         if not rows:
             return []
@@ -363,4 +388,10 @@ class SQLiteRegister(Register):
         if templates == 0:
             self.append(schema.MODELES, default_template_rows())
             report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
+            return report
+        types = [r.get("type") for r in self.read([schema.MODELES])[schema.MODELES].rows]
+        sequels = missing_sequel_rows(types)
+        if sequels:
+            self.append(schema.MODELES, sequels)
+            report.added_rows.append(f"{schema.MODELES} : modèles des suites d'alerte")
         return report

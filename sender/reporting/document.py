@@ -131,10 +131,13 @@ def _head(title: str) -> list[str]:
 def _summary(report: Report, period: str) -> list[str]:
     """The title, who made the report from what, and the figures « En bref »."""
     prevention = sum(1 for line in report.broadcast if line.type_label == "Prévention")
+    sequels = sum(1 for line in report.broadcast if " de l’alerte n° " in line.type_label)
     summary = [
         f"{plural(len(report.broadcast), 'alerte diffusée', 'alertes diffusées')}"
-        f" (dont {plural(prevention, 'message', 'messages')} de prévention)",
+        f" (dont {plural(prevention, 'message', 'messages')} de prévention"
+        f" et {plural(sequels, 'suite', 'suites')} d’alertes déjà diffusées)",
         plural(len(report.refused), "alerte refusée", "alertes refusées"),
+        plural(len(report.cancelled), "alerte annulée", "alertes annulées"),
         *(f"{label} : {value}" for label, value in report.medians),
     ]
     return [
@@ -175,6 +178,21 @@ def _alert_tables(report: Report, period: str) -> list[str]:
         )
     else:
         parts.append("<p>Aucune alerte refusée sur la période.</p>")
+    parts.append("<h2>Alertes annulées</h2>")
+    if report.cancelled:
+        parts.append(
+            _table(
+                "tableau-annulees",
+                f"Alertes annulées {period}, avec les messages partis avant l’annulation",
+                (("N°", False), ("Signalée le", False), ("Type", False), ("Commune", False),
+                 ("Destinataires", True), ("Envoyés avant l’annulation", True),
+                 ("Motif", False)),
+                [[line.alert_id, line.moment, line.type_label, line.commune, line.recipients,
+                  line.sent, line.motif] for line in report.cancelled],
+            )
+        )
+    else:
+        parts.append("<p>Aucune alerte annulée sur la période.</p>")
     return parts
 
 

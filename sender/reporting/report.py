@@ -3,8 +3,10 @@
 Per alert: type, commune, delay from the facts to the report, from the report to the first and
 the last message (from the dispatch journal's send times when there are any, else « non
 mesuré »), recipients, sent, failures, delivered and read (from the `remis` and `lus` columns
-when the register has them, else « non disponible »), and refusals with their motif. What is
-« envoyé » is what a channel accepted, not what reached a phone.
+when the register has them, else « non disponible »; each from 1 to 4 reads « moins de 5 »), and
+refusals with their motif. Follow-ups (« suite », « fin d'alerte ») name their original; alerts
+called off (« annulée ») are listed with what went before. What is « envoyé » is what a channel
+accepted, not what reached a phone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sender.alerts.model import PRECISION_LABELS, normalise_precision
+from sender.alerts.model import PRECISION_LABELS, normalise_precision, normalise_sequel
 from sender.dates import PARIS, elapsed
 from sender.reporting.aggregate import (
     THRESHOLD,
@@ -24,7 +26,7 @@ from sender.reporting.aggregate import (
     in_period,
     statistics,
 )
-from sender.schema import DIFFUSEE, EN_COURS, ERREUR, REFUSEE
+from sender.schema import ANNULEE, DIFFUSEE, EN_COURS, ERREUR, FIN_ALERTE, REFUSEE
 from sender.text import cell_text, duration, written_day_and_hour
 
 NOT_MEASURED = "non mesuré"
@@ -65,12 +67,18 @@ class Report:
     figures: dict[str, object]
     broadcast: list[AlertLine] = field(default_factory=list)
     refused: list[AlertLine] = field(default_factory=list)
+    cancelled: list[AlertLine] = field(default_factory=list)
     medians: list[tuple[str, str]] = field(default_factory=list)
     journal_used: bool = False
     delivery_columns: bool = False
 
 
 def type_label(row: Mapping[str, str]) -> str:
+    sequel = normalise_sequel(cell_text(row.get("type")))
+    if sequel is not None:
+        original = cell_text(row.get("suite_de"))[:20] or "?"
+        what = "Fin de l’alerte" if sequel == FIN_ALERTE else "Suite de l’alerte"
+        return f"{what} n° {original}"
     kind = alert_type(row)
     if kind is None:
         return cell_text(row.get("type"))[:40] or "type inconnu"
@@ -82,10 +90,21 @@ def type_label(row: Mapping[str, str]) -> str:
     return label
 
 
+
+def small_group(text: str, threshold: int = THRESHOLD) -> str:
+    """A per-alert count of people: from 1 to `threshold` - 1 it reads « moins de 5 », so that
+    an alert aimed at a small commune does not tell how many people (or who) got it."""
+    try:
+        value = int(text)
+    except ValueError:
+        return text
+    return f"moins de {threshold}" if 0 < value < threshold else text
+
+
 def _count(row: Mapping[str, str], column: str, columns: Sequence[str], missing: str) -> str:
     if column not in columns:
         return missing
-    return cell_text(row.get(column)) or missing
+    return small_group(cell_text(row.get(column)) or missing)
 
 
 def _minutes(delta: timedelta) -> float:
@@ -128,9 +147,9 @@ def _line(
         facts_to_report=facts_to_report,
         report_to_first=first_text,
         report_to_last=last_text,
-        recipients=cell_text(row.get("destinataires")) or "0",
-        sent=cell_text(row.get("envoyes")) or "0",
-        failed=cell_text(row.get("echecs")) or "0",
+        recipients=small_group(cell_text(row.get("destinataires")) or "0"),
+        sent=small_group(cell_text(row.get("envoyes")) or "0"),
+        failed=small_group(cell_text(row.get("echecs")) or "0"),
         delivered=_count(row, "remis", columns, NOT_AVAILABLE),
         read=_count(row, "lus", columns, NOT_AVAILABLE),
         motif=cell_text(row.get("motif"))[:500],
@@ -159,7 +178,7 @@ def build_report(
     """The report for alerts reported between `first` and `last` (both included)."""
     rows = [row for row in alertes if in_period(row, first, last)]
     rows.sort(key=lambda row: (alert_moment(row) or now, cell_text(row.get("id"))))
-    broadcast, refused = [], []
+    broadcast, refused, cancelled = [], [], []
     delays: dict[str, list[float]] = {"facts": [], "first": [], "last": []}
     for row in rows:
         status = cell_text(row.get("statut"))
@@ -170,6 +189,8 @@ def build_report(
                 delays[key].append(value)
         elif status == REFUSEE:
             refused.append(_line(row, alert_columns, send_times)[0])
+        elif status == ANNULEE:
+            cancelled.append(_line(row, alert_columns, send_times)[0])
     medians = [
         ("Délai médian entre les faits et le signalement", _median(delays["facts"])),
         (f"{MEDIAN_FIRST} (hors prévention)", _median(delays["first"])),
@@ -182,6 +203,7 @@ def build_report(
         figures=statistics(inscriptions, rows, now, period=(first, last), threshold=threshold),
         broadcast=broadcast,
         refused=refused,
+        cancelled=cancelled,
         medians=medians,
         journal_used=journal_used,
         delivery_columns="remis" in alert_columns or "lus" in alert_columns,

@@ -1,8 +1,10 @@
 """Markers in the site's Markdown replaced at build time by what the code knows.
 
-A page writes `[[cma:telephone]]` for one of the CMA's details and `[[bloc:contact]]`, alone on
-its line, for a whole block. The theme applies the `blocs` Jinja filter (`Blocks`) to every
-page's content; an unknown marker stops the build rather than reach a visitor.
+A page writes `[[cma:telephone]]` for one of the CMA's details, `[[duree:traces]]` for a
+retention period (`durations.py`: from the settings the software applies) and
+`[[bloc:contact]]`, alone on its line, for a whole block. The theme applies the `blocs` Jinja
+filter (`Blocks`) to every page's content; an unknown marker stops the build rather than reach
+a visitor.
 
 Blocks: `contact` (the CMA's contact details), `types-alerte` (the alert types with their
 pictograms), `exemple-alerte` (the real message format, see `example.py`) and `chiffres` (the
@@ -15,16 +17,18 @@ import re
 from collections.abc import Callable, Mapping
 from html import escape
 
+from sender.config import Settings
 from sender.dates import DateError, parse_datetime
 from sender.errors import ConfigurationError
 from sender.reporting.charts import statistics_sections
 from sender.text import written_day_and_hour
 from sender.website.details import BY_KEY
+from sender.website.durations import durations as stated_durations
 from sender.website.example import example_html, example_messages
 from sender.website.pictograms import pictogram
 
 _BLOCK = re.compile(r"<p>\s*\[\[bloc:([a-z-]+)\]\]\s*</p>")
-_MARKER = re.compile(r"\[\[(cma|bloc):([a-z_-]+)\]\]")
+_MARKER = re.compile(r"\[\[(cma|bloc|duree):([a-z_-]+)\]\]")
 _NOT_TEL = re.compile(r"[^\d+]")
 
 ALERT_TYPES_TEXT: tuple[tuple[str, str, str], ...] = (
@@ -108,9 +112,11 @@ class Blocks:
         self,
         details: Mapping[str, str],
         figures: Mapping[str, object] | None = None,
+        durations: Mapping[str, str] | None = None,
     ) -> None:
         self.details = dict(details)
         self.figures = figures
+        self.durations = dict(durations if durations is not None else stated_durations(Settings()))
         self._blocks: dict[str, Callable[[], str]] = {
             "contact": lambda: contact_html(self.details),
             "types-alerte": alert_types_html,
@@ -128,12 +134,23 @@ class Blocks:
             self._cache[name] = self._blocks[name]()
         return self._cache[name]
 
+    def duration(self, name: str) -> str:
+        """`[[duree:traces]]`: a retention period, from the settings the software applies."""
+        if name not in self.durations:
+            raise ConfigurationError(
+                f"Marqueur [[duree:{name}]] inconnu (durées possibles : "
+                f"{', '.join(self.durations)})."
+            )
+        return f'<span class="duree" data-duree="{name}">{escape(self.durations[name])}</span>'
+
     def __call__(self, html: object) -> str:
         text = str(html or "")
         text = _BLOCK.sub(lambda m: self.block(m.group(1)), text)
 
         def marker(match: re.Match[str]) -> str:
             kind, name = match.groups()
+            if kind == "duree":
+                return self.duration(name)
             return self.block(name) if kind == "bloc" else detail_html(self.details, name)
 
         # Pelican's templates do not autoescape: the page HTML and the escaped parts go as is.

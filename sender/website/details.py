@@ -46,8 +46,6 @@ DETAILS: tuple[Detail, ...] = (
            "électronique)", "ALERTE_CMA_DPO", "Service DPO, dpo@cma-lozere.fr"),
     Detail("date_accessibilite", "date de la déclaration d’accessibilité (JJ/MM/AAAA)",
            "ALERTE_CMA_DATE_ACCESSIBILITE", "15/01/2027"),
-    Detail("conservation_traces", "durée de conservation des traces d’envoi des alertes",
-           "ALERTE_CMA_CONSERVATION_TRACES", "un an"),
 )
 BY_KEY = {detail.key: detail for detail in DETAILS}
 

@@ -151,6 +151,14 @@ class GoogleSheetsRegister(Register):
             self._sheet.call(self._http.batch_update, self.key, {"requests": requests_})
 
     def read(self, tabs: Sequence[str]) -> dict[str, Table]:
+        return self._read(tabs, remember=True)
+
+    def reread(self, tabs: Sequence[str]) -> dict[str, Table]:
+        """Sheet row numbers move when rows are sorted or inserted: the identities of the
+        cycle's read stay those its writes look for."""
+        return self._read(tabs, remember=False)
+
+    def _read(self, tabs: Sequence[str], *, remember: bool) -> dict[str, Table]:
         wanted = list(dict.fromkeys(tabs))
         tables: dict[str, Table] = {}
         for attempt in (1, 2):
@@ -166,7 +174,10 @@ class GoogleSheetsRegister(Register):
                     self._sheet.metadata(refresh=True)
                     continue
                 raise
-            tables = {tab: self._table(tab, v) for tab, v in zip(present, values, strict=False)}
+            tables = {
+                tab: self._table(tab, v, remember=remember)
+                for tab, v in zip(present, values, strict=False)
+            }
             break
         return {tab: tables[tab] if tab in tables else Table.absent(tab) for tab in wanted}
 
@@ -292,6 +303,50 @@ class GoogleSheetsRegister(Register):
                 continue
             if moved.get(change.tab, {}).get(change.key) is not None:
                 self._identities.set_ident(change.tab, change.key, change.value)
+
+    def delete_rows(self, tab: str, keys: Sequence[int]) -> int:
+        """One `values:batchGet` of where the rows are now (as `write`), then one `:batchUpdate`
+        of `deleteDimension` requests, bottom rows first so that each range is still right when
+        Google applies it. Never blindly retried: deleting twice would remove other rows."""
+        keys = [key for key in keys if key >= 2]
+        known = self._sheet.fresh_tabs([tab])
+        if not keys or tab not in known:
+            return 0
+        # Only rows of the last read, found by identity: a bare row number may be another row
+        # by now, and a deletion cannot be undone.
+        wanted = {k: i for k in keys if (i := self._identities.get(tab, k)) is not None}
+        if not wanted:
+            return 0
+        _positions, moved = self._where_now([tab], {tab: wanted})
+        found = moved.get(tab, {})
+        numbers = sorted({n for key in wanted if (n := found.get(key)) is not None}, reverse=True)
+        if len(numbers) < len(keys):
+            log.warning(
+                "Feuille Google, onglet %s : %d ligne(s) déjà supprimée(s) ou méconnaissable(s) "
+                "depuis la lecture.", tab, len(keys) - len(numbers),
+            )
+        if not numbers:
+            return 0
+        sheet_id = known[tab].sheet_id
+        requests_ = [
+            {"deleteDimension": {"range": {
+                "sheetId": sheet_id, "dimension": "ROWS",
+                "startIndex": number - 1, "endIndex": number,
+            }}}
+            for number in numbers
+        ]
+        try:
+            self._sheet.call(self._http.batch_update, self.key, {"requests": requests_},
+                             idempotent=False)
+        except Ambiguous:
+            raise RegisterUnavailable(
+                f"Google Sheets n'a pas confirmé la suppression de lignes dans « {tab} » : "
+                "rien n'est recommencé à l'aveugle ; la prochaine purge relit l'onglet et "
+                "termine le travail."
+            ) from None
+        finally:
+            self._identities.forget(tab)
+        return len(numbers)
 
     def append(self, tab: str, rows: Sequence[Mapping[str, str]]) -> list[int]:
         rows = list(rows)

@@ -4,7 +4,7 @@ lists, text format for phone numbers, and warning-only protection of the sender'
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sender import schema
@@ -19,7 +19,7 @@ PROTECTION_NOTE = (
 CHOICES: dict[tuple[str | None, str], tuple[tuple[str, ...], bool]] = {
     (schema.INSCRIPTIONS, "statut"): (schema.INSCRIPTION_STATUSES, True),
     (schema.ALERTES, "statut"): (schema.ALERT_STATUSES, True),
-    (None, "type"): (schema.ALERT_TYPES, True),
+    (None, "type"): (schema.ALERT_ROW_TYPES, True),
     (None, "activite"): (schema.ACTIVITES, False),
     (None, "cible_zone"): (schema.TARGET_ZONES, True),
 }
@@ -32,10 +32,14 @@ def format_requests(
     new_columns: set[str],
     protected: list[dict[str, Any]],
     report: InitReport,
+    refresh: Collection[str] = (),
 ) -> list[dict[str, Any]]:
-    """`:batchUpdate` requests formatting the `new_columns` of one tab; notes them in `report`."""
+    """`:batchUpdate` requests formatting the `new_columns` of one tab; notes them in `report`.
+    The drop-down lists of the `refresh` columns are set again (values added since, such as
+    « annulée »)."""
     requests_: list[dict[str, Any]] = []
-    for column in sorted(new_columns, key=lambda c: positions[c]):
+    columns = set(new_columns) | {c for c in refresh if c in positions}
+    for column in sorted(columns, key=lambda c: positions[c]):
         index = positions[column]
         choice = CHOICES.get((tab, column)) or CHOICES.get((None, column))
         if choice is not None:
@@ -52,6 +56,8 @@ def format_requests(
                 },
             }})
             report.formatting.append(f"{tab}.{column} : liste déroulante")
+        if column not in new_columns:
+            continue
         if column == "telephone":
             requests_.append({"repeatCell": {
                 "range": {"sheetId": sheet_id, "startColumnIndex": index,

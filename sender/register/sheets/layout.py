@@ -12,7 +12,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from sender import schema
 from sender.register.base import InitReport
-from sender.register.defaults import default_template_rows
+from sender.register.defaults import default_template_rows, missing_sequel_rows
 from sender.register.sheets.banner import RECALCULATE_EVERY_MINUTE, banner_requests, is_banner
 from sender.register.sheets.formatting import format_requests
 from sender.register.sheets.protecting import (
@@ -115,6 +115,7 @@ def plan_initialise(
     modeles_positions: dict[str, int] = {}
     etat_positions: dict[str, int] = {}
     sheet_ids: dict[str, int] = {}
+    refresh: tuple[str, ...] = ()
     for tab, columns in schema.COLUMNS.items():
         if tab in tabs:
             info = tabs[tab]
@@ -122,6 +123,10 @@ def plan_initialise(
             positions, new_columns = _complete_headers(
                 tab, columns, info, contents.get(tab, []), requests, report
             )
+            if tab == schema.ALERTES and new_columns:
+                # Made by an earlier version: its lists lack the values added since
+                # (« annulée », « suite »…); `Modeles` comes after `Alertes` in the schema.
+                refresh = ("statut", "type")
         else:
             sheet_id, protected = next_id, []
             next_id += 1
@@ -132,15 +137,23 @@ def plan_initialise(
             etat_positions = positions
         sheet_ids[tab] = sheet_id
         requests.formatting.extend(format_requests(
-            tab, sheet_id, positions, new_columns, protected, report
+            tab, sheet_id, positions, new_columns, protected, report,
+            refresh=refresh if tab in (schema.ALERTES, schema.MODELES) else (),
         ))
     _protect_for_officers(tabs, contents.get(schema.HABILITATIONS, []), sheet_ids, requests,
                           report)
     _add_banner(tabs, contents, sheet_ids, etat_positions, requests, report)
-    if templates and (
-        schema.MODELES in report.created_tabs or not _filled_rows(contents.get(schema.MODELES, []))
-    ):
+    modeles = contents.get(schema.MODELES, [])
+    if templates and (schema.MODELES in report.created_tabs or not _filled_rows(modeles)):
         _add_default_templates(tabs.get(schema.MODELES), modeles_positions, requests, report)
+    elif templates and "type" in modeles_positions:
+        column = modeles_positions["type"]
+        sequels = missing_sequel_rows(
+            row[column] for row in modeles[1:] if len(row) > column
+        )
+        if sequels:
+            _add_default_templates(tabs.get(schema.MODELES), modeles_positions, requests, report,
+                                   rows=sequels, after=len(modeles))
     return requests.structure + requests.formatting, requests.data
 
 
@@ -257,19 +270,26 @@ def _add_default_templates(
     positions: dict[str, int],
     requests: _Requests,
     report: InitReport,
+    *,
+    rows: list[dict[str, str]] | None = None,
+    after: int = 1,
 ) -> None:
-    """The default message templates written under the `Modeles` headers, column by column."""
+    """The default message templates (or `rows`) written under the `Modeles` headers, column by
+    column, below its first `after` rows (the header row, or every row with something in it)."""
     width = max(positions.values()) + 1
     lines = []
-    for template in default_template_rows():
+    for template in default_template_rows() if rows is None else rows:
         line: list[str | None] = [None] * width
         for name, index in positions.items():
             line[index] = neutralise(template.get(name, ""))
         lines.append(line)
-    if modeles is not None and modeles.row_count < 1 + len(lines):
+    if modeles is not None and modeles.row_count < after + len(lines):
         requests.structure.append({"appendDimension": {
             "sheetId": modeles.sheet_id, "dimension": "ROWS",
-            "length": 1 + len(lines) - modeles.row_count,
+            "length": after + len(lines) - modeles.row_count,
         }})
-    requests.data.append({"range": absolute_range_name(schema.MODELES, "A2"), "values": lines})
-    report.added_rows.append(f"{schema.MODELES} : modèles de message par défaut")
+    requests.data.append(
+        {"range": absolute_range_name(schema.MODELES, f"A{after + 1}"), "values": lines}
+    )
+    what = "modèles de message par défaut" if rows is None else "modèles des suites d'alerte"
+    report.added_rows.append(f"{schema.MODELES} : {what}")

@@ -1,7 +1,7 @@
 """``POST /v4/spreadsheets/{id}:batchUpdate``: its requests (addSheet, deleteSheet,
-updateSheetProperties, appendDimension, setDataValidation, repeatCell, addProtectedRange,
-updateProtectedRange, deleteProtectedRange, updateSpreadsheetProperties, updateCells,
-add/deleteConditionalFormatRule) applied atomically, or none of them."""
+updateSheetProperties, appendDimension, deleteDimension, setDataValidation, repeatCell,
+addProtectedRange, updateProtectedRange, deleteProtectedRange, updateSpreadsheetProperties,
+updateCells, add/deleteConditionalFormatRule) applied atomically, or none."""
 
 from __future__ import annotations
 
@@ -130,6 +130,32 @@ def _appendDimension(work: SpreadsheetState, number: int, payload: dict) -> dict
         sheet.column_count += length
     else:
         sheet.row_count += length
+    return {}
+
+
+def _deleteDimension(work: SpreadsheetState, number: int, payload: dict) -> dict:
+    """Rows (or columns) [startIndex, endIndex) removed; those after them move up (left)."""
+    grid = payload.get("range", {})
+    sheet = _grid_sheet(work, number, "deleteDimension", grid)
+    columns = grid.get("dimension") == "COLUMNS"
+    if grid.get("dimension") not in ("ROWS", "COLUMNS"):
+        raise ApiError(400, f"Invalid requests[{number}].deleteDimension: dimension must be "
+                            "ROWS or COLUMNS")
+    start, end = int(grid.get("startIndex", 0)), grid.get("endIndex")
+    size = sheet.column_count if columns else sheet.row_count
+    end = size if end is None else int(end)
+    if not 0 <= start < end <= size:
+        raise ApiError(400, f"Invalid requests[{number}].deleteDimension: Invalid range "
+                            f"[{start}, {end}) for a sheet of {size}")
+    if end - start == size:
+        raise ApiError(400, f"Invalid requests[{number}].deleteDimension: You can't delete "
+                            "all the rows on the sheet.")
+    if columns:
+        sheet.rows = [row[:start] + row[end:] for row in sheet.rows]
+        sheet.column_count -= end - start
+    else:
+        sheet.rows = sheet.rows[:start] + sheet.rows[end:]  # a new list: the batch is atomic
+        sheet.row_count -= end - start
     return {}
 
 
@@ -307,6 +333,7 @@ REQUESTS: dict[str, Callable[[SpreadsheetState, int, dict], dict]] = {
     "deleteSheet": _deleteSheet,
     "updateSheetProperties": _updateSheetProperties,
     "appendDimension": _appendDimension,
+    "deleteDimension": _deleteDimension,
     "setDataValidation": _setDataValidation,
     "repeatCell": _repeatCell,
     "addProtectedRange": _addProtectedRange,
