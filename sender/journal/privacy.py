@@ -116,7 +116,7 @@ def erase_number(file: JournalFile, numero: str) -> tuple[int, int]:
         )]
         conn.executemany("DELETE FROM statuts WHERE ref = ?", [(r,) for r in refs])
         sent = conn.execute(
-            f"UPDATE envois SET {_ANONYMISE} WHERE numero = ?", (numero,)  # noqa: S608  # nosec B608 - constant SQL
+            f"UPDATE envois SET {_ANONYMISE} WHERE numero = ?", (numero,)  # noqa: S608  # nosec B608 - the SET clause is a module constant
         ).rowcount
         received = conn.execute(
             "DELETE FROM entrants WHERE sender IN (?, ?)", (numero, _whatsapp_id(numero))
@@ -131,7 +131,7 @@ def erase_before(file: JournalFile, cutoff: float) -> tuple[int, int]:
     with file.write() as conn:
         conn.execute("DELETE FROM statuts WHERE received_at < ?", (cutoff,))
         sent = conn.execute(
-            f"UPDATE envois SET {_ANONYMISE} WHERE updated_at < ? "  # noqa: S608  # nosec B608 - constant SQL
+            f"UPDATE envois SET {_ANONYMISE} WHERE updated_at < ? "  # noqa: S608  # nosec B608 - the SET clause is a module constant
             "AND numero NOT LIKE ?", (cutoff, ERASED_PREFIX + "%"),
         ).rowcount
         received = conn.execute(
