@@ -65,6 +65,8 @@ def run(rows: int = ROWS, log_dir: Path | None = None) -> dict[str, float]:
         tmp = Path(directory)
         register = tmp / "registre.sqlite"
         env = subprocess_env(tmp, str(register))
+        subprocess.run([alerte_message_bin(), "initialiser"], env=env, check=True,
+                       capture_output=True, timeout=120)  # importer never creates a register
         code, bomb_mb, stderr = _peak([alerte_message_bin(), "importer", str(BOMB)], env, log)
         if code != 1 or "refusé" not in stderr:
             raise RuntimeError(f"the hostile XLSX was not refused (rc {code}): {stderr[:200]}")

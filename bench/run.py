@@ -126,6 +126,12 @@ def _copies(log_dir: Path) -> dict[str, Any]:
     return bench_copies.run()
 
 
+def _backup(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_backup
+
+    return bench_backup.run(100_000, log_dir=log_dir)
+
+
 LATENCY_CHECKS: list[Check] = [
     ("row_to_first_message_seconds", "≤ poll + 1",
      lambda r: r["row_to_first_message_seconds"] <= r["poll_seconds"] + 1),
@@ -200,6 +206,11 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "rate": (_rate, [
         ("max_sends_in_any_second", "≤ rate", lambda r: r["max_sends_in_any_second"] <= r["rate"]),
         ("accepted", "= recipients", lambda r: r["accepted"] == r["recipients"]),
+    ]),
+    "backup_seconds_100k": (_backup, [
+        ("backup_seconds", "≤ 30", lambda r: r["backup_seconds"] <= 30),
+        ("missed", "= 0", lambda r: r["missed"] == 0),
+        ("duplicates", "= 0", lambda r: r["duplicates"] == 0),
     ]),
 }
 

@@ -4,11 +4,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
-.venv/bin/pip-audit --strict --disable-pip --require-hashes -r requirements.lock >"$log" 2>&1
+.venv/bin/pip-audit --strict --disable-pip --require-hashes -r requirements.lock \
+    -r requirements-dev.lock >"$log" 2>&1
 status=$?
 cat "$log"
 if [ $status -eq 0 ]; then
-    echo "Audit terminé : aucune faille connue dans requirements.lock."
+    echo "Audit terminé : aucune faille connue dans requirements.lock ni requirements-dev.lock."
 elif grep -qiE "could not be audited|connection|timed out|resolve|HTTPError" "$log"; then
     echo
     echo "AUDIT IMPOSSIBLE : la base de vulnérabilités (PyPI/OSV) n'est pas joignable depuis cette"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 from sender.costs import DEFAULT_SMS_PART_RATE, DEFAULT_WHATSAPP_RATE, Rates
 from sender.errors import ConfigurationError
 
+# Relative to the home folder (ALERTE_DOSSIER, the current folder by default).
 DEFAULT_REGISTER = "data/registre.sqlite"
 DEFAULT_JOURNAL = "data/journal.sqlite"
 DEFAULT_OUTBOX = "data/outbox.jsonl"
@@ -65,6 +67,46 @@ def _site_url(env: Mapping[str, str]) -> str:
             f"https://alerte-message.cma-lozere.fr (reçu « {raw} »)."
         )
     return raw
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    raw = env.get("ALERTE_DOSSIER", "").strip()
+    home = Path(raw).expanduser() if raw else Path.cwd()
+    if raw and home.exists() and not home.is_dir():
+        raise ConfigurationError(f"ALERTE_DOSSIER doit être un dossier (reçu « {raw} »).")
+    return home.absolute()
+
+
+def _under(home: Path, raw: str) -> Path:
+    """`raw` as is when absolute, else under the home folder."""
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else home / path
+
+
+_SHEET_KEY = re.compile(r"[A-Za-z0-9_-]{30,}")
+
+
+def is_google_sheet(spec: str) -> bool:
+    """A sheet URL or a bare sheet key (long, no dot, no slash) names a Google Sheet."""
+    return "docs.google.com/spreadsheets" in spec or bool(_SHEET_KEY.fullmatch(spec.strip()))
+
+
+def _register(env: Mapping[str, str], home: Path) -> str:
+    """A Google sheet's address or key as given; a SQLite file under the home folder."""
+    raw = env.get("ALERTE_REGISTRE", "").strip() or DEFAULT_REGISTER
+    return raw if is_google_sheet(raw) else str(_under(home, raw))
+
+
+def _ping_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("ALERTE_PING_URL", "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or " " in raw:
+        raise ConfigurationError(
+            "ALERTE_PING_URL doit être l'adresse de ping d'un service de surveillance, par "
+            f"exemple https://hc-ping.com/… (reçu « {raw} »)."
+        )
+    return raw.rstrip("/")
 
 
 def public_number(raw: str) -> str | None:
@@ -127,6 +169,7 @@ def _sheets_api(env: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    home: Path = Path(".")  # ALERTE_DOSSIER: every relative path below is under it
     register: str = DEFAULT_REGISTER
     credentials: str | None = None
     journal: Path = Path(DEFAULT_JOURNAL)
@@ -158,13 +201,19 @@ class Settings:
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
     sheets_api: str = GOOGLE_SHEETS_API  # where the Google register's requests go
+    ping_url: str | None = None  # ALERTE_PING_URL: push pings of an uptime monitor
+    statistics: Path = Path(DEFAULT_STATISTICS)  # the public figures the site build reads
     whatsapp_numero_public: str | None = None  # the network's number as people dial it (digits)
     retention: Retention = field(default_factory=Retention)  # what is kept how long
     whatsapp_business_id: str | None = None  # the WhatsApp Business Account (templates, webhooks)
-    statistics: Path = Path(DEFAULT_STATISTICS)  # the figures file the site build reads
     # WHATSAPP_PLAFOND_JOURNALIER unset: the daily cap is the messaging limit Meta reports
     # (`daily_limit` until Meta has answered); set, it overrides Meta's.
     daily_limit_from_meta: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder of the journal, the phone memo, the secret and the heartbeat file."""
+        return self.journal.parent
 
     @property
     def webhooks(self) -> bool:
@@ -199,12 +248,14 @@ class Settings:
             raise ConfigurationError(
                 f"ALERTE_DEPASSEMENT doit valoir reporter ou sms (reçu « {policy} »)."
             )
+        home = _home(env)
         return cls(
-            register=env.get("ALERTE_REGISTRE", "").strip() or DEFAULT_REGISTER,
+            home=home,
+            register=_register(env, home),
             credentials=env.get("GOOGLE_APPLICATION_CREDENTIALS") or None,
-            journal=Path(env.get("ALERTE_JOURNAL", "").strip() or DEFAULT_JOURNAL),
+            journal=_under(home, env.get("ALERTE_JOURNAL", "").strip() or DEFAULT_JOURNAL),
             channel=channel,
-            outbox=Path(env.get("ALERTE_OUTBOX", "").strip() or DEFAULT_OUTBOX),
+            outbox=_under(home, env.get("ALERTE_OUTBOX", "").strip() or DEFAULT_OUTBOX),
             poll_seconds=_number(env, "ALERTE_INTERVALLE", DEFAULT_POLL_SECONDS, 0.05),
             stale_hours=_number(env, "ALERTE_PEREMPTION_HEURES", 48.0, 0),
             whatsapp_token=env.get("WHATSAPP_TOKEN") or None,
@@ -235,6 +286,10 @@ class Settings:
                 sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
             ),
             sheets_api=_sheets_api(env),
+            ping_url=_ping_url(env),
+            statistics=_under(
+                home, env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS
+            ),
             whatsapp_numero_public=public_number(env.get("WHATSAPP_NUMERO_PUBLIC", "")),
             retention=Retention(
                 unsubscribed_days=int(_number(
@@ -245,6 +300,5 @@ class Settings:
                     env, "ALERTE_CONSERVATION_TRACES", DEFAULT_TRACES_MONTHS, 1)),
             ),
             whatsapp_business_id=env.get("WHATSAPP_BUSINESS_ACCOUNT_ID", "").strip() or None,
-            statistics=Path(env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS),
             daily_limit_from_meta=not env.get("WHATSAPP_PLAFOND_JOURNALIER", "").strip(),
         )

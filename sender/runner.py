@@ -7,7 +7,10 @@ results, refusals, « en cours ») and one after (results, the counts status web
 heartbeat), each write preceded by one look at where its rows are now; one `append` when
 members opted out on WhatsApp; one read and one write (with its look) of the request tabs when
 members tapped the confirmation button on WhatsApp. A cycle with nothing new
-costs the read only; the heartbeat in `Etat` is refreshed at most every `HEARTBEAT_SECONDS`.
+costs the read only; the heartbeat in `Etat` is refreshed every `HEARTBEAT_SECONDS` (60 s: the
+`Alertes` banner turns red when it is 3 minutes old), one look and one write, so an idle minute
+costs 6 reads and 2 heartbeat requests at the default 10 s poll (8 requests a minute, within
+Google's 60 per minute and per user).
 A cycle that would dispatch first reads the protections of `Alertes` and `Habilitations` (one
 metadata request): if they are not what `initialiser` set for the active officers, no alert is
 sent and each row says why. When idle, that check runs at most every `PROTECTION_SECONDS`, for
@@ -47,7 +50,7 @@ from sender.channels.graph import read_phone_number
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
 from sender.cleaning.suppressions import SuppressionList
-from sender.config import Settings
+from sender.config import Settings, is_google_sheet
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
 from sender.consent.requests import ConfirmationRequest, outbound
@@ -84,7 +87,9 @@ from sender.delivery.store import DeliveryStore
 from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
-from sender.errors import AlerteError, RegisterError
+from sender.errors import AlerteError, ConfigurationError, RegisterError
+from sender.health.monitor import Monitor
+from sender.health.report import stopped_warning
 from sender.journal.file import JournalFile
 from sender.journal.journal import Journal
 from sender.privacy.retention import PurgeReport, purge
@@ -110,7 +115,7 @@ def _where(error: BaseException) -> str:
     path = " ← ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
     return f"{type(error).__name__} ({path})"
 
-HEARTBEAT_SECONDS = 600.0
+HEARTBEAT_SECONDS = 60.0
 PROTECTION_SECONDS = 600.0
 ACCOUNT_READ_SECONDS = 3600.0  # the messaging limit and quality are read from Meta hourly
 PRUNE_SECONDS = 3600.0
@@ -151,6 +156,7 @@ class Sender:
         self._last_prune: float | None = None
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
+        self.monitor: Monitor | None = None  # set by `watch`: heartbeat file, pings, watchdog
         self._privacy_file: JournalFile | None = None
         self._suppressions: SuppressionList | None = None
         self._account_error: str | None = None  # the last failure to read it (logged once)
@@ -254,6 +260,14 @@ class Sender:
         """Every alert row with its verdict; nothing is written or sent."""
         snapshot, _ = self.snapshot(channels=(self.settings.channel,))
         return snapshot.plans
+
+    def stopped_warning(self) -> str | None:
+        """The `Alertes` banner's warning for a local register (a Google sheet computes it
+        itself): « Envoi arrêté depuis … » when `Etat`'s heartbeat is over 3 minutes old."""
+        if is_google_sheet(self.settings.register):
+            return None
+        etat = self.register.read([schema.ETAT])[schema.ETAT]
+        return stopped_warning(etat, self.clock())
 
     def preview(self, alert_id: str) -> AlertPlan:
         """One alert as if the officer had just set it to « à diffuser », with its exact message
@@ -554,6 +568,7 @@ class Sender:
             webhooks=self.settings.webhooks,
             status_wait=self.settings.status_wait,
             clock=self.status_clock,
+            on_progress=self.monitor.progress if self.monitor else None,
         )
         messages = AlertMessages(
             plan.alert_id, plan.messages[self.settings.channel], plan.messages.get("sms")
@@ -642,11 +657,20 @@ class Sender:
     # -- the loop ------------------------------------------------------------------------
 
     def watch(self, stop: threading.Event, on_cycle: Callable[[CycleReport], None]) -> None:
-        """Run a cycle now, then every `poll_seconds`, until `stop` is set."""
+        """Run a cycle now, then every `poll_seconds`, until `stop` is set. Each cycle is told
+        to the monitor (heartbeat file, pings, systemd). A setting error (`ConfigurationError`:
+        missing token, unreadable credentials) ends the loop: retrying cannot help."""
+        monitor = self.monitor = Monitor(
+            self.settings.data_dir, self.settings.poll_seconds, ping_url=self.settings.ping_url
+        )
 
         def cycle() -> None:
+            monitor.cycle_started()
             try:
-                on_cycle(self.run_once())
+                report = self.run_once()
+            except ConfigurationError as error:
+                monitor.cycle_failed(error.message)
+                raise
             except AlerteError as error:
                 self._skipped(error.message)
             except (OSError, sqlite3.Error) as error:  # a disk problem outside the stores
@@ -655,6 +679,12 @@ class Sender:
             except Exception as error:  # the loop must outlive any single pass
                 self._skipped(f"erreur inattendue ({type(error).__name__}) ; rien n'a été perdu.")
                 log.error("passage ignoré, erreur inattendue : %s", _where(error))
+            else:
+                if report.write_error:
+                    monitor.cycle_failed(f"résultats non écrits : {report.write_error}")
+                else:
+                    monitor.cycle_succeeded(report.summary())
+                on_cycle(report)
 
         def purge_job() -> None:
             try:
@@ -667,12 +697,19 @@ class Sender:
         scheduler.every(1).days.do(purge_job)  # retention periods (sender/privacy/)
         scheduler.every(ACCOUNT_READ_SECONDS).seconds.do(self.refresh_account)
         self.refresh_account()
-        cycle()
-        purge_job()
-        while not stop.wait(scheduler.idle_seconds):
-            scheduler.run_pending()
+        monitor.start()
+        try:
+            cycle()
+            purge_job()
+            while not stop.wait(scheduler.idle_seconds):
+                scheduler.run_pending()
+        finally:
+            monitor.close()
+            self.monitor = None
 
     def _skipped(self, reason: str) -> None:
+        if self.monitor is not None:
+            self.monitor.cycle_failed(reason)
         again = "" if "nouvel essai" in reason.lower() else (
             f" Nouvel essai dans {self.settings.poll_seconds:g} s."
         )

@@ -80,7 +80,7 @@ def test_metadata_answers_protected_ranges_in_googles_wire_format(sheets: Sheets
         key, {"includeGridData": "false", "fields": METADATA_FIELDS}
     )
     assert set(meta) == {"spreadsheetId", "properties", "sheets"}
-    assert set(meta["properties"]) == {"title"}
+    assert set(meta["properties"]) == {"title", "autoRecalc", "timeZone"}
     by_title = {s["properties"]["title"]: s for s in meta["sheets"]}
     assert set(by_title[schema.ALERTES]["properties"]) <= {
         "sheetId", "title", "index", "gridProperties"}

@@ -50,6 +50,7 @@ def test_import_xlsx_with_numbers_that_lost_their_zero(env, capsys):
     sheet.append(["nom", "entreprise", "activite", "commune", "telephone"])
     sheet.append(["Anne", "Boulangerie", "Alimentation", "Mende", 612345678])
     book.save(env / "liste.xlsx")
+    run(capsys, "initialiser")
     code, out, _ = run(capsys, "importer", str(env / "liste.xlsx"), "--json")
     assert code == 0
     assert json.loads(out)[0]["numero"] == "+33612345678"
@@ -57,6 +58,7 @@ def test_import_xlsx_with_numbers_that_lost_their_zero(env, capsys):
 
 def test_second_clean_writes_nothing(env, capsys):
     (env / "l.csv").write_text("telephone,commune\n0612345678,Mende\n", encoding="utf-8")
+    run(capsys, "initialiser")
     run(capsys, "importer", str(env / "l.csv"))
     code, _, err = run(capsys, "nettoyer")
     assert code == 0 and "aucune écriture" in err
@@ -72,6 +74,7 @@ def test_export_json_keys_are_the_tab_headers(env, capsys):
 
 def test_bad_file_gives_french_error(env, capsys):
     (env / "x.pdf").write_text("x")
+    run(capsys, "initialiser")
     code, _, err = run(capsys, "importer", str(env / "x.pdf"))
     assert code == 1 and "Format non pris en charge" in err
 
@@ -125,3 +128,48 @@ def test_a_command_declared_twice_is_refused():
 
     with pytest.raises(ValueError, match="declared twice"):
         command("nettoyer", "résumé", "alerte-message nettoyer")(lambda args, settings: 0)
+
+
+@pytest.mark.parametrize("command", [["exporter", "--onglet", "Alertes"], ["verifier"],
+                                     ["envoyer"], ["nettoyer"], ["statistiques"]])
+def test_a_command_run_from_the_wrong_folder_creates_nothing_and_says_where_it_looked(
+    tmp_path, monkeypatch, capsys, command
+):
+    monkeypatch.delenv("ALERTE_REGISTRE", raising=False)
+    monkeypatch.delenv("ALERTE_JOURNAL", raising=False)
+    monkeypatch.setenv("ALERTE_DOSSIER", str(tmp_path / "ailleurs"))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *command)
+    looked = tmp_path / "ailleurs" / "data" / "registre.sqlite"
+    assert code == 1
+    assert "Aucun registre à" in err and str(looked) in err.replace("\n", "")
+    assert "Rien n'a été créé" in err
+    assert not (tmp_path / "ailleurs").exists() and not (tmp_path / "data").exists()
+
+
+def test_every_path_is_under_the_home_folder_and_commands_say_which_they_use(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("ALERTE_REGISTRE", raising=False)
+    monkeypatch.delenv("ALERTE_JOURNAL", raising=False)
+    home = tmp_path / "installation"
+    monkeypatch.setenv("ALERTE_DOSSIER", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "initialiser")[0] == 0
+    code, _, err = run(capsys, "verifier")
+    assert code == 0
+    flat = err.replace("\n", "")
+    assert f"Registre : {home / 'data' / 'registre.sqlite'}" in flat
+    assert f"journal : {home / 'data' / 'journal.sqlite'}" in flat
+    assert (home / "data" / "registre.sqlite").exists() and not (tmp_path / "data").exists()
+
+
+def test_statistiques_writes_its_figures_under_the_home_folder(tmp_path, monkeypatch, capsys):
+    for name in ("ALERTE_REGISTRE", "ALERTE_JOURNAL", "ALERTE_STATISTIQUES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALERTE_DOSSIER", str(tmp_path / "installation"))
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "initialiser")[0] == 0
+    assert run(capsys, "statistiques")[0] == 0
+    assert (tmp_path / "installation" / "data" / "statistiques.json").exists()
+    assert not (tmp_path / "data").exists()

@@ -169,8 +169,13 @@ def initialise_empty_sheet(run: Run) -> None:
     tabs = run.tabs()
     for tab, columns in schema.COLUMNS.items():
         assert tab in tabs, f"onglet {tab} absent : {sorted(tabs)}"
-        assert [str(h) for h in tabs[tab]["values"][0]] == list(columns)
+        header = [str(h) for h in tabs[tab]["values"][0]]
+        banner = header[len(columns):] if tab == schema.ALERTES else []  # after the headers
+        assert header == list(columns) + banner
         assert tabs[tab]["frozen_rows"] == 1
+    (banner,) = [str(h) for h in tabs[schema.ALERTES]["values"][0]][len(
+        schema.COLUMNS[schema.ALERTES]):]
+    assert banner.startswith("⚠ Envoi arrêté"), banner  # surveiller has never run
     for tab in (schema.ALERTES, schema.HABILITATIONS):
         whole = [p for p in tabs[tab]["protected"] if not p.get("warningOnly")]
         assert whole, f"onglet {tab} non protégé : {tabs[tab]['protected']}"
@@ -271,6 +276,30 @@ def export(run: Run) -> None:
     run.stop("servir")
 
 
+def backup_and_restore(run: Run) -> None:
+    header = [str(h) for h in run.tabs()[schema.ALERTES]["values"][0]]
+    assert header[-1].startswith("✓ Envoi en marche (dernier passage "), header[-1]
+    done = run.cli("sauvegarder", str(run.tmp / "archives"))
+    (archive,) = (run.tmp / "archives").glob("alerte-message-*.tar.gz")
+    assert "onglets de la feuille Google exportés" in done.stderr
+    assert oct(archive.stat().st_mode & 0o777) == "0o600"
+    elsewhere = run.tmp / "secours"
+    env = {**run.env, "ALERTE_DOSSIER": str(elsewhere),
+           "ALERTE_JOURNAL": str(elsewhere / "data" / "journal.sqlite"),
+           "ALERTE_OUTBOX": str(elsewhere / "data" / "outbox.jsonl")}
+    restored = subprocess.run([alerte_message_bin(), "restaurer", str(archive)], env=env,
+                              text=True, capture_output=True, timeout=120, check=False)
+    assert restored.returncode == 0, restored.stderr
+    assert (elsewhere / "data" / "journal.sqlite").exists()
+    exported = (elsewhere / "data" / "onglets-sauvegardes" / f"{schema.INSCRIPTIONS}.csv")
+    lines = exported.read_text("utf-8").splitlines()
+    assert lines[0].split(";") == list(schema.COLUMNS[schema.INSCRIPTIONS])
+    assert sum(SIGNUP_NUMERO in line for line in lines) == 1
+    again = subprocess.run([alerte_message_bin(), "restaurer", str(archive)], env=env,
+                           text=True, capture_output=True, timeout=120, check=False)
+    assert again.returncode == 1 and "Restauration refusée" in again.stderr
+
+
 STEPS: list[tuple[str, Callable[[Run], None]]] = [
     ("initialiser une feuille vide", initialise_empty_sheet),
     ("importer les adhérents et les agents", import_members_and_officers),
@@ -282,6 +311,7 @@ STEPS: list[tuple[str, Callable[[Run], None]]] = [
     ("exporter", export),
     # Commands of issues 16–19 add their steps here, on the same sheet, in this order:
     # diagnostic, sauvegarder / restaurer, personne, purger.
+    ("sauvegarder puis restaurer ailleurs", backup_and_restore),
 ]
 
 

@@ -167,6 +167,8 @@ def test_idempotent_import_on_google_sheets(sheets: SheetsEmulator) -> None:
 def test_the_cli_reports_rows_already_there(tmp_path: Path) -> None:
     path = tmp_path / "registre.sqlite"
     env = subprocess_env(tmp_path, str(path))
+    subprocess.run([alerte_message_bin(), "initialiser"], env=env, check=True,
+                   capture_output=True, timeout=60)
     command = [alerte_message_bin(), "importer", str(DATA / "inscriptions-utf8-bom.csv")]
     first = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr

@@ -13,6 +13,7 @@ from sender import schema
 from sender.errors import ConfigurationError, RegisterError, RegisterUnavailable
 from sender.register.defaults import default_template_rows
 from sender.register.factory import parse_sheet_key
+from sender.register.sheets.banner import is_banner
 from sender.register.sheets.client import GoogleSheetsRegister
 from sender.tables import CellChange
 from sender.text import neutralise
@@ -103,7 +104,11 @@ def test_initialise_creates_tabs_headers_templates_and_formatting(
     assert report.created_tabs == list(schema.TABS)
     assert sheets.tabs(key) == ["Feuille 1", *schema.TABS]
     for tab, columns in schema.COLUMNS.items():
-        assert sheets.values(key, tab)[0] == list(columns)
+        banner = [is_banner] if tab == schema.ALERTES else []  # after the headers, see below
+        header = sheets.values(key, tab)[0]
+        assert header[:len(columns)] == list(columns) and len(header) == len(columns) + len(
+            banner)
+    assert is_banner(sheets.values(key, schema.ALERTES)[0][-1])
     templates = sheets.values(key, schema.MODELES)[1:]
     assert len(templates) == len(default_template_rows())
     assert templates[0][:2] == ["vol", "sms"]

@@ -103,6 +103,9 @@ def test_documented_commands_name_a_command_that_exists_when_pasted() -> None:
 def test_readme_trial_commands_work_when_pasted(tmp_path: Path) -> None:
     block = next(b for b in _sh_blocks(README) if any("exemples/" in line for line in b))
     env = subprocess_env(tmp_path, str(tmp_path / "registre.sqlite"))
+    # `make run` (demarrer), started before as the README says, created the register.
+    subprocess.run([alerte_message_bin(), "initialiser"], env=env, check=True,
+                   capture_output=True, timeout=60)
     for line in block:
         command = shlex.split(line.split("#", 1)[0])
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
+    backup_commands,
     diagnostic_commands,
     frenchargs,
     guide_commands,
@@ -16,9 +17,11 @@ from sender.cli import (  # noqa: F401  (importing them declares their commands)
     report_commands,
     site_commands,
 )
-from sender.cli.common import COMMANDS, Command, err
+from sender.cli.common import COMMANDS, Command, announce, err
 from sender.config import Settings
-from sender.errors import AlerteError
+from sender.errors import AlerteError, ConfigurationError
+
+EX_CONFIG = 78  # sysexits.h: a setting is missing or wrong; restarting will not help
 
 frenchargs.install()
 
@@ -30,6 +33,7 @@ EPILOG = """Exemples :
   alerte-message surveiller
   alerte-message statistiques
   alerte-message rapport --du 2026-01-01 --au 2026-06-30
+  alerte-message sauvegarder
 
 Le registre est choisi par la variable ALERTE_REGISTRE : un fichier SQLite (par défaut
 data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION_CREDENTIALS)."""
@@ -38,7 +42,7 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 ORDER = (
     "initialiser", "diagnostic", "nettoyer", "importer", "verifier", "apercu", "envoyer",
     "surveiller", "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
-    "affiche", "guide-agent", "purger", "personne",
+    "affiche", "guide-agent", "purger", "personne", "sauvegarder", "restaurer",
 )
 
 
@@ -87,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env()
+        announce(settings, args.commande)
         return args.handler(args, settings)
+    except ConfigurationError as error:
+        err.print(f"[red]Erreur de réglage :[/red] {error.message}")
+        return EX_CONFIG
     except AlerteError as error:
         err.print(f"[red]Erreur :[/red] {error.message}")
         return 75 if error.retryable else 1

@@ -43,8 +43,11 @@ def cmd_verifier(args: argparse.Namespace, settings: Settings) -> int:
     sender = make_sender(settings)
     try:
         plans = sender.verify()
+        stopped = sender.stopped_warning()
     finally:
         sender.close()
+    if stopped:
+        err.print(f"[bold red]{escape(stopped)}[/bold red]")
     if args.json:
         print_json([plan.as_json() for plan in plans])
         return 0

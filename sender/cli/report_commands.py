@@ -39,9 +39,9 @@ def _write(path: Path, text: str) -> None:
 
 def _statistiques_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
-        "--sortie", metavar="FICHIER", default=None,
-        help=f"fichier JSON à écrire (par défaut ALERTE_STATISTIQUES, sinon {DEFAULT_STATISTICS}, "
-        "lu par la construction du site)",
+        "--sortie", metavar="FICHIER",
+        help=f"fichier JSON à écrire (par défaut ALERTE_STATISTIQUES, ou {DEFAULT_STATISTICS} "
+        "dans ALERTE_DOSSIER : lu par la construction du site)",
     )
 
 

@@ -98,9 +98,11 @@ class Dispatcher:
         webhooks: bool = False,
         status_wait: float = 120.0,
         clock: Callable[[], float] = time.time,
+        on_progress: Callable[[], None] | None = None,
     ) -> None:
         """`clock` gives the wall time (seconds since the epoch) that the wait for a lost
-        answer's status (`status_wait`) is measured against; tests pass a fake one."""
+        answer's status (`status_wait`) is measured against; tests pass a fake one.
+        `on_progress` is told each time the dispatch advances (the watchdog's sign of life)."""
         if concurrency < 1:
             raise ConfigurationError(
                 f"La concurrence d'envoi doit valoir au moins 1 (reçu {concurrency})."
@@ -119,6 +121,7 @@ class Dispatcher:
         self.webhooks = webhooks
         self.status_wait = status_wait
         self.clock = clock
+        self.on_progress = on_progress
         self.max_outstanding = 2 * concurrency
         self.peak_outstanding = 0  # largest number of submitted, unrecorded sends (for tests)
 
@@ -142,7 +145,7 @@ class Dispatcher:
         started = time.monotonic()
         targets = list(dict.fromkeys(r for r in numeros if r))
         report = DispatchReport(alert_id, recipients=len(targets), retrigger=retry_failed)
-        view = ProgressView(self.console, fancy=self.progress)
+        view = ProgressView(self.console, fancy=self.progress, on_advance=self.on_progress)
         lease = AlertLease(self.journal, alert_id, self.lease_seconds)
         rules = self._rules(retry_failed)
         if not lease.acquire():

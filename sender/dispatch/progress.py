@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -20,9 +22,13 @@ from sender.text import seconds
 class ProgressView:
     """Shows progress when `fancy` (a terminal); otherwise only the final summary line."""
 
-    def __init__(self, console: Console, *, fancy: bool) -> None:
+    def __init__(
+        self, console: Console, *, fancy: bool, on_advance: Callable[[], None] | None = None
+    ) -> None:
+        """`on_advance` is told each time the dispatch advances (the watchdog's sign of life)."""
         self.console = console
         self.fancy = fancy
+        self.on_advance = on_advance
         self._progress: Progress | None = None
         self._task = None
 
@@ -40,6 +46,8 @@ class ProgressView:
         self._progress.start()
 
     def advance(self, count: int = 1) -> None:
+        if self.on_advance is not None:
+            self.on_advance()
         if self._progress is not None and count:
             self._progress.advance(self._task, count)
 

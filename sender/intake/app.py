@@ -33,6 +33,7 @@ from sender.dates import now as paris_now
 from sender.delivery.store import DeliveryStore
 from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
+from sender.health.report import Health
 from sender.intake import confirmation, pages, reverse
 from sender.intake.forms import (
     FORMS,
@@ -43,6 +44,8 @@ from sender.intake.forms import (
     read_post,
     too_many_posts,
 )
+from sender.intake.health import PATH as HEALTH_PATH
+from sender.intake.health import HealthEndpoint
 from sender.intake.origin import is_cross_site
 from sender.intake.ratelimit import SlidingWindowLimiter, client_key
 from sender.intake.responses import (
@@ -105,6 +108,7 @@ class IntakeApp:
         site_url: str | None = None,
         now: Callable[[], datetime] = paris_now,
         webhook: WebhookEndpoint | None = None,
+        health: HealthEndpoint | None = None,
         whatsapp_number: str | None = None,
     ) -> None:
         self.whatsapp_number = whatsapp_number  # set: requests are confirmed by writing to it
@@ -116,6 +120,7 @@ class IntakeApp:
         self.site_url = site_url
         self.now = now
         self.webhook = webhook
+        self.health = health
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -166,6 +171,8 @@ class IntakeApp:
             return self.webhook.handle(environ, method)
         if route == confirmation.PATH:
             return self._confirmation(environ, method)
+        if route == HEALTH_PATH and self.health is not None:
+            return self.health.handle(method)
         spec = FORMS.get(route) if path != "/" else None
         if method == "POST":
             if spec is None:
@@ -311,6 +318,7 @@ def create_app(
     site_url: str | None = None,
     now: Callable[[], datetime] = paris_now,
     webhook: WebhookEndpoint | None = None,
+    health: Callable[[], Health] | None = None,
     whatsapp_number: str | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
@@ -321,8 +329,9 @@ def create_app(
     `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`.
     `secret` signs the confirmation links (bytes, or a callable called when a link is used:
     `consent.tokens.load_secret`); `site_url` is the public address posts may also come from;
-    `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `whatsapp_number` (digits),
-    when given, makes the thanks pages show the click-to-chat link and code (`reverse.py`).
+    `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `health` makes the report
+    `/sante` answers (`sender.health.report.health`); `whatsapp_number` (digits), when given,
+    makes the thanks pages show the click-to-chat link and code (`reverse.py`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -335,6 +344,7 @@ def create_app(
     return IntakeApp(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
         secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
+        health=HealthEndpoint(health) if health is not None else None,
         whatsapp_number=whatsapp_number,
     )
 

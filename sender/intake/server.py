@@ -215,6 +215,7 @@ def make_app(
 ) -> Callable[..., Any]:
     """The intake application as `servir` and `demarrer` run it, from the settings."""
     from sender.consent.tokens import load_secret
+    from sender.health.report import health
     from sender.intake.app import create_app, webhook_for
     from sender.register.factory import open_register
 
@@ -226,6 +227,7 @@ def make_app(
         secret=lambda: load_secret(settings),
         site_url=settings.site_url,
         webhook=webhook_for(settings),
+        health=lambda: health(settings),
         whatsapp_number=(
             settings.whatsapp_numero_public if settings.reverse_confirmation else None
         ),

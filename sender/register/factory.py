@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-from sender.config import Settings
+from sender.config import _SHEET_KEY, Settings, is_google_sheet
 from sender.errors import ConfigurationError
 from sender.register.base import Register
 
-_SHEET_KEY = re.compile(r"[A-Za-z0-9_-]{30,}")
-
-
-def is_google_sheet(spec: str) -> bool:
-    """A sheet URL or a bare sheet key (long, no dot, no slash) names a Google Sheet."""
-    return "docs.google.com/spreadsheets" in spec or bool(_SHEET_KEY.fullmatch(spec.strip()))
+__all__ = ["is_google_sheet", "open_register", "parse_sheet_key"]
 
 
 def parse_sheet_key(text: str | None) -> str | None:

@@ -276,6 +276,11 @@ class HttpEmulator(ABC):
         with self._lock:
             self._stall_until = time.monotonic() + seconds
 
+    def clear_script(self) -> None:
+        """Forget the scripted faults not used yet (`drop_next`, `delay_next`, `hang_next`)."""
+        with self._lock:
+            self._scripted.clear()
+
     def _script(self, kind: str, n: int, payload: Any) -> None:
         with self._lock:
             self._scripted.extend((kind, payload) for _ in range(n))

@@ -434,7 +434,8 @@ class GoogleSheetsRegister(Register):
         contents = (
             dict(zip(existing, self._sheet.batch_get(ranges), strict=False)) if ranges else {}
         )
-        requests_, data = plan_initialise(tabs, contents, report, templates=templates)
+        requests_, data = plan_initialise(tabs, contents, report, templates=templates,
+                                          recalculates=self._sheet.recalculates)
         protecting = sets_protection(requests_)
         if requests_:
             try:

@@ -13,6 +13,7 @@ from gspread.utils import absolute_range_name, rowcol_to_a1
 from sender import schema
 from sender.register.base import InitReport
 from sender.register.defaults import default_template_rows, missing_sequel_rows
+from sender.register.sheets.banner import RECALCULATE_EVERY_MINUTE, banner_requests, is_banner
 from sender.register.sheets.formatting import format_requests
 from sender.register.sheets.protecting import (
     officers_of,
@@ -23,7 +24,7 @@ from sender.register.sheets.rows import header_positions
 from sender.text import neutralise
 
 METADATA_FIELDS = (
-    "spreadsheetId,properties.title,"
+    "spreadsheetId,properties(title,autoRecalc,timeZone),"
     "sheets(properties(sheetId,title,index,gridProperties),protectedRanges)"
 )
 DEFAULT_ROWS = 1000
@@ -64,6 +65,13 @@ def tabs_of(meta: Mapping[str, Any]) -> dict[str, TabInfo]:
 _WHOLE_TABS = (schema.MODELES, schema.HABILITATIONS)
 
 
+def recalculates_every_minute(meta: Mapping[str, Any]) -> bool:
+    """Whether the spreadsheet (metadata `METADATA_FIELDS`) recalculates every minute in the
+    heartbeat's time zone, as the `Alertes` banner needs."""
+    props = meta.get("properties", {})
+    return props.get("autoRecalc") == "MINUTE" and props.get("timeZone") == "Europe/Paris"
+
+
 def initialise_ranges(tabs: Mapping[str, TabInfo]) -> tuple[list[str], list[str]]:
     """Schema tabs present in the sheet, and the ranges `initialise` reads for them (the header
     row; the whole tab for the templates and the officers)."""
@@ -90,16 +98,22 @@ def plan_initialise(
     report: InitReport,
     *,
     templates: bool,
+    recalculates: bool = False,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`:batchUpdate` requests (structure, then formatting) and `values:batchUpdate` data that
     complete the sheet; the changes are noted in `report`.
 
     The phases: each schema tab completed (missing columns) or created, then formatted; the
     protections from the officers' accounts; the default message templates if `Modeles` is
-    new or empty."""
+    new or empty; the `Alertes` banner, and recalculation every minute unless the spreadsheet
+    already `recalculates` so (in Europe/Paris time)."""
     requests = _Requests()
+    if not recalculates:
+        requests.structure.append(RECALCULATE_EVERY_MINUTE)
+        report.formatting.append("feuille recalculée chaque minute (heure de Paris)")
     next_id = max((info.sheet_id for info in tabs.values()), default=0) + 1
     modeles_positions: dict[str, int] = {}
+    etat_positions: dict[str, int] = {}
     sheet_ids: dict[str, int] = {}
     refresh: tuple[str, ...] = ()
     for tab, columns in schema.COLUMNS.items():
@@ -119,6 +133,8 @@ def plan_initialise(
             positions, new_columns = _add_tab(tab, columns, sheet_id, requests, report)
         if tab == schema.MODELES:
             modeles_positions = positions
+        if tab == schema.ETAT:
+            etat_positions = positions
         sheet_ids[tab] = sheet_id
         requests.formatting.extend(format_requests(
             tab, sheet_id, positions, new_columns, protected, report,
@@ -126,6 +142,7 @@ def plan_initialise(
         ))
     _protect_for_officers(tabs, contents.get(schema.HABILITATIONS, []), sheet_ids, requests,
                           report)
+    _add_banner(tabs, contents, sheet_ids, etat_positions, requests, report)
     modeles = contents.get(schema.MODELES, [])
     if templates and (schema.MODELES in report.created_tabs or not _filled_rows(modeles)):
         _add_default_templates(tabs.get(schema.MODELES), modeles_positions, requests, report)
@@ -186,6 +203,42 @@ def _add_tab(
     report.created_tabs.append(tab)
     report.formatting.append(f"{tab} : ligne d'en-têtes figée")
     return {c: i for i, c in enumerate(columns)}, set(columns)
+
+
+def _add_banner(
+    tabs: Mapping[str, TabInfo],
+    contents: Mapping[str, list[list[Any]]],
+    sheet_ids: dict[str, int],
+    etat: dict[str, int],
+    requests: _Requests,
+    report: InitReport,
+) -> None:
+    """The `Alertes` banner after its last header, once (see `banner`)."""
+    values = contents.get(schema.ALERTES, [])
+    header_row = [str(c or "") for c in (values[0] if values else [])]
+    if any(is_banner(c) for c in header_row):
+        return
+    while header_row and not header_row[-1].strip():
+        header_row.pop()
+    info = tabs.get(schema.ALERTES)
+    added = sum(1 for c in report.added_columns if c.startswith(f"{schema.ALERTES}."))
+    column = len(header_row) + added if info else len(schema.COLUMNS[schema.ALERTES])
+    grid = max(info.column_count, column) if info else max(
+        DEFAULT_COLUMNS, len(schema.COLUMNS[schema.ALERTES]))
+    banner = banner_requests(sheet_ids[schema.ALERTES], column, etat)
+    if not banner:
+        report.warnings.append("bandeau de l'onglet Alertes non ajouté : dans Etat, la colonne "
+                               "valeur doit être à droite de la colonne cle")
+        return
+    if column + 1 > grid:
+        requests.structure.append({"appendDimension": {
+            "sheetId": sheet_ids[schema.ALERTES], "dimension": "COLUMNS",
+            "length": column + 1 - grid}})
+    requests.formatting.extend(banner)
+    report.formatting.append(
+        "Alertes : bandeau « Envoi arrêté depuis … : prévenir la CMA » en rouge quand "
+        "l'expéditeur ne donne plus signe de vie depuis 3 minutes (feuille recalculée chaque "
+        "minute)")
 
 
 def _protect_for_officers(

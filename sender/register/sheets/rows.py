@@ -7,15 +7,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sender.errors import RegisterError
+from sender.register.sheets.banner import is_banner
 from sender.tables import Row, Table
 
 
 def header_positions(header_row: Sequence[Any]) -> dict[str, int]:
-    """Header name → 0-based column; blank headers skipped, the first duplicate wins."""
+    """Header name → 0-based column; blank headers and the `Alertes` banner skipped, the first
+    duplicate wins."""
     positions: dict[str, int] = {}
     for index, cell in enumerate(header_row):
         name = str(cell).strip() if cell is not None else ""
-        if name and name not in positions:
+        if name and name not in positions and not is_banner(name):
             positions[name] = index
     return positions
 

@@ -7,7 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from sender.register.sheets.layout import METADATA_FIELDS, TabInfo, tabs_of
+from sender.register.sheets.layout import (
+    METADATA_FIELDS,
+    TabInfo,
+    recalculates_every_minute,
+    tabs_of,
+)
 from sender.register.sheets.retry import Retrier
 
 T = TypeVar("T")
@@ -33,6 +38,7 @@ class SheetsSession:
         self._tabs: dict[str, TabInfo] | None = None
         self._tabs_at = 0.0
         self.title: str | None = None
+        self.recalculates = False  # every minute, in Paris time (the `Alertes` banner)
 
     def call(self, fn: Callable[..., T], *args: Any, idempotent: bool = True) -> T:
         """Run one API call with bounded retries; raise French `RegisterError`s."""
@@ -53,6 +59,7 @@ class SheetsSession:
         )
         tabs = tabs_of(meta)
         self.title = meta.get("properties", {}).get("title") or self.title
+        self.recalculates = recalculates_every_minute(meta)
         self._tabs = tabs
         self._tabs_at = self._clock()
         return tabs

@@ -1,12 +1,14 @@
 """``POST /v4/spreadsheets/{id}:batchUpdate``: its requests (addSheet, deleteSheet,
 updateSheetProperties, appendDimension, deleteDimension, setDataValidation, repeatCell,
-addProtectedRange, updateProtectedRange, deleteProtectedRange) applied atomically, or none."""
+addProtectedRange, updateProtectedRange, deleteProtectedRange, updateSpreadsheetProperties,
+updateCells, add/deleteConditionalFormatRule) applied atomically, or none."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from support.emulators.sheets.cells import Cell, number_cell, user_entered
 from support.emulators.sheets.errors import ApiError
 from support.emulators.sheets.protected import check_editors, kept_editors, wire_protected_range
 from support.emulators.sheets.state import (
@@ -14,6 +16,7 @@ from support.emulators.sheets.state import (
     DEFAULT_ROWS,
     SheetState,
     SpreadsheetState,
+    store,
 )
 from support.emulators.sheets_schema import Invalid, discovery
 
@@ -25,7 +28,8 @@ def batch_update(
     # Atomic: work on copies, swap in only if every request succeeds.
     sheets = [s.copy() for s in state.sheets]
     work = SpreadsheetState(state.key, state.title, sheets, allowed=True,
-                            next_protected_id=state.next_protected_id, owner=state.owner)
+                            next_protected_id=state.next_protected_id, owner=state.owner,
+                            auto_recalc=state.auto_recalc, time_zone=state.time_zone)
     replies = []
     for number, request in enumerate(requests_):
         if not isinstance(request, dict) or len(request) != 1:
@@ -38,6 +42,7 @@ def batch_update(
         replies.append(method(work, number, payload))
     state.sheets = work.sheets
     state.next_protected_id = work.next_protected_id
+    state.auto_recalc, state.time_zone = work.auto_recalc, work.time_zone
     state.batch_requests.extend(requests_)
     return {"spreadsheetId": state.key, "replies": replies}
 
@@ -250,6 +255,79 @@ def _deleteProtectedRange(work: SpreadsheetState, number: int,
     return {}
 
 
+def _updateSpreadsheetProperties(work: SpreadsheetState, number: int, payload: dict) -> dict:
+    fields = payload.get("fields", "")
+    if not fields:
+        raise ApiError(400, f"Invalid requests[{number}].updateSpreadsheetProperties: "
+                            "You must specify at least one field to update.")
+    _mask(number, "updateSpreadsheetProperties", "SpreadsheetProperties", fields)
+    props = payload.get("properties", {})
+    for path in (f.strip() for f in fields.split(",")):
+        if path in ("*", "autoRecalc"):
+            work.auto_recalc = props.get("autoRecalc", "ON_CHANGE")
+        if path in ("*", "timeZone") and props.get("timeZone"):
+            work.time_zone = props["timeZone"]
+    return {}
+
+
+def _addConditionalFormatRule(work: SpreadsheetState, number: int, payload: dict) -> dict:
+    rule = dict(payload.get("rule", {}))
+    ranges = rule.get("ranges", [])
+    if not ranges:
+        raise ApiError(400, f"Invalid requests[{number}].addConditionalFormatRule: "
+                            "At least one range must be specified.")
+    sheet = _grid_sheet(work, number, "addConditionalFormatRule", ranges[0])
+    index = int(payload.get("index", 0))
+    sheet.conditional_rules.insert(min(index, len(sheet.conditional_rules)), rule)
+    return {}
+
+
+def _deleteConditionalFormatRule(work: SpreadsheetState, number: int, payload: dict) -> dict:
+    sheet = _grid_sheet(work, number, "deleteConditionalFormatRule", payload)
+    index = int(payload.get("index", 0))
+    if index >= len(sheet.conditional_rules):
+        raise ApiError(400, f"Invalid requests[{number}].deleteConditionalFormatRule: No "
+                            f"conditional format on sheet {sheet.sheet_id} at index {index}")
+    del sheet.conditional_rules[index]
+    return {"deleteConditionalFormatRule": {"rule": {}}}
+
+
+def _updateCells(work: SpreadsheetState, number: int, payload: dict) -> dict:
+    """Values only (`userEnteredValue`), from a `start` cell; formats are not played."""
+    if not payload.get("fields"):
+        raise ApiError(400, f"Invalid requests[{number}].updateCells: "
+                            "At least one field must be specified.")
+    _mask(number, "updateCells", "CellData", payload["fields"])
+    start = payload.get("start")
+    if start is None:
+        raise ApiError(501, f"Invalid requests[{number}].updateCells: only `start` is played "
+                            "by the emulator.")
+    sheet = _grid_sheet(work, number, "updateCells", start)
+    sheet.rows = [list(r) for r in sheet.rows]  # the copy shares its rows with the live state
+    r0, c0 = int(start.get("rowIndex", 0)), int(start.get("columnIndex", 0))
+    for i, row in enumerate(payload.get("rows", [])):
+        for j, data in enumerate(row.get("values", [])):
+            entered = data.get("userEnteredValue")
+            if entered is None:
+                continue
+            if r0 + i >= sheet.row_count or c0 + j >= sheet.column_count:
+                raise ApiError(400, f"Invalid requests[{number}].updateCells: range exceeds "
+                                    "grid limits.")
+            store(sheet, r0 + i, c0 + j, _entered(entered))
+    return {}
+
+
+def _entered(value: dict[str, Any]) -> Any:
+    """An `ExtendedValue` as a stored cell."""
+    if "formulaValue" in value:
+        return user_entered(str(value["formulaValue"]))
+    if "numberValue" in value:
+        return number_cell(value["numberValue"])
+    if "boolValue" in value:
+        return Cell(bool(value["boolValue"]), "TRUE" if value["boolValue"] else "FALSE")
+    return str(value.get("stringValue", ""))
+
+
 REQUESTS: dict[str, Callable[[SpreadsheetState, int, dict], dict]] = {
     "addSheet": _addSheet,
     "deleteSheet": _deleteSheet,
@@ -261,4 +339,8 @@ REQUESTS: dict[str, Callable[[SpreadsheetState, int, dict], dict]] = {
     "addProtectedRange": _addProtectedRange,
     "updateProtectedRange": _updateProtectedRange,
     "deleteProtectedRange": _deleteProtectedRange,
+    "updateSpreadsheetProperties": _updateSpreadsheetProperties,
+    "addConditionalFormatRule": _addConditionalFormatRule,
+    "deleteConditionalFormatRule": _deleteConditionalFormatRule,
+    "updateCells": _updateCells,
 }

@@ -19,6 +19,7 @@ class Cell:
     value: Any
     formatted: str
     formula: str | None = None
+    dynamic: bool = False  # functions or references: evaluated when read (see `recalc`)
 
 
 def _format_number(value: float | int) -> str:
@@ -65,7 +66,7 @@ def _formula(text: str) -> Cell:
     try:
         result = _arithmetic(ast.parse(expression, mode="eval"))
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError):
-        return Cell("#NAME?", "#NAME?", text)
+        return Cell(None, "", text, dynamic=True)
     cell = number_cell(result)
     cell.formula = text
     return cell

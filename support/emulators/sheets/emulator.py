@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from support.emulators.sheets import staff
+from support.emulators.sheets import recalc, staff
 from support.emulators.sheets.batch import batch_update
 from support.emulators.sheets.cells import render as render_cell
 from support.emulators.sheets.cells import trimmed
@@ -59,6 +60,7 @@ class SheetsEmulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        self._clock: Callable[[], datetime] | None = None
 
     # lifecycle
 
@@ -92,6 +94,8 @@ class SheetsEmulator:
         """Create (or replace) a spreadsheet; ``tabs=None`` gives one empty « Feuille 1 »."""
         state = new_spreadsheet(key, tabs, title=title, owner=owner)
         with self._lock:
+            if self._clock is not None:
+                state.clock = self._clock
             self._spreadsheets[key] = state
         return state
 
@@ -111,8 +115,23 @@ class SheetsEmulator:
     def values(self, key: str, tab: str, render: str = "FORMATTED_VALUE") -> list[list[Any]]:
         """The tab's cells as the API would return them (trimmed)."""
         with self._lock:
+            state = self._spreadsheets[key]
             sheet = self.sheet(key, tab)
-            return trimmed([[render_cell(c, render) for c in row] for row in sheet.rows])
+            return trimmed([[render_cell(recalc.resolve(state, sheet, c), render) for c in row]
+                            for row in sheet.rows])
+
+    def set_clock(self, clock: Callable[[], datetime]) -> None:
+        """The wall time NOW() reads (in the spreadsheets' zone), for every spreadsheet."""
+        with self._lock:
+            self._clock = clock
+            for state in self._spreadsheets.values():
+                state.clock = clock
+
+    def conditional_format(self, key: str, tab: str, row: int, col: int) -> dict[str, Any] | None:
+        """The format a conditional rule gives the cell at (row, col), 1-based, now."""
+        with self._lock:
+            state = self._spreadsheets[key]
+            return recalc.conditional_format(state, self.sheet(key, tab), row - 1, col - 1)
 
     def set_values(self, key: str, tab: str, rows: Sequence[Sequence[Any]], *, start_row: int = 1,
                    start_col: int = 1) -> None:
@@ -231,4 +250,7 @@ class SheetsEmulator:
                 raise ApiError(404, "Requested entity was not found.")
             if not state.allowed:
                 raise ApiError(403, "The caller does not have permission")
-            return ENDPOINTS[kind](state, range_text, query, body)
+            answer = ENDPOINTS[kind](state, range_text, query, body)
+            if kind in recalc.CHANGES:
+                state.changed_at = state.clock()
+            return answer

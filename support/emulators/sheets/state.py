@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from support.emulators.sheets.protected import wire_protected_range
 
 DEFAULT_ROWS = 1000
 DEFAULT_COLUMNS = 26
 OWNER = "cma.lozere.registre@gmail.com"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris_wall_time() -> datetime:
+    return datetime.now(PARIS).replace(tzinfo=None)
 
 
 @dataclass
@@ -25,6 +33,7 @@ class SheetState:
     validations: list[dict[str, Any]] = field(default_factory=list)
     formats: list[dict[str, Any]] = field(default_factory=list)
     text_ranges: list[tuple[int, int | None, int, int | None]] = field(default_factory=list)
+    conditional_rules: list[dict[str, Any]] = field(default_factory=list)
 
     def properties(self) -> dict[str, Any]:
         grid: dict[str, Any] = {"rowCount": self.row_count, "columnCount": self.column_count}
@@ -48,7 +57,7 @@ class SheetState:
         return SheetState(
             self.sheet_id, self.title, self.index, self.rows, self.row_count, self.column_count,
             self.frozen_rows, list(self.protected_ranges), list(self.validations),
-            list(self.formats), list(self.text_ranges),
+            list(self.formats), list(self.text_ranges), list(self.conditional_rules),
         )
 
 
@@ -65,6 +74,10 @@ class SpreadsheetState:
     # editor; `drive_enabled=False` answers as when the Drive API is off in the project.
     permissions: list[dict[str, Any]] | None = None
     drive_enabled: bool = True
+    auto_recalc: str = "ON_CHANGE"
+    time_zone: str = "Europe/Paris"
+    changed_at: datetime | None = None  # wall time of the last change, for NOW() ON_CHANGE
+    clock: Callable[[], datetime] = paris_wall_time  # wall time in the spreadsheet's zone
 
     def by_title(self, title: str) -> SheetState | None:
         """Like Google: titles are unique whatever their case, and ranges name them in any case
@@ -98,8 +111,8 @@ class SpreadsheetState:
             "properties": {
                 "title": self.title,
                 "locale": "fr_FR",
-                "autoRecalc": "ON_CHANGE",
-                "timeZone": "Europe/Paris",
+                "autoRecalc": self.auto_recalc,
+                "timeZone": self.time_zone,
             },
             "sheets": sheets,
             "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{self.key}/edit",

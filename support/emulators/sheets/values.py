@@ -22,6 +22,7 @@ from support.emulators.sheets.cells import (
     user_entered,
 )
 from support.emulators.sheets.errors import ApiError
+from support.emulators.sheets.recalc import resolve
 from support.emulators.sheets.routes import param
 from support.emulators.sheets.state import SheetState, SpreadsheetState, store
 
@@ -32,7 +33,8 @@ def _read(state: SpreadsheetState, text: str, option: str, major: str) -> dict[s
     ref = parse_range(state, text)
     r0, r1, c0, c1 = ref.clipped()
     rows = [
-        [render(cell, option) for cell in row[c0:c1]] for row in ref.sheet.rows[r0:r1]
+        [render(resolve(state, ref.sheet, cell), option) for cell in row[c0:c1]]
+        for row in ref.sheet.rows[r0:r1]
     ]
     values = trimmed(rows)
     if major == "COLUMNS":
