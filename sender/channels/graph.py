@@ -50,7 +50,7 @@ def read_phone_number(api: str, phone_id: str, token: str, timeout: float) -> di
     request = urllib.request.Request(  # noqa: S310  # nosec B310 - http(s) only, checked above
         url, headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - http(s) only, checked above
             body = json.loads(response.read(1_000_000).decode("utf-8"))
     except urllib.error.HTTPError as exc:
         raise ChannelError(f"Meta refuse la lecture du numéro WhatsApp (HTTP {exc.code}).",

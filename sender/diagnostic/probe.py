@@ -45,7 +45,7 @@ class Probe:
         request = urllib.request.Request(  # noqa: S310  # nosec B310 - http(s) only, checked above
             url, headers=dict(headers or {}), method="GET")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310 - http(s) only, checked above
                 answer = Answer(response.status, response.read(1_000_000),
                                 dict(response.headers))
         except urllib.error.HTTPError as exc:
