@@ -377,10 +377,12 @@ def purge(run: Run) -> None:
     _seen_unsubscribed_days_ago(run, parse_phone(UNSUBSCRIBED).numero, 31)
     before = {tab: run.rows(tab) for tab in (schema.INSCRIPTIONS, schema.DESINSCRIPTIONS)}
     simulated = run.cli("purger", "--simulation").stdout
-    for expected in ("Simulation : rien n'a été effacé", "Membres désinscrits (serait effacés) : 1",
+    for expected in ("Simulation : rien n'a été effacé",
+                     "Membres désinscrits (seraient effacés) : 1",
                      "Lignes d'Inscriptions : 2, dont 1 demande non confirmée",
                      "Lignes de Desinscriptions : 2, dont 1 non confirmée"):
         assert expected in simulated, simulated
+    assert parse_phone(UNSUBSCRIBED).numero not in simulated, "numéro masqué"
     assert {tab: run.rows(tab) for tab in before} == before, "la simulation n'efface rien"
     run.staff("sort_rows", schema.INSCRIPTIONS, column="commune")
     heights = {tab: run.tabs()[tab]["row_count"] for tab in before}
