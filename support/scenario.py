@@ -33,6 +33,7 @@ from sender.errors import ConfigurationError
 from sender.register.base import Register
 from sender.register.defaults import (
     SEQUEL_TEMPLATES,
+    WHATSAPP_BODIES,
     WHATSAPP_PREVENTION_TEMPLATE,
     WHATSAPP_TEMPLATE,
 )
@@ -310,10 +311,13 @@ class TimedWhatsAppEmulator(WhatsAppEmulator):
         kwargs.setdefault("token", TOKEN)
         kwargs.setdefault("phone_number_id", PHONE_ID)
         super().__init__(**kwargs)
-        self.add_template(WHATSAPP_TEMPLATE, parameters=INCIDENT_PARAMETERS)
-        self.add_template(WHATSAPP_PREVENTION_TEMPLATE, parameters=PREVENTION_PARAMETERS)
+        # With the approved bodies docs/production.md submits (the diagnostic compares them).
+        self.add_template(WHATSAPP_TEMPLATE, parameters=INCIDENT_PARAMETERS,
+                          body=WHATSAPP_BODIES[WHATSAPP_TEMPLATE])
+        self.add_template(WHATSAPP_PREVENTION_TEMPLATE, parameters=PREVENTION_PARAMETERS,
+                          body=WHATSAPP_BODIES[WHATSAPP_PREVENTION_TEMPLATE])
         for name in SEQUEL_TEMPLATES.values():
-            self.add_template(name, parameters=SEQUEL_PARAMETERS)
+            self.add_template(name, parameters=SEQUEL_PARAMETERS, body=WHATSAPP_BODIES[name])
         self.first_accept: float | None = None
         self.last_accept: float | None = None
         self.first_event = threading.Event()

@@ -284,3 +284,20 @@ def test_template_problems_is_pure_and_reads_modeles_rows():
     assert tier_limit("TIER_2K") == 2000
     assert tier_limit("TIER_250") == 250
     assert tier_limit("TIER_UNLIMITED") is None
+
+
+def test_the_register_checks_go_through_google_sheets_api_url(world):
+    """No client factory: Sheets and Drive are reached at GOOGLE_SHEETS_API_URL, where a
+    loopback address needs no key; anywhere else the key stays required."""
+    keyless = replace(world.settings, credentials=None, sheets_api=world.sheets.base_url)
+    lines = lines_by_title(keyless)
+    titles = ["Compte de service Google", "Registre", "Partage de la feuille",
+              "Onglets et colonnes", "Protections Alertes et Habilitations", "Agents habilités"]
+    assert {t: lines[t].status for t in titles} == dict.fromkeys(titles, Status.OK), \
+        {t: lines[t].detail for t in titles}
+    assert "aucune clé" in lines["Compte de service Google"].detail
+    sharing = lines["Partage de la feuille"].detail
+    assert "mode local" in sharing and SERVICE_ACCOUNT in sharing and OWNER in sharing
+    remote = replace(keyless, sheets_api="https://sortie.intranet.fr")
+    line = lines_by_title(remote)["Compte de service Google"]
+    assert line.status is Status.FAIL and "GOOGLE_APPLICATION_CREDENTIALS" in line.detail

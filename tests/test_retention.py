@@ -293,3 +293,12 @@ def test_the_emulator_refuses_deletions_google_refuses(sheets: SheetsEmulator) -
     delete(1, 2)
     assert sheets.values(key, "Feuille 1") == [["a"], ["c"]]
     assert sheets.sheet(key, "Feuille 1").row_count == rows - 1
+
+
+def test_the_report_agrees_its_verbs_with_the_members() -> None:
+    from sender.privacy.retention import PurgeReport
+
+    simulated = PurgeReport(True, ["+33 7 •• •• •• 56"], inscriptions=1).lines()
+    assert simulated[0] == "Membres désinscrits (seraient effacés) : 1 (+33 7 •• •• •• 56)"
+    done = PurgeReport(False, ["+33 7 •• •• •• 56"], inscriptions=1).lines()
+    assert done[0].startswith("Membres désinscrits (effacés) : 1")

@@ -12,7 +12,7 @@ from typing import Any
 
 from sender import schema
 from sender.alerts.authority import protection_problem
-from sender.config import Settings
+from sender.config import Settings, is_loopback
 from sender.diagnostic.local import production
 from sender.diagnostic.report import Line, fail, local, ok, warn
 from sender.errors import AlerteError
@@ -32,6 +32,10 @@ T_PROTECTION = "Protections Alertes et Habilitations"
 T_OFFICERS = "Agents habilités"
 
 GspreadFactory = Callable[[], Any]  # → a gspread.Client
+# The diagnostic reads the sheet's sharing from Drive, besides the Sheets API.
+DIAGNOSTIC_SCOPES = ("https://www.googleapis.com/auth/spreadsheets",
+                     "https://www.googleapis.com/auth/drive.metadata.readonly")
+EDITOR_ROLES = ("owner", "writer", "organizer", "fileOrganizer")
 
 
 @dataclass
@@ -91,12 +95,16 @@ def _google(settings: Settings, factory: GspreadFactory | None,
     if account is None:
         return lines
     try:
-        client = factory() if factory else _service_account_client(settings.credentials or "")
+        from sender.register.sheets.endpoint import sheets_client
+
+        client = factory() if factory else sheets_client(
+            settings.credentials, settings.sheets_api, DIAGNOSTIC_SCOPES)
         spreadsheet = client.open_by_key(key)
         present = {ws.title for ws in spreadsheet.worksheets()}
     except Exception as exc:
-        return [*lines, fail(T_SHEET, f"la feuille ne s'ouvre pas ({_google_reason(exc)})",
-                             f"partager la feuille avec {account} comme éditeur")]
+        fix = f"partager la feuille avec {account} comme éditeur" if account else \
+            f"vérifier GOOGLE_SHEETS_API_URL ({settings.sheets_api}) et la clé de la feuille"
+        return [*lines, fail(T_SHEET, f"la feuille ne s'ouvre pas ({_google_reason(exc)})", fix)]
     lines.append(ok(T_SHEET, f"feuille « {spreadsheet.title} » ouverte"))
     lines.append(_sharing(spreadsheet, account))
     from sender.register.sheets.client import GoogleSheetsRegister
@@ -108,7 +116,12 @@ def _google(settings: Settings, factory: GspreadFactory | None,
 
 
 def _credentials(settings: Settings) -> tuple[str | None, Line]:
+    """The service account's e-mail ("" when no key is needed: a loopback
+    GOOGLE_SHEETS_API_URL), or None when the checks of the sheet cannot go on."""
     path = settings.credentials
+    if not path and is_loopback(settings.sheets_api):
+        return "", ok(T_CREDENTIALS, f"aucune clé : GOOGLE_SHEETS_API_URL "
+                      f"({settings.sheets_api}) est une adresse locale, qui n'en demande pas")
     if not path:
         return None, fail(T_CREDENTIALS, "GOOGLE_APPLICATION_CREDENTIALS n'est pas défini",
                           "indiquer le chemin de la clé JSON du compte de service")
@@ -121,14 +134,6 @@ def _credentials(settings: Settings) -> tuple[str | None, Line]:
                           "télécharger la clé JSON du compte de service (console Google Cloud) "
                           "et la rendre lisible par le compte du service")
     return account, ok(T_CREDENTIALS, f"{account} ({path})")
-
-
-def _service_account_client(path: str) -> Any:
-    import gspread
-
-    scopes = ["https://www.googleapis.com/auth/spreadsheets",
-              "https://www.googleapis.com/auth/drive.metadata.readonly"]
-    return gspread.service_account(filename=path, scopes=scopes)
 
 
 def _google_reason(exc: Exception) -> str:
@@ -153,8 +158,12 @@ def _sharing(spreadsheet: Any, account: str) -> Line:
                     "vérifier à la main que le compte de service est éditeur")
     roles = {normalise_email(p.get("emailAddress", "")): p.get("role") for p in permissions
              if p.get("type") == "user" and not p.get("deleted")}
+    if not account:
+        editors = sorted(e for e, r in roles.items() if r in EDITOR_ROLES)
+        return local(T_SHARING, f"sans clé, pas de compte de service à chercher ; "
+                     f"éditeurs : {', '.join(editors) or 'aucun'}")
     role = roles.get(account)
-    if role in ("owner", "writer", "organizer", "fileOrganizer"):
+    if role in EDITOR_ROLES:
         return ok(T_SHARING, f"{account} est {'propriétaire' if role == 'owner' else 'éditeur'}")
     found = f"seulement {role}" if role else "absent du partage"
     return fail(T_SHARING, f"{account} : {found}",

@@ -173,7 +173,8 @@ class PurgeReport:
         if not count and not self.memo and not self.outbox:
             return ["Rien à effacer : aucune durée de conservation n'est dépassée."]
         lines = [
-            f"Membres désinscrits ({verb}s) : {len(self.erased_numbers)}"
+            f"Membres désinscrits ({'seraient effacés' if self.simulation else 'effacés'}) : "
+            f"{len(self.erased_numbers)}"
             + (f" ({', '.join(self.erased_numbers)})" if self.erased_numbers else ""),
             f"Lignes d'Inscriptions : {self.inscriptions}, dont "
             f"{plural(self.requests, 'demande non confirmée', 'demandes non confirmées')}",

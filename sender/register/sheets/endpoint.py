@@ -9,6 +9,7 @@ is required, as for Google itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gspread
@@ -50,11 +51,11 @@ def rebase(session: requests.Session, api_url: str) -> requests.Session:
     return session
 
 
-def _credentials(path: str) -> Any:
+def _credentials(path: str, scopes: Sequence[str] = (SHEETS_SCOPE,)) -> Any:
     from google.oauth2.service_account import Credentials
 
     try:
-        return Credentials.from_service_account_file(path, scopes=[SHEETS_SCOPE])
+        return Credentials.from_service_account_file(path, scopes=list(scopes))
     except FileNotFoundError as exc:
         raise ConfigurationError(
             f"Fichier du compte de service introuvable : {path} "
@@ -67,14 +68,14 @@ def _credentials(path: str) -> Any:
         ) from exc
 
 
-def sheets_client(credentials_path: str | None, api_url: str = GOOGLE_SHEETS_API
-                  ) -> gspread.Client:
+def sheets_client(credentials_path: str | None, api_url: str = GOOGLE_SHEETS_API,
+                  scopes: Sequence[str] = (SHEETS_SCOPE,)) -> gspread.Client:
     """A gspread client sending its requests to `api_url`, authorised by the service-account
-    key at `credentials_path` (which only a loopback `api_url` may go without)."""
+    key at `credentials_path` (which only a loopback `api_url` may go without) for `scopes`."""
     if credentials_path:
         from google.auth.transport.requests import AuthorizedSession
 
-        credentials = _credentials(credentials_path)
+        credentials = _credentials(credentials_path, scopes)
         session: requests.Session = AuthorizedSession(credentials)
     elif is_loopback(api_url):
         credentials, session = None, requests.Session()

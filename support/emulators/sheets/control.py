@@ -54,6 +54,7 @@ def spreadsheet(emulator: SheetsEmulator, key: str) -> dict[str, Any]:
                                   for p in sheet.protected_ranges],
                     "validations": list(sheet.validations),
                     "frozen_rows": sheet.frozen_rows,
+                    "row_count": sheet.row_count,
                 }
                 for sheet in sheets
             ],
