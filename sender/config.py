@@ -10,6 +10,12 @@ from pathlib import Path
 
 from sender.costs import DEFAULT_SMS_PART_RATE, DEFAULT_WHATSAPP_RATE, Rates
 from sender.errors import ConfigurationError
+from sender.limits import (
+    DEFAULT_CONFIRMATIONS_PER_DAY,
+    DEFAULT_SMS_PARTS_PER_MONTH,
+    FRENCH_REGIONS,
+    Limits,
+)
 
 DEFAULT_REGISTER = "data/registre.sqlite"
 DEFAULT_JOURNAL = "data/journal.sqlite"
@@ -92,6 +98,7 @@ class Settings:
     trusted_proxy: str | None = None  # the reverse proxy whose X-Forwarded-For is believed
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
+    limits: Limits = field(default_factory=Limits)  # budgets, SMS ceiling, countries
 
     @property
     def webhooks(self) -> bool:
@@ -156,4 +163,58 @@ class Settings:
                 whatsapp_template=_number(env, "ALERTE_TARIF_WHATSAPP", DEFAULT_WHATSAPP_RATE),
                 sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
             ),
+            limits=_limits(env),
         )
+
+
+# -- budgets (`limits.py`) ------------------------------------------------------------------
+
+
+def _limits(env: Mapping[str, str]) -> Limits:
+    return Limits(
+        countries=countries(env.get("ALERTE_PAYS", "")),
+        confirmations_per_day=_whole(env, "ALERTE_BUDGET_CONFIRMATIONS",
+                                     DEFAULT_CONFIRMATIONS_PER_DAY),
+        sms_parts_per_month=_whole(env, "ALERTE_PLAFOND_SMS_MOIS", DEFAULT_SMS_PARTS_PER_MONTH),
+        sms_alerts_blocked=_alerts_policy(env.get("ALERTE_PLAFOND_SMS_ALERTES", "")),
+    )
+
+
+def countries(raw: str) -> tuple[str, ...]:
+    """`ALERTE_PAYS`: region codes (ISO 3166, as phonenumbers names them) separated by commas
+    or spaces; empty: the French operators' regions."""
+    import phonenumbers
+
+    codes = [c.upper() for c in raw.replace(",", " ").split()]
+    if not codes:
+        return FRENCH_REGIONS
+    unknown = [c for c in codes if c not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ConfigurationError(
+            "ALERTE_PAYS contient des codes de pays inconnus : " + ", ".join(unknown)
+            + " (attendu : des codes à deux lettres comme FR, RE, GP, séparés par des virgules)."
+        )
+    return tuple(dict.fromkeys(codes))
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    digits = raw.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    if not digits.isascii() or not digits.isdigit():
+        raise ConfigurationError(
+            f"{name} doit être un nombre entier positif ou nul (reçu « {raw} »)."
+        )
+    return int(digits)
+
+
+def _alerts_policy(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("", "envoyer"):
+        return False
+    if value == "bloquer":
+        return True
+    raise ConfigurationError(
+        f"ALERTE_PLAFOND_SMS_ALERTES doit valoir envoyer ou bloquer (reçu « {raw.strip()} »)."
+    )

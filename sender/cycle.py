@@ -478,14 +478,16 @@ def status_cells(row: Row, summary: AlertSummary, *, delivery: bool = True) -> l
 
 
 def heartbeat_cells(
-    etat: Table, summary: str, now: datetime, host: str, *, protection: str | None = None
+    etat: Table, summary: str, now: datetime, host: str, *, protection: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> tuple[list[CellChange], list[dict[str, str]]]:
     """Etat rows `dernier_passage`, `dernier_bilan`, `hote` (and `protection_alertes` when
-    given): updates, or rows to append."""
+    given, and the `extra` rows: sends and costs): updates, or rows to append."""
     stamp = format_french(now)
     wanted = {"dernier_passage": stamp, "dernier_bilan": summary, "hote": host}
     if protection is not None:
         wanted["protection_alertes"] = protection
+    wanted.update(extra or {})
     changes: list[CellChange] = []
     present: set[str] = set()
     for row in etat.rows:

@@ -40,6 +40,7 @@ from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
+from sender.consent.budget import etat_figures, month_start, outbound_state, sms_parts
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
 from sender.consent.requests import ConfirmationRequest
@@ -65,6 +66,7 @@ from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, RegisterError
+from sender.journal.counts import ACCUSE
 from sender.journal.journal import Journal
 from sender.register.base import Register
 from sender.register.protection import officer_emails
@@ -120,6 +122,7 @@ class Sender:
         self._last_prune: float | None = None
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
+        self._sms_blocked = False  # this cycle: the monthly SMS ceiling holds alert SMS
 
     @property
     def journal(self) -> Journal:
@@ -216,6 +219,7 @@ class Sender:
         del snapshot, changes
         self.phone_cache.save()
         final: list[CellChange] = []
+        self._sms_blocked = self._sms_ceiling_blocks_alerts()
         for plan in plans.ready:
             result = self._dispatch(plan)
             report.dispatched.append((plan, result))
@@ -225,6 +229,7 @@ class Sender:
         self._acknowledge_optouts()
         self._send_confirmations(pending, members, now, report)
         del members
+        outbound = self._outbound_lines(pending)
         report.seconds = time.monotonic() - started
         warning_changed = report.protection_problem != previous
         if final or warning_changed or self._heartbeat_due():
@@ -234,7 +239,8 @@ class Sender:
                 else "en place"
             )
             etat_changes, missing = heartbeat_cells(
-                etat, report.summary(), now, socket.gethostname(), protection=protection
+                etat, report.summary(), now, socket.gethostname(), protection=protection,
+                extra=outbound,
             )
             final += etat_changes
             try:
@@ -275,6 +281,29 @@ class Sender:
         if problem:
             log.warning("Diffusion bloquée : %s", problem)
         return problem
+
+    def _outbound_lines(self, pending: list[ConfirmationRequest]) -> dict[str, str]:
+        """`Etat` lines: messages sent today and this month with their estimated cost, and the
+        state of outbound confirmations (budget, fraud brake, SMS ceiling)."""
+        moment = self.journal.clock()
+        try:
+            lines = etat_figures(self.journal, self.settings.rates, moment)
+            state = outbound_state(
+                self.settings, self.journal, {r.message_id for r in pending}, moment
+            )
+        except AlerteError as error:
+            log.warning("compteurs d'envoi illisibles : %s", error.message)
+            return {}
+        lines["confirmations_sortantes"] = state.etat()
+        return lines
+
+    def _sms_ceiling_blocks_alerts(self) -> bool:
+        """ALERTE_PLAFOND_SMS_ALERTES=bloquer and this month's SMS parts reached the ceiling."""
+        limits = self.settings.limits
+        if not limits.sms_alerts_blocked:
+            return False
+        month = self.journal.counts_since(month_start(self.journal.clock()))
+        return sms_parts(month) >= limits.sms_parts_per_month
 
     def _send_confirmations(
         self,
@@ -345,7 +374,9 @@ class Sender:
         if reply is None:
             return
         try:
-            OptOuts(self.store, clock=time.time).acknowledge(reply)
+            answered = OptOuts(self.store, clock=time.time).acknowledge(reply)
+            if answered:
+                self.journal.add_count(ACCUSE, "whatsapp", answered)
         except AlerteError as error:
             log.warning("accusés de désinscription reportés : %s", error.message)
 
@@ -367,7 +398,7 @@ class Sender:
         dispatcher = Dispatcher(
             self.journal,
             self.channels.primary,
-            fallback=self.channels.fallback,
+            fallback=None if self._sms_blocked else self.channels.fallback,
             concurrency=self.settings.concurrency,
             daily_limit=self.channels.daily_limit,
             over_limit_policy=self.settings.over_limit_policy,

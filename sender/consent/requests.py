@@ -26,6 +26,9 @@ class ConfirmationRequest:
     numero: str  # E.164: where the message goes
     made_at: datetime | None  # None when the row's horodatage cannot be read
     expires_at: datetime | None  # None: counted from the message (horodatage unreadable)
+    # The person asked for an outbound message on the page (« Je n'ai pas WhatsApp… »). With
+    # reverse confirmation (`Settings.reverse_confirmation`) only such requests get one.
+    envoi_demande: bool = False
 
     @property
     def message_id(self) -> str:

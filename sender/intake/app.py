@@ -34,14 +34,15 @@ from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
 from sender.intake import confirmation, pages
 from sender.intake.forms import (
-    FORMS,
     FormPages,
     FormSpec,
     cross_site_refusal,
+    forms_for,
     handle_post,
     read_post,
     too_many_posts,
 )
+from sender.intake.hosts import HostCheck
 from sender.intake.origin import is_cross_site
 from sender.intake.ratelimit import SlidingWindowLimiter, client_key
 from sender.intake.responses import (
@@ -54,6 +55,7 @@ from sender.intake.responses import (
 from sender.intake.static import content_type, decode_path, locate
 from sender.intake.webhook import PATH as WEBHOOK_PATH
 from sender.intake.webhook import WebhookEndpoint
+from sender.limits import FRENCH_REGIONS
 from sender.register.base import Register
 from sender.text import mask_numbers, plural
 
@@ -84,6 +86,7 @@ _STATUS: Final[dict[int, str]] = {
     410: "410 Gone",
     413: "413 Content Too Large",
     415: "415 Unsupported Media Type",
+    421: "421 Misdirected Request",
     429: "429 Too Many Requests",
     500: "500 Internal Server Error",
     503: "503 Service Unavailable",
@@ -104,8 +107,11 @@ class IntakeApp:
         site_url: str | None = None,
         now: Callable[[], datetime] = paris_now,
         webhook: WebhookEndpoint | None = None,
+        countries: tuple[str, ...] = FRENCH_REGIONS,
     ) -> None:
         self.site_dir = site_dir
+        self.forms = forms_for(countries)
+        self.hosts = HostCheck(site_url)
         self.form_pages = form_pages
         self.register = register
         self.limiter = limiter
@@ -158,12 +164,14 @@ class IntakeApp:
         path = decode_path(str(environ.get("PATH_INFO", "") or "/"))
         if path is None:
             return not_found(self.site_dir)
+        if not self.hosts.allows(environ):
+            return self.hosts.refusal(self.site_dir)
         route = path.rstrip("/") or "/"
         if route == WEBHOOK_PATH and self.webhook is not None:
             return self.webhook.handle(environ, method)
         if route == confirmation.PATH:
             return self._confirmation(environ, method)
-        spec = FORMS.get(route) if path != "/" else None
+        spec = self.forms.get(route) if path != "/" else None
         if method == "POST":
             if spec is None:
                 return method_not_allowed(self.site_dir, "GET, HEAD")
@@ -275,6 +283,7 @@ def create_app(
     site_url: str | None = None,
     now: Callable[[], datetime] = paris_now,
     webhook: WebhookEndpoint | None = None,
+    countries: tuple[str, ...] = FRENCH_REGIONS,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -284,7 +293,8 @@ def create_app(
     `site_dir` is Pelican's output; `templates_dir` holds `partials/form_*.html`.
     `secret` signs the confirmation links (bytes, or a callable called when a link is used:
     `consent.tokens.load_secret`); `site_url` is the public address posts may also come from;
-    `webhook` answers `/webhooks/whatsapp` (see `webhook_for`).
+    `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `countries`: the regions whose
+    numbers may sign up. With `site_url`, a request for another host gets 421 (`hosts.py`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -297,6 +307,7 @@ def create_app(
     return IntakeApp(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
         secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
+        countries=countries,
     )
 
 

@@ -203,6 +203,7 @@ def make_app(
         secret=lambda: load_secret(settings),
         site_url=settings.site_url,
         webhook=webhook_for(settings),
+        countries=settings.limits.countries,
     )
 
 

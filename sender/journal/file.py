@@ -13,8 +13,10 @@ transaction.
 
 Tables: `envois` (one row per alert and recipient), `verrous` (one lease per alert), `statuts`
 (every status webhook received, once per message and status: the duplicates Meta sends are
-recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `_journal` (format
-and the key of the callback references).
+recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `compteurs` (messages
+and SMS parts sent per day, kind and channel: `counts.py`), `confirmations_reportees` (the
+confirmations the budget holds, and why), `_journal` (format, the key of the callback
+references, when outbound confirmations were resumed).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sender.channels.whatsapp import RECIPIENT_CODES
+from sender.journal import counts
 from sender.journal.states import JournalBusy, JournalCorrupt, JournalError
 from sender.storage import (
     Trouble,
@@ -41,7 +44,9 @@ from sender.storage import (
 _FORMAT = "alerte-message-journal/3"
 _READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
-_TABLES = frozenset({"envois", "verrous", "statuts", "entrants", _MARKER})
+_TABLES = frozenset({
+    "envois", "verrous", "statuts", "entrants", "compteurs", "confirmations_reportees", _MARKER,
+})
 
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
@@ -92,6 +97,14 @@ _SCHEMA = (
         recorded_at REAL,
         answered_at REAL
     )""",
+    counts.SCHEMA,
+    # The confirmations the budget holds this cycle, and why (`consent/outgoing.py`).
+    """CREATE TABLE IF NOT EXISTS confirmations_reportees (
+        message_id TEXT NOT NULL,
+        numero TEXT NOT NULL,
+        motif TEXT NOT NULL,
+        PRIMARY KEY (message_id, numero)
+    ) WITHOUT ROWID""",
 )
 # Columns format 2 adds to `envois` (format 1 files get them by ALTER TABLE).
 _ENVOIS_V2 = (
