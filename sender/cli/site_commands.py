@@ -113,7 +113,7 @@ def cmd_script_google(args: argparse.Namespace, settings: Settings) -> int:
     from sender.intake.appsscript import write
 
     path = Path(args.sortie)
-    changed = write(path)
+    changed = write(path, countries=settings.limits.countries)
     if changed:
         err.print(f"{path} écrit : copiez-le dans le projet Apps Script, à côté de Code.gs.")
     else:
