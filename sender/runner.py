@@ -123,6 +123,7 @@ class Sender:
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
         self._sms_blocked = False  # this cycle: the monthly SMS ceiling holds alert SMS
+        self._outbound: dict[str, str] = {}  # the `Etat` lines of sends and costs last written
 
     @property
     def journal(self) -> Journal:
@@ -232,6 +233,8 @@ class Sender:
         outbound = self._outbound_lines(pending)
         report.seconds = time.monotonic() - started
         warning_changed = report.protection_problem != previous
+        warning_changed |= outbound != self._outbound
+        self._outbound = outbound
         if final or warning_changed or self._heartbeat_due():
             protection = (
                 LOCAL_REGISTER_NOTE if local

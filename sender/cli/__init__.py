@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
+    budget_commands,
     frenchargs,
     register_commands,
     report_commands,
@@ -35,6 +36,7 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 ORDER = (
     "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
+    "confirmations",
 )
 
 

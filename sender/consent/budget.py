@@ -79,10 +79,11 @@ class OutboundState:
                 f"envois de confirmation en pause : {self.brake.describe()} ; après "
                 "vérification, « alerte-message confirmations --reprendre » les relance"
             )
+        parts = f"{plural(self.sms_parts_month, 'partie')} sur {_whole(self.sms_ceiling)}"
         if not self.sms_open:
             warnings.append(
-                f"plafond mensuel de SMS atteint ({self.sms_parts_month} parties sur "
-                f"{self.sms_ceiling}) : plus de confirmation par SMS ce mois-ci"
+                f"plafond mensuel de SMS atteint ({parts}) : plus de confirmation par SMS ce "
+                "mois-ci"
             )
         if warnings:
             return "ATTENTION : " + " ; ".join(warnings)
@@ -91,8 +92,13 @@ class OutboundState:
         ) or "aucun"
         return (
             f"en service : {used} sur {self.budget.per_day} par canal et par 24 h ; SMS du "
-            f"mois : {self.sms_parts_month} parties sur {self.sms_ceiling}"
+            f"mois : {parts}"
         )
+
+
+def _whole(number: int) -> str:
+    """`2 000`, French thousands."""
+    return f"{number:,}".replace(",", "\u00a0")
 
 
 def history(journal: Journal, now: float) -> list[History]:

@@ -99,23 +99,40 @@ class ConfirmationSender:
             countries=self.settings.limits.countries, channel_for=self._channel_for,
             room=planning.budget(limit, contacted, members), contacted=contacted,
         )
-        self.journal.set_held_confirmations(chosen.held)
         report.notes.extend(chosen.notes(state.budget))
         report.waiting = chosen.waiting
-        if not chosen.to_send:
-            return report
+        try:
+            if chosen.to_send:
+                self._send_all(chosen, now, report)
+        finally:
+            self.journal.set_held_confirmations(chosen.held)
+        return report
+
+    def _send_all(
+        self, chosen: planning.ConfirmationPlan, now: datetime, report: ConfirmationReport
+    ) -> None:
         try:
             secret = self._secret or load_secret(self.settings)
         except AlerteError as error:
             report.waiting += len(chosen.to_send)
             report.notes.append(f"Messages de confirmation non envoyés : {error.message}")
             log.warning("Messages de confirmation non envoyés : %s", error.message)
-            return report
+            return
         self._secret = secret
         for request, channel in chosen.to_send:
+            if channel == "sms" and not self._sms_left():
+                chosen.hold(request, "sms_ceiling",
+                            planning.HELD_PREFIX + planning.MOTIFS["sms_ceiling"])
+                report.waiting += 1
+                continue
             if not self._send_one(request, channel, secret, now, report):
                 break
-        return report
+
+    def _sms_left(self) -> bool:
+        """The month's SMS parts (every kind) are still below the ceiling: checked before each
+        SMS, since a confirmation may take several parts."""
+        month = self.journal.counts_since(budget.month_start(self.journal.clock()))
+        return budget.sms_parts(month) < self.settings.limits.sms_parts_per_month
 
     def _channel_for(self, request: ConfirmationRequest) -> str:
         """SMS when the person asked for it and SMS is configured; else the network's channel."""

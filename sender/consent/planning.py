@@ -189,7 +189,7 @@ def plan(
                 room -= 1
                 reached.add(request.numero)
         if reason is not None:
-            result.hold(request, reason, HELD_PREFIX + _MOTIFS[reason].format(limits=limits))
+            result.hold(request, reason, HELD_PREFIX + MOTIFS[reason].format(limits=limits))
             continue
         used[channel] += 1
         day[request.numero] += 1
@@ -198,7 +198,7 @@ def plan(
     return result
 
 
-_MOTIFS = {
+MOTIFS = {
     "paused": "envois de confirmation en pause (trop de demandes jamais confirmées)",
     "number": "ce numéro a déjà reçu un message de confirmation récemment",
     "budget": "budget de {limits.per_day} messages de confirmation par 24 h atteint, "

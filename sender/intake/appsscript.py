@@ -31,8 +31,8 @@ from sender import schema
 from sender.domain import phones
 from sender.domain.communes import ABBREVIATIONS, name_index
 from sender.intake import validation
-from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
 from sender.limits import FRENCH_REGIONS
+from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
 
 OUTPUT: Final = Path("apps-script") / "generated.gs"
 _TYPES: Final = (
