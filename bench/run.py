@@ -114,6 +114,12 @@ def _copies(log_dir: Path) -> dict[str, Any]:
     return bench_copies.run()
 
 
+def _abuse(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_abuse
+
+    return bench_abuse.run()
+
+
 BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "dispatch": (_dispatch, [("ratio", "≤ 1.2", lambda r: r["ratio"] <= 1.2)]),
     "dispatch_1000": (_dispatch_1000, [
@@ -163,6 +169,15 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
          lambda r: r["site_under_slowloris_seconds"] <= 1),
     ]),
     "site": (_site, [("largest_page_kb", "≤ 60", lambda r: r["largest_page_kb"] <= 60)]),
+    # An attacker's day against the form (bench_abuse.py): the budget caps what he spends.
+    "abuse": (_abuse, [
+        ("outbound_confirmations", "≤ budget",
+         lambda r: r["outbound_confirmations"] <= r["budget"]),
+        ("sms_parts", "≤ 2 × budget", lambda r: r["sms_parts"] <= 2 * r["budget"]),
+        ("foreign_messages", "= 0", lambda r: r["foreign_messages"] == 0),
+        ("legit_whatsapp_confirmed", "= 10 (-1: not measured)",
+         lambda r: r["legit_whatsapp_confirmed"] in (10, -1)),
+    ]),
 }
 
 
