@@ -22,6 +22,7 @@ from sender.schema import ACTIVITES as _ACTIVITES  # noqa: E402
 from sender.website.blocks import Blocks  # noqa: E402
 from sender.website.details import read_details  # noqa: E402
 from sender.website.pictograms import pictogram  # noqa: E402
+from sender.website.whatsapp import from_environment as _whatsapp_signup  # noqa: E402
 
 # -- The CMA's legal and contact details: the ONE place they are written ----------------------
 # Each value can also come from the environment (ALERTE_CMA_ADRESSE, ALERTE_CMA_TELEPHONE,
@@ -125,6 +126,15 @@ STATISTIQUES = Path(os.environ.get("ALERTE_STATISTIQUES", "").strip() or _HERE /
 try:
     _FIGURES = read_statistics(STATISTIQUES)
 except InputError as _error:  # stop the build with the French message, not a traceback
+    raise SystemExit(f"Construction du site arrêtée : {_error.message}") from None
+
+# Sign-up by WhatsApp (WHATSAPP_NUMERO_PUBLIC): the inscription page offers it first, with its
+# click-to-chat link and QR code; None when the network has no public WhatsApp number.
+from sender.errors import ConfigurationError  # noqa: E402
+
+try:
+    WHATSAPP_INSCRIPTION = _whatsapp_signup(os.environ)
+except ConfigurationError as _error:
     raise SystemExit(f"Construction du site arrêtée : {_error.message}") from None
 
 # Markers in pages ([[cma:…]], [[bloc:…]]) and pictograms, for the theme's templates.

@@ -89,7 +89,7 @@ function doPost(e) {
   } finally {
     lock.releaseLock();
   }
-  return thanksPage_(kind);
+  return thanksPage_(kind, reverseCode_(kind, p, outcome.row));
 }
 
 /** Validation of one post: { values, errors, row, isSpam } as validation.py's FormOutcome. */
@@ -794,8 +794,75 @@ function page_(title, body, leaveTo) {
     .addMetaTag('viewport', 'width=device-width, initial-scale=1');
 }
 
+// ---- Reverse confirmation (port of sender/consent/codes.py) ---------------------------------
+
+/**
+ * The settings of the confirmation by WhatsApp, from the script's properties (Project settings >
+ * Script properties): WHATSAPP_NUMERO_PUBLIC (the network's number, international) and
+ * CLE_CODES_WHATSAPP (printed by `alerte-message script-google --cle-codes`). Null when either
+ * is missing: the sender then sends a confirmation message as before.
+ */
+function reverseSettings_() {
+  if (typeof PropertiesService === 'undefined') return null;
+  var props = PropertiesService.getScriptProperties();
+  var number = String(props.getProperty('WHATSAPP_NUMERO_PUBLIC') || '').replace(/[^0-9]/g, '');
+  var key = String(props.getProperty('CLE_CODES_WHATSAPP') || '').trim().toLowerCase();
+  if (!number || !/^[0-9a-f]{64}$/.test(key)) return null;
+  return { number: number.replace(/^00/, ''), key: key };
+}
+
+/** Signed bytes (as Apps Script's Utilities use) of a hexadecimal string. */
+function hexBytes_(hex) {
+  var out = [];
+  for (var i = 0; i < hex.length; i += 2) {
+    var b = parseInt(hex.substr(i, 2), 16);
+    out.push(b > 127 ? b - 256 : b);
+  }
+  return out;
+}
+
+/** The 6-digit code of a stored request, as request_code: HMAC-SHA256, 8 bytes, mod 10^6. */
+function requestCode_(key, kind, numero, horodatage) {
+  var seconds = Math.floor(Date.parse(horodatage) / 1000);
+  var message = 'code-whatsapp|' + kind + '|' + numero + '|' + seconds;
+  var bytes = Array.from(message).map(function (ch) { return ch.charCodeAt(0); });
+  var digest = Utilities.computeHmacSha256Signature(bytes, hexBytes_(key));
+  var value = 0;
+  for (var i = 0; i < 8; i++) value = (value * 256 + (digest[i] & 255)) % 1000000;
+  return ('00000' + value).slice(-6);
+}
+
+/** { number, text } of the click-to-chat link of a stored request, or null. */
+function reverseCode_(kind, p, row) {
+  var settings = reverseSettings_();
+  if (!settings || !row) return null;
+  var phone = cleanPhone_(cleanText_(first_(p, 'telephone')));
+  if (!phone.numero || !row.horodatage) return null;
+  var code = requestCode_(settings.key, kind, phone.numero, row.horodatage);
+  var word = kind === 'inscription' ? 'INSCRIPTION' : 'DESINSCRIPTION';
+  return { number: settings.number, text: word + ' ' + code.slice(0, 2) + '-' + code.slice(2) };
+}
+
+/** The thank-you page when the person confirms by writing to the network's WhatsApp number. */
+function reversePage_(kind, link) {
+  var url = 'https://wa.me/' + link.number + '?text=' + encodeURIComponent(link.text);
+  var what = kind === 'inscription' ? 'votre inscription' : 'votre désinscription';
+  return page_('Dernière étape – Alerte Message',
+    '<h1>Dernière étape' + NBSP + ': confirmez ' + what + ' depuis WhatsApp</h1>' +
+    '<p>Votre demande est enregistrée. Envoyez depuis le mobile indiqué dans le formulaire le ' +
+    'message «' + NBSP + escape_(link.text) + NBSP + '» au numéro WhatsApp du réseau, +' +
+    escape_(link.number) + '.</p>' +
+    '<p><a href="' + escape_(url) + '" target="_top">Ouvrir WhatsApp avec le message prêt à ' +
+    'envoyer</a></p>' +
+    '<p>Ce code ne fonctionne que depuis le numéro indiqué et expire avec la demande. ' +
+    'Une réponse vous confirme la prise en compte dans WhatsApp.</p>' +
+    '<p><a href="' + escape_(SITE_URL + '/') + '" target="_top">Revenir au site Alerte ' +
+    'Message</a></p>');
+}
+
 /** Stored (or ignored honeypot): on to the site's thank-you page, out of Google's frame. */
-function thanksPage_(kind) {
+function thanksPage_(kind, link) {
+  if (link) return reversePage_(kind, link);
   var url = SITE_URL + PAGES[kind].thanks;
   return page_('Demande enregistrée – Alerte Message',
     '<h1>Votre demande est bien reçue</h1>' +

@@ -53,6 +53,26 @@ def _site_url(env: Mapping[str, str]) -> str:
     return raw
 
 
+def public_number(raw: str) -> str | None:
+    """The network's WhatsApp number as wa.me wants it (international digits, no + nor 00)."""
+    text = raw.strip()
+    if not text:
+        return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("00"):
+        digits = digits[2:]
+    elif not text.startswith("+"):
+        raise ConfigurationError(
+            "WHATSAPP_NUMERO_PUBLIC doit être le numéro WhatsApp du réseau au format "
+            f"international, par exemple +33 4 66 00 00 00 (reçu « {text} »)."
+        )
+    if not 8 <= len(digits) <= 15 or digits.startswith("0"):
+        raise ConfigurationError(
+            f"WHATSAPP_NUMERO_PUBLIC n'est pas un numéro international valable (reçu « {text} »)."
+        )
+    return digits
+
+
 def _trusted_proxy(env: Mapping[str, str]) -> str | None:
     raw = env.get("ALERTE_PROXY_DE_CONFIANCE", "").strip()
     if not raw:
@@ -99,11 +119,17 @@ class Settings:
     connections_per_address: int = 20  # open connections to `servir` per client address; 0: any
     rates: Rates = field(default_factory=Rates)  # indicative prices, for estimated costs
     limits: Limits = field(default_factory=Limits)  # budgets, SMS ceiling, countries
+    whatsapp_numero_public: str | None = None  # the network's number as people dial it (digits)
 
     @property
     def webhooks(self) -> bool:
         """Status webhooks are configured (the app secret that signs them is known)."""
         return bool(self.whatsapp_app_secret)
+
+    @property
+    def reverse_confirmation(self) -> bool:
+        """People confirm by writing to the network's WhatsApp number (no outbound message)."""
+        return self.channel == "whatsapp" and bool(self.whatsapp_numero_public)
 
     @property
     def phone_cache_path(self) -> Path:
@@ -164,6 +190,7 @@ class Settings:
                 sms_part=_number(env, "ALERTE_TARIF_SMS", DEFAULT_SMS_PART_RATE),
             ),
             limits=_limits(env),
+            whatsapp_numero_public=public_number(env.get("WHATSAPP_NUMERO_PUBLIC", "")),
         )
 
 

@@ -306,6 +306,8 @@ class CycleReport:
     protection_problem: str | None = None  # Google Sheets: the `Alertes` protection is wrong
     optouts: int = 0  # opt-outs received on WhatsApp, written to `Desinscriptions`
     button_confirmations: int = 0  # requests confirmed by the WhatsApp button this cycle
+    code_confirmations: int = 0  # requests confirmed by a code sent to the WhatsApp number
+    whatsapp_signups: int = 0  # sign-ups completed in a WhatsApp conversation
 
     def summary(self) -> str:
         """One French line, for the terminal and `dernier_bilan` in `Etat`."""
@@ -333,6 +335,12 @@ class CycleReport:
         if self.button_confirmations:
             parts.append(plural(self.button_confirmations, "confirmation reçue par WhatsApp",
                                 "confirmations reçues par WhatsApp"))
+        if self.code_confirmations:
+            parts.append(plural(self.code_confirmations, "demande confirmée par code WhatsApp",
+                                "demandes confirmées par code WhatsApp"))
+        if self.whatsapp_signups:
+            parts.append(plural(self.whatsapp_signups, "inscription faite sur WhatsApp",
+                                "inscriptions faites sur WhatsApp"))
         if self.refused:
             parts.append(plural(len(self.refused), "alerte refusée", "alertes refusées"))
         if self.protection_problem:

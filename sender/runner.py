@@ -43,8 +43,9 @@ from sender.config import Settings
 from sender.consent.budget import etat_figures, month_start, outbound_state, sms_parts
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
-from sender.consent.requests import ConfirmationRequest
+from sender.consent.requests import ConfirmationRequest, outbound
 from sender.consent.tokens import load_secret
+from sender.conversation.inbox import Inbox, RequestTabs
 from sender.cycle import (
     ALL_TABS,
     FOLLOWED_STATUSES,
@@ -72,6 +73,7 @@ from sender.register.base import Register
 from sender.register.protection import officer_emails
 from sender.schema import ACTIF
 from sender.tables import CellChange, Row, Table
+from sender.text import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,6 @@ class Sender:
         self._last_prune: float | None = None
         self._protection: tuple[float, str | None] | None = None  # (monotonic time, problem)
         self._confirmations: ConfirmationSender | None = None
-        self._sms_blocked = False  # this cycle: the monthly SMS ceiling holds alert SMS
         self._outbound: dict[str, str] = {}  # the `Etat` lines of sends and costs last written
 
     @property
@@ -188,7 +189,9 @@ class Sender:
         report = CycleReport(started=now)
         # Before the read, so that this very cycle's cleaning applies them: opt-outs make the
         # member `desinscrit`, taps on the confirmation button fill `confirme_le`.
-        report.optouts = self._record_optouts()
+        tabs = RequestTabs(self.register, self.phone_cache, now)
+        replies = self._handle_inbox(tabs, report)
+        report.optouts = self._record_optouts(tabs)
         report.button_confirmations = self._record_button_confirmations()
         counted_at = time.time()
         snapshot, changes = self.snapshot(follow_ups=self._follow_ups())
@@ -220,7 +223,6 @@ class Sender:
         del snapshot, changes
         self.phone_cache.save()
         final: list[CellChange] = []
-        self._sms_blocked = self._sms_ceiling_blocks_alerts()
         for plan in plans.ready:
             result = self._dispatch(plan)
             report.dispatched.append((plan, result))
@@ -228,12 +230,13 @@ class Sender:
                                   self.clock(), delivery=self.settings.webhooks)
         final += self._count_cells(alert_rows, {plan.alert_id for plan in plans.ready})
         self._acknowledge_optouts()
+        self._send_replies(replies)
         self._send_confirmations(pending, members, now, report)
         del members
         outbound = self._outbound_lines(pending)
         report.seconds = time.monotonic() - started
-        warning_changed = report.protection_problem != previous
-        warning_changed |= outbound != self._outbound
+        warning_changed = report.protection_problem != previous or outbound.get(
+            "confirmations_sortantes") != self._outbound.get("confirmations_sortantes")
         self._outbound = outbound
         if final or warning_changed or self._heartbeat_due():
             protection = (
@@ -315,6 +318,9 @@ class Sender:
         now: datetime,
         report: CycleReport,
     ) -> None:
+        pending = outbound(
+            pending, reverse_confirmation=self.settings.reverse_confirmation
+        )
         if not pending:
             return
         if self._confirmations is None:
@@ -349,10 +355,39 @@ class Sender:
                                       delivery=self.settings.webhooks)
         return cells
 
-    def _record_optouts(self) -> int:
-        """Opt-outs received on WhatsApp → `Desinscriptions` (one append, only when some)."""
+    def _handle_inbox(self, tabs: RequestTabs, report: CycleReport) -> list[tuple[str, str]]:
+        """Codes and sign-up conversations received on WhatsApp (`conversation.inbox`); the
+        answers to send once the alerts are out."""
         try:
-            return OptOuts(self.store, clock=time.time).record(self.register)
+            done = Inbox(
+                self.store, tabs, secret=lambda: load_secret(self.settings),
+                days=self.settings.confirmation_days, clock=self.status_clock,
+                site_url=self.settings.site_url,
+            ).handle()
+        except AlerteError as error:
+            log.warning("messages WhatsApp reportés : %s", error.message)
+            return []
+        report.code_confirmations = done.confirmed
+        report.whatsapp_signups = done.signups
+        return done.replies
+
+    def _send_replies(self, replies: list[tuple[str, str]]) -> None:
+        """Free-form answers inside the 24-hour window (WhatsApp only; 131047 outside it)."""
+        reply = getattr(self.channels.primary, "reply", None)
+        if not replies or self.settings.channel != "whatsapp" or reply is None:
+            return
+        for numero, text in replies:
+            try:
+                reply(numero, text)
+            except AlerteError as error:
+                log.warning("Réponse WhatsApp non envoyée à %s : %s",
+                            mask_phone(numero), error.message)
+
+    def _record_optouts(self, tabs: RequestTabs) -> int:
+        """Opt-outs received on WhatsApp → `Desinscriptions` (one append, only when some, and
+        only for members and pending requests)."""
+        try:
+            return OptOuts(self.store, clock=time.time).record(self.register, tabs.known)
         except AlerteError as error:
             log.warning("désinscriptions WhatsApp reportées : %s", error.message)
             return 0
@@ -401,7 +436,7 @@ class Sender:
         dispatcher = Dispatcher(
             self.journal,
             self.channels.primary,
-            fallback=None if self._sms_blocked else self.channels.fallback,
+            fallback=None if self._sms_ceiling_blocks_alerts() else self.channels.fallback,
             concurrency=self.settings.concurrency,
             daily_limit=self.channels.daily_limit,
             over_limit_policy=self.settings.over_limit_policy,

@@ -58,6 +58,9 @@ INSCRIPTION_STATUSES: Final = (EN_ATTENTE, ACTIF, INVALIDE, DOUBLON, DESINSCRIT)
 SOURCE_FORMULAIRE: Final = "formulaire"
 SOURCE_IMPORT: Final = "import"
 SOURCE_SAISIE: Final = "saisie"
+# A sign-up made entirely on WhatsApp (a conversation with the network's number), or an
+# unsubscription sent there (« STOP »).
+SOURCE_WHATSAPP: Final = "whatsapp"
 
 # Alert statuses.
 BROUILLON: Final = "brouillon"

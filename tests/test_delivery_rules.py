@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sender.channels.smslength import stop_code
-from sender.delivery.incoming import CONFIRMATION, OPT_OUT, OPT_OUT_PREFERENCE, classify
+from sender.delivery.incoming import (
+    CODE,
+    CONFIRMATION,
+    OPT_OUT,
+    OPT_OUT_PREFERENCE,
+    TEXT,
+    classify,
+)
 from sender.delivery.payload import StatusEvent, parse
 from sender.delivery.signature import handshake, sign, valid_signature
 from sender.delivery.status import RowView, apply, merge
@@ -277,8 +284,19 @@ def test_opt_out_words_in_any_case_with_or_without_accents(text):
     assert classify({"type": "text", "text": {"body": text}}) == OPT_OUT
 
 
-@pytest.mark.parametrize("text", ["stop merci", "Bonjour", "arrêtez", ""])
-def test_other_texts_are_not_opt_outs(text):
+@pytest.mark.parametrize("text", ["stop merci", "Bonjour", "arrêtez", "INSCRIPTION"])
+def test_other_texts_are_not_opt_outs_but_kept_for_a_conversation(text):
+    assert classify({"type": "text", "text": {"body": text}}) == TEXT
+
+
+@pytest.mark.parametrize("text", ["INSCRIPTION 48-7421", "désinscription 487421",
+                                  "Inscription 48 74"])
+def test_texts_with_a_code_are_codes(text):
+    assert classify({"type": "text", "text": {"body": text}}) == CODE
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_texts_are_ignored(text):
     assert classify({"type": "text", "text": {"body": text}}) is None
 
 

@@ -105,7 +105,7 @@ def _freshly_confirmed(row: Row) -> bool:
     )
 
 
-def _unsubscription_awaits(row: Row) -> bool:
+def unsubscription_awaits(row: Row) -> bool:
     """An unsubscription request from the form, neither confirmed nor processed before."""
     return (
         _source(row) == schema.SOURCE_FORMULAIRE
@@ -269,7 +269,7 @@ class _Cleaner:
                 outcome = f"non traitée : {row.unreadable_remark()}"
             elif result.numero is None:
                 outcome = f"non traitée : {result.remarque}"
-            elif _unsubscription_awaits(row):
+            elif unsubscription_awaits(row):
                 outcome = self._unsubscription_waiting(row, result.numero, when, reachable, report)
             else:
                 previous = unsubscribed_at.get(result.numero)

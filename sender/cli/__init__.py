@@ -37,6 +37,7 @@ ORDER = (
     "initialiser", "nettoyer", "importer", "verifier", "apercu", "envoyer", "surveiller",
     "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
     "confirmations",
+    "affiche",
 )
 
 

@@ -99,6 +99,11 @@ def _script_google_arguments(sub: argparse.ArgumentParser) -> None:
         "--sortie", default="apps-script/generated.gs", help="fichier à écrire "
         "(apps-script/generated.gs)"
     )
+    sub.add_argument(
+        "--cle-codes", action="store_true",
+        help="affiche aussi la clé des codes de confirmation par WhatsApp, à copier dans la "
+        "propriété CLE_CODES_WHATSAPP du script (avec WHATSAPP_NUMERO_PUBLIC)",
+    )
 
 
 @command(
@@ -113,9 +118,45 @@ def cmd_script_google(args: argparse.Namespace, settings: Settings) -> int:
     from sender.intake.appsscript import write
 
     path = Path(args.sortie)
+    if args.cle_codes:
+        from sender.consent.codes import code_key
+        from sender.consent.tokens import load_secret
+
+        print(code_key(load_secret(settings)).hex())
+        err.print("Clé des codes WhatsApp ci-dessus : à copier dans la propriété "
+                  "CLE_CODES_WHATSAPP du script (Paramètres du projet > Propriétés du script), "
+                  "avec WHATSAPP_NUMERO_PUBLIC. Elle permet de fabriquer les codes, jamais de "
+                  "signer un lien de confirmation.")
     changed = write(path, countries=settings.limits.countries)
     if changed:
         err.print(f"{path} écrit : copiez-le dans le projet Apps Script, à côté de Code.gs.")
     else:
         err.print(f"{path} était déjà à jour.")
+    return 0
+
+
+def _affiche_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--sortie", default="affiche-inscription.html", metavar="FICHIER",
+                     help="fichier HTML à écrire (affiche-inscription.html)")
+
+
+@command(
+    "affiche",
+    "écrit l'affiche A4 à imprimer : inscription par WhatsApp avec son code QR",
+    "alerte-message affiche --sortie affiche.html",
+    arguments=_affiche_arguments,
+)
+def cmd_affiche(args: argparse.Namespace, settings: Settings) -> int:
+    from sender.website.poster import poster_html
+    from sender.website.whatsapp import signup_link
+
+    if not settings.whatsapp_numero_public:
+        err.print("[red]WHATSAPP_NUMERO_PUBLIC n'est pas défini : l'affiche a besoin du numéro "
+                  "WhatsApp du réseau (au format international, par exemple +33 4 66 00 00 00)."
+                  "[/red]")
+        return 2
+    html = poster_html(signup_link(settings.whatsapp_numero_public), site_url=settings.site_url)
+    path = Path(args.sortie)
+    path.write_text(html, encoding="utf-8")
+    err.print(f"Affiche écrite : {path} (l'ouvrir dans un navigateur et l'imprimer en A4).")
     return 0

@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 
 from sender.consent.tokens import DESINSCRIPTION, INSCRIPTION
 
-__all__ = ["DESINSCRIPTION", "INSCRIPTION", "ConfirmationRequest", "expiry", "request_ref"]
+__all__ = [
+    "DESINSCRIPTION", "INSCRIPTION", "ConfirmationRequest", "expiry", "outbound", "request_ref",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +46,14 @@ def expiry(made_at: datetime | None, days: float) -> datetime | None:
 def request_ref(horodatage: str) -> str:
     """The reference of an unsubscription request (its rows have no id): its time stamp."""
     return hashlib.sha256(" ".join(horodatage.split()).encode("utf-8")).hexdigest()[:10]
+
+
+def outbound(
+    pending: list[ConfirmationRequest], *, reverse_confirmation: bool
+) -> list[ConfirmationRequest]:
+    """The requests that get an outbound confirmation message: all of them, or with reverse
+    confirmation (the person writes to the network's WhatsApp number) only those flagged
+    `envoi_demande` — a form sign-up then sends nothing by itself."""
+    if not reverse_confirmation:
+        return pending
+    return [request for request in pending if request.envoi_demande]

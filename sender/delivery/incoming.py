@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sender.consent.codes import is_code_like
 from sender.consent.confirm import button_answer
 from sender.text import fold
 
@@ -22,6 +23,11 @@ OPT_OUT_KINDS = (OPT_OUT, OPT_OUT_PREFERENCE)
 # A tap on the « Je confirme » quick-reply button of a confirmation message (its payload is the
 # signed token): the request is confirmed, nothing is answered.
 CONFIRMATION = "confirmation"
+# « INSCRIPTION 48-7421 »: the code shown after a form request, sent from the person's phone
+# (reverse confirmation, `conversation.inbox`).
+CODE = "code"
+# Any other text: the answers of a sign-up conversation (« INSCRIPTION » starts one).
+TEXT = "texte"
 # Kinds stored as already answered: the sender sends nothing back.
 UNANSWERED_KINDS = (OPT_OUT_PREFERENCE, CONFIRMATION)
 
@@ -43,12 +49,32 @@ def opt_out_text(message: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _body(message: Mapping[str, Any]) -> str | None:
+    if message.get("type") != "text":
+        return None
+    text = message.get("text")
+    body = text.get("body") if isinstance(text, Mapping) else None
+    return body if isinstance(body, str) else None
+
+
+def code_text(message: Mapping[str, Any]) -> str | None:
+    """A text carrying a confirmation code (« INSCRIPTION 48-7421 »)."""
+    body = _body(message)
+    return CODE if body is not None and is_code_like(body) else None
+
+
+def any_text(message: Mapping[str, Any]) -> str | None:
+    """Any other text with something in it: a sign-up conversation may be waiting for it."""
+    body = _body(message)
+    return TEXT if body is not None and body.strip() else None
+
+
 def button_reply(message: Mapping[str, Any]) -> str | None:
     """A tap on a quick-reply button that carries a payload."""
     return CONFIRMATION if button_answer(message) is not None else None
 
 
-CLASSIFIERS: tuple[Classifier, ...] = (opt_out_text, button_reply)
+CLASSIFIERS: tuple[Classifier, ...] = (opt_out_text, code_text, button_reply, any_text)
 
 
 def classify(

@@ -14,7 +14,7 @@ cycle on (the cleaning honours `Desinscriptions`):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sender import schema
@@ -28,7 +28,7 @@ from sender.text import mask_phone
 
 log = logging.getLogger(__name__)
 
-SOURCE_WHATSAPP = "whatsapp"
+SOURCE_WHATSAPP = schema.SOURCE_WHATSAPP
 ANSWER_WINDOW = 24 * 3600 - 600  # WhatsApp's 24-hour window, with ten minutes to spare
 ACKNOWLEDGEMENT = (
     "Alerte Message\u00a0: votre désinscription est enregistrée, vous ne recevrez plus nos "
@@ -56,10 +56,25 @@ class OptOuts:
         self.store = store
         self.clock = clock
 
-    def record(self, register: Register) -> int:
+    def record(
+        self, register: Register, known: Callable[[], Collection[str]] | None = None
+    ) -> int:
         """Append the new opt-outs to `Desinscriptions` (one request, none when there are
-        none); return how many."""
+        none); return how many. With `known` (the E.164 numbers of the members and pending
+        requests, asked only when there are opt-outs), an opt-out from any other number writes
+        no row and gets no answer: « STOP » sent by strangers cannot fill the tab."""
         pending = self.store.messages_not_in_register(OPT_OUT_KINDS)
+        if not pending:
+            return 0
+        strangers = []
+        if known is not None:
+            numbers = known()
+            strangers = [m for m in pending if from_whatsapp(m.sender) not in numbers]
+            pending = [m for m in pending if from_whatsapp(m.sender) in numbers]
+        if strangers:
+            self.store.mark_handled(m.message_id for m in strangers)
+            log.info("%d « STOP » de numéros ni inscrits ni en attente : sans effet.",
+                     len(strangers))
         if not pending:
             return 0
         register.append(

@@ -25,11 +25,15 @@ from sender.journal.callback import decode
 from sender.journal.file import JournalFile
 
 KEEP_SECONDS = 8 * 86_400  # Meta retries a webhook for up to 7 days: keep a day more
+# Incoming messages kept per number and rolling hour: the rest are dropped on receipt, so one
+# number cannot fill the journal nor make the cycle answer it without end.
+PER_NUMBER_PER_HOUR = 20
 
 
 @dataclass
 class SaveReport:
     orphans: int = 0  # statuses of messages this journal did not send (or without callback)
+    limited: int = 0  # incoming messages dropped: their number sent too many this hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,9 @@ class DeliveryStore:
             for event in events.statuses:
                 self._status(conn, event, now, report)
             for message in events.incoming:
+                if self._over_limit(conn, message.sender, now):
+                    report.limited += 1
+                    continue
                 conn.execute(
                     "INSERT OR IGNORE INTO entrants (message_id, sender, kind, body, sent_at, "
                     "received_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -87,6 +94,19 @@ class DeliveryStore:
                     ),
                 )
         return report
+
+    @staticmethod
+    def _over_limit(conn: sqlite3.Connection, sender: str, now: float) -> bool:
+        count = conn.execute(
+            "SELECT COUNT(*) FROM entrants WHERE sender = ? AND received_at > ?",
+            (sender, now - 3600),
+        ).fetchone()[0]
+        return int(count) >= PER_NUMBER_PER_HOUR
+
+    @property
+    def file(self) -> JournalFile:
+        """The journal file the events live in (the sign-up conversations live there too)."""
+        return self._file
 
     @staticmethod
     def _status(
@@ -167,6 +187,16 @@ class DeliveryStore:
             conn.executemany(
                 "UPDATE entrants SET recorded_at = ? WHERE message_id = ?",
                 [(now, m) for m in message_ids],
+            )
+
+    def mark_handled(self, message_ids: Iterable[str]) -> None:
+        """Recorded and answered (or deliberately left unanswered): pruned in time."""
+        now = self._clock()
+        with self._file.write() as conn:
+            conn.executemany(
+                "UPDATE entrants SET recorded_at = COALESCE(recorded_at, ?), "
+                "answered_at = COALESCE(answered_at, ?) WHERE message_id = ?",
+                [(now, now, m) for m in message_ids],
             )
 
     def to_answer(self, kind: str, since: float) -> list[InboxMessage]:

@@ -32,7 +32,7 @@ from sender.dates import now as paris_now
 from sender.delivery.store import DeliveryStore
 from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
-from sender.intake import confirmation, pages
+from sender.intake import confirmation, pages, reverse
 from sender.intake.forms import (
     FormPages,
     FormSpec,
@@ -108,7 +108,9 @@ class IntakeApp:
         now: Callable[[], datetime] = paris_now,
         webhook: WebhookEndpoint | None = None,
         countries: tuple[str, ...] = FRENCH_REGIONS,
+        whatsapp_number: str | None = None,
     ) -> None:
+        self.whatsapp_number = whatsapp_number  # set: requests are confirmed by writing to it
         self.site_dir = site_dir
         self.forms = forms_for(countries)
         self.hosts = HostCheck(site_url)
@@ -179,7 +181,34 @@ class IntakeApp:
         if method not in ("GET", "HEAD"):
             allow = "GET, HEAD, POST" if spec is not None else "GET, HEAD"
             return method_not_allowed(self.site_dir, allow)
-        return self._static(environ, path)
+        reverse_page = self._reverse_thanks(environ, route)
+        return reverse_page if reverse_page is not None else self._static(environ, path)
+
+    # -- reverse confirmation (the person writes to the WhatsApp number) ------------------
+
+    def _reverse_thanks(self, environ: Mapping[str, Any], route: str) -> Response | None:
+        """The thanks page with the link, the QR code and the code of `?code=`, or None."""
+        if self.whatsapp_number is None:
+            return None
+        spec = next((s for s in self.forms.values() if s.thanks.rstrip("/") == route), None)
+        code = reverse.code_of_query(environ) if spec is not None else None
+        if spec is None or code is None:
+            return None
+        return reverse.thanks_page(
+            self.site_dir, reverse.kind_of(spec.tab), code, self.whatsapp_number
+        )
+
+    def _thanks(self, spec: FormSpec, row: dict[str, str]) -> str:
+        """Where a stored request goes: its thanks page, with its code when the person
+        confirms by writing to the WhatsApp number."""
+        if self.whatsapp_number is None:
+            return spec.thanks
+        try:
+            code = reverse.code_of_row(self.secret(), spec.tab, row)
+        except AlerteError as exc:
+            log.error("Code de confirmation impossible : %s", exc.message)
+            return spec.thanks
+        return spec.thanks if code is None else f"{spec.thanks}?code={code}"
 
     def _post(self, environ: Mapping[str, Any], spec: FormSpec) -> Response:
         if is_cross_site(environ, self.site_url):
@@ -188,7 +217,10 @@ class IntakeApp:
         wait = self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
         if wait:
             return too_many_posts(self.site_dir, spec, self.limiter.retry_after(wait))
-        return handle_post(environ, spec, form_pages=self.form_pages, register=self.register)
+        return handle_post(
+            environ, spec, form_pages=self.form_pages, register=self.register,
+            thanks=self._thanks,
+        )
 
     # -- confirmation links --------------------------------------------------------------
 
@@ -284,6 +316,7 @@ def create_app(
     now: Callable[[], datetime] = paris_now,
     webhook: WebhookEndpoint | None = None,
     countries: tuple[str, ...] = FRENCH_REGIONS,
+    whatsapp_number: str | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -295,6 +328,8 @@ def create_app(
     `consent.tokens.load_secret`); `site_url` is the public address posts may also come from;
     `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `countries`: the regions whose
     numbers may sign up. With `site_url`, a request for another host gets 421 (`hosts.py`).
+    `whatsapp_number` (digits), when given, makes the thanks pages show the click-to-chat link
+    and code (`reverse.py`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -308,6 +343,7 @@ def create_app(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
         secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
         countries=countries,
+        whatsapp_number=whatsapp_number,
     )
 
 

@@ -151,8 +151,10 @@ def handle_post(
     *,
     form_pages: FormPages,
     register: Callable[[], Register],
+    thanks: Callable[[FormSpec, dict[str, str]], str] | None = None,
 ) -> Response:
-    """Read, validate and store one post to the form `spec`; the answer to send back."""
+    """Read, validate and store one post to the form `spec`; the answer to send back.
+    `thanks` gives the address of the thanks page of a stored row (default: `spec.thanks`)."""
     form = _read_form(environ, spec, form_pages.site_dir)
     if isinstance(form, Response):
         return form
@@ -182,7 +184,7 @@ def handle_post(
         spec.name,
         mask_phone(outcome.row.get("telephone", "")),
     )
-    return redirect(303, spec.thanks)
+    return redirect(303, spec.thanks if thanks is None else thanks(spec, outcome.row))
 
 
 def too_many_posts(site_dir: Path, spec: FormSpec, seconds: int) -> Response:

@@ -204,6 +204,9 @@ def make_app(
         site_url=settings.site_url,
         webhook=webhook_for(settings),
         countries=settings.limits.countries,
+        whatsapp_number=(
+            settings.whatsapp_numero_public if settings.reverse_confirmation else None
+        ),
     )
 
 

@@ -115,6 +115,9 @@ class WebhookEndpoint:
         except AlerteError as error:
             log.error("Webhook WhatsApp : événements non enregistrés : %s", error.message)
             return _text(503, "Enregistrement impossible pour l'instant.")
+        if report.limited:
+            log.info("Webhook WhatsApp : %d message(s) ignoré(s) (trop de messages d'un même "
+                     "numéro en une heure).", report.limited)
         if report.orphans:
             log.info("Webhook WhatsApp : %d statut(s) sans envoi connu.", report.orphans)
         return _text(200, "EVENT_RECEIVED")

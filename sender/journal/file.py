@@ -13,8 +13,9 @@ transaction.
 
 Tables: `envois` (one row per alert and recipient), `verrous` (one lease per alert), `statuts`
 (every status webhook received, once per message and status: the duplicates Meta sends are
-recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `compteurs` (messages
-and SMS parts sent per day, kind and channel: `counts.py`), `confirmations_reportees` (the
+recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `conversations`
+(sign-ups made on WhatsApp, one per number, while they last), `compteurs` (messages and SMS
+parts sent per day, kind and channel: `counts.py`), `confirmations_reportees` (the
 confirmations the budget holds, and why), `_journal` (format, the key of the callback
 references, when outbound confirmations were resumed).
 """
@@ -45,7 +46,8 @@ _FORMAT = "alerte-message-journal/3"
 _READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
 _TABLES = frozenset({
-    "envois", "verrous", "statuts", "entrants", "compteurs", "confirmations_reportees", _MARKER,
+    "envois", "verrous", "statuts", "entrants", "conversations", "compteurs",
+    "confirmations_reportees", _MARKER,
 })
 
 _SCHEMA = (
@@ -105,6 +107,15 @@ _SCHEMA = (
         motif TEXT NOT NULL,
         PRIMARY KEY (message_id, numero)
     ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS entrants_expediteur ON entrants (sender, received_at)",
+    # One sign-up conversation on WhatsApp per number (`conversation/`): its step and answers.
+    """CREATE TABLE IF NOT EXISTS conversations (
+        sender TEXT PRIMARY KEY,
+        step TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
 )
 # Columns format 2 adds to `envois` (format 1 files get them by ALTER TABLE).
 _ENVOIS_V2 = (

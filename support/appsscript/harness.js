@@ -1,6 +1,6 @@
 // Runs apps-script/generated.gs and apps-script/Code.gs under Node, as Apps Script would, with
 // fakes of the Google services the script uses (SpreadsheetApp, LockService, HtmlService,
-// Utilities), and answers on stdout (JSON) for the cases given on stdin (JSON):
+// Utilities, PropertiesService: a case's `properties`), and answers on stdout (JSON) for the cases given on stdin (JSON):
 //
 //   {"moment": "2026-03-29T01:30:00Z", "cases": [{"kind": "inscription", "form": {...}}, ...],
 //    "phones": ["06 12 34 56 78", ...], "communes": ["Sainte-Enimie", ...],
@@ -41,6 +41,16 @@ function formatDate(date, timeZone, pattern) {
     `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:` +
     `${parts.second}${zone}`;
+}
+
+/** Utilities.computeHmacSha256Signature(Byte[], Byte[]): signed bytes, as Apps Script. */
+function computeHmacSha256Signature(value, key) {
+  if (!Array.isArray(value) || !Array.isArray(key)) {
+    throw new Error('fake Utilities.computeHmacSha256Signature: byte arrays only');
+  }
+  const digest = require('crypto').createHmac('sha256', Buffer.from(key.map((b) => b & 255)))
+    .update(Buffer.from(value.map((b) => b & 255))).digest();
+  return Array.from(digest).map((b) => (b > 127 ? b - 256 : b));
 }
 
 // -- SpreadsheetApp ----------------------------------------------------------------------------
@@ -115,7 +125,7 @@ const SOURCES = ['generated.gs', 'Code.gs'].map((name) => {
   return new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file });
 });
 
-function load(moment, book, lockLog, lockFails) {
+function load(moment, book, lockLog, lockFails, properties) {
   const fixed = Date.parse(moment);
   class FixedDate extends Date {
     constructor(...args) {
@@ -126,7 +136,10 @@ function load(moment, book, lockLog, lockFails) {
   const context = {
     Date: FixedDate,
     console: { error: (...a) => lockLog.push('console.error ' + a.join(' ')), log() {} },
-    Utilities: { formatDate },
+    Utilities: { formatDate, computeHmacSha256Signature },
+    PropertiesService: {
+      getScriptProperties: () => ({ getProperty: (name) => (properties || {})[name] || null }),
+    },
     SpreadsheetApp: {
       getActiveSpreadsheet: () => book,
       openById: () => book,
@@ -165,7 +178,7 @@ function main() {
   (input.cases || []).forEach((item) => {
     const book = new FakeBook(item.tabs || {});
     const log = [];
-    const script = load(moment, book, log, !!item.lockFails);
+    const script = load(moment, book, log, !!item.lockFails, item.properties);
     const outcome = script.intake_(item.kind, item.form, new script.Date());
     const page = script.doPost({ parameter: Object.assign({ formulaire: item.kind }, item.form) });
     const sheet = book.getSheetByName(script.GENERATED.tabs[item.kind] || '');

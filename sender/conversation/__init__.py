@@ -1,0 +1,1 @@
+"""Texts people send to the network's WhatsApp number: codes and sign-up conversations."""
