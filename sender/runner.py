@@ -40,7 +40,13 @@ from sender.channels.factory import PREVIEW_CHANNELS, ConfiguredChannels
 from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
 from sender.config import Settings
-from sender.consent.budget import etat_figures, month_start, outbound_state, sms_parts
+from sender.consent.budget import (
+    etat_figures,
+    mark_asked,
+    month_start,
+    outbound_state,
+    sms_parts,
+)
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
 from sender.consent.requests import ConfirmationRequest, outbound
@@ -67,6 +73,7 @@ from sender.dispatch.dispatcher import Dispatcher
 from sender.dispatch.messages import AlertMessages
 from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, RegisterError
+from sender.journal.asked import SmsRequests
 from sender.journal.counts import ACCUSE
 from sender.journal.journal import Journal
 from sender.register.base import Register
@@ -311,6 +318,18 @@ class Sender:
         month = self.journal.counts_since(month_start(self.journal.clock()))
         return sms_parts(month) >= limits.sms_parts_per_month
 
+    def _mark_asked(self, pending: list[ConfirmationRequest]) -> list[ConfirmationRequest]:
+        """Flag `envoi_demande` on the requests whose person asked for an SMS on the page."""
+        if not pending or not self.settings.reverse_confirmation:
+            return pending
+        try:
+            asked = SmsRequests(self.journal.file).asked()
+            secret = load_secret(self.settings) if asked else b""
+        except AlerteError as error:
+            log.warning("demandes de SMS illisibles : %s", error.message)
+            return pending
+        return mark_asked(pending, asked, secret)
+
     def _send_confirmations(
         self,
         pending: list[ConfirmationRequest],
@@ -319,7 +338,7 @@ class Sender:
         report: CycleReport,
     ) -> None:
         pending = outbound(
-            pending, reverse_confirmation=self.settings.reverse_confirmation
+            self._mark_asked(pending), reverse_confirmation=self.settings.reverse_confirmation
         )
         if not pending:
             return

@@ -6,6 +6,7 @@ asked for one, the fraud brake and its resumption, the counts and costs in `Etat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -13,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 from sender import schema
 from sender.cli.budget_commands import cmd_confirmations
@@ -267,3 +269,68 @@ def test_the_fraud_brake_pauses_confirmations_until_resumed(tmp_path, wa):
         assert cmd_confirmations(args, replace(sender.settings)) == 0
         assert sender.run_once().confirmations_sent == 3
         assert etat(register)["confirmations_sortantes"].startswith("en service")
+
+
+# -- « Je n'ai pas WhatsApp : recevoir un SMS » (reverse confirmation) ----------------------
+
+
+NETWORK = "33466000000"
+
+
+@contextmanager
+def reverse_intake(tmp: Path, register: SQLiteRegister, settings) -> Iterator[str]:
+    """The intake with reverse confirmation and the SMS request button, on 127.0.0.1."""
+    from sender.consent.tokens import load_secret
+    from sender.intake.app import create_app
+    from sender.journal.asked import SmsRequests
+    from support.scenario import ROOT
+    from support.site import running
+
+    site = tmp / "site"
+    site.mkdir(exist_ok=True)
+    store = SmsRequests(settings.journal)
+    app = create_app(register, site, ROOT / "site" / "templates",
+                     secret=lambda: load_secret(settings), whatsapp_number=NETWORK,
+                     sms_requests=lambda: store)
+    try:
+        with running(app) as url:
+            yield url
+    finally:
+        store.close()
+
+
+def test_the_sms_button_sends_one_sms_and_only_on_request(tmp_path, wa):
+    clock = SimClock()
+    with SmsGatewayEmulator(api_key="cle-sms") as gateway, world(
+        tmp_path, wa, clock, Limits(), sms_api_key="cle-sms", sms_api=gateway.api_url,
+        sms_fallback=True, whatsapp_numero_public=NETWORK,
+    ) as (register, sender), reverse_intake(tmp_path, register, sender.settings) as url:
+        form = {"nom": "Sans WhatsApp", "entreprise": "Forge", "activite": schema.ACTIVITES[0],
+                "commune": "Mende", "consentement": "oui"}
+        page = requests.post(url + "inscription", data={**form, "telephone": "07 56 44 00 01"},
+                             timeout=10)
+        other = requests.post(url + "inscription", timeout=10,
+                              data={**form, "nom": "Autre", "telephone": "07 56 44 00 02"})
+        assert "Je n’ai pas WhatsApp" in page.text and "Je n’ai pas WhatsApp" in other.text
+        (code,) = re.findall(r'name="code" value="(\d{6})"', page.text)
+        sender.run_once()
+        assert gateway.accepted == [] and wa.accepted == []  # nothing by itself
+        foreign_site = requests.post(url + "demande-sms", timeout=10,
+                                     data={"type": "inscription", "code": code},
+                                     headers={"Origin": "https://ailleurs.example"})
+        assert foreign_site.status_code == 403
+        assert requests.post(url + "demande-sms", data={"type": "x", "code": "12"},
+                             timeout=10).status_code == 400
+        assert requests.get(url + "demande-sms", timeout=10).status_code == 405
+        asked = requests.post(url + "demande-sms", data={"type": "inscription", "code": code},
+                              timeout=10)
+        assert asked.status_code == 200 and "Demande de SMS enregistrée" in asked.text
+        assert sender.run_once().confirmations_sent == 1
+        (sms,) = gateway.accepted
+        assert sms.numero.lstrip("+") == "33756440001" and "/confirmer?jeton=" in sms.content
+        assert "confirmations : 1 SMS (2 parties)" in etat(register)["envois_jour"]
+        requests.post(url + "demande-sms", data={"type": "inscription", "code": code},
+                      timeout=10)
+        clock.advance(2 * DAY)
+        sender.run_once()
+        assert len(gateway.accepted) == 1 and wa.accepted == []  # one SMS, once

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sender.config import Settings
 from sender.consent.brake import RESUMED_KEY, BrakeState, brake
+from sender.consent.codes import request_code
 from sender.consent.planning import DAY, PREFIX, WEEK, Budget, History
+from sender.consent.requests import ConfirmationRequest
 from sender.costs import Rates, euros
 from sender.dates import PARIS
 from sender.journal.counts import ACCUSE, ALERTE, CONFIRMATION, Count, day_of
@@ -145,3 +147,21 @@ def etat_figures(journal: Journal, rates: Rates, now: float) -> dict[str, str]:
         "envois_jour": describe(journal.counts_since(day_of(now)), rates),
         "envois_mois": describe(journal.counts_since(month_start(now)), rates),
     }
+
+
+def mark_asked(
+    pending: Sequence[ConfirmationRequest], asked: Collection[tuple[str, str]], secret: bytes
+) -> list[ConfirmationRequest]:
+    """The pending requests, `envoi_demande` set on those whose (kind, code) the person asked an
+    SMS for (`journal/asked.py`; the code is `codes.request_code` of the request)."""
+    if not asked:
+        return list(pending)
+    return [
+        replace(request, envoi_demande=True)
+        if request.made_at is not None and (
+            request.kind,
+            request_code(secret, request.kind, request.numero, request.made_at),
+        ) in asked
+        else request
+        for request in pending
+    ]

@@ -32,7 +32,7 @@ from sender.dates import now as paris_now
 from sender.delivery.store import DeliveryStore
 from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
-from sender.intake import confirmation, pages, reverse
+from sender.intake import confirmation, pages, reverse, smsrequest
 from sender.intake.forms import (
     FormPages,
     FormSpec,
@@ -55,6 +55,7 @@ from sender.intake.responses import (
 from sender.intake.static import content_type, decode_path, locate
 from sender.intake.webhook import PATH as WEBHOOK_PATH
 from sender.intake.webhook import WebhookEndpoint
+from sender.journal.asked import SmsRequests
 from sender.limits import FRENCH_REGIONS
 from sender.register.base import Register
 from sender.text import mask_numbers, plural
@@ -109,8 +110,10 @@ class IntakeApp:
         webhook: WebhookEndpoint | None = None,
         countries: tuple[str, ...] = FRENCH_REGIONS,
         whatsapp_number: str | None = None,
+        sms_requests: Callable[[], SmsRequests] | None = None,
     ) -> None:
         self.whatsapp_number = whatsapp_number  # set: requests are confirmed by writing to it
+        self.sms_requests = sms_requests  # set: the thanks page offers « recevoir un SMS »
         self.site_dir = site_dir
         self.forms = forms_for(countries)
         self.hosts = HostCheck(site_url)
@@ -173,6 +176,8 @@ class IntakeApp:
             return self.webhook.handle(environ, method)
         if route == confirmation.PATH:
             return self._confirmation(environ, method)
+        if route == smsrequest.PATH and self.sms_requests is not None:
+            return self._sms_request(environ, method)
         spec = self.forms.get(route) if path != "/" else None
         if method == "POST":
             if spec is None:
@@ -194,9 +199,30 @@ class IntakeApp:
         code = reverse.code_of_query(environ) if spec is not None else None
         if spec is None or code is None:
             return None
-        return reverse.thanks_page(
-            self.site_dir, reverse.kind_of(spec.tab), code, self.whatsapp_number
-        )
+        kind = reverse.kind_of(spec.tab)
+        page = reverse.thanks_page(self.site_dir, kind, code, self.whatsapp_number)
+        return page if self.sms_requests is None else smsrequest.with_button(page, kind, code)
+
+    def _sms_request(self, environ: Mapping[str, Any], method: str) -> Response:
+        """« Je n'ai pas WhatsApp : recevoir un SMS »: same-site, rate-limited, bounded."""
+        if method != "POST":
+            return method_not_allowed(self.site_dir, "POST")
+        if is_cross_site(environ, self.site_url):
+            log.info("Demande de SMS : envoi depuis un autre site refusé.")
+            return cross_site_refusal(self.site_dir, "/")
+        wait = self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
+        if wait:
+            seconds = self.limiter.retry_after(wait)
+            return message_response(
+                self.site_dir, 429, "Trop d’envois",
+                [f"Patientez environ {plural(seconds, 'seconde')}, puis réessayez."],
+                links=pages.HOME_LINKS, headers=[("Retry-After", str(seconds))],
+            )
+        form = read_post(environ, self.site_dir, "/")
+        if isinstance(form, Response):
+            return form
+        assert self.sms_requests is not None
+        return smsrequest.record(self.site_dir, form, self.sms_requests)
 
     def _thanks(self, spec: FormSpec, row: dict[str, str]) -> str:
         """Where a stored request goes: its thanks page, with its code when the person
@@ -317,6 +343,7 @@ def create_app(
     webhook: WebhookEndpoint | None = None,
     countries: tuple[str, ...] = FRENCH_REGIONS,
     whatsapp_number: str | None = None,
+    sms_requests: Callable[[], SmsRequests] | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -329,7 +356,8 @@ def create_app(
     `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `countries`: the regions whose
     numbers may sign up. With `site_url`, a request for another host gets 421 (`hosts.py`).
     `whatsapp_number` (digits), when given, makes the thanks pages show the click-to-chat link
-    and code (`reverse.py`).
+    and code (`reverse.py`); `sms_requests` adds their « recevoir un SMS » button
+    (`smsrequest.py`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -343,7 +371,7 @@ def create_app(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
         secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
         countries=countries,
-        whatsapp_number=whatsapp_number,
+        whatsapp_number=whatsapp_number, sms_requests=sms_requests,
     )
 
 

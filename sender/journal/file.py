@@ -16,7 +16,8 @@ Tables: `envois` (one row per alert and recipient), `verrous` (one lease per ale
 recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `conversations`
 (sign-ups made on WhatsApp, one per number, while they last), `compteurs` (messages and SMS
 parts sent per day, kind and channel: `counts.py`), `confirmations_reportees` (the
-confirmations the budget holds, and why), `_journal` (format, the key of the callback
+confirmations the budget holds, and why), `demandes_sms` (requests whose person asked for an SMS:
+`asked.py`), `_journal` (format, the key of the callback
 references, when outbound confirmations were resumed).
 """
 
@@ -47,7 +48,7 @@ _READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
 _TABLES = frozenset({
     "envois", "verrous", "statuts", "entrants", "conversations", "compteurs",
-    "confirmations_reportees", _MARKER,
+    "confirmations_reportees", "demandes_sms", _MARKER,
 })
 
 _SCHEMA = (
@@ -100,6 +101,13 @@ _SCHEMA = (
         answered_at REAL
     )""",
     counts.SCHEMA,
+    # Requests whose person asked for a confirmation by SMS (`asked.py`).
+    """CREATE TABLE IF NOT EXISTS demandes_sms (
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL,
+        asked_at REAL NOT NULL,
+        PRIMARY KEY (kind, code)
+    ) WITHOUT ROWID""",
     # The confirmations the budget holds this cycle, and why (`consent/outgoing.py`).
     """CREATE TABLE IF NOT EXISTS confirmations_reportees (
         message_id TEXT NOT NULL,

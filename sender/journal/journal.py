@@ -128,6 +128,11 @@ class Journal:
         return self._file.path
 
     @property
+    def file(self) -> JournalFile:
+        """The journal's SQLite file (for the small tables kept beside it: `asked.py`)."""
+        return self._file
+
+    @property
     def clock(self) -> Callable[[], float]:
         """The wall clock of this journal (a simulated one in benchmarks)."""
         return self._clock
