@@ -163,6 +163,7 @@ SPELLINGS = ["07 56 12 99 99", "+33756129999", "0033 7 56 12 99 99", "07.56.12.9
              "+33 (0)7 56 12 99 99"]
 
 
+@pytest.mark.slow
 def test_a_harassment_campaign_costs_its_victim_one_message_a_day_three_a_week(tmp_path, wa):
     """Someone types the victim's number in every spelling every 4 hours for ten days: at most
     1 message per rolling 24 h and 3 per rolling 7 days."""
