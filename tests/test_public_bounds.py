@@ -178,3 +178,17 @@ def test_the_form_refuses_a_foreign_mobile_in_french(tmp_path, site):
     assert [r["telephone"] for r in rows(register, INSCRIPTIONS)] == ["+262 692 12 34 56"]
     assert "opérateurs français" in foreign_phone_message(FRENCH_REGIONS)
     register.close()
+
+
+def test_statuses_of_unknown_messages_are_one_log_line_a_minute(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    journal = tmp_path / "journal.sqlite"
+    with webhook_receiver(journal) as url:
+        for i in range(300):
+            item = status_item(f"wamid.{i}", "delivered", "33612345678", None)
+            body = json.dumps(envelope("messages", {"statuses": [item]}, PHONE_ID)).encode()
+            assert _signed(url, body).status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "sender.intake.webhook"]
+    assert lines == ["Webhook WhatsApp : statuts ignorés (1) — sans envoi connu dans le "
+                     "journal : 1."]
+    assert _count(journal, "statuts") == 0

@@ -21,20 +21,21 @@ class RefusalLog:
 
     def __init__(
         self, logger: logging.Logger, what: str, *, clock: Callable[[], float] = time.monotonic,
-        level: int = logging.WARNING,
+        level: int = logging.WARNING, outcome: str = "refusées",
     ) -> None:
         self.logger = logger
         self.what = what
         self.level = level
+        self.outcome = outcome
         self._clock = clock
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._logged_at: float | None = None
 
-    def refused(self, reason: str) -> None:
-        """Count one refusal; log the summary if the last one is a minute old."""
+    def refused(self, reason: str, count: int = 1) -> None:
+        """Count `count` refusals; log the summary if the last one is a minute old."""
         with self._lock:
-            self._counts[reason] += 1
+            self._counts[reason] += count
             now = self._clock()
             if self._logged_at is not None and now - self._logged_at < SUMMARY_SECONDS:
                 return
@@ -53,5 +54,6 @@ class RefusalLog:
     def _log(self, counts: Counter[str]) -> None:
         detail = ", ".join(f"{reason} : {n}" for reason, n in counts.most_common())
         self.logger.log(
-            self.level, "%s refusées (%d) — %s.", self.what, sum(counts.values()), detail
+            self.level, "%s %s (%d) — %s.", self.what, self.outcome, sum(counts.values()),
+            detail,
         )

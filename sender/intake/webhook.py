@@ -57,6 +57,8 @@ class WebhookEndpoint:
         self.verify_token = verify_token
         self.app_secret = app_secret
         self.refusals = RefusalLog(log, "Webhook WhatsApp : requêtes")
+        self.orphans = RefusalLog(log, "Webhook WhatsApp : statuts", level=logging.INFO,
+                                  outcome="ignorés")
 
     def store(self) -> DeliveryStore:
         if self._store is None:
@@ -119,7 +121,7 @@ class WebhookEndpoint:
             log.info("Webhook WhatsApp : %d message(s) ignoré(s) (trop de messages d'un même "
                      "numéro en une heure).", report.limited)
         if report.orphans:
-            log.info("Webhook WhatsApp : %d statut(s) sans envoi connu.", report.orphans)
+            self.orphans.refused("sans envoi connu dans le journal", report.orphans)
         return _text(200, "EVENT_RECEIVED")
 
 
