@@ -100,6 +100,10 @@ LOCAL_REGISTER_NOTE = (
     "registre local : quiconque peut écrire ce fichier peut lancer une alerte (protéger le "
     "fichier et la machine)"
 )
+SMS_CEILING_MOTIF = (
+    "Envoi suspendu : plafond mensuel de SMS atteint (ALERTE_PLAFOND_SMS_MOIS) et "
+    "ALERTE_PLAFOND_SMS_ALERTES=bloquer ; l'alerte part dès que le plafond le permet."
+)
 
 
 class Sender:
@@ -452,10 +456,18 @@ class Sender:
         return last is None or time.monotonic() - last >= HEARTBEAT_SECONDS
 
     def _dispatch(self, plan: AlertPlan) -> DispatchReport:
+        blocked = self._sms_ceiling_blocks_alerts()
+        if blocked and self.settings.channel == "sms":
+            # ALERTE_PLAFOND_SMS_ALERTES=bloquer: the alert waits « en cours », tried again at
+            # every cycle (next month, or once the ceiling is raised).
+            return DispatchReport(
+                plan.alert_id, recipients=len(plan.recipients), not_sent=len(plan.recipients),
+                paused_motif=SMS_CEILING_MOTIF,
+            )
         dispatcher = Dispatcher(
             self.journal,
             self.channels.primary,
-            fallback=None if self._sms_ceiling_blocks_alerts() else self.channels.fallback,
+            fallback=None if blocked else self.channels.fallback,
             concurrency=self.settings.concurrency,
             daily_limit=self.channels.daily_limit,
             over_limit_policy=self.settings.over_limit_policy,

@@ -335,3 +335,23 @@ def test_the_sms_button_sends_one_sms_and_only_on_request(tmp_path, wa):
         clock.advance(2 * DAY)
         sender.run_once()
         assert len(gateway.accepted) == 1 and wa.accepted == []  # one SMS, once
+
+
+def test_with_bloquer_and_the_sms_channel_the_alert_waits_en_cours(tmp_path, wa):
+    clock = SimClock()
+    with SmsGatewayEmulator(api_key="cle-sms") as gateway, world(
+        tmp_path, wa, clock, Limits(sms_parts_per_month=0, sms_alerts_blocked=True),
+        channel="sms", sms_api_key="cle-sms", sms_api=gateway.api_url,
+    ) as (register, sender):
+        register.append(schema.ALERTES, [prevention_alert()])
+        sender.run_once()
+        assert gateway.accepted == []
+        (alert,) = rows(register, schema.ALERTES)
+        assert alert["statut"] == schema.EN_COURS
+        assert "plafond mensuel de SMS atteint" in alert["motif"]
+        sender.settings = replace(sender.settings, limits=Limits(sms_parts_per_month=100,
+                                                                 sms_alerts_blocked=True))
+        sender.run_once()  # the ceiling raised: the alert goes
+        assert len(gateway.accepted) == 3
+        (alert,) = rows(register, schema.ALERTES)
+        assert alert["statut"] == schema.DIFFUSEE
