@@ -91,6 +91,11 @@ def _rows_of(
         )
 
 
+def _after(prefix: str) -> str:
+    """The first string after every string starting with `prefix` (a key range's end)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _follow_up_condition(code_count: int) -> str:
     """SQL condition of the rows a status webhook left to send again: `gave_up` (a transient
     `failed` status), or WhatsApp refusals with one of `code_count` bound codes."""
@@ -525,10 +530,10 @@ class Journal:
                 (row[0], row[1], row[2], float(row[3]))
                 for row in conn.execute(
                     "SELECT alert_id, numero, channel, COALESCE(sent_at, updated_at) AS t "
-                    "FROM envois WHERE substr(alert_id, 1, ?) = ? "
+                    "FROM envois WHERE alert_id >= ? AND alert_id < ? "  # the key's range
                     "AND state IN ('sent', 'pending', 'uncertain') "
                     "AND COALESCE(sent_at, updated_at) >= ? ORDER BY t",
-                    (len(prefix), prefix, since),
+                    (prefix, _after(prefix), since),
                 )
             ]
 
@@ -539,9 +544,9 @@ class Journal:
             return {
                 (row[0], row[1])
                 for row in conn.execute(
-                    "SELECT alert_id, numero FROM envois WHERE substr(alert_id, 1, ?) = ? "
+                    "SELECT alert_id, numero FROM envois WHERE alert_id >= ? AND alert_id < ? "
                     "AND state NOT IN ('gave_up', 'deferred')",
-                    (len(prefix), prefix),
+                    (prefix, _after(prefix)),
                 )
             }
 
