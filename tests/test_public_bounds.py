@@ -192,3 +192,21 @@ def test_statuses_of_unknown_messages_are_one_log_line_a_minute(tmp_path, caplog
     assert lines == ["Webhook WhatsApp : statuts ignorés (1) — sans envoi connu dans le "
                      "journal : 1."]
     assert _count(journal, "statuts") == 0
+
+
+def test_the_table_of_sms_requests_is_bounded(tmp_path, monkeypatch):
+    from sender.journal import asked as asked_module
+    from sender.journal.asked import SmsRequests, SmsRequestsFull
+
+    monkeypatch.setattr(asked_module, "MAX_ROWS", 3)
+    now = [1_000_000.0]
+    store = SmsRequests(tmp_path / "journal.sqlite", clock=lambda: now[0])
+    for code in ("000001", "000002", "000003"):
+        store.ask("inscription", code)
+    store.ask("inscription", "000003")  # the same request twice: one row
+    with pytest.raises(SmsRequestsFull):
+        store.ask("inscription", "000004")
+    now[0] += asked_module.KEEP_SECONDS + 1  # the old ones expire on the next write
+    store.ask("inscription", "000004")
+    assert store.asked() == {("inscription", "000004")}
+    store.close()
