@@ -41,6 +41,9 @@ class SmsRequests:
         now = self._clock()
         with self._file.write() as conn:
             conn.execute("DELETE FROM demandes_sms WHERE asked_at < ?", (now - KEEP_SECONDS,))
+            if conn.execute("SELECT 1 FROM demandes_sms WHERE kind = ? AND code = ?",
+                            (kind, code)).fetchone():
+                return  # asked before: nothing more to record
             (count,) = conn.execute("SELECT COUNT(*) FROM demandes_sms").fetchone()
             if count >= MAX_ROWS:
                 raise SmsRequestsFull(
