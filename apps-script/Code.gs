@@ -162,7 +162,11 @@ function validateSignup_(p, moment) {
   var telephone = textField_(p, 'telephone', values, errors);
   if (!errors.hasOwnProperty('telephone')) {
     var phone = cleanPhone_(telephone);
-    if (!phone.ok) errors.telephone = phoneError_(phone.numero, phone.remarque, 'signup');
+    if (!phone.ok) {
+      errors.telephone = phoneError_(phone.numero, phone.remarque, 'signup');
+    } else if (!allowedCountry_(phone.numero)) {
+      errors.telephone = GENERATED.foreignPhone;
+    }
   }
   var consent = cleanText_(first_(p, 'consentement'));
   values.consentement = consent === 'oui' ? 'oui' : '';
@@ -685,6 +689,18 @@ function regionFor_(number) {
     }
   }
   return null;
+}
+
+/** Whether an E.164 number was issued in one of GENERATED.countries (ALERTE_PAYS). */
+function allowedCountry_(e164) {
+  var number;
+  try {
+    number = parse_(e164, PH_.defaultRegion);
+  } catch (err) {
+    if (err && err.phoneParse) return false;
+    throw err;
+  }
+  return GENERATED.countries.indexOf(regionFor_(number)) >= 0;
 }
 
 function numberType_(number) {

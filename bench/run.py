@@ -156,6 +156,12 @@ def _rate(log_dir: Path) -> dict[str, Any]:
     return bench_rate.run()
 
 
+def _abuse(log_dir: Path) -> dict[str, Any]:
+    from bench import bench_abuse
+
+    return bench_abuse.run()
+
+
 BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
     "dispatch": (_dispatch, [("ratio", "≤ 1.2", lambda r: r["ratio"] <= 1.2)]),
     "dispatch_1000": (_dispatch_1000, [
@@ -211,6 +217,14 @@ BENCHMARKS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[Check]]] = {
         ("backup_seconds", "≤ 30", lambda r: r["backup_seconds"] <= 30),
         ("missed", "= 0", lambda r: r["missed"] == 0),
         ("duplicates", "= 0", lambda r: r["duplicates"] == 0),
+    ]),
+    # An attacker's day against the form (bench_abuse.py): the budget caps what he spends.
+    "abuse": (_abuse, [
+        ("outbound_confirmations", "≤ budget",
+         lambda r: r["outbound_confirmations"] <= r["budget"]),
+        ("sms_parts", "≤ 2 × budget", lambda r: r["sms_parts"] <= 2 * r["budget"]),
+        ("foreign_messages", "= 0", lambda r: r["foreign_messages"] == 0),
+        ("legit_whatsapp_confirmed", "= 10", lambda r: r["legit_whatsapp_confirmed"] == 10),
     ]),
 }
 

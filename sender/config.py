@@ -12,6 +12,12 @@ from urllib.parse import urlsplit
 
 from sender.costs import DEFAULT_SMS_PART_RATE, DEFAULT_WHATSAPP_RATE, Rates
 from sender.errors import ConfigurationError
+from sender.limits import (
+    DEFAULT_CONFIRMATIONS_PER_DAY,
+    DEFAULT_SMS_PARTS_PER_MONTH,
+    FRENCH_REGIONS,
+    Limits,
+)
 
 # Relative to the home folder (ALERTE_DOSSIER, the current folder by default).
 DEFAULT_REGISTER = "data/registre.sqlite"
@@ -203,6 +209,7 @@ class Settings:
     sheets_api: str = GOOGLE_SHEETS_API  # where the Google register's requests go
     ping_url: str | None = None  # ALERTE_PING_URL: push pings of an uptime monitor
     statistics: Path = Path(DEFAULT_STATISTICS)  # the public figures the site build reads
+    limits: Limits = field(default_factory=Limits)  # budgets, SMS ceiling, countries
     whatsapp_numero_public: str | None = None  # the network's number as people dial it (digits)
     retention: Retention = field(default_factory=Retention)  # what is kept how long
     whatsapp_business_id: str | None = None  # the WhatsApp Business Account (templates, webhooks)
@@ -290,6 +297,7 @@ class Settings:
             statistics=_under(
                 home, env.get("ALERTE_STATISTIQUES", "").strip() or DEFAULT_STATISTICS
             ),
+            limits=_limits(env),
             whatsapp_numero_public=public_number(env.get("WHATSAPP_NUMERO_PUBLIC", "")),
             retention=Retention(
                 unsubscribed_days=int(_number(
@@ -302,3 +310,56 @@ class Settings:
             whatsapp_business_id=env.get("WHATSAPP_BUSINESS_ACCOUNT_ID", "").strip() or None,
             daily_limit_from_meta=not env.get("WHATSAPP_PLAFOND_JOURNALIER", "").strip(),
         )
+
+
+# -- budgets (`limits.py`) ------------------------------------------------------------------
+
+
+def _limits(env: Mapping[str, str]) -> Limits:
+    return Limits(
+        countries=countries(env.get("ALERTE_PAYS", "")),
+        confirmations_per_day=_whole(env, "ALERTE_BUDGET_CONFIRMATIONS",
+                                     DEFAULT_CONFIRMATIONS_PER_DAY),
+        sms_parts_per_month=_whole(env, "ALERTE_PLAFOND_SMS_MOIS", DEFAULT_SMS_PARTS_PER_MONTH),
+        sms_alerts_blocked=_alerts_policy(env.get("ALERTE_PLAFOND_SMS_ALERTES", "")),
+    )
+
+
+def countries(raw: str) -> tuple[str, ...]:
+    """`ALERTE_PAYS`: region codes (ISO 3166, as phonenumbers names them) separated by commas
+    or spaces; empty: the French operators' regions."""
+    import phonenumbers
+
+    codes = [c.upper() for c in raw.replace(",", " ").split()]
+    if not codes:
+        return FRENCH_REGIONS
+    unknown = [c for c in codes if c not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ConfigurationError(
+            "ALERTE_PAYS contient des codes de pays inconnus : " + ", ".join(unknown)
+            + " (attendu : des codes à deux lettres comme FR, RE, GP, séparés par des virgules)."
+        )
+    return tuple(dict.fromkeys(codes))
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    digits = raw.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    if not digits.isascii() or not digits.isdigit():
+        raise ConfigurationError(
+            f"{name} doit être un nombre entier positif ou nul (reçu « {raw} »)."
+        )
+    return int(digits)
+
+
+def _alerts_policy(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("", "envoyer"):
+        return False
+    if value == "bloquer":
+        return True
+    raise ConfigurationError(
+        f"ALERTE_PLAFOND_SMS_ALERTES doit valoir envoyer ou bloquer (reçu « {raw.strip()} »)."
+    )

@@ -684,8 +684,8 @@ def heartbeat_cells(
     extra: Mapping[str, str] | None = None,
 ) -> tuple[list[CellChange], list[dict[str, str]]]:
     """Etat rows `dernier_passage`, `dernier_bilan`, `hote` (and `protection_alertes` when
-    given, and the `extra` rows, such as what Meta says of the account): updates, or rows to
-    append."""
+    given, and the `extra` rows: what Meta says of the account, sends and costs): updates, or
+    rows to append."""
     stamp = format_french(now)
     wanted = {"dernier_passage": stamp, "dernier_bilan": summary, "hote": host}
     if protection is not None:

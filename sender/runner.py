@@ -51,6 +51,13 @@ from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.cleaning.phonecache import PhoneCache
 from sender.cleaning.suppressions import SuppressionList
 from sender.config import Settings, is_google_sheet
+from sender.consent.budget import (
+    etat_figures,
+    mark_asked,
+    month_start,
+    outbound_state,
+    sms_parts,
+)
 from sender.consent.outgoing import ConfirmationSender
 from sender.consent.outgoing import failures as confirmation_failures
 from sender.consent.requests import ConfirmationRequest, outbound
@@ -90,6 +97,8 @@ from sender.dispatch.report import DispatchReport
 from sender.errors import AlerteError, ConfigurationError, RegisterError
 from sender.health.monitor import Monitor
 from sender.health.report import stopped_warning
+from sender.journal.asked import SmsRequests
+from sender.journal.counts import ACCUSE
 from sender.journal.file import JournalFile
 from sender.journal.journal import Journal
 from sender.privacy.retention import PurgeReport, purge
@@ -124,6 +133,10 @@ CLOCK_MARGIN = 5.0  # seconds: a status written just before a poll is read again
 LOCAL_REGISTER_NOTE = (
     "registre local : quiconque peut écrire ce fichier peut lancer une alerte (protéger le "
     "fichier et la machine)"
+)
+SMS_CEILING_MOTIF = (
+    "Envoi suspendu : plafond mensuel de SMS atteint (ALERTE_PLAFOND_SMS_MOIS) et "
+    "ALERTE_PLAFOND_SMS_ALERTES=bloquer ; l'alerte part dès que le plafond le permet."
 )
 
 
@@ -161,6 +174,7 @@ class Sender:
         self._suppressions: SuppressionList | None = None
         self._account_error: str | None = None  # the last failure to read it (logged once)
         self._sms_only: dict[str, str] = {}  # alert id → why it goes by SMS only
+        self._outbound: dict[str, str] = {}  # the `Etat` lines of sends and costs last written
 
     @property
     def journal(self) -> Journal:
@@ -332,9 +346,10 @@ class Sender:
         self._send_replies(replies)
         self._send_confirmations(pending, members, now, report)
         del members
+        outbound = self._outbound_lines(pending)
         report.seconds = time.monotonic() - started
         if not self._write_results(final, etat, report, now, previous=previous, local=local,
-                                   account=account):
+                                   account=account, outbound=outbound):
             return report
         self._counts_since = counted_at
         self._prune()
@@ -342,13 +357,19 @@ class Sender:
 
     def _write_results(
         self, final: list[CellChange], etat: Table, report: CycleReport, now: datetime, *,
-        previous: str | None, local: bool, account: Account | None,
+        previous: str | None, local: bool, account: Account | None, outbound: dict[str, str],
     ) -> bool:
-        """Write the cycle's results and `Etat` (heartbeat, warnings, Meta's account) when
-        something changed or the heartbeat is due; False when the register refused them."""
+        """Write the cycle's results and `Etat` (heartbeat, warnings, Meta's account, sends and
+        costs) when something changed or the heartbeat is due; False when the register refused
+        them."""
         warning_changed = report.protection_problem != previous
         account_rows = etat_values(account) if account is not None else {}
-        warning_changed = warning_changed or _differs(etat, account_rows)
+        warning_changed = (
+            warning_changed or _differs(etat, account_rows)
+            or outbound.get("confirmations_sortantes")
+            != self._outbound.get("confirmations_sortantes")
+        )
+        self._outbound = outbound
         if final or warning_changed or self._heartbeat_due():
             protection = (
                 LOCAL_REGISTER_NOTE if local
@@ -357,7 +378,7 @@ class Sender:
             )
             etat_changes, missing = heartbeat_cells(
                 etat, report.summary(), now, socket.gethostname(), protection=protection,
-                extra=account_rows,
+                extra={**account_rows, **outbound},
             )
             final += etat_changes
             try:
@@ -397,6 +418,41 @@ class Sender:
             log.warning("Diffusion bloquée : %s", problem)
         return problem
 
+    def _outbound_lines(self, pending: list[ConfirmationRequest]) -> dict[str, str]:
+        """`Etat` lines: messages sent today and this month with their estimated cost, and the
+        state of outbound confirmations (budget, fraud brake, SMS ceiling)."""
+        moment = self.journal.clock()
+        try:
+            lines = etat_figures(self.journal, self.settings.rates, moment)
+            state = outbound_state(
+                self.settings, self.journal, {r.message_id for r in pending}, moment
+            )
+        except AlerteError as error:
+            log.warning("compteurs d'envoi illisibles : %s", error.message)
+            return {}
+        lines["confirmations_sortantes"] = state.etat()
+        return lines
+
+    def _sms_ceiling_blocks_alerts(self) -> bool:
+        """ALERTE_PLAFOND_SMS_ALERTES=bloquer and this month's SMS parts reached the ceiling."""
+        limits = self.settings.limits
+        if not limits.sms_alerts_blocked:
+            return False
+        month = self.journal.counts_since(month_start(self.journal.clock()))
+        return sms_parts(month) >= limits.sms_parts_per_month
+
+    def _mark_asked(self, pending: list[ConfirmationRequest]) -> list[ConfirmationRequest]:
+        """Flag `envoi_demande` on the requests whose person asked for an SMS on the page."""
+        if not pending or not self.settings.reverse_confirmation:
+            return pending
+        try:
+            asked = SmsRequests(self.journal.file).asked()
+            secret = load_secret(self.settings) if asked else b""
+        except AlerteError as error:
+            log.warning("demandes de SMS illisibles : %s", error.message)
+            return pending
+        return mark_asked(pending, asked, secret)
+
     def _send_confirmations(
         self,
         pending: list[ConfirmationRequest],
@@ -405,7 +461,7 @@ class Sender:
         report: CycleReport,
     ) -> None:
         pending = outbound(
-            pending, reverse_confirmation=self.settings.reverse_confirmation
+            self._mark_asked(pending), reverse_confirmation=self.settings.reverse_confirmation
         )
         if not pending:
             return
@@ -536,7 +592,9 @@ class Sender:
         if reply is None:
             return
         try:
-            OptOuts(self.store, clock=time.time).acknowledge(reply)
+            answered = OptOuts(self.store, clock=time.time).acknowledge(reply)
+            if answered:
+                self.journal.add_count(ACCUSE, "whatsapp", answered)
         except AlerteError as error:
             log.warning("accusés de désinscription reportés : %s", error.message)
 
@@ -555,11 +613,19 @@ class Sender:
         return last is None or time.monotonic() - last >= HEARTBEAT_SECONDS
 
     def _dispatch(self, plan: AlertPlan) -> DispatchReport:
+        blocked = self._sms_ceiling_blocks_alerts()
         sms_only = plan.alert_id in self._sms_only and self.channels.fallback is not None
+        if blocked and (self.settings.channel == "sms" or sms_only):
+            # ALERTE_PLAFOND_SMS_ALERTES=bloquer: the alert waits « en cours », tried again at
+            # every cycle (next month, or once the ceiling is raised).
+            return DispatchReport(
+                plan.alert_id, recipients=len(plan.recipients), not_sent=len(plan.recipients),
+                paused_motif=SMS_CEILING_MOTIF,
+            )
         dispatcher = Dispatcher(
             self.journal,
             self.channels.fallback if sms_only else self.channels.primary,  # type: ignore[arg-type]
-            fallback=None if sms_only else self.channels.fallback,
+            fallback=None if sms_only or blocked else self.channels.fallback,
             concurrency=self.settings.concurrency,
             daily_limit=self.channels.daily_limit,
             over_limit_policy=self.settings.over_limit_policy,

@@ -64,10 +64,15 @@ CASES: tuple[FormCase, ...] = (
     signup("dashes and a note", telephone="06-12-34-56-78 (portable)"),
     signup("dots", telephone="06.12.34.56.78"),
     signup("extension after a comma", telephone="06 12 34 56 78, 12"),
-    signup("British mobile", telephone="+44 7911 123456"),
-    signup("Belgian mobile", telephone="+32 470 12 34 56"),
-    signup("Swiss mobile", telephone="+41 79 123 45 67"),
     signup("Réunion mobile with its code", telephone="+262 692 12 34 56"),
+    signup("Mayotte mobile (+262 too)", telephone="+262 639 01 23 45"),
+    signup("Guadeloupe mobile", telephone="+590 690 12 34 56"),
+    signup("New Caledonia mobile", telephone="+687 75 12 34"),
+    # mobiles of other countries: refused by default (ALERTE_PAYS)
+    signup("British mobile", accepted=False, telephone="+44 7911 123456"),
+    signup("Belgian mobile", accepted=False, telephone="+32 470 12 34 56"),
+    signup("Swiss mobile", accepted=False, telephone="+41 79 123 45 67"),
+    signup("North Korean number", accepted=False, telephone="+850 191 123 4567"),
     # phones the Python intake refuses
     signup("British landline", accepted=False, telephone="+44 20 7946 0958"),
     signup("Belgian landline", accepted=False, telephone="+32 2 555 12 12"),

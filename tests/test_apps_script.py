@@ -22,9 +22,15 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from sender import schema
 from sender.domain.communes import match_commune, name_index
-from sender.domain.phones import parse_phone
+from sender.domain.phones import allowed_country, parse_phone
 from sender.intake import appsscript
-from sender.intake.validation import clean_text, validate_signup, validate_unsubscribe
+from sender.intake.validation import (
+    clean_text,
+    foreign_phone_message,
+    validate_signup,
+    validate_unsubscribe,
+)
+from sender.limits import FRENCH_REGIONS
 from sender.register.sqlite import SQLiteRegister
 from support.formcases import CASES, MOMENT
 from support.unavailable import unavailable
@@ -213,3 +219,40 @@ def test_commune_rules_match_for_every_known_name():
     answers = run_script({"moment": MOMENT.isoformat(), "communes": inputs})["communes"]
     expected = [(c.nom if (c := match_commune(name)) else None) for name in inputs]
     assert answers == expected
+
+
+def _country_inputs() -> list[str]:
+    """Every region's example numbers of each type, as E.164."""
+    numbers = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE,
+                     PhoneNumberType.FIXED_LINE_OR_MOBILE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.add(phonenumbers.format_number(example, PhoneNumberFormat.E164))
+    return sorted(numbers)
+
+
+def test_country_rule_matches_for_every_regions_examples():
+    """The Python intake and `Code.gs` agree on which numbers French operators issued (the
+    default ALERTE_PAYS), on every region's example numbers (+262 is La Réunion or Mayotte,
+    +590 Guadeloupe, Saint-Barthélemy or Saint-Martin…)."""
+    inputs = _country_inputs()
+    answers = run_script({"moment": MOMENT.isoformat(), "countries": inputs})["countries"]
+    expected = [allowed_country(numero, FRENCH_REGIONS) for numero in inputs]
+    assert len(inputs) > 400 and sum(expected) >= 12
+    assert answers == expected
+
+
+def test_the_country_list_goes_into_generated_gs(tmp_path: Path):
+    """`script-google` with ALERTE_PAYS=FR,BE writes a script that accepts Belgian mobiles and
+    refuses Réunion ones, with the same French message as the Python intake."""
+    countries = ("FR", "BE")
+    path = tmp_path / "generated.gs"
+    appsscript.write(path, countries)
+    assert '"countries":["FR","BE"]' in path.read_text("utf-8")
+    form = {**CASES[0].form, "telephone": "+262 692 12 34 56"}
+    python = validate_signup(form, moment=MOMENT, countries=countries).errors
+    assert python["telephone"] == foreign_phone_message(countries)
+    assert validate_signup({**form, "telephone": "+32 470 12 34 56"}, moment=MOMENT,
+                           countries=countries).errors == {}

@@ -201,13 +201,23 @@ def test_budget_keeps_room_for_an_alert_to_every_member():
 def test_plan_sends_once_oldest_first_within_room_and_per_number_limit():
     pending = [request("+33600000001", 3), request("+33600000002", 1),
                request("+33600000003", 2), request("+33600000004", 4)]
-    settled = {("confirmation-inscription-1", "+33600000002")}
-    chosen = planning.plan(pending, settled, {"+33600000004": 3}, set(), room=1)
-    assert [r.numero for r in chosen.to_send] == ["+33600000003"]
-    assert (chosen.held_by_quota, chosen.held_by_number) == (1, 1)
-    assert len(chosen.notes()) == 2
-    contacted = planning.plan(pending[:1], set(), {}, {"+33600000001"}, room=0)
-    assert [r.numero for r in contacted.to_send] == ["+33600000001"]  # already counted today
+    attempted = {("confirmation-inscription-1", "+33600000002")}
+    now = (NOW + timedelta(minutes=10)).timestamp()
+    history = [planning.History("confirmation-inscription-9", "+33600000004", "whatsapp",
+                                now - 3600)]
+    budget = planning.Budget(30, {"whatsapp": 1})
+    chosen = planning.plan(
+        pending, attempted=attempted, history=history, now=now, limits=budget,
+        countries=("FR",), channel_for=lambda r: "whatsapp", room=1,
+    )
+    assert [r.numero for r, _ in chosen.to_send] == ["+33600000003"]
+    assert (chosen.counts["quota"], chosen.counts["number"]) == (1, 1)
+    assert len(chosen.notes(budget)) == 2
+    contacted = planning.plan(
+        pending[:1], attempted=set(), history=[], now=now, limits=budget, countries=("FR",),
+        channel_for=lambda r: "whatsapp", room=0, contacted={"+33600000001"},
+    )
+    assert [r.numero for r, _ in contacted.to_send] == ["+33600000001"]  # counted today
 
 
 # -- cross-site posts and client addresses --------------------------------------------------------

@@ -204,9 +204,10 @@ def test_a_tap_costs_google_sheets_one_read_and_one_write_with_its_look(
         assert sheets.total_requests == 1  # handled taps cost nothing more
 
 
-def test_a_confirmation_whatsapp_reports_failed_later_goes_by_sms_once(tmp_path: Path, wa):
-    """Accepted by WhatsApp, then a `failed` status (131026: no WhatsApp on this number): the
-    next cycle sends the same confirmation by SMS, and never again."""
+def test_a_confirmation_whatsapp_reports_failed_never_turns_into_an_sms(tmp_path: Path, wa):
+    """Accepted by WhatsApp, then a `failed` status (131026: no WhatsApp on this number): no
+    SMS follows by itself (that would let anyone make the CMA pay for SMS to numbers of his
+    choosing); the remark says the message could not be sent."""
     register, sender = make_sender(tmp_path, wa, limit=1000, webhooks=True)
     sender.close()
     signups(register, 1)
@@ -221,11 +222,8 @@ def test_a_confirmation_whatsapp_reports_failed_later_goes_by_sms_once(tmp_path:
             assert again.run_once().confirmations_sent == 1  # accepted by WhatsApp
             assert wa.flush_webhooks() and gateway.accepted == []
             again.run_once()
-            (sms,) = gateway.accepted
-            assert "+" + sms.numero.lstrip("+") == numero
-            assert "/confirmer?jeton=" in sms.content
-            assert sms.content.endswith("Réseau Alerte Message")
             again.run_once()
-            assert len(gateway.accepted) == 1  # never twice
-            assert "n'a pas pu" not in signup_row(register, "Nouveau 0")["remarque"]
+            assert gateway.accepted == []
+            assert len(wa.accepted) == 1  # and never sent again on WhatsApp either
+            assert "n'a pas pu" in signup_row(register, "Nouveau 0")["remarque"]
     register.close()

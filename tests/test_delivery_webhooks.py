@@ -113,8 +113,8 @@ def test_unsigned_or_badly_signed_posts_are_refused_and_nothing_is_stored(tmp_pa
         assert tampered.status_code == 403
         assert not journal.exists() or _statuts(journal) == 0
         assert _post(url, payload).status_code == 200
-        assert _post(url, payload).status_code == 200  # Meta's duplicate: stored once
-    assert _statuts(journal) == 1
+        assert _post(url, payload).status_code == 200  # Meta's duplicate: answered the same
+    assert _statuts(journal) == 0  # a message this journal never sent: nothing is kept
 
 
 def test_signed_but_unreadable_or_foreign_payloads(tmp_path):

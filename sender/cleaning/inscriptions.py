@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sender import schema
+from sender.consent.planning import HELD_PREFIX, REPLACED
 from sender.consent.requests import (
     DESINSCRIPTION,
     INSCRIPTION,
@@ -199,6 +200,10 @@ class _Cleaner:
 
     def _waiting_note(self, request: ConfirmationRequest) -> str:
         failure = self.failures.get((request.message_id, request.numero))
+        if failure == REPLACED:
+            return f"en attente de confirmation : {REPLACED} (un seul message par numéro)"
+        if failure is not None and failure.startswith(HELD_PREFIX):
+            return f"en attente de confirmation : message {failure}"
         if failure is not None:
             return (
                 f"en attente de confirmation : le message n'a pas pu être envoyé ({failure}) ; "

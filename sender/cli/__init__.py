@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sender.cli import (  # noqa: F401  (importing them declares their commands)
     alert_commands,
     backup_commands,
+    budget_commands,
     diagnostic_commands,
     frenchargs,
     guide_commands,
@@ -42,7 +43,7 @@ data/registre.sqlite) ou l'adresse d'une feuille Google (avec GOOGLE_APPLICATION
 ORDER = (
     "initialiser", "diagnostic", "nettoyer", "importer", "verifier", "apercu", "envoyer",
     "surveiller", "servir", "demarrer", "script-google", "exporter", "statistiques", "rapport",
-    "affiche", "guide-agent", "purger", "personne", "sauvegarder", "restaurer",
+    "confirmations", "affiche", "guide-agent", "purger", "personne", "sauvegarder", "restaurer",
 )
 
 

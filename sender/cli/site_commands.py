@@ -127,7 +127,7 @@ def cmd_script_google(args: argparse.Namespace, settings: Settings) -> int:
                   "CLE_CODES_WHATSAPP du script (Paramètres du projet > Propriétés du script), "
                   "avec WHATSAPP_NUMERO_PUBLIC. Elle permet de fabriquer les codes, jamais de "
                   "signer un lien de confirmation.")
-    changed = write(path)
+    changed = write(path, countries=settings.limits.countries)
     if changed:
         err.print(f"{path} écrit : copiez-le dans le projet Apps Script, à côté de Code.gs.")
     else:

@@ -6,16 +6,16 @@ Each request is one dispatch of one recipient through the journal (`Dispatcher`)
 rows count in the WhatsApp daily limit like an alert's. The token of the link is signed just
 before the send and expires with the request (its `horodatage` plus the validity).
 
-With status webhooks, WhatsApp may accept a message and report later that it failed (the number
-has no WhatsApp, 131026…). When an SMS fallback is configured, such a confirmation is not
-settled: the next cycle sends it again and the dispatcher routes it to SMS, as it does for an
-alert (`dispatch.decisions`); it is never sent twice by SMS.
+A confirmation goes through one channel, with no SMS fallback: by SMS only when the person
+asked for it (`envoi_demande`) or when SMS is the network's channel. WhatsApp refusing a number
+(131026…) never turns into an SMS, because that is how a stranger would make the CMA pay for
+SMS to numbers of his choosing. What the budget holds is kept in the journal
+(`confirmations_reportees`) for the register's remark.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from rich.console import Console
 
 from sender.channels.factory import ConfiguredChannels
-from sender.channels.whatsapp import SMS_CODE_TEXTS
 from sender.config import Settings
-from sender.consent import planning
+from sender.consent import budget, planning
+from sender.consent.budget import OutboundState
 from sender.consent.messages import ConfirmationMessage, confirmation_url
 from sender.consent.requests import ConfirmationRequest
 from sender.consent.tokens import load_secret, sign
@@ -52,12 +52,15 @@ class ConfirmationReport:
 
 
 def failures(journal: Journal) -> dict[tuple[str, str], str]:
-    """(message id, number) → French reason of the confirmation messages that failed for good."""
-    return {
+    """(message id, number) → French reason of the confirmation messages that failed for good,
+    or that the budget holds (`planning.HELD_PREFIX`, `planning.REPLACED`…)."""
+    result = journal.held_confirmations()
+    result.update({
         pair: text or "raison inconnue"
         for pair, (state, text) in journal.settled_with_prefix(planning.PREFIX).items()
         if state == "failed"
-    }
+    })
+    return result
 
 
 class ConfirmationSender:
@@ -70,78 +73,114 @@ class ConfirmationSender:
         self.journal = journal
         self.channels = channels
         self._secret: bytes | None = None
+        self.state: OutboundState | None = None  # the last cycle's budget, brake and ceiling
 
     def send(
         self, pending: list[ConfirmationRequest], members: Iterable[str], now: datetime
     ) -> ConfirmationReport:
         """Send what `planning.plan` allows now; `members` are the active members' numbers."""
         report = ConfirmationReport()
+        moment = now.timestamp()
+        sent = budget.history(self.journal, moment)
+        self.state = state = budget.outbound_state(
+            self.settings, self.journal, {r.message_id for r in pending}, moment, sent
+        )
         if not pending:
+            self.journal.set_held_confirmations({})
             return report
-        settled = self.journal.settled_with_prefix(planning.PREFIX)
-        for pair in self._for_sms():
-            settled.pop(pair, None)
-        recent = self.journal.recent_by_recipient(planning.PREFIX)
         limit = self.channels.daily_limit
         contacted: set[str] = set()
         if limit is not None:
             contacted = self.journal.contacted_since(channel=self.channels.primary.name)
-        room = planning.budget(limit, contacted, members)
-        chosen = planning.plan(pending, settled, recent, contacted, room)
-        report.notes.extend(chosen.notes())
-        report.waiting = chosen.held_by_number + chosen.held_by_quota
-        if not chosen.to_send:
-            return report
+        chosen = planning.plan(
+            pending,
+            attempted=self.journal.attempted_with_prefix(planning.PREFIX),
+            history=sent, now=moment, limits=state.budget,
+            countries=self.settings.limits.countries, channel_for=self._channel_for,
+            room=planning.budget(limit, contacted, members), contacted=contacted,
+        )
+        report.notes.extend(chosen.notes(state.budget))
+        report.waiting = chosen.waiting
+        try:
+            if chosen.to_send:
+                self._send_all(chosen, now, report)
+        finally:
+            self.journal.set_held_confirmations(chosen.held)
+        return report
+
+    def _send_all(
+        self, chosen: planning.ConfirmationPlan, now: datetime, report: ConfirmationReport
+    ) -> None:
         try:
             secret = self._secret or load_secret(self.settings)
         except AlerteError as error:
             report.waiting += len(chosen.to_send)
             report.notes.append(f"Messages de confirmation non envoyés : {error.message}")
             log.warning("Messages de confirmation non envoyés : %s", error.message)
-            return report
+            return
         self._secret = secret
-        dispatcher = Dispatcher(
+        for request, channel in chosen.to_send:
+            if channel == "sms" and not self._sms_left():
+                chosen.hold(request, "sms_ceiling",
+                            planning.HELD_PREFIX + planning.MOTIFS["sms_ceiling"])
+                report.waiting += 1
+                continue
+            if not self._send_one(request, channel, secret, now, report):
+                break
+
+    def _sms_left(self) -> bool:
+        """The month's SMS parts (every kind) are still below the ceiling: checked before each
+        SMS, since a confirmation may take several parts."""
+        month = self.journal.counts_since(budget.month_start(self.journal.clock()))
+        return budget.sms_parts(month) < self.settings.limits.sms_parts_per_month
+
+    def _channel_for(self, request: ConfirmationRequest) -> str:
+        """SMS when the person asked for it and SMS is configured; else the network's channel."""
+        primary = self.settings.channel
+        if request.envoi_demande and primary == "whatsapp" and self.channels.fallback:
+            return "sms"
+        return primary
+
+    def _dispatcher(self, channel: str) -> Dispatcher:
+        primary = self.channels.primary
+        if channel != primary.name:
+            assert self.channels.fallback is not None  # `_channel_for` checked it
+            primary = self.channels.fallback
+        return Dispatcher(
             self.journal,
-            self.channels.primary,
-            fallback=self.channels.fallback,
+            primary,
+            fallback=None,  # never an automatic SMS for a confirmation
             concurrency=1,
-            daily_limit=limit,
+            daily_limit=self.channels.daily_limit if channel == "whatsapp" else None,
             over_limit_policy="reporter",
             progress=False,
             console=Console(quiet=True),
             webhooks=self.settings.webhooks,
             status_wait=self.settings.status_wait,
+            clock=self.journal.clock,
         )
-        for request in chosen.to_send:
-            deadline = request.expires_at or now + timedelta(days=self.settings.confirmation_days)
-            token = sign(secret, request.kind, request.ref, request.numero, deadline.timestamp())
-            message = ConfirmationMessage(
-                request.message_id, request.kind, token,
-                confirmation_url(self.settings.site_url, token), deadline,
-            )
-            result = dispatcher.dispatch(request.message_id, [request.numero], message)
-            report.sent += result.sent_now
-            report.failed += result.failed
-            if not result.complete:
-                report.waiting += 1
-            if result.stopped_motif:
-                report.notes.append(f"Confirmation {request.message_id} : {result.stopped_motif}")
-                break  # token, account or template problem: the same for every message
-            log.info(
-                "Confirmation %s pour %s : %s", request.message_id,
-                mask_phone(request.numero), "envoyée" if result.sent_now else "non envoyée",
-            )
-        return report
 
-    def _for_sms(self) -> set[tuple[str, str]]:
-        """(message id, number) of the confirmations WhatsApp refused after accepting them
-        (status webhook) with a refusal an SMS gets round, when an SMS fallback exists."""
-        if self.channels.fallback is None:
-            return set()
-        since = time.time() - self.settings.confirmation_days * 86_400
-        return {
-            (message_id, number)
-            for message_id in self.journal.follow_ups(since, SMS_CODE_TEXTS)
-            if message_id.startswith(planning.PREFIX)
-            for number in self.journal.follow_up_recipients(message_id, SMS_CODE_TEXTS)
-        }
+    def _send_one(
+        self, request: ConfirmationRequest, channel: str, secret: bytes, now: datetime,
+        report: ConfirmationReport,
+    ) -> bool:
+        """Send one request's message; False when the batch must stop."""
+        deadline = request.expires_at or now + timedelta(days=self.settings.confirmation_days)
+        token = sign(secret, request.kind, request.ref, request.numero, deadline.timestamp())
+        message = ConfirmationMessage(
+            request.message_id, request.kind, token,
+            confirmation_url(self.settings.site_url, token), deadline,
+        )
+        result = self._dispatcher(channel).dispatch(request.message_id, [request.numero], message)
+        report.sent += result.sent_now
+        report.failed += result.failed
+        if not result.complete:
+            report.waiting += 1
+        if result.stopped_motif:
+            report.notes.append(f"Confirmation {request.message_id} : {result.stopped_motif}")
+            return False  # token, account or template problem: the same for every message
+        log.info(
+            "Confirmation %s pour %s (%s) : %s", request.message_id, mask_phone(request.numero),
+            channel, "envoyée" if result.sent_now else "non envoyée",
+        )
+        return True

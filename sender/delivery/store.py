@@ -140,6 +140,11 @@ class DeliveryStore:
                 "message_id, claimed_at FROM envois WHERE ref = ? AND alert_id = ?",
                 (callback.reference, callback.alert_id),
             ).fetchone()
+        if callback is None or row is None:
+            # Not a message of this journal: nothing is stored (a flood of made-up ids would
+            # otherwise fill the table).
+            report.orphans += 1
+            return
         # The status of a row's latest copy says that messages claimed up to then came back.
         latest = row is not None and callback is not None and callback.attempt >= int(row[3] or 0)
         cursor = conn.execute(
@@ -155,9 +160,6 @@ class DeliveryStore:
             ),
         )
         if cursor.rowcount == 0:  # received before
-            return
-        if callback is None or row is None:
-            report.orphans += 1
             return
         numero, state, channel, attempts, delivery, code, message_id, _claimed = row
         change = apply(

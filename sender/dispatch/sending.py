@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from sender.channels.base import Channel, ChannelError, Scope
+from sender.channels.base import Channel, ChannelError, Scope, SendResult
 from sender.dispatch.messages import Compose
 from sender.dispatch.quota import FALLBACK, PRIMARY
 from sender.errors import AlerteError
@@ -85,10 +85,18 @@ def send(
     via_fallback = route == FALLBACK
     return Attempt(
         Outcome(
-            numero, SENT, channel.name, result.message_id, result.wa_id, fallback=via_fallback
+            numero, SENT, channel.name, result.message_id, result.wa_id, fallback=via_fallback,
+            parts=_parts(channel, result),
         ),
         via_fallback=via_fallback,
     )
+
+
+def _parts(channel: Channel, result: SendResult) -> int:
+    """Billed SMS parts of a send (0 for other channels)."""
+    if channel.name != "sms":
+        return 0
+    return max(1, result.segments or 1)
 
 
 def _send_fallback(
@@ -115,7 +123,8 @@ def _send_fallback(
             )
         )
     return Attempt(
-        Outcome(numero, SENT, fallback.name, result.message_id, result.wa_id, fallback=True),
+        Outcome(numero, SENT, fallback.name, result.message_id, result.wa_id, fallback=True,
+                parts=_parts(fallback, result)),
         via_fallback=True,
     )
 

@@ -196,3 +196,19 @@ def whatsapp_recipient(e164: str) -> str:
 def from_whatsapp(wa_id: str) -> str:
     """The E.164 number of a WhatsApp id (its digits, without the plus sign)."""
     return "+" + wa_id.lstrip("+")
+
+
+@lru_cache(maxsize=4096)
+def region_of(numero: str) -> str | None:
+    """The region (ISO 3166 code, as phonenumbers names it) whose operators issued an E.164
+    number: `+262 639…` is Mayotte (YT), `+262 692…` La Réunion (RE); None if unknown."""
+    try:
+        parsed = phonenumbers.parse(numero, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.region_code_for_number(parsed)
+
+
+def allowed_country(numero: str, countries: tuple[str, ...]) -> bool:
+    """Whether a number was issued in one of `countries` (`Settings.limits.countries`)."""
+    return region_of(numero) in countries

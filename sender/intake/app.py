@@ -34,18 +34,19 @@ from sender.delivery.store import DeliveryStore
 from sender.domain.communes import current_communes
 from sender.errors import AlerteError, ConfigurationError
 from sender.health.report import Health
-from sender.intake import confirmation, pages, reverse
+from sender.intake import confirmation, pages, reverse, smsrequest
 from sender.intake.forms import (
-    FORMS,
     FormPages,
     FormSpec,
     cross_site_refusal,
+    forms_for,
     handle_post,
     read_post,
     too_many_posts,
 )
 from sender.intake.health import PATH as HEALTH_PATH
 from sender.intake.health import HealthEndpoint
+from sender.intake.hosts import HostCheck
 from sender.intake.origin import is_cross_site
 from sender.intake.ratelimit import SlidingWindowLimiter, client_key
 from sender.intake.responses import (
@@ -58,6 +59,8 @@ from sender.intake.responses import (
 from sender.intake.static import content_type, decode_path, locate
 from sender.intake.webhook import PATH as WEBHOOK_PATH
 from sender.intake.webhook import WebhookEndpoint
+from sender.journal.asked import SmsRequests
+from sender.limits import FRENCH_REGIONS
 from sender.register.base import Register
 from sender.text import mask_numbers, plural
 
@@ -88,6 +91,7 @@ _STATUS: Final[dict[int, str]] = {
     410: "410 Gone",
     413: "413 Content Too Large",
     415: "415 Unsupported Media Type",
+    421: "421 Misdirected Request",
     429: "429 Too Many Requests",
     500: "500 Internal Server Error",
     503: "503 Service Unavailable",
@@ -109,10 +113,15 @@ class IntakeApp:
         now: Callable[[], datetime] = paris_now,
         webhook: WebhookEndpoint | None = None,
         health: HealthEndpoint | None = None,
+        countries: tuple[str, ...] = FRENCH_REGIONS,
         whatsapp_number: str | None = None,
+        sms_requests: Callable[[], SmsRequests] | None = None,
     ) -> None:
         self.whatsapp_number = whatsapp_number  # set: requests are confirmed by writing to it
+        self.sms_requests = sms_requests  # set: the thanks page offers « recevoir un SMS »
         self.site_dir = site_dir
+        self.forms = forms_for(countries)
+        self.hosts = HostCheck(site_url)
         self.form_pages = form_pages
         self.register = register
         self.limiter = limiter
@@ -166,6 +175,8 @@ class IntakeApp:
         path = decode_path(str(environ.get("PATH_INFO", "") or "/"))
         if path is None:
             return not_found(self.site_dir)
+        if not self.hosts.allows(environ):
+            return self.hosts.refusal(self.site_dir)
         route = path.rstrip("/") or "/"
         if route == WEBHOOK_PATH and self.webhook is not None:
             return self.webhook.handle(environ, method)
@@ -173,7 +184,9 @@ class IntakeApp:
             return self._confirmation(environ, method)
         if route == HEALTH_PATH and self.health is not None:
             return self.health.handle(method)
-        spec = FORMS.get(route) if path != "/" else None
+        if route == smsrequest.PATH and self.sms_requests is not None:
+            return self._sms_request(environ, method)
+        spec = self.forms.get(route) if path != "/" else None
         if method == "POST":
             if spec is None:
                 return method_not_allowed(self.site_dir, "GET, HEAD")
@@ -190,13 +203,34 @@ class IntakeApp:
         """The thanks page with the link, the QR code and the code of `?code=`, or None."""
         if self.whatsapp_number is None:
             return None
-        spec = next((s for s in FORMS.values() if s.thanks.rstrip("/") == route), None)
+        spec = next((s for s in self.forms.values() if s.thanks.rstrip("/") == route), None)
         code = reverse.code_of_query(environ) if spec is not None else None
         if spec is None or code is None:
             return None
-        return reverse.thanks_page(
-            self.site_dir, reverse.kind_of(spec.tab), code, self.whatsapp_number
-        )
+        kind = reverse.kind_of(spec.tab)
+        page = reverse.thanks_page(self.site_dir, kind, code, self.whatsapp_number)
+        return page if self.sms_requests is None else smsrequest.with_button(page, kind, code)
+
+    def _sms_request(self, environ: Mapping[str, Any], method: str) -> Response:
+        """« Je n'ai pas WhatsApp : recevoir un SMS »: same-site, rate-limited, bounded."""
+        if method != "POST":
+            return method_not_allowed(self.site_dir, "POST")
+        if is_cross_site(environ, self.site_url):
+            log.info("Demande de SMS : envoi depuis un autre site refusé.")
+            return cross_site_refusal(self.site_dir, "/")
+        wait = self.limiter.hit(client_key(str(environ.get("REMOTE_ADDR", "") or "")))
+        if wait:
+            seconds = self.limiter.retry_after(wait)
+            return message_response(
+                self.site_dir, 429, "Trop d’envois",
+                [f"Patientez environ {plural(seconds, 'seconde')}, puis réessayez."],
+                links=pages.HOME_LINKS, headers=[("Retry-After", str(seconds))],
+            )
+        form = read_post(environ, self.site_dir, "/")
+        if isinstance(form, Response):
+            return form
+        assert self.sms_requests is not None
+        return smsrequest.record(self.site_dir, form, self.sms_requests)
 
     def _thanks(self, spec: FormSpec, row: dict[str, str]) -> str:
         """Where a stored request goes: its thanks page, with its code when the person
@@ -319,7 +353,9 @@ def create_app(
     now: Callable[[], datetime] = paris_now,
     webhook: WebhookEndpoint | None = None,
     health: Callable[[], Health] | None = None,
+    countries: tuple[str, ...] = FRENCH_REGIONS,
     whatsapp_number: str | None = None,
+    sms_requests: Callable[[], SmsRequests] | None = None,
 ) -> IntakeApp:
     """Build the WSGI application.
 
@@ -330,8 +366,11 @@ def create_app(
     `secret` signs the confirmation links (bytes, or a callable called when a link is used:
     `consent.tokens.load_secret`); `site_url` is the public address posts may also come from;
     `webhook` answers `/webhooks/whatsapp` (see `webhook_for`); `health` makes the report
-    `/sante` answers (`sender.health.report.health`); `whatsapp_number` (digits), when given,
-    makes the thanks pages show the click-to-chat link and code (`reverse.py`).
+    `/sante` answers (`sender.health.report.health`); `countries`: the regions whose numbers may
+    sign up. With `site_url`, a request for another host gets 421 (`hosts.py`).
+    `whatsapp_number` (digits), when given, makes the thanks pages show the click-to-chat link
+    and code (`reverse.py`); `sms_requests` adds their « recevoir un SMS » button
+    (`smsrequest.py`).
     """
     site = Path(site_dir).resolve()
     templates = jinja2.Environment(
@@ -345,7 +384,8 @@ def create_app(
         site, form_pages, _RegisterOnDemand(register_factory), limiter,
         secret=_secret_provider(secret), site_url=site_url, now=now, webhook=webhook,
         health=HealthEndpoint(health) if health is not None else None,
-        whatsapp_number=whatsapp_number,
+        countries=countries,
+        whatsapp_number=whatsapp_number, sms_requests=sms_requests,
     )
 
 

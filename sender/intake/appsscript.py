@@ -31,6 +31,7 @@ from sender import schema
 from sender.domain import phones
 from sender.domain.communes import ABBREVIATIONS, name_index
 from sender.intake import validation
+from sender.limits import FRENCH_REGIONS
 from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
 
 OUTPUT: Final = Path("apps-script") / "generated.gs"
@@ -174,9 +175,12 @@ def _phone_rules() -> dict[str, Any]:
     }
 
 
-def rules() -> dict[str, Any]:
-    """Everything `Code.gs` needs that is data, as one JSON-able mapping."""
+def rules(countries: tuple[str, ...] = FRENCH_REGIONS) -> dict[str, Any]:
+    """Everything `Code.gs` needs that is data, as one JSON-able mapping; `countries`: the
+    regions whose numbers may sign up (ALERTE_PAYS)."""
     return {
+        "countries": list(countries),
+        "foreignPhone": validation.foreign_phone_message(countries),
         "consentVersion": validation.CONSENT_VERSION,
         "honeypot": validation.HONEYPOT,
         "source": SOURCE_FORMULAIRE,
@@ -210,15 +214,17 @@ HEADER: Final = """\
 """
 
 
-def source() -> str:
+def source(countries: tuple[str, ...] = FRENCH_REGIONS) -> str:
     """The text of `generated.gs`."""
-    data = json.dumps(rules(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    data = json.dumps(
+        rules(countries), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
     return f"{HEADER}var GENERATED = {data};\n"
 
 
-def write(path: Path = OUTPUT) -> bool:
+def write(path: Path = OUTPUT, countries: tuple[str, ...] = FRENCH_REGIONS) -> bool:
     """Write `generated.gs`; True when its content changed."""
-    text = source()
+    text = source(countries)
     try:
         if path.read_text("utf-8") == text:
             return False

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from html import escape
 from pathlib import Path
 from typing import Any, Final
@@ -306,3 +307,12 @@ def _is_form_type(value: str) -> bool:
         if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
             return False
     return True
+
+
+def forms_for(countries: tuple[str, ...]) -> dict[str, FormSpec]:
+    """The public forms, sign-ups limited to numbers issued in `countries`."""
+    signup = FORMS["/inscription"]
+    return {
+        **FORMS,
+        "/inscription": replace(signup, validate=partial(validate_signup, countries=countries)),
+    }

@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
@@ -27,6 +27,9 @@ from waitress.server import create_server
 
 from sender.config import Settings
 from sender.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from sender.journal.asked import SmsRequests
 
 log = logging.getLogger(__name__)
 
@@ -228,10 +231,29 @@ def make_app(
         site_url=settings.site_url,
         webhook=webhook_for(settings),
         health=lambda: health(settings),
+        countries=settings.limits.countries,
         whatsapp_number=(
             settings.whatsapp_numero_public if settings.reverse_confirmation else None
         ),
+        sms_requests=_sms_requests(settings),
     )
+
+
+def _sms_requests(settings: Settings) -> Callable[[], SmsRequests] | None:
+    """With reverse confirmation and an SMS gateway, the thanks page offers a confirmation by
+    SMS (`smsrequest.py`); the requests go into the journal file, opened on first use."""
+    if not (settings.reverse_confirmation and settings.sms_api_key and settings.sms_fallback):
+        return None
+    from sender.journal.asked import SmsRequests
+
+    opened: list[SmsRequests] = []
+
+    def store() -> SmsRequests:
+        if not opened:
+            opened.append(SmsRequests(settings.journal))
+        return opened[0]
+
+    return store
 
 
 def serve(

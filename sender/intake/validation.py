@@ -16,7 +16,8 @@ from typing import Final
 
 from sender import dates
 from sender.domain.communes import match_commune
-from sender.domain.phones import parse_phone
+from sender.domain.phones import allowed_country, parse_phone
+from sender.limits import FRENCH_REGIONS
 from sender.schema import ACTIVITES, SOURCE_FORMULAIRE
 from sender.text import neutralise
 
@@ -120,6 +121,23 @@ PHONE_STARTS: Final = {
     "not_mobile": "Ce numéro n’est pas un mobile",
     "invalid": "Ce numéro n’est pas valide",
 }
+# A number whose operator is not in `Settings.limits.countries` (ALERTE_PAYS).
+FOREIGN_PHONE: Final = (
+    "Ce numéro n’est pas accepté" + _NBSP + ": le réseau n’envoie ses messages qu’aux "
+    "mobiles {where}. Indiquez un numéro de mobile, par exemple {example}."
+)
+FRENCH_OPERATORS: Final = "des opérateurs français (métropole et outre-mer)"
+
+
+def foreign_phone_message(countries: tuple[str, ...]) -> str:
+    """The form's French message for a number issued outside `countries`."""
+    where = (
+        FRENCH_OPERATORS if set(countries) == set(FRENCH_REGIONS)
+        else "de ces pays" + _NBSP + ": " + ", ".join(countries)
+    )
+    return FOREIGN_PHONE.format(where=where, example=EXAMPLE)
+
+
 PHONE_HINTS: Final = {
     "signup": "Indiquez un numéro de mobile",
     "unsubscribe": "Indiquez le numéro de mobile inscrit",
@@ -162,11 +180,15 @@ def _is_spam(form: Mapping[str, object]) -> bool:
 
 
 def validate_signup(
-    form: Mapping[str, str], *, moment: datetime | None = None
+    form: Mapping[str, str],
+    *,
+    moment: datetime | None = None,
+    countries: tuple[str, ...] = FRENCH_REGIONS,
 ) -> FormOutcome:
     """Check a signup submission and build the `Inscriptions` row to store.
 
     `moment` (aware) is the submission time; the current Europe/Paris time by default.
+    `countries`: the regions whose numbers may sign up (`Settings.limits.countries`).
     """
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -195,6 +217,8 @@ def validate_signup(
         result = parse_phone(telephone)
         if not result.ok:
             errors["telephone"] = _phone_error(result.numero, result.remarque, "signup")
+        elif result.numero and not allowed_country(result.numero, countries):
+            errors["telephone"] = foreign_phone_message(countries)
 
     consent = clean_text(_first(form, "consentement"))
     values["consentement"] = "oui" if consent == "oui" else ""

@@ -5,7 +5,11 @@
 - `POST`: accepted only with a valid `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with
   `WHATSAPP_APP_SECRET`), else `403` and nothing is stored. The events are stored in the
   journal file (`delivery/store.py`) before the `200`; when the journal cannot be written the
-  answer is `503` and Meta sends the events again later.
+  answer is `503` and Meta sends the events again later. A signed payload that cannot be read
+  (not JSON, nested too deep, fields of the wrong types, numbers too long) gets `400` and
+  nothing is stored.
+- Refusals (`403`, `400`, `413`) are logged as one summary line per minute with counts by
+  reason (`refusals.py`), never one line per request.
 
 Answers are short plain text: Meta reads only the status.
 """
@@ -20,10 +24,11 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from sender.delivery.account import parse_account, save_account
-from sender.delivery.payload import parse
+from sender.delivery.payload import UnreadablePayload, parse
 from sender.delivery.signature import handshake, valid_signature
 from sender.delivery.store import DeliveryStore
 from sender.errors import AlerteError
+from sender.intake.refusals import RefusalLog
 from sender.intake.responses import Response
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,9 @@ class WebhookEndpoint:
         self._lock = threading.Lock()
         self.verify_token = verify_token
         self.app_secret = app_secret
+        self.refusals = RefusalLog(log, "Webhook WhatsApp : requêtes")
+        self.orphans = RefusalLog(log, "Webhook WhatsApp : statuts", level=logging.INFO,
+                                  outcome="ignorés")
 
     def store(self) -> DeliveryStore:
         if self._store is None:
@@ -86,25 +94,28 @@ class WebhookEndpoint:
     def post(self, environ: Mapping[str, Any]) -> Response:
         body = _read(environ)
         if body is None:
+            self.refusals.refused("trop volumineuses")
             return _text(413, "Requête trop volumineuse.")
         signature = str(environ.get("HTTP_X_HUB_SIGNATURE_256", "") or "")
         if not valid_signature(body, signature, self.app_secret):
-            if not self.app_secret:
-                log.warning("Webhook WhatsApp : WHATSAPP_APP_SECRET n'est pas défini.")
-            else:
-                log.warning("Webhook WhatsApp : signature absente ou fausse, rien n'est gardé.")
+            self.refusals.refused(
+                "signature absente ou fausse" if self.app_secret
+                else "WHATSAPP_APP_SECRET non défini"
+            )
             return _text(403, "Signature refusée.")
         try:
             payload = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            events = parse(payload)
+            account = parse_account(payload)
+        except (UnicodeDecodeError, UnreadablePayload, ValueError, RecursionError,
+                OverflowError):
+            self.refusals.refused("contenu signé illisible")
             return _text(400, "Contenu illisible.")
-        events = parse(payload)
         for template in events.templates:
             log.warning(
                 "Modèle WhatsApp « %s » : %s%s", template.name, template.event,
                 f" ({template.reason})" if template.reason else "",
             )
-        account = parse_account(payload)
         try:
             report = self.store().save(events)
             save_account(self.store(), account)
@@ -115,7 +126,7 @@ class WebhookEndpoint:
             log.info("Webhook WhatsApp : %d message(s) ignoré(s) (trop de messages d'un même "
                      "numéro en une heure).", report.limited)
         if report.orphans:
-            log.info("Webhook WhatsApp : %d statut(s) sans envoi connu.", report.orphans)
+            self.orphans.refused("sans envoi connu dans le journal", report.orphans)
         return _text(200, "EVENT_RECEIVED")
 
 

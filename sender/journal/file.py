@@ -15,8 +15,11 @@ Tables: `envois` (one row per alert and recipient), `verrous` (one lease per ale
 (every status webhook received, once per message and status: the duplicates Meta sends are
 recognised), `entrants` (incoming messages the sender acts on: opt-outs…), `conversations`
 (sign-ups made on WhatsApp, one per number, while they last), `suppressions` and
-`desinscrits_vus` (keyed digests of erased numbers, see `privacy.py`), `_journal` (format and
-the key of the callback references).
+`desinscrits_vus` (keyed digests of erased numbers, see `privacy.py`), `compteurs` (messages and
+SMS parts sent per day, kind and channel: `counts.py`), `confirmations_reportees` (the
+confirmations the budget holds, and why), `demandes_sms` (requests whose person asked for an
+SMS: `asked.py`), `modeles_meta` and `compte_meta` (Meta's view of the account), `_journal`
+(format, the key of the callback references, when outbound confirmations were resumed).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sender.channels.whatsapp import RECIPIENT_CODES
+from sender.journal import counts
 from sender.journal.states import JournalBusy, JournalCorrupt, JournalError
 from sender.storage import (
     Trouble,
@@ -44,8 +48,11 @@ from sender.storage import (
 _FORMAT = "alerte-message-journal/3"
 _READABLE = ("alerte-message-journal/1", "alerte-message-journal/2", _FORMAT)
 _MARKER = "_journal"
-_TABLES = frozenset({"envois", "verrous", "statuts", "entrants", "conversations", _MARKER,
-                     "suppressions", "desinscrits_vus", "modeles_meta", "compte_meta"})
+_TABLES = frozenset({
+    "envois", "verrous", "statuts", "entrants", "conversations", "compteurs",
+    "confirmations_reportees", "demandes_sms", "suppressions", "desinscrits_vus",
+    "modeles_meta", "compte_meta", _MARKER,
+})
 
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_MARKER} (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL)",
@@ -113,6 +120,21 @@ _SCHEMA = (
         recorded_at REAL,
         answered_at REAL
     )""",
+    counts.SCHEMA,
+    # Requests whose person asked for a confirmation by SMS (`asked.py`).
+    """CREATE TABLE IF NOT EXISTS demandes_sms (
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL,
+        asked_at REAL NOT NULL,
+        PRIMARY KEY (kind, code)
+    ) WITHOUT ROWID""",
+    # The confirmations the budget holds this cycle, and why (`consent/outgoing.py`).
+    """CREATE TABLE IF NOT EXISTS confirmations_reportees (
+        message_id TEXT NOT NULL,
+        numero TEXT NOT NULL,
+        motif TEXT NOT NULL,
+        PRIMARY KEY (message_id, numero)
+    ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS entrants_expediteur ON entrants (sender, received_at)",
     # One sign-up conversation on WhatsApp per number (`conversation/`): its step and answers.
     """CREATE TABLE IF NOT EXISTS conversations (

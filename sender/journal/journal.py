@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sender.config import Settings
+from sender.journal import counts
 from sender.journal.callback import encode, reference
 from sender.journal.file import JournalFile
 from sender.journal.states import (
@@ -90,6 +91,11 @@ def _rows_of(
         )
 
 
+def _after(prefix: str) -> str:
+    """The first string after every string starting with `prefix` (a key range's end)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _follow_up_condition(code_count: int) -> str:
     """SQL condition of the rows a status webhook left to send again: `gave_up` (a transient
     `failed` status), or WhatsApp refusals with one of `code_count` bound codes."""
@@ -125,6 +131,16 @@ class Journal:
     @property
     def path(self) -> Path:
         return self._file.path
+
+    @property
+    def file(self) -> JournalFile:
+        """The journal's SQLite file (for the small tables kept beside it: `asked.py`)."""
+        return self._file
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The wall clock of this journal (a simulated one in benchmarks)."""
+        return self._clock
 
     def __repr__(self) -> str:
         return f"Journal(path={str(self.path)!r})"
@@ -317,6 +333,13 @@ class Journal:
                     o.state, alert_id, o.numero, o.channel,
                 ))
         if sent:
+            totals: dict[tuple[str, str], list[int]] = {}
+            for alert_id, o in batch:
+                if o.state == SENT:
+                    total = totals.setdefault((counts.kind_of(alert_id), o.channel), [0, 0])
+                    total[0] += 1
+                    total[1] += o.parts
+            counts.add(conn, now, [(k, c, m, p) for (k, c), (m, p) in totals.items()])
             conn.executemany(
                 "UPDATE envois SET "
                 "state = CASE WHEN ? = 'whatsapp' AND delivery = 'failed' THEN state "
@@ -495,6 +518,76 @@ class Journal:
                     f"AND {where} GROUP BY numero",
                     (len(prefix), prefix, start, start),
                 ).fetchall()
+            )
+
+    def confirmation_history(
+        self, prefix: str, since: float
+    ) -> list[tuple[str, str, str | None, float]]:
+        """(message id, number, channel, time) of every message whose id starts with `prefix`
+        sent (or maybe sent: pending, uncertain) since `since`, oldest first."""
+        with self._file.read() as conn:
+            return [
+                (row[0], row[1], row[2], float(row[3]))
+                for row in conn.execute(
+                    "SELECT alert_id, numero, channel, COALESCE(sent_at, updated_at) AS t "
+                    "FROM envois WHERE alert_id >= ? AND alert_id < ? "  # the key's range
+                    "AND state IN ('sent', 'pending', 'uncertain') "
+                    "AND COALESCE(sent_at, updated_at) >= ? ORDER BY t",
+                    (prefix, _after(prefix), since),
+                )
+            ]
+
+    def attempted_with_prefix(self, prefix: str) -> set[tuple[str, str]]:
+        """(message id, number) of the messages whose id starts with `prefix` that went out or
+        may have (every state but `gave_up` and `deferred`, which were never sent)."""
+        with self._file.read() as conn:
+            return {
+                (row[0], row[1])
+                for row in conn.execute(
+                    "SELECT alert_id, numero FROM envois WHERE alert_id >= ? AND alert_id < ? "
+                    "AND state NOT IN ('gave_up', 'deferred')",
+                    (prefix, _after(prefix)),
+                )
+            }
+
+    # -- counts per day, and small settings ------------------------------------------------
+
+    def add_count(self, kind: str, channel: str, messages: int = 1, parts: int = 0) -> None:
+        """Count messages sent outside the dispatcher (acknowledgements)."""
+        with self._write() as conn:
+            counts.add(conn, self._clock(), [(kind, channel, messages, parts)])
+
+    def counts_since(self, first_day: str) -> list[counts.Count]:
+        """Messages and SMS parts per kind and channel since `first_day` (`2026-12-01`)."""
+        with self._file.read() as conn:
+            return counts.since(conn, first_day)
+
+    def get_value(self, key: str) -> str | None:
+        with self._file.read() as conn:
+            return counts.get_value(conn, key)
+
+    def set_value(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            counts.set_value(conn, key, value)
+
+    def held_confirmations(self) -> dict[tuple[str, str], str]:
+        """(message id, number) → why the budget holds that confirmation (last cycle)."""
+        with self._file.read() as conn:
+            return {
+                (row[0], row[1]): row[2]
+                for row in conn.execute(
+                    "SELECT message_id, numero, motif FROM confirmations_reportees"
+                )
+            }
+
+    def set_held_confirmations(self, held: dict[tuple[str, str], str]) -> None:
+        """Replace the confirmations held by the budget (one cycle's view)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM confirmations_reportees")
+            conn.executemany(
+                "INSERT INTO confirmations_reportees (message_id, numero, motif) "
+                "VALUES (?, ?, ?)",
+                [(m, n, motif) for (m, n), motif in held.items()],
             )
 
     def summary(self, alert_id: str) -> AlertSummary:

@@ -88,6 +88,7 @@ class Outcome:
     error_text: str | None = None
     final: bool = True  # for FAILED: a refusal about the member (see JournalEntry.final)
     fallback: bool = False  # SENT through the SMS fallback
+    parts: int = 0  # SENT by SMS: the billed parts (counted per day, `counts.py`)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@
 // Utilities, PropertiesService: a case's `properties`), and answers on stdout (JSON) for the cases given on stdin (JSON):
 //
 //   {"moment": "2026-03-29T01:30:00Z", "cases": [{"kind": "inscription", "form": {...}}, ...],
-//    "phones": ["06 12 34 56 78", ...], "communes": ["Sainte-Enimie", ...]}
+//    "phones": ["06 12 34 56 78", ...], "communes": ["Sainte-Enimie", ...],
+//    "countries": ["+262639123456", ...]}
 //
 // For each case: the validation outcome (`intake_`), then a real `doPost` against a fresh fake
 // spreadsheet: the rows it stored (as Sheets keeps them: a leading apostrophe marks text and is
 // not part of the value), the lock calls, and the HTML page answered. `phones` and `communes`
-// go through `cleanPhone_` and `matchCommune_` alone.
+// go through `cleanPhone_` and `matchCommune_` alone, `countries` (E.164 numbers) through
+// `allowedCountry_`.
 //
 // Used by tests/test_apps_script.py; `node support/appsscript/harness.js < cases.json`.
 'use strict';
@@ -194,6 +196,7 @@ function main() {
   const script = load(moment, new FakeBook({}), [], false);
   out.phones = (input.phones || []).map((raw) => script.cleanPhone_(script.cleanText_(raw)));
   out.communes = (input.communes || []).map((name) => script.matchCommune_(name));
+  out.countries = (input.countries || []).map((e164) => script.allowedCountry_(e164));
   const home = script.doGet();
   out.doGet = { title: home.title, html: home.getContent() };
   process.stdout.write(JSON.stringify(out));
