@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -63,7 +62,7 @@ from support.scenario import (
     quiet_console,
     whatsapp_settings,
 )
-from support.site import build_fixture_site
+from support.site import build_fixture_site, served
 
 FRENCH = 1000
 FOREIGN = 200
@@ -115,13 +114,10 @@ def _intake(directory: Path, register_path: Path, clock: SimClock, settings: Set
         sms_requests=(lambda: store) if reverse else None,
     )
     server = make_server(app, "127.0.0.1", 0, trusted_proxy="127.0.0.1", per_address=0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        yield server.url
+        with served(server) as url:
+            yield url
     finally:
-        server.close()
-        thread.join(timeout=10)
         endpoint.close()
         store.close()
 

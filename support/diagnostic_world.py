@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from support.scenario import (
     fill,
     sheets_register,
 )
+from support.site import served
 
 SMS_KEY = "xkeysib-cle-de-test-0123456789"
 
@@ -79,13 +79,10 @@ def public_site(journal: Path) -> Iterator[str]:
     app = create_app(no_register, journal.parent, ROOT / "site" / "templates", webhook=endpoint)
     server = IntakeServer(create_server(with_health(app), host="127.0.0.1", port=0, threads=2,
                                         ident="alerte-message"))
-    thread = threading.Thread(target=server.run, name="site", daemon=True)
-    thread.start()
     try:
-        yield server.url.rstrip("/")
+        with served(server, "site") as url:
+            yield url.rstrip("/")
     finally:
-        server.close()
-        thread.join(timeout=10)
         endpoint.close()
 
 

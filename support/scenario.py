@@ -42,6 +42,7 @@ from sender.register.sqlite import SQLiteRegister
 from support.emulators.http import Request
 from support.emulators.sheets import SheetsEmulator, local_client
 from support.emulators.whatsapp import WhatsAppEmulator
+from support.site import served
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "jeton-secret-de-bench-0123456789"
@@ -245,13 +246,10 @@ def webhook_receiver(journal: Path, *, threads: int = 4) -> Iterator[str]:
     app = create_app(_no_register, journal.parent, ROOT / "site" / "templates", webhook=endpoint)
     server = IntakeServer(create_server(app, host="127.0.0.1", port=0, threads=threads,
                                         ident="alerte-message"))
-    thread = threading.Thread(target=server.run, name="webhook", daemon=True)
-    thread.start()
     try:
-        yield f"{server.url}webhooks/whatsapp"
+        with served(server, "webhook") as url:
+            yield f"{url}webhooks/whatsapp"
     finally:
-        server.close()
-        thread.join(timeout=10)
         endpoint.close()
 
 

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from sender.errors import RegisterUnavailable
 from sender.intake.server import make_server
@@ -200,17 +201,32 @@ class BuggyRegister(MemoryRegister):
         raise RuntimeError(f"bogue en écrivant {rows[0].get('telephone')}")
 
 
+class Serving(Protocol):
+    url: str
+
+    def run(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @contextmanager
-def running(app: object) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 with a free port; yield the base URL (ending in /)."""
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, name="intake-test", daemon=True)
+def served(server: Serving, name: str = "intake-test") -> Iterator[str]:
+    """Run `server` (an `IntakeServer`, as `make_server` returns) in a thread; yield its base
+    URL (ending in /); close it and wait for the thread on the way out."""
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     try:
         yield server.url
     finally:
         server.close()
         thread.join(timeout=10)
+
+
+@contextmanager
+def running(app: object) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 with a free port; yield the base URL (ending in /)."""
+    with served(make_server(app, "127.0.0.1", 0)) as url:
+        yield url
 
 
 def rows(register: Register, tab: str) -> list[dict[str, str]]:

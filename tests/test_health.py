@@ -42,6 +42,7 @@ from support.scenario import (
     sheets_register,
     subprocess_env,
 )
+from support.site import served
 
 # --- /sante --------------------------------------------------------------------------------
 
@@ -141,17 +142,12 @@ def test_servir_answers_sante_over_http(tmp_path: Path):
     write_heartbeat(heartbeat_path(settings.data_dir), Heartbeat(last_success=time.time()))
     server = make_server(make_app(settings, tmp_path, ROOT / "site" / "templates"),
                          "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with served(server) as url:
         import requests
 
-        first = requests.get(f"{server.url}sante", timeout=5)
+        first = requests.get(f"{url}sante", timeout=5)
         assert first.status_code == 200 and first.json()["etat"] == "ok"
-        assert requests.post(f"{server.url}sante", timeout=5).status_code == 405
-    finally:
-        server.close()
-        thread.join(timeout=5)
+        assert requests.post(f"{url}sante", timeout=5).status_code == 405
 
 
 # --- the push pings ------------------------------------------------------------------------

@@ -9,7 +9,6 @@ proxy's own connections — every visitor's — are not capped per address
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ import requests
 from sender.config import Settings
 from sender.intake.app import create_app
 from sender.intake.server import make_server
-from support.site import build_fixture_site, new_register
+from support.site import build_fixture_site, new_register, served
 
 UNSUBSCRIBE = {"telephone": "06 12 34 56 78"}
 
@@ -29,14 +28,10 @@ def serving(tmp: Path, trusted_proxy: str | None) -> Iterator[str]:
     site, templates = build_fixture_site(tmp)
     register = new_register(tmp / "registre.sqlite")
     app = create_app(register, site, templates, posts_per_minute=2, secret=b"s" * 40)
-    server = make_server(app, "127.0.0.1", 0, trusted_proxy=trusted_proxy)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        yield server.url.rstrip("/")
+        with served(make_server(app, "127.0.0.1", 0, trusted_proxy=trusted_proxy)) as url:
+            yield url.rstrip("/")
     finally:
-        server.close()
-        thread.join(timeout=10)
         register.close()
 
 

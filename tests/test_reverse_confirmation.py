@@ -6,7 +6,6 @@ free-form text (inside the 24-hour window), and not one template message spent."
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -40,6 +39,7 @@ from support.scenario import (
     quiet_console,
     whatsapp_settings,
 )
+from support.site import served
 
 SECRET = "secret-de-test-pour-les-codes-de-confirmation-0123456789"
 NETWORK = "33466000000"  # WHATSAPP_NUMERO_PUBLIC, digits
@@ -65,14 +65,10 @@ def intake(tmp: Path, register: SQLiteRegister, settings) -> Iterator[str]:
         register, site, ROOT / "site" / "templates", secret=lambda: load_secret(settings),
         webhook=endpoint, whatsapp_number=settings.whatsapp_numero_public,
     )
-    server = IntakeServer(create_server(app, host="127.0.0.1", port=0, threads=4))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        yield server.url
+        with served(IntakeServer(create_server(app, host="127.0.0.1", port=0, threads=4))) as url:
+            yield url
     finally:
-        server.close()
-        thread.join(timeout=10)
         endpoint.close()
 
 
